@@ -1,1 +1,273 @@
-// placeholder
+#include "log/partition_log.hpp"
+
+#include "log/checkpoint.hpp"
+#include "log/format.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace brook::log {
+
+Result<std::unique_ptr<PartitionLog>> PartitionLog::open(fs::FileSystem& fs, std::string dir,
+                                                         LogConfig config, const Clock& clock) {
+    BROOK_RETURN_IF_ERROR(config.validate());
+    std::unique_ptr<PartitionLog> log(new PartitionLog(fs, std::move(dir), config, clock));
+    BROOK_RETURN_IF_ERROR(log->load());
+    return log;
+}
+
+PartitionLog::PartitionLog(fs::FileSystem& fs, std::string dir, LogConfig config,
+                           const Clock& clock)
+    : fs_(fs), dir_(std::move(dir)), config_(config), clock_(clock) {}
+
+PartitionLog::~PartitionLog() { close().ignore(); }
+
+Status PartitionLog::load() {
+    if (Status made = fs_.create_dirs(dir_); !made.is_ok()) {
+        return Status::error(made.code(),
+                             fmt::format("cannot create the partition directory {}: {}; check "
+                                         "that the store's directory exists and is writable",
+                                         dir_, made.message()));
+    }
+    BROOK_RETURN_IF_ERROR(fs_.sync_dir(fs::parent_path(dir_)));
+    BROOK_ASSIGN_OR_RETURN(const auto names, fs_.list_dir(dir_));
+    BROOK_RETURN_IF_ERROR(remove_stray_files(names));
+
+    std::vector<Offset> bases;
+    for (const auto& name : names) {
+        if (auto base = Segment::parse_file_name(name, format::kLogSuffix)) bases.push_back(*base);
+    }
+    std::sort(bases.begin(), bases.end());
+    last_flush_ms_ = clock_.now_ms();
+
+    if (bases.empty()) {
+        BROOK_ASSIGN_OR_RETURN(auto first, Segment::create(fs_, dir_, Offset(0), config_));
+        segments_.push_back(std::move(first));
+        return Status::ok();
+    }
+
+    // A damaged checkpoint only costs a longer recovery, so it counts as absent.
+    auto clean = read_checkpoint(fs_, dir_, CheckpointKind::clean_shutdown);
+    auto recovery_point = read_checkpoint(fs_, dir_, CheckpointKind::recovery_point);
+    const std::string last_log =
+        fs::join_path(dir_, Segment::file_name(bases.back(), format::kLogSuffix));
+    std::uint64_t last_size = 0;
+    {
+        BROOK_ASSIGN_OR_RETURN(auto file, fs_.open(last_log, fs::OpenMode::read_only));
+        BROOK_ASSIGN_OR_RETURN(last_size, file->size());
+    }
+    recovery_.clean_shutdown = clean.is_ok() && clean->has_value() &&
+                               (*clean)->active_log_size == last_size &&
+                               (*clean)->offset >= bases.back();
+    const Offset recover_from = !recovery_.clean_shutdown && recovery_point.is_ok() &&
+                                        recovery_point->has_value()
+                                    ? (*recovery_point)->offset
+                                    : Offset(0);
+
+    for (std::size_t i = 0; i < bases.size(); ++i) {
+        const bool last = i + 1 == bases.size();
+        // A segment that ends at or before the recovery point was fsynced and sealed at roll.
+        const bool trusted = recovery_.clean_shutdown || (!last && bases[i + 1] <= recover_from);
+        Result<std::shared_ptr<Segment>> segment =
+            trusted ? Segment::open(fs_, dir_, bases[i], config_, last)
+                    : Segment::recover(fs_, dir_, bases[i], config_, last, last);
+        if (!segment.is_ok()) return segment.status();
+        if (!trusted) ++recovery_.segments_scanned;
+        segments_.push_back(std::move(*segment));
+    }
+    if (!recovery_.clean_shutdown) recovery_.bytes_truncated = last_size - segments_.back()->size();
+    start_.store(bases.front().value(), std::memory_order_release);
+    end_.store(segments_.back()->next_offset().value(), std::memory_order_release);
+    // From here on a crash must be detected as unclean.
+    return remove_checkpoint(fs_, dir_, CheckpointKind::clean_shutdown);
+}
+
+Status PartitionLog::remove_stray_files(const std::vector<std::string>& names) {
+    std::set<std::string> logs;
+    for (const auto& name : names) {
+        if (Segment::parse_file_name(name, format::kLogSuffix)) logs.insert(name);
+    }
+    bool removed = false;
+    for (const auto& name : names) {
+        std::optional<Offset> index_base = Segment::parse_file_name(name, format::kOffsetIndexSuffix);
+        if (!index_base) index_base = Segment::parse_file_name(name, format::kTimeIndexSuffix);
+        const bool orphan_index =
+            index_base && !logs.contains(Segment::file_name(*index_base, format::kLogSuffix));
+        if (orphan_index || name.ends_with(format::kTempSuffix)) {
+            BROOK_RETURN_IF_ERROR(fs_.remove_file(fs::join_path(dir_, name)));
+            removed = true;
+        }
+    }
+    return removed ? fs_.sync_dir(dir_) : Status::ok();
+}
+
+Status PartitionLog::check_writable() const {
+    if (closed_) return Status::closed(fmt::format("the log {} is closed", dir_));
+    if (!stopped_.is_ok()) return stopped_;
+    return Status::ok();
+}
+
+std::shared_ptr<Segment> PartitionLog::active() const {
+    std::shared_lock lock(segments_mu_);
+    return segments_.back();
+}
+
+Result<AppendResult> PartitionLog::append(std::span<std::byte> batch, const AppendOptions& options) {
+    std::lock_guard lock(append_mu_);
+    BROOK_RETURN_IF_ERROR(check_writable());
+    if (batch.size() > static_cast<std::uint64_t>(config_.max_message_bytes)) {
+        return Status::error(Code::record_too_large,
+                             fmt::format("a batch of {} bytes exceeds max.message.bytes = {}; send "
+                                         "smaller batches or raise max.message.bytes",
+                                         batch.size(), config_.max_message_bytes));
+    }
+    if (batch.size() < format::kBatchHeaderSize) {
+        return Status::invalid_argument(
+            fmt::format("{} bytes are too few for a record batch", batch.size()));
+    }
+    auto header = parse_batch_header(batch);
+    if (!header.is_ok() || header->total_size() != batch.size() || !checksum_matches(batch)) {
+        return Status::invalid_argument(fmt::format(
+            "the bytes handed to append are not one well-formed batch ({}); encode them with "
+            "encode_batch",
+            header.is_ok() ? "length or checksum mismatch" : header.status().message()));
+    }
+
+    const std::int64_t now = clock_.now_ms();
+    const Offset base(end_.load(std::memory_order_relaxed));
+    const Offset last = base + header->last_offset_delta;
+    if (active()->should_roll(batch.size(), last, now, config_)) BROOK_RETURN_IF_ERROR(roll(base));
+
+    set_base_offset(batch, base);
+    AppendResult result{base, last, -1};
+    if (config_.message_timestamp_type == TimestampType::log_append_time) {
+        set_log_append_time(batch, now);
+        result.log_append_time = now;
+    }
+    header = parse_batch_header(batch);
+    if (Status written = active()->append(batch, *header, config_); !written.is_ok()) {
+        return written.sub_code() == SubCode::fail_stopped ? fail_stop(written) : written;
+    }
+    unflushed_messages_ += header->record_count;
+    if (options.sync || unflushed_messages_ >= config_.flush_messages ||
+        now - last_flush_ms_ >= config_.flush_ms) {
+        BROOK_RETURN_IF_ERROR(flush_locked());
+    }
+    end_.store((last + 1).value(), std::memory_order_release);
+    return result;
+}
+
+Status PartitionLog::roll(Offset new_base) {
+    if (Status sealed = active()->seal(); !sealed.is_ok()) return fail_stop(sealed);
+    BROOK_ASSIGN_OR_RETURN(auto next, Segment::create(fs_, dir_, new_base, config_));
+    {
+        std::unique_lock lock(segments_mu_);
+        segments_.push_back(std::move(next));
+    }
+    // Everything below new_base is now fsynced and sealed: recovery can start here.
+    return write_checkpoint(fs_, dir_, CheckpointKind::recovery_point, Checkpoint{new_base, 0});
+}
+
+Status PartitionLog::flush() {
+    std::lock_guard lock(append_mu_);
+    BROOK_RETURN_IF_ERROR(check_writable());
+    return flush_locked();
+}
+
+Status PartitionLog::flush_locked() {
+    if (Status synced = active()->sync(); !synced.is_ok()) return fail_stop(synced);
+    unflushed_messages_ = 0;
+    last_flush_ms_ = clock_.now_ms();
+    return Status::ok();
+}
+
+Status PartitionLog::fail_stop(const Status& cause) {
+    stopped_ = Status::error(
+        Code::io_error,
+        fmt::format("the log {} stopped after a failed write or fsync ({}); it accepts no more "
+                    "appends until it is reopened, which recovers what reached the disk",
+                    dir_, cause.to_string()),
+        SubCode::fail_stopped);
+    return stopped_;
+}
+
+Status PartitionLog::close() {
+    std::lock_guard lock(append_mu_);
+    if (closed_) return Status::ok();
+    closed_ = true;
+    // A stopped log, or one that failed to open, gets no clean-shutdown marker: the next open
+    // must recover it.
+    if (!stopped_.is_ok() || segments_.empty()) return Status::ok();
+    const auto segment = active();
+    if (Status sealed = segment->seal(); !sealed.is_ok()) return fail_stop(sealed);
+    return write_checkpoint(fs_, dir_, CheckpointKind::clean_shutdown,
+                            Checkpoint{log_end_offset(), segment->size()});
+}
+
+std::shared_ptr<Segment> PartitionLog::segment_for(Offset offset) const {
+    std::shared_lock lock(segments_mu_);
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                               [](Offset o, const auto& s) { return o < s->base_offset(); });
+    return it == segments_.begin() ? nullptr : *std::prev(it);
+}
+
+std::shared_ptr<Segment> PartitionLog::segment_after(Offset base) const {
+    std::shared_lock lock(segments_mu_);
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), base,
+                               [](Offset o, const auto& s) { return o < s->base_offset(); });
+    return it == segments_.end() ? nullptr : *it;
+}
+
+Result<std::vector<DecodedBatch>> PartitionLog::read(Offset from, std::size_t max_bytes) const {
+    const Offset end = log_end_offset();
+    const Offset start = log_start_offset();
+    if (from < start) {
+        return Status::error(Code::offset_out_of_range,
+                             fmt::format("offset {} is below the log start offset {} of {}; "
+                                         "seek to the log start or end",
+                                         from.value(), start.value(), dir_),
+                             SubCode::below_log_start);
+    }
+    if (from > end) {
+        return Status::error(Code::offset_out_of_range,
+                             fmt::format("offset {} is beyond the log end offset {} of {}",
+                                         from.value(), end.value(), dir_),
+                             SubCode::above_log_end);
+    }
+    for (auto segment = segment_for(from); segment && from < end;
+         segment = segment_after(segment->base_offset())) {
+        BROOK_ASSIGN_OR_RETURN(auto batches, segment->read(from, max_bytes, end));
+        if (!batches.empty()) return batches;
+    }
+    return std::vector<DecodedBatch>();
+}
+
+Result<std::optional<Offset>> PartitionLog::offset_for_timestamp(std::int64_t timestamp_ms) const {
+    const Offset end = log_end_offset();
+    for (auto segment = segment_for(log_start_offset()); segment;
+         segment = segment_after(segment->base_offset())) {
+        const auto max_ts = segment->max_timestamp();
+        if (!max_ts || *max_ts < timestamp_ms) continue;
+        BROOK_ASSIGN_OR_RETURN(const auto found, segment->offset_for_timestamp(timestamp_ms));
+        if (found && *found < end) return found;
+    }
+    return std::optional<Offset>();
+}
+
+std::vector<SegmentInfo> PartitionLog::segments() const {
+    std::shared_lock lock(segments_mu_);
+    std::vector<SegmentInfo> out;
+    out.reserve(segments_.size());
+    for (const auto& s : segments_) out.push_back({s->base_offset(), s->size(), s->max_timestamp()});
+    return out;
+}
+
+std::uint64_t PartitionLog::size_bytes() const {
+    std::uint64_t total = 0;
+    for (const auto& info : segments()) total += info.size_bytes;
+    return total;
+}
+
+}  // namespace brook::log

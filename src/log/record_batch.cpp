@@ -1,1 +1,438 @@
-// placeholder
+#include "log/record_batch.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cassert>
+#include <limits>
+#include <string_view>
+
+#include "log/compression.hpp"
+#include "log/format.hpp"
+#include "util/checksum.hpp"
+#include "util/endian.hpp"
+#include "util/varint.hpp"
+
+namespace brook::log {
+namespace {
+
+using util::load_le;
+using util::store_le;
+
+// The smallest encoded record: one byte each for the length, attributes, timestamp delta,
+// offset delta, key length, value length and header count.
+constexpr std::size_t kMinRecordSize = 7;
+// The smallest encoded header: one byte each for the key length and the value length.
+constexpr std::size_t kMinHeaderSize = 2;
+// Cap on a zstd batch's decompressed records section. The encoder refuses to exceed it, so
+// every batch it writes can be read back.
+constexpr std::size_t kMaxUncompressedRecordsBytes = std::size_t{256} << 20;
+
+std::uint16_t codec_of(std::uint16_t attributes) noexcept {
+    return attributes & format::kCompressionMask;
+}
+
+std::uint64_t compute_checksum(std::span<const std::byte> batch) noexcept {
+    return util::xxh3_64(batch.subspan(format::kAttributesPos));
+}
+
+// Timestamp deltas wrap, so that any pair of int64 timestamps round-trips.
+std::int64_t wrapping_sub(std::int64_t a, std::int64_t b) noexcept {
+    return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+std::int64_t wrapping_add(std::int64_t a, std::int64_t b) noexcept {
+    return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+
+void append_bytes(std::vector<std::byte>& out, std::string_view s) {
+    const auto* p = reinterpret_cast<const std::byte*>(s.data());
+    out.insert(out.end(), p, p + s.size());
+}
+
+void append_nullable(std::vector<std::byte>& out, const std::optional<std::string>& s) {
+    if (!s) {
+        util::append_varint(out, -1);
+        return;
+    }
+    util::append_varint(out, static_cast<std::int32_t>(s->size()));
+    append_bytes(out, *s);
+}
+
+// Checks everything about a record that could make it unencodable within `limit` bytes, so
+// that the encoder never casts an oversized length to a varint.
+Status check_record_sizes(const Record& r, std::size_t i, std::size_t limit) {
+    std::size_t total = (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
+    for (const Header& h : r.headers) {
+        total += h.key.size() + (h.value ? h.value->size() : 0);
+        if (total > limit) break;
+    }
+    if (total > limit || r.headers.size() > limit) {
+        return Status::invalid_argument(
+            fmt::format("record {} is too large for one batch (limit {} bytes)", i, limit));
+    }
+    return Status::ok();
+}
+
+void encode_record(std::vector<std::byte>& body, const Record& r, std::int64_t timestamp_delta,
+                   std::int32_t offset_delta) {
+    body.clear();
+    body.push_back(std::byte{0});
+    util::append_varlong(body, timestamp_delta);
+    util::append_varint(body, offset_delta);
+    append_nullable(body, r.key);
+    append_nullable(body, r.value);
+    util::append_varint(body, static_cast<std::int32_t>(r.headers.size()));
+    for (const Header& h : r.headers) {
+        util::append_varint(body, static_cast<std::int32_t>(h.key.size()));
+        append_bytes(body, h.key);
+        append_nullable(body, h.value);
+    }
+}
+
+// Decodes the records section of a batch whose header has already been checked.
+class RecordReader {
+  public:
+    RecordReader(const BatchHeader& header, std::span<const std::byte> bytes)
+        : header_(header), bytes_(bytes) {}
+
+    Result<std::vector<Record>> read_all() {
+        if (header_.record_count > bytes_.size() / kMinRecordSize) {
+            return fail(fmt::format("record count {} is impossible for {} bytes of records",
+                                    header_.record_count, bytes_.size()));
+        }
+        std::vector<Record> records;
+        records.reserve(header_.record_count);
+        std::int64_t previous_delta = -1;
+        for (std::uint32_t i = 0; i < header_.record_count; ++i) {
+            index_ = i;
+            BROOK_ASSIGN_OR_RETURN(Record r, read_record(previous_delta));
+            records.push_back(std::move(r));
+        }
+        if (previous_delta != header_.last_offset_delta) {
+            return fail(fmt::format("last record has offset delta {} but the header says {}",
+                                    previous_delta, header_.last_offset_delta));
+        }
+        if (pos_ != bytes_.size()) {
+            return fail(
+                fmt::format("{} trailing bytes after the last record", bytes_.size() - pos_));
+        }
+        return records;
+    }
+
+  private:
+    Status fail(std::string what) const {
+        return Status::corruption(
+            fmt::format("batch at base offset {}: {}", header_.base_offset.value(), what));
+    }
+    Status fail_record(std::string_view what) const {
+        return fail(fmt::format("record {} at byte {}: {}", index_, pos_, what));
+    }
+
+    Result<std::int32_t> varint(std::string_view field) {
+        const auto v = util::read_varint(bytes_.subspan(0, end_), pos_);
+        if (!v) return fail_record(fmt::format("{} varint overruns the record", field));
+        return *v;
+    }
+
+    // Reads a length-prefixed byte string; a length of -1 is null when `nullable`.
+    Result<std::optional<std::string>> string(std::string_view field, bool nullable) {
+        BROOK_ASSIGN_OR_RETURN(const std::int32_t len, varint(field));
+        if (len == -1 && nullable) return std::optional<std::string>();
+        if (len < 0) return fail_record(fmt::format("{} length {} is negative", field, len));
+        if (static_cast<std::size_t>(len) > end_ - pos_) {
+            return fail_record(fmt::format("{} length {} overruns the record's {} remaining bytes",
+                                           field, len, end_ - pos_));
+        }
+        std::string s(reinterpret_cast<const char*>(bytes_.data() + pos_),
+                      static_cast<std::size_t>(len));
+        pos_ += static_cast<std::size_t>(len);
+        return std::optional<std::string>(std::move(s));
+    }
+
+    Result<Record> read_record(std::int64_t& previous_delta) {
+        end_ = bytes_.size();
+        BROOK_ASSIGN_OR_RETURN(const std::int32_t length, varint("record length"));
+        if (length < 0 || static_cast<std::size_t>(length) > bytes_.size() - pos_) {
+            return fail_record(fmt::format("record length {} overruns the {} remaining bytes",
+                                           length, bytes_.size() - pos_));
+        }
+        end_ = pos_ + static_cast<std::size_t>(length);
+        if (pos_ == end_) return fail_record("attributes overrun the record");
+        const auto attributes = std::to_integer<std::uint8_t>(bytes_[pos_++]);
+        if (attributes != 0) {
+            return fail_record(fmt::format("record attributes {:#x} are not 0", attributes));
+        }
+        const auto ts_delta = util::read_varlong(bytes_.subspan(0, end_), pos_);
+        if (!ts_delta) return fail_record("timestamp delta varlong overruns the record");
+        BROOK_ASSIGN_OR_RETURN(const std::int32_t offset_delta, varint("offset delta"));
+        if (offset_delta <= previous_delta ||
+            offset_delta > std::int64_t{header_.last_offset_delta}) {
+            return fail_record(fmt::format(
+                "offset delta {} is not above the previous {} and at most the last offset "
+                "delta {}",
+                offset_delta, previous_delta, header_.last_offset_delta));
+        }
+        previous_delta = offset_delta;
+
+        Record r;
+        r.offset = header_.base_offset + offset_delta;
+        r.timestamp = header_.timestamp_type() == TimestampType::log_append_time
+                          ? header_.max_timestamp
+                          : wrapping_add(header_.first_timestamp, *ts_delta);
+        BROOK_ASSIGN_OR_RETURN(r.key, string("key", true));
+        BROOK_ASSIGN_OR_RETURN(r.value, string("value", true));
+        BROOK_ASSIGN_OR_RETURN(const std::int32_t header_count, varint("header count"));
+        if (header_count < 0 ||
+            static_cast<std::size_t>(header_count) > (end_ - pos_) / kMinHeaderSize) {
+            return fail_record(fmt::format("header count {} is impossible for {} remaining bytes",
+                                           header_count, end_ - pos_));
+        }
+        r.headers.reserve(static_cast<std::size_t>(header_count));
+        for (std::int32_t h = 0; h < header_count; ++h) {
+            BROOK_ASSIGN_OR_RETURN(std::optional<std::string> key, string("header key", false));
+            BROOK_ASSIGN_OR_RETURN(std::optional<std::string> value, string("header value", true));
+            r.headers.push_back(Header{std::move(*key), std::move(value)});
+        }
+        if (pos_ != end_) {
+            return fail_record(
+                fmt::format("record length {} leaves {} bytes unread", length, end_ - pos_));
+        }
+        return r;
+    }
+
+    const BatchHeader& header_;
+    std::span<const std::byte> bytes_;
+    std::size_t pos_ = 0;
+    std::size_t end_ = 0;  // end of the current record
+    std::uint32_t index_ = 0;
+};
+
+}  // namespace
+
+std::size_t BatchHeader::total_size() const noexcept {
+    return std::size_t{length} + format::kBatchLengthOverhead;
+}
+
+Compression BatchHeader::compression() const noexcept {
+    return codec_of(attributes) == format::kCodecZstd ? Compression::zstd : Compression::none;
+}
+
+TimestampType BatchHeader::timestamp_type() const noexcept {
+    return (attributes & format::kTimestampTypeBit) != 0 ? TimestampType::log_append_time
+                                                         : TimestampType::create_time;
+}
+
+Result<std::vector<std::byte>> encode_batch(std::span<const Record> records,
+                                            const BatchOptions& options) {
+    if (records.empty()) return Status::invalid_argument("a batch needs at least one record");
+    if (records.size() > format::kMaxRecordsPerBatch) {
+        return Status::invalid_argument(fmt::format("{} records exceed the limit of {} per batch",
+                                                    records.size(), format::kMaxRecordsPerBatch));
+    }
+    const Offset base = options.base_offset;
+    if (base.value() < 0) {
+        return Status::invalid_argument(fmt::format("base offset {} is negative", base.value()));
+    }
+    const bool compress = options.compression == Compression::zstd;
+    const std::size_t section_limit =
+        compress ? kMaxUncompressedRecordsBytes : format::kMaxBatchBytes - format::kBatchHeaderSize;
+
+    std::vector<std::byte> out(format::kBatchHeaderSize);
+    std::vector<std::byte> body;
+    const std::int64_t first_timestamp = records.front().timestamp;
+    std::int64_t max_timestamp = first_timestamp;
+    std::int64_t previous_delta = -1;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const Record& r = records[i];
+        std::int64_t delta = static_cast<std::int64_t>(i);
+        if (options.preserve_offsets) {
+            if (r.offset < base || r.offset - base > std::numeric_limits<std::int32_t>::max()) {
+                return Status::invalid_argument(fmt::format(
+                    "record {} has offset {}, outside [{}, {}]", i, r.offset.value(), base.value(),
+                    base.value() + std::numeric_limits<std::int32_t>::max()));
+            }
+            delta = r.offset - base;
+            if (delta <= previous_delta) {
+                return Status::invalid_argument(
+                    fmt::format("record {} has offset {}, not above the previous record's {}", i,
+                                r.offset.value(), base.value() + previous_delta));
+            }
+        }
+        previous_delta = delta;
+        max_timestamp = std::max(max_timestamp, r.timestamp);
+
+        BROOK_RETURN_IF_ERROR(check_record_sizes(r, i, section_limit));
+        encode_record(body, r, wrapping_sub(r.timestamp, first_timestamp),
+                      static_cast<std::int32_t>(delta));
+        util::append_varint(out, static_cast<std::int32_t>(body.size()));
+        out.insert(out.end(), body.begin(), body.end());
+        if (out.size() - format::kBatchHeaderSize > section_limit) {
+            return Status::invalid_argument(fmt::format(
+                "the records exceed the limit of {} bytes for one batch", section_limit));
+        }
+    }
+    if (base.value() > std::numeric_limits<std::int64_t>::max() - previous_delta) {
+        return Status::invalid_argument(
+            fmt::format("base offset {} leaves no room for the batch's offsets", base.value()));
+    }
+
+    std::uint16_t attributes = format::kCodecNone;
+    if (compress) {
+        BROOK_ASSIGN_OR_RETURN(
+            std::vector<std::byte> compressed,
+            zstd_compress(std::span(out).subspan(format::kBatchHeaderSize), options.zstd_level));
+        out.resize(format::kBatchHeaderSize);
+        out.insert(out.end(), compressed.begin(), compressed.end());
+        attributes = format::kCodecZstd;
+    }
+    if (out.size() > format::kMaxBatchBytes) {
+        return Status::invalid_argument(fmt::format("the batch is {} bytes, above the limit of {}",
+                                                    out.size(), format::kMaxBatchBytes));
+    }
+    if (options.timestamp_type == TimestampType::log_append_time) {
+        attributes |= format::kTimestampTypeBit;
+    }
+
+    std::byte* p = out.data();
+    store_le<std::int64_t>(p + format::kBaseOffsetPos, base.value());
+    store_le<std::uint32_t>(p + format::kBatchLengthPos,
+                            static_cast<std::uint32_t>(out.size() - format::kBatchLengthOverhead));
+    store_le<std::uint8_t>(p + format::kMagicPos, format::kCurrentMagic);
+    store_le<std::uint16_t>(p + format::kAttributesPos, attributes);
+    store_le<std::uint32_t>(p + format::kLastOffsetDeltaPos,
+                            static_cast<std::uint32_t>(previous_delta));
+    store_le<std::int64_t>(p + format::kFirstTimestampPos, first_timestamp);
+    store_le<std::int64_t>(p + format::kMaxTimestampPos, max_timestamp);
+    store_le<std::int64_t>(p + format::kProducerIdPos, options.producer_id);
+    store_le<std::int16_t>(p + format::kProducerEpochPos, options.producer_epoch);
+    store_le<std::int32_t>(p + format::kBaseSequencePos, options.base_sequence);
+    store_le<std::uint32_t>(p + format::kRecordCountPos,
+                            static_cast<std::uint32_t>(records.size()));
+    store_le<std::uint64_t>(p + format::kChecksumPos, compute_checksum(out));
+    return out;
+}
+
+Result<BatchHeader> parse_batch_header(std::span<const std::byte> bytes) {
+    if (bytes.size() < format::kBatchHeaderSize) {
+        return Status::corruption(fmt::format("batch header truncated: {} of {} bytes",
+                                              bytes.size(), format::kBatchHeaderSize));
+    }
+    const std::byte* p = bytes.data();
+    BatchHeader h;
+    h.base_offset = Offset(load_le<std::int64_t>(p + format::kBaseOffsetPos));
+    h.length = load_le<std::uint32_t>(p + format::kBatchLengthPos);
+    h.magic = load_le<std::uint8_t>(p + format::kMagicPos);
+    h.checksum = load_le<std::uint64_t>(p + format::kChecksumPos);
+    h.attributes = load_le<std::uint16_t>(p + format::kAttributesPos);
+    h.last_offset_delta = load_le<std::uint32_t>(p + format::kLastOffsetDeltaPos);
+    h.first_timestamp = load_le<std::int64_t>(p + format::kFirstTimestampPos);
+    h.max_timestamp = load_le<std::int64_t>(p + format::kMaxTimestampPos);
+    h.producer_id = load_le<std::int64_t>(p + format::kProducerIdPos);
+    h.producer_epoch = load_le<std::int16_t>(p + format::kProducerEpochPos);
+    h.base_sequence = load_le<std::int32_t>(p + format::kBaseSequencePos);
+    h.record_count = load_le<std::uint32_t>(p + format::kRecordCountPos);
+
+    const auto bad = [&](std::string_view what) {
+        return Status::corruption(
+            fmt::format("batch at base offset {}: {}", h.base_offset.value(), what));
+    };
+    if (h.magic != format::kCurrentMagic) {
+        return bad(fmt::format("unknown magic {}", h.magic));
+    }
+    if (h.length < format::kBatchHeaderSize - format::kBatchLengthOverhead ||
+        h.total_size() > format::kMaxBatchBytes) {
+        return bad(fmt::format("length {} is outside [{}, {}]", h.length,
+                               format::kBatchHeaderSize - format::kBatchLengthOverhead,
+                               format::kMaxBatchBytes - format::kBatchLengthOverhead));
+    }
+    if ((h.attributes & ~format::kKnownAttributeBits) != 0) {
+        return bad(fmt::format("attributes {:#x} have unknown bits set", h.attributes));
+    }
+    if (h.base_offset.value() < 0) return bad("base offset is negative");
+    const std::size_t records_bytes = h.total_size() - format::kBatchHeaderSize;
+    const std::size_t max_records = codec_of(h.attributes) == format::kCodecNone
+                                        ? records_bytes / kMinRecordSize
+                                        : std::size_t{format::kMaxRecordsPerBatch};
+    if (h.record_count < 1 || h.record_count > max_records ||
+        h.record_count > format::kMaxRecordsPerBatch) {
+        return bad(
+            fmt::format("record count {} is impossible for length {}", h.record_count, h.length));
+    }
+    if (h.last_offset_delta < h.record_count - 1 ||
+        h.last_offset_delta >
+            static_cast<std::uint32_t>(std::numeric_limits<std::int32_t>::max()) ||
+        h.base_offset.value() >
+            std::numeric_limits<std::int64_t>::max() - std::int64_t{h.last_offset_delta}) {
+        return bad(fmt::format("last offset delta {} is impossible for record count {}",
+                               h.last_offset_delta, h.record_count));
+    }
+    if (h.max_timestamp < h.first_timestamp) {
+        return bad(fmt::format("max timestamp {} is below first timestamp {}", h.max_timestamp,
+                               h.first_timestamp));
+    }
+    return h;
+}
+
+bool checksum_matches(std::span<const std::byte> batch) noexcept {
+    if (batch.size() < format::kBatchHeaderSize) return false;
+    return load_le<std::uint64_t>(batch.data() + format::kChecksumPos) == compute_checksum(batch);
+}
+
+Result<DecodedBatch> decode_batch(std::span<const std::byte> batch) {
+    BROOK_ASSIGN_OR_RETURN(BatchHeader header, parse_batch_header(batch));
+    if (batch.size() != header.total_size()) {
+        return Status::corruption(
+            fmt::format("batch at base offset {} is {} bytes but its length field says {}",
+                        header.base_offset.value(), batch.size(), header.total_size()));
+    }
+    const std::uint64_t computed = compute_checksum(batch);
+    if (computed != header.checksum) {
+        return Status::corruption(
+            fmt::format("batch checksum mismatch at base offset {}: stored {:#018x}, computed "
+                        "{:#018x}",
+                        header.base_offset.value(), header.checksum, computed));
+    }
+    std::span<const std::byte> section = batch.subspan(format::kRecordsPos);
+    std::vector<std::byte> decompressed;
+    switch (codec_of(header.attributes)) {
+        case format::kCodecNone:
+            break;
+        case format::kCodecZstd: {
+            auto r = zstd_decompress(section, kMaxUncompressedRecordsBytes);
+            if (!r) {
+                return Status::corruption(fmt::format("batch at base offset {}: {}",
+                                                      header.base_offset.value(),
+                                                      r.status().message()));
+            }
+            decompressed = std::move(r).value();
+            section = decompressed;
+            break;
+        }
+        default:
+            return Status::not_supported(
+                fmt::format("batch at base offset {} uses unsupported compression codec {}",
+                            header.base_offset.value(), codec_of(header.attributes)));
+    }
+    BROOK_ASSIGN_OR_RETURN(std::vector<Record> records, RecordReader(header, section).read_all());
+    return DecodedBatch{header, std::move(records)};
+}
+
+void set_base_offset(std::span<std::byte> batch, Offset base) noexcept {
+    assert(batch.size() >= format::kBatchHeaderSize);
+    if (batch.size() < format::kBatchHeaderSize) return;
+    store_le<std::int64_t>(batch.data() + format::kBaseOffsetPos, base.value());
+}
+
+void set_log_append_time(std::span<std::byte> batch, std::int64_t now_ms) noexcept {
+    assert(batch.size() >= format::kBatchHeaderSize);
+    if (batch.size() < format::kBatchHeaderSize) return;
+    std::byte* p = batch.data();
+    const auto attributes = load_le<std::uint16_t>(p + format::kAttributesPos);
+    store_le<std::uint16_t>(p + format::kAttributesPos,
+                            static_cast<std::uint16_t>(attributes | format::kTimestampTypeBit));
+    store_le<std::int64_t>(p + format::kFirstTimestampPos, now_ms);
+    store_le<std::int64_t>(p + format::kMaxTimestampPos, now_ms);
+    store_le<std::uint64_t>(p + format::kChecksumPos, compute_checksum(batch));
+}
+
+}  // namespace brook::log

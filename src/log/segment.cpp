@@ -1,1 +1,341 @@
-// placeholder
+#include "log/segment.hpp"
+
+#include "log/format.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <limits>
+
+namespace brook::log {
+namespace {
+
+constexpr std::int64_t kNoTimestamp = std::numeric_limits<std::int64_t>::min();
+
+std::size_t index_capacity(std::int64_t index_bytes, std::size_t entry_size) {
+    return (static_cast<std::size_t>(index_bytes) - format::kIndexHeaderSize) / entry_size;
+}
+
+}  // namespace
+
+std::string Segment::file_name(Offset base, std::string_view suffix) {
+    return fmt::format("{:0{}d}{}", base.value(), format::kSegmentNameDigits, suffix);
+}
+
+std::optional<Offset> Segment::parse_file_name(std::string_view name, std::string_view suffix) {
+    const std::size_t digits = static_cast<std::size_t>(format::kSegmentNameDigits);
+    if (name.size() != digits + suffix.size() || !name.ends_with(suffix)) return std::nullopt;
+    std::int64_t value = 0;
+    const char* first = name.data();
+    const char* last = first + digits;
+    if (!std::all_of(first, last, [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+    const auto [end, ec] = std::from_chars(first, last, value);
+    if (ec != std::errc() || end != last) return std::nullopt;
+    return Offset(value);
+}
+
+Segment::Segment(fs::FileSystem& fs, std::string dir, Offset base, std::unique_ptr<fs::File> log,
+                 std::unique_ptr<OffsetIndex> offset_index, std::unique_ptr<TimeIndex> time_index,
+                 std::uint64_t size)
+    : fs_(fs),
+      dir_(std::move(dir)),
+      base_(base),
+      log_(std::move(log)),
+      offset_index_(std::move(offset_index)),
+      time_index_(std::move(time_index)),
+      size_(size),
+      max_timestamp_(kNoTimestamp),
+      next_offset_(base),
+      max_timestamp_offset_(base) {}
+
+Result<std::shared_ptr<Segment>> Segment::create(fs::FileSystem& fs, const std::string& dir,
+                                                 Offset base, const LogConfig& config) {
+    const auto index_bytes = static_cast<std::size_t>(config.segment_index_bytes);
+    const std::string log_path = fs::join_path(dir, file_name(base, format::kLogSuffix));
+    const std::string offset_path = fs::join_path(dir, file_name(base, format::kOffsetIndexSuffix));
+    const std::string time_path = fs::join_path(dir, file_name(base, format::kTimeIndexSuffix));
+    BROOK_ASSIGN_OR_RETURN(auto log, fs.open(log_path, fs::OpenMode::create_exclusive));
+    auto offset_index = OffsetIndex::create(fs, offset_path, base, index_bytes);
+    auto time_index = offset_index.is_ok() ? TimeIndex::create(fs, time_path, base, index_bytes)
+                                           : Result<std::unique_ptr<TimeIndex>>(offset_index.status());
+    Status status = time_index.status();
+    if (status.is_ok()) status = fs.sync_dir(dir);
+    if (!status.is_ok()) {
+        // Leave no half-made segment behind (say, on a full disk), so a later roll can retry.
+        offset_index = Status::closed("discarded");
+        time_index = Status::closed("discarded");
+        for (const auto& path : {log_path, offset_path, time_path}) fs.remove_file(path).ignore();
+        return status;
+    }
+    return std::shared_ptr<Segment>(new Segment(fs, dir, base, std::move(log),
+                                                std::move(*offset_index), std::move(*time_index),
+                                                0));
+}
+
+Result<std::shared_ptr<Segment>> Segment::open(fs::FileSystem& fs, const std::string& dir,
+                                               Offset base, const LogConfig& config, bool active) {
+    BROOK_ASSIGN_OR_RETURN(auto segment, open_files(fs, dir, base, config, false));
+    if (active) {
+        BROOK_RETURN_IF_ERROR(segment->load_appender_state());
+        BROOK_RETURN_IF_ERROR(segment->unseal(config));
+    }
+    return segment;
+}
+
+Result<std::shared_ptr<Segment>> Segment::recover(fs::FileSystem& fs, const std::string& dir,
+                                                  Offset base, const LogConfig& config,
+                                                  bool active, bool allow_torn_tail) {
+    BROOK_ASSIGN_OR_RETURN(auto segment, open_files(fs, dir, base, config, true));
+    BROOK_RETURN_IF_ERROR(segment->rebuild(config, allow_torn_tail));
+    if (!active) BROOK_RETURN_IF_ERROR(segment->seal());
+    return segment;
+}
+
+Result<std::shared_ptr<Segment>> Segment::open_files(fs::FileSystem& fs, const std::string& dir,
+                                                     Offset base, const LogConfig& config,
+                                                     bool rebuild_indexes) {
+    BROOK_ASSIGN_OR_RETURN(auto log, fs.open(fs::join_path(dir, file_name(base, format::kLogSuffix)),
+                                             fs::OpenMode::read_write));
+    BROOK_ASSIGN_OR_RETURN(const std::uint64_t size, log->size());
+    const std::string offset_path = fs::join_path(dir, file_name(base, format::kOffsetIndexSuffix));
+    const std::string time_path = fs::join_path(dir, file_name(base, format::kTimeIndexSuffix));
+    if (!rebuild_indexes) {
+        auto offset_index = OffsetIndex::open_sealed(fs, offset_path, base);
+        auto time_index = TimeIndex::open_sealed(fs, time_path, base);
+        if (offset_index.is_ok() && time_index.is_ok()) {
+            auto segment = std::shared_ptr<Segment>(
+                new Segment(fs, dir, base, std::move(log), std::move(*offset_index),
+                            std::move(*time_index), size));
+            segment->sealed_ = true;
+            if (auto last = segment->time_index_->last_entry()) {
+                segment->max_timestamp_.store(last->timestamp, std::memory_order_release);
+                segment->max_timestamp_offset_ = last->offset;
+            }
+            return segment;
+        }
+    }
+    // Rebuilding: fresh indexes, filled by rebuild() from a full scan of the log.
+    const auto index_bytes = static_cast<std::size_t>(config.segment_index_bytes);
+    BROOK_ASSIGN_OR_RETURN(auto offset_index,
+                           OffsetIndex::create(fs, offset_path, base, index_bytes));
+    BROOK_ASSIGN_OR_RETURN(auto time_index, TimeIndex::create(fs, time_path, base, index_bytes));
+    auto segment = std::shared_ptr<Segment>(new Segment(fs, dir, base, std::move(log),
+                                                        std::move(offset_index),
+                                                        std::move(time_index), size));
+    if (!rebuild_indexes) {
+        BROOK_RETURN_IF_ERROR(segment->rebuild(config, false));
+        BROOK_RETURN_IF_ERROR(segment->seal());
+    }
+    return segment;
+}
+
+bool Segment::should_roll(std::size_t batch_bytes, Offset batch_last_offset, std::int64_t now_ms,
+                          const LogConfig& config) const noexcept {
+    const std::uint64_t size = this->size();
+    if (size == 0) return false;
+    if (size + batch_bytes > static_cast<std::uint64_t>(config.segment_bytes)) return true;
+    if (rolling_timestamp_ && now_ms - *rolling_timestamp_ > config.segment_ms) return true;
+    const auto offset_capacity =
+        index_capacity(config.segment_index_bytes, format::kOffsetIndexEntrySize);
+    const auto time_capacity = index_capacity(config.segment_index_bytes, format::kTimeIndexEntrySize);
+    // One entry for this batch, and for the time index one more for the final entry at seal.
+    if (offset_index_->entry_count() + 1 > offset_capacity) return true;
+    if (time_index_->entry_count() + 2 > time_capacity) return true;
+    return batch_last_offset - base_ > std::numeric_limits<std::uint32_t>::max();
+}
+
+void Segment::index_batch(std::uint64_t position, const BatchHeader& header,
+                          const LogConfig& config) {
+    if (header.max_timestamp > max_timestamp_.load(std::memory_order_relaxed)) {
+        max_timestamp_.store(header.max_timestamp, std::memory_order_release);
+        max_timestamp_offset_ = header.base_offset;
+    }
+    if (!rolling_timestamp_) rolling_timestamp_ = header.max_timestamp;
+    // should_roll() keeps room in both indexes for appends; the checks here only matter when
+    // rebuilding a segment written under a larger segment.index.bytes.
+    if (position > 0 &&
+        bytes_since_index_entry_ >= static_cast<std::uint64_t>(config.index_interval_bytes) &&
+        !offset_index_->full()) {
+        offset_index_->append(header.base_offset, static_cast<std::uint32_t>(position));
+        const auto last_time = time_index_->last_entry();
+        const std::int64_t max_ts = max_timestamp_.load(std::memory_order_relaxed);
+        if ((!last_time || max_ts > last_time->timestamp) && !time_index_->full()) {
+            time_index_->append(max_ts, max_timestamp_offset_);
+        }
+        bytes_since_index_entry_ = 0;
+    }
+    bytes_since_index_entry_ += header.total_size();
+    next_offset_ = header.last_offset() + 1;
+}
+
+Status Segment::append(std::span<const std::byte> batch, const BatchHeader& header,
+                       const LogConfig& config) {
+    const std::uint64_t position = size();
+    const Status written = log_->append(batch);
+    if (!written.is_ok()) {
+        // Cut off whatever part of the batch reached the file, so the log stays whole.
+        const Status cut = log_->truncate(position);
+        if (!cut.is_ok()) {
+            return Status::error(written.code(),
+                                 fmt::format("{}; cutting the partial batch off failed too ({}), "
+                                             "so the log is stopped until it is reopened",
+                                             written.message(), cut.to_string()),
+                                 SubCode::fail_stopped);
+        }
+        return written;
+    }
+    index_batch(position, header, config);
+    size_.store(position + batch.size(), std::memory_order_release);
+    return Status::ok();
+}
+
+Status Segment::seal() {
+    if (sealed_) return Status::ok();
+    const std::int64_t max_ts = max_timestamp_.load(std::memory_order_relaxed);
+    const auto last_time = time_index_->last_entry();
+    if (max_ts != kNoTimestamp && (!last_time || max_ts > last_time->timestamp) &&
+        !time_index_->full()) {
+        time_index_->append(max_ts, max_timestamp_offset_);
+    }
+    BROOK_RETURN_IF_ERROR(log_->sync());
+    BROOK_RETURN_IF_ERROR(offset_index_->seal());
+    BROOK_RETURN_IF_ERROR(time_index_->seal());
+    sealed_ = true;
+    return Status::ok();
+}
+
+Status Segment::unseal(const LogConfig& config) {
+    const auto index_bytes = static_cast<std::size_t>(config.segment_index_bytes);
+    BROOK_RETURN_IF_ERROR(offset_index_->unseal(index_bytes));
+    BROOK_RETURN_IF_ERROR(time_index_->unseal(index_bytes));
+    sealed_ = false;
+    return Status::ok();
+}
+
+Status Segment::sync() { return log_->sync(); }
+
+std::optional<std::int64_t> Segment::max_timestamp() const noexcept {
+    const std::int64_t ts = max_timestamp_.load(std::memory_order_acquire);
+    if (ts == kNoTimestamp) return std::nullopt;
+    return ts;
+}
+
+Status Segment::load_appender_state() {
+    const std::uint64_t limit = size();
+    if (limit == 0) return Status::ok();
+    BROOK_ASSIGN_OR_RETURN(const BatchHeader first, read_header(0, limit));
+    rolling_timestamp_ = first.max_timestamp;
+    // Walk from the last index entry to the end to find the next offset: a short scan of at
+    // most index.interval.bytes plus one batch, never the whole segment.
+    std::uint64_t position = 0;
+    if (auto last = offset_index_->last_entry()) position = last->position;
+    next_offset_ = base_;
+    while (position < limit) {
+        BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit));
+        next_offset_ = header.last_offset() + 1;
+        bytes_since_index_entry_ += header.total_size();
+        position += header.total_size();
+    }
+    return Status::ok();
+}
+
+Status Segment::corruption_at(std::uint64_t position, const Status& cause) const {
+    return Status::corruption(fmt::format(
+        "{} at byte {}: {}. The segment was left untouched; restore the partition from a copy, "
+        "or move this segment and the ones after it aside to discard their data",
+        log_->path(), position, cause.message()));
+}
+
+Result<BatchHeader> Segment::read_header(std::uint64_t position, std::uint64_t limit) const {
+    std::array<std::byte, format::kBatchHeaderSize> buf;
+    if (limit - position < buf.size()) {
+        return corruption_at(position, Status::corruption(fmt::format(
+                                           "only {} bytes remain, less than a batch header",
+                                           limit - position)));
+    }
+    BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(position, buf));
+    if (got != buf.size()) {
+        return corruption_at(position, Status::corruption("the file ends inside a batch header"));
+    }
+    auto header = parse_batch_header(buf);
+    if (!header.is_ok()) return corruption_at(position, header.status());
+    if (header->total_size() > limit - position) {
+        return corruption_at(position, Status::corruption(fmt::format(
+                                           "batch of {} bytes runs past the end of the data",
+                                           header->total_size())));
+    }
+    return header;
+}
+
+Result<std::optional<std::uint64_t>> Segment::locate(Offset target, std::uint64_t limit) const {
+    std::uint64_t position = offset_index_->lookup(target).position;
+    if (position >= limit) position = 0;
+    while (position < limit) {
+        BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit));
+        if (header.last_offset() >= target) return std::optional<std::uint64_t>(position);
+        position += header.total_size();
+    }
+    return std::optional<std::uint64_t>();
+}
+
+Result<std::vector<DecodedBatch>> Segment::read(Offset from, std::size_t max_bytes,
+                                                Offset end) const {
+    const std::uint64_t limit = size();
+    std::vector<DecodedBatch> batches;
+    BROOK_ASSIGN_OR_RETURN(const auto start, locate(from, limit));
+    if (!start) return batches;
+    std::uint64_t position = *start;
+    std::size_t returned = 0;
+    std::vector<std::byte> buffer;
+    while (position < limit) {
+        BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit));
+        if (header.base_offset >= end) break;
+        if (!batches.empty() && returned + header.total_size() > max_bytes) break;
+        buffer.resize(header.total_size());
+        BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(position, buffer));
+        if (got != buffer.size()) {
+            return corruption_at(position, Status::corruption("the file ends inside a batch"));
+        }
+        auto decoded = decode_batch(buffer);
+        if (!decoded.is_ok()) return corruption_at(position, decoded.status());
+        auto& records = decoded->records;
+        records.erase(records.begin(),
+                      std::find_if(records.begin(), records.end(),
+                                   [from](const Record& r) { return r.offset >= from; }));
+        batches.push_back(std::move(*decoded));
+        returned += header.total_size();
+        position += header.total_size();
+    }
+    return batches;
+}
+
+Result<std::optional<Offset>> Segment::offset_for_timestamp(std::int64_t target) const {
+    const std::uint64_t limit = size();
+    const auto max_ts = max_timestamp();
+    if (!max_ts || *max_ts < target) return std::optional<Offset>();
+    const auto before = time_index_->last_before(target);
+    BROOK_ASSIGN_OR_RETURN(const auto start, locate(before ? before->offset : base_, limit));
+    std::uint64_t position = start.value_or(limit);
+    std::vector<std::byte> buffer;
+    while (position < limit) {
+        BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit));
+        if (header.max_timestamp >= target) {
+            buffer.resize(header.total_size());
+            BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(position, buffer));
+            if (got != buffer.size()) {
+                return corruption_at(position, Status::corruption("the file ends inside a batch"));
+            }
+            auto decoded = decode_batch(buffer);
+            if (!decoded.is_ok()) return corruption_at(position, decoded.status());
+            for (const Record& record : decoded->records) {
+                if (record.timestamp >= target) return std::optional<Offset>(record.offset);
+            }
+        }
+        position += header.total_size();
+    }
+    return std::optional<Offset>();
+}
+
+}  // namespace brook::log

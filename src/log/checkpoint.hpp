@@ -1,0 +1,46 @@
+// Checkpoint files of a partition directory: the recovery point and the clean-shutdown marker.
+//
+// The recovery point is the base offset of the first segment that recovery must validate:
+// every segment before it was fsynced and sealed when it rolled. The clean-shutdown marker is
+// written by a clean close, holding the log end offset and the active segment's size; its
+// presence on open means nothing needs rescanning. Both are tiny fixed-size files with their
+// own checksum (layout in log/format.hpp), replaced atomically by write-temp, fsync, rename,
+// fsync-directory.
+//
+// Thread safety: callers serialise writes to one directory's checkpoints (the appender does).
+#pragma once
+
+#include "fs/file_system.hpp"
+
+#include <brook/status.hpp>
+#include <brook/types.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace brook::log {
+
+enum class CheckpointKind { recovery_point, clean_shutdown };
+
+struct Checkpoint {
+    Offset offset;
+    std::uint64_t active_log_size = 0;  // clean_shutdown only
+};
+
+// Atomically replaces the checkpoint file of `kind` in `dir`.
+// @return io_error or no_space from the file system.
+Status write_checkpoint(fs::FileSystem& fs, const std::string& dir, CheckpointKind kind,
+                        const Checkpoint& checkpoint);
+
+// Reads a checkpoint. nullopt if the file is absent.
+// @return corruption if the file exists but fails its size, magic, version or checksum check;
+//         io_error from the file system.
+Result<std::optional<Checkpoint>> read_checkpoint(fs::FileSystem& fs, const std::string& dir,
+                                                  CheckpointKind kind);
+
+// Removes a checkpoint file if present and makes the removal durable.
+Status remove_checkpoint(fs::FileSystem& fs, const std::string& dir, CheckpointKind kind);
+
+}  // namespace brook::log

@@ -1,0 +1,150 @@
+// PartitionLog: the durable, append-only log of one partition.
+//
+// A partition is a directory of segments (see segment.hpp), plus two checkpoint files (see
+// checkpoint.hpp). The log assigns offsets, rolls segments, answers reads by offset and by
+// timestamp, flushes by flush.messages / flush.ms or on request, and recovers on open.
+// It knows nothing of topics, groups or clients: it appends and reads batches.
+//
+// Durability: an append is in the operating system's cache when append() returns. It is on
+// disk once a flush covers it: flush(), AppendOptions::sync, or the flush.messages / flush.ms
+// thresholds. A failed fsync stops the log (fail-stop): every later append fails with
+// `closed` / SubCode::fail_stopped until the log is reopened, because the kernel may have
+// dropped the unsynced pages and a retry could falsely report success.
+//
+// Thread safety: any number of threads may call every method at once. Appends (and flushes
+// and closes) are serialised by one mutex per log, held for the write. Readers take no lock
+// that an append holds across I/O; they see only whole batches, in offset order, up to the
+// published log end offset.
+#pragma once
+
+#include "fs/file_system.hpp"
+#include "log/log_config.hpp"
+#include "log/record_batch.hpp"
+#include "log/segment.hpp"
+
+#include <brook/clock.hpp>
+#include <brook/status.hpp>
+#include <brook/types.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace brook::log {
+
+struct AppendOptions {
+    // fsync before returning, and publish the batch to readers only after the fsync.
+    bool sync = false;
+};
+
+struct AppendResult {
+    Offset base_offset;
+    Offset last_offset;
+    // The time written into the batch for LogAppendTime logs, else -1 (as in Kafka).
+    std::int64_t log_append_time = -1;
+};
+
+struct SegmentInfo {
+    Offset base_offset;
+    std::uint64_t size_bytes = 0;
+    std::optional<std::int64_t> max_timestamp;
+};
+
+// How open() found the log. For tests, tools and the store's statistics.
+struct RecoveryReport {
+    bool clean_shutdown = false;     // nothing was rescanned
+    int segments_scanned = 0;        // segments validated batch by batch
+    std::uint64_t bytes_truncated = 0;  // torn tail cut off
+};
+
+class PartitionLog {
+public:
+    // Opens the partition in `dir`, creating the directory and a first segment if needed, and
+    // recovers it (see docs/format.md, "Recovery").
+    // REQUIRES: `fs` and `clock` outlive the log.
+    // @return invalid_argument for a bad config; corruption naming file and position when a
+    //         batch inside the log is damaged; io_error / no_space when the directory cannot be
+    //         created or read (the message names the path).
+    static Result<std::unique_ptr<PartitionLog>> open(fs::FileSystem& fs, std::string dir,
+                                                      LogConfig config, const Clock& clock);
+
+    ~PartitionLog();
+    PartitionLog(const PartitionLog&) = delete;
+    PartitionLog& operator=(const PartitionLog&) = delete;
+
+    // Appends one encoded batch (from encode_batch). The log assigns its offsets (and, for
+    // LogAppendTime, its timestamps) by patching the bytes in place.
+    // @return record_too_large if the batch exceeds max.message.bytes; invalid_argument or
+    //         corruption if the bytes are not a well-formed batch with a valid checksum;
+    //         no_space / io_error from the disk, with nothing of the batch kept; closed if the
+    //         log is closed or fail-stopped.
+    Result<AppendResult> append(std::span<std::byte> batch, const AppendOptions& options = {});
+
+    // Reads whole batches from `from` up to about `max_bytes` (at least one batch when any is
+    // available). Records below `from` in the first batch are dropped. Reading at the log end
+    // returns no batches.
+    // @return offset_out_of_range with SubCode::below_log_start or ::above_log_end when `from`
+    //         is outside [log_start_offset, log_end_offset]; corruption if a stored batch fails
+    //         its checksum (never a corrupt record).
+    Result<std::vector<DecodedBatch>> read(Offset from, std::size_t max_bytes) const;
+
+    // The first offset whose record timestamp is >= `timestamp_ms`, or nullopt if none is.
+    Result<std::optional<Offset>> offset_for_timestamp(std::int64_t timestamp_ms) const;
+
+    // Makes every batch appended so far durable.
+    // @return io_error (and the log fail-stops) if fsync fails; closed.
+    Status flush();
+
+    // Flushes, seals the active segment's indexes and writes the clean-shutdown marker, so the
+    // next open rescans nothing. Later calls return ok; appends and flushes then return
+    // closed, while reads keep working.
+    Status close();
+
+    Offset log_start_offset() const noexcept { return Offset(start_.load(std::memory_order_acquire)); }
+    Offset log_end_offset() const noexcept { return Offset(end_.load(std::memory_order_acquire)); }
+    std::vector<SegmentInfo> segments() const;
+    std::uint64_t size_bytes() const;
+    const RecoveryReport& recovery_report() const noexcept { return recovery_; }
+    const std::string& dir() const noexcept { return dir_; }
+
+private:
+    PartitionLog(fs::FileSystem& fs, std::string dir, LogConfig config, const Clock& clock);
+
+    Status load();
+    Status remove_stray_files(const std::vector<std::string>& names);
+    // REQUIRES: append_mu_ held.
+    Status roll(Offset new_base);
+    Status flush_locked();
+    Status fail_stop(const Status& cause);
+    Status check_writable() const;
+    std::shared_ptr<Segment> active() const;
+    // The last segment whose base is <= offset, or null.
+    std::shared_ptr<Segment> segment_for(Offset offset) const;
+    // The first segment whose base is > base, or null.
+    std::shared_ptr<Segment> segment_after(Offset base) const;
+
+    fs::FileSystem& fs_;
+    const std::string dir_;
+    LogConfig config_;
+    const Clock& clock_;
+    RecoveryReport recovery_;
+
+    mutable std::shared_mutex segments_mu_;  // guards segments_ (the vector, not the segments)
+    std::vector<std::shared_ptr<Segment>> segments_;
+
+    std::mutex append_mu_;  // serialises writers; guards the fields below
+    std::int64_t unflushed_messages_ = 0;
+    std::int64_t last_flush_ms_ = 0;
+    Status stopped_;  // set once: the reason the log refuses appends
+    bool closed_ = false;
+
+    std::atomic<std::int64_t> start_{0};
+    std::atomic<std::int64_t> end_{0};
+};
+
+}  // namespace brook::log

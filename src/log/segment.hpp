@@ -1,0 +1,145 @@
+// Segment: one file set of a partition log, holding the batches from its base offset onward.
+//
+// A segment is `<base>.log` (batches back to back), `<base>.index` (sparse offset index) and
+// `<base>.timeindex` (sparse time index), where <base> is the base offset padded to 20 digits.
+// The newest segment of a partition is active: the appender adds batches to it. Older segments
+// are sealed: fsynced, their indexes trimmed and checksummed, and never written again.
+//
+// Publication: append() writes the batch bytes, then the index entries, and only then raises
+// size(). Readers read at most size() bytes, so they never see a partly written batch.
+//
+// Ownership: a PartitionLog owns its segments through shared_ptr; a reader that holds one may
+// keep reading it after the log has dropped it (the open descriptors keep the data alive).
+// Thread safety: one thread at a time (the partition's appender, under the log's append lock)
+// may call append, seal, unseal, sync and truncate_to. Any number of threads may call the
+// const methods concurrently with it and with each other.
+#pragma once
+
+#include "fs/file_system.hpp"
+#include "log/log_config.hpp"
+#include "log/offset_index.hpp"
+#include "log/record_batch.hpp"
+#include "log/time_index.hpp"
+
+#include <brook/status.hpp>
+#include <brook/types.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace brook::log {
+
+class Segment {
+public:
+    // Creates the three files of a new empty segment and makes their directory entries durable.
+    // @return already_exists if a .log with this base offset is there; io_error, no_space
+    //         (and then no file of the segment is left behind).
+    static Result<std::shared_ptr<Segment>> create(fs::FileSystem& fs, const std::string& dir,
+                                                   Offset base, const LogConfig& config);
+
+    // Opens a segment whose log is known to be complete (sealed at roll, or the active segment
+    // after a clean shutdown). Trusts its sealed indexes; an index that is missing or fails its
+    // checks is rebuilt from the log, and any bad batch met while rebuilding is corruption.
+    // With `active`, the indexes are unsealed for appending.
+    static Result<std::shared_ptr<Segment>> open(fs::FileSystem& fs, const std::string& dir,
+                                                 Offset base, const LogConfig& config, bool active);
+
+    // Opens a segment after an unclean shutdown: validates every batch and rebuilds both
+    // indexes. With `allow_torn_tail` (the last segment), a bad batch that no valid batch
+    // follows is a torn write and is cut off; otherwise, and whenever valid batches follow,
+    // a bad batch is corruption naming the file and position. With `active` the segment stays
+    // open for appends; otherwise it is sealed.
+    static Result<std::shared_ptr<Segment>> recover(fs::FileSystem& fs, const std::string& dir,
+                                                    Offset base, const LogConfig& config,
+                                                    bool active, bool allow_torn_tail);
+
+    // File names of a segment.
+    static std::string file_name(Offset base, std::string_view suffix);
+    // Parses "<20 digits><suffix>". nullopt if `name` is not a segment file name.
+    static std::optional<Offset> parse_file_name(std::string_view name, std::string_view suffix);
+
+    // True if the batch should go to a new segment instead: this one is not empty and the
+    // batch would pass segment.bytes, the first batch is older than segment.ms, an index has
+    // no room left, or the batch's offsets would not fit relative to the base.
+    bool should_roll(std::size_t batch_bytes, Offset batch_last_offset, std::int64_t now_ms,
+                     const LogConfig& config) const noexcept;
+
+    // Appends one encoded batch, whose header has its final base offset, and publishes it.
+    // REQUIRES: !sealed(); header is parse_batch_header(batch).
+    // @return the file system's error. If the partial write could not be cut off again, the
+    //         status carries SubCode::fail_stopped and the segment must not be appended to.
+    Status append(std::span<const std::byte> batch, const BatchHeader& header,
+                  const LogConfig& config);
+
+    // Reads whole batches starting with the first whose last offset is >= `from`, until
+    // `max_bytes` is reached (the first batch is returned whole even if larger) or a batch
+    // starts at or after `end`. Records below `from` are dropped. Empty if this segment holds
+    // nothing at or after `from`.
+    // @return corruption (naming file and position) if a batch fails its checks; io_error.
+    Result<std::vector<DecodedBatch>> read(Offset from, std::size_t max_bytes, Offset end) const;
+
+    // The offset of the first record at or after `from_position` whose timestamp is >= target,
+    // or nullopt if this segment has none.
+    Result<std::optional<Offset>> offset_for_timestamp(std::int64_t target) const;
+
+    // Seals the segment: records the final time index entry, fsyncs the log and seals both
+    // indexes (trimmed, checksummed, fsynced).
+    Status seal();
+    // fsyncs the log file.
+    Status sync();
+
+    Offset base_offset() const noexcept { return base_; }
+    // Bytes of published batches.
+    std::uint64_t size() const noexcept { return size_.load(std::memory_order_acquire); }
+    // The largest timestamp in the segment, or nullopt when it is empty.
+    std::optional<std::int64_t> max_timestamp() const noexcept;
+    // One past the last offset appended to this segment (valid for the active segment and for
+    // recovered segments; sealed segments opened without a scan report their base offset).
+    Offset next_offset() const noexcept { return next_offset_; }
+    bool sealed() const noexcept { return sealed_; }
+    const std::string& log_path() const noexcept { return log_->path(); }
+
+private:
+    struct Files;
+    Segment(fs::FileSystem& fs, std::string dir, Offset base, std::unique_ptr<fs::File> log,
+            std::unique_ptr<OffsetIndex> offset_index, std::unique_ptr<TimeIndex> time_index,
+            std::uint64_t size);
+
+    static Result<std::shared_ptr<Segment>> open_files(fs::FileSystem& fs, const std::string& dir,
+                                                       Offset base, const LogConfig& config,
+                                                       bool rebuild_indexes);
+    // Scans the log from the start, validating every batch and adding index entries.
+    Status rebuild(const LogConfig& config, bool allow_torn_tail);
+    // Adds index entries for a batch at `position`, as append() does.
+    void index_batch(std::uint64_t position, const BatchHeader& header, const LogConfig& config);
+    // Restores the appender's bookkeeping of an existing segment without scanning it.
+    Status load_appender_state();
+    Status unseal(const LogConfig& config);
+    // The header of the batch at `position`, checked against `limit` (the readable size).
+    Result<BatchHeader> read_header(std::uint64_t position, std::uint64_t limit) const;
+    // The position of the first batch whose last offset is >= target, or nullopt at the end.
+    Result<std::optional<std::uint64_t>> locate(Offset target, std::uint64_t limit) const;
+    Status corruption_at(std::uint64_t position, const Status& cause) const;
+
+    fs::FileSystem& fs_;
+    const std::string dir_;
+    const Offset base_;
+    std::unique_ptr<fs::File> log_;
+    std::unique_ptr<OffsetIndex> offset_index_;
+    std::unique_ptr<TimeIndex> time_index_;
+    std::atomic<std::uint64_t> size_;
+    std::atomic<std::int64_t> max_timestamp_;
+    bool sealed_ = false;
+
+    // Appender-only bookkeeping.
+    Offset next_offset_;
+    Offset max_timestamp_offset_;
+    std::uint64_t bytes_since_index_entry_ = 0;
+    std::optional<std::int64_t> rolling_timestamp_;  // max timestamp of the first batch
+};
+
+}  // namespace brook::log

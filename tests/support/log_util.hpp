@@ -1,0 +1,70 @@
+// Helpers for tests of the partition log: building batches, appending them and reading a
+// whole log back, so tests can compare a log against a brute-force model of what it holds.
+#pragma once
+
+#include "log/partition_log.hpp"
+#include "log/record_batch.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace brook::testing {
+
+// A record with value "v<n>", key "k<n>" and the given timestamp.
+inline log::Record make_record(std::int64_t n, std::int64_t timestamp) {
+    log::Record r;
+    r.key = "k" + std::to_string(n);
+    r.value = "v" + std::to_string(n);
+    r.timestamp = timestamp;
+    return r;
+}
+
+inline std::vector<std::byte> encode(const std::vector<log::Record>& records,
+                                     log::Compression compression = log::Compression::none) {
+    log::BatchOptions options;
+    options.compression = compression;
+    auto encoded = log::encode_batch(records, options);
+    REQUIRE(encoded.is_ok());
+    return std::move(encoded).value();
+}
+
+// Appends `records` as one batch and returns where they landed.
+inline log::AppendResult append(log::PartitionLog& log, const std::vector<log::Record>& records,
+                                log::AppendOptions options = {}) {
+    auto bytes = encode(records);
+    auto result = log.append(bytes, options);
+    REQUIRE_MESSAGE(result.is_ok(), result.status().to_string());
+    return *result;
+}
+
+// Every record from `from` to the log end, in order, read with `max_bytes` per read.
+inline std::vector<log::Record> read_all(const log::PartitionLog& log, Offset from,
+                                         std::size_t max_bytes = 1 << 20) {
+    std::vector<log::Record> out;
+    while (from < log.log_end_offset()) {
+        auto batches = log.read(from, max_bytes);
+        REQUIRE_MESSAGE(batches.is_ok(), batches.status().to_string());
+        REQUIRE(!batches->empty());
+        for (auto& batch : *batches) {
+            for (auto& record : batch.records) out.push_back(std::move(record));
+            from = batch.header.last_offset() + 1;
+        }
+    }
+    return out;
+}
+
+inline std::vector<log::Record> read_all(const log::PartitionLog& log) {
+    return read_all(log, log.log_start_offset());
+}
+
+// A model record list with offsets assigned from `base`.
+inline std::vector<log::Record> with_offsets(std::vector<log::Record> records, Offset base) {
+    for (auto& r : records) r.offset = base, base = base + 1;
+    return records;
+}
+
+}  // namespace brook::testing
