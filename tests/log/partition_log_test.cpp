@@ -1,6 +1,7 @@
 // The partition log's contract: appends get consecutive offsets, reads return exactly what was
 // appended, out-of-range reads are distinct errors, bad input is refused with nothing lost,
 // and a clean close reopens without a rescan. Every case runs on both file systems.
+#include "support/fault_fs.hpp"
 #include "support/log_util.hpp"
 #include "support/test_env.hpp"
 
@@ -158,4 +159,75 @@ TEST_CASE("an unusable directory is a clear error") {
     REQUIRE_FALSE(opened.is_ok());
     CHECK(opened.status().message().find(file) != std::string::npos);
     CHECK(opened.status().message().find("writable") != std::string::npos);
+}
+
+TEST_CASE_TEMPLATE("a failed fsync stops the log until it is reopened", Env, PosixEnv, MemoryEnv) {
+    Env env;
+    FaultFileSystem faulty(env.fs());
+    ManualClock clock;
+    const std::string dir = env.root() + "/p";
+    const auto acknowledged = with_offsets({make_record(0, 0), make_record(1, 0)}, Offset(0));
+    {
+        auto log = open_log(faulty, dir, {}, clock);
+        append(*log, acknowledged, {.sync = true});
+
+        faulty.fail_sync = true;
+        auto bytes = encode({make_record(2, 0)});
+        auto failed = log->append(bytes, {.sync = true});
+        CHECK(failed.code() == Code::io_error);
+        CHECK(failed.status().sub_code() == SubCode::fail_stopped);
+        // The unacknowledged batch is not published to readers.
+        CHECK(log->log_end_offset() == Offset(2));
+
+        // Even with the disk healthy again, the log refuses to go on: no retry-then-acknowledge.
+        faulty.fail_sync = false;
+        auto again = encode({make_record(2, 0)});
+        auto refused = log->append(again);
+        CHECK(refused.code() == Code::io_error);
+        CHECK(refused.status().sub_code() == SubCode::fail_stopped);
+        CHECK(refused.status().message().find("reopen") != std::string::npos);
+        CHECK(log->flush().sub_code() == SubCode::fail_stopped);
+        CHECK(read_all(*log) == acknowledged);
+    }
+    auto log = open_log(faulty, dir, {}, clock);
+    CHECK_FALSE(log->recovery_report().clean_shutdown);
+    auto recovered = read_all(*log);
+    REQUIRE(recovered.size() >= acknowledged.size());
+    CHECK(std::vector<log::Record>(recovered.begin(), recovered.begin() + 2) == acknowledged);
+    const auto next = append(*log, {make_record(9, 0)});
+    CHECK(next.base_offset == Offset(static_cast<std::int64_t>(recovered.size())));
+}
+
+TEST_CASE_TEMPLATE("a full disk fails the append, keeps the log whole and usable", Env, PosixEnv,
+                   MemoryEnv) {
+    Env env;
+    FaultFileSystem faulty(env.fs());
+    ManualClock clock;
+    log::LogConfig config;
+    config.segment_bytes = 200;
+    auto log = open_log(faulty, env.root() + "/p", config, clock);
+    std::vector<log::Record> model;
+    auto add = [&](std::int64_t n) {
+        auto placed = with_offsets({make_record(n, n)}, Offset(n));
+        append(*log, placed);
+        model.push_back(placed.front());
+    };
+    for (int n = 0; n < 5; ++n) add(n);
+
+    faulty.fail_writes_no_space = true;
+    for (int attempt = 0; attempt < 6; ++attempt) {
+        auto bytes = encode({make_record(100, 0)});
+        auto failed = log->append(bytes);
+        CHECK(failed.code() == Code::no_space);
+        CHECK(log->log_end_offset() == Offset(5));
+    }
+    faulty.fail_writes_no_space = false;
+    for (int n = 5; n < 12; ++n) add(n);
+    CHECK(read_all(*log) == model);
+    REQUIRE(log->close().is_ok());
+    log.reset();
+
+    auto reopened = open_log(env.fs(), env.root() + "/p", config, clock);
+    CHECK(reopened->recovery_report().clean_shutdown);
+    CHECK(read_all(*reopened) == model);
 }
