@@ -1,14 +1,14 @@
 #include "log/index_file.hpp"
 
-#include "util/checksum.hpp"
-#include "util/endian.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <limits>
+
+#include "util/checksum.hpp"
+#include "util/endian.hpp"
 
 namespace brook::log {
 
@@ -54,11 +54,12 @@ Result<std::unique_ptr<IndexFile>> IndexFile::create(fs::FileSystem& fs, const s
                                                      const IndexKind& kind, Offset base_offset,
                                                      std::size_t max_bytes) {
     if (max_bytes < kHeaderSize + kind.entry_size) {
-        return Status::invalid_argument(fmt::format(
-            "{} {}: {} bytes cannot hold the {}-byte header and one {}-byte entry", kind.name,
-            path, max_bytes, kHeaderSize, kind.entry_size));
+        return Status::invalid_argument(
+            fmt::format("{} {}: {} bytes cannot hold the {}-byte header and one {}-byte entry",
+                        kind.name, path, max_bytes, kHeaderSize, kind.entry_size));
     }
-    const std::size_t size = kHeaderSize + capacity_of(max_bytes, kind.entry_size) * kind.entry_size;
+    const std::size_t size =
+        kHeaderSize + capacity_of(max_bytes, kind.entry_size) * kind.entry_size;
     BROOK_ASSIGN_OR_RETURN(auto file, fs.open(path, fs::OpenMode::create_or_open));
     BROOK_RETURN_IF_ERROR(file->truncate(0));
     BROOK_RETURN_IF_ERROR(file->truncate(size));
@@ -84,8 +85,8 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open_sealed(fs::FileSystem& fs,
     BROOK_ASSIGN_OR_RETURN(auto file, fs.open(path, fs::OpenMode::read_write));
     BROOK_ASSIGN_OR_RETURN(const std::uint64_t size, file->size());
     if (size < kHeaderSize) {
-        return corrupt(
-            fmt::format("the file is {} bytes, shorter than the {}-byte header", size, kHeaderSize));
+        return corrupt(fmt::format("the file is {} bytes, shorter than the {}-byte header", size,
+                                   kHeaderSize));
     }
     BROOK_ASSIGN_OR_RETURN(auto region, fs.map(*file, size));
     const std::byte* h = region->data();
@@ -108,8 +109,8 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open_sealed(fs::FileSystem& fs,
     }
     const auto base = util::load_le<std::int64_t>(h + kBaseOffsetPos);
     if (base != base_offset.value()) {
-        return corrupt(fmt::format("base offset {} in the header, expected {}", base,
-                                   base_offset.value()));
+        return corrupt(
+            fmt::format("base offset {} in the header, expected {}", base, base_offset.value()));
     }
     const auto reserved = util::load_le<std::uint32_t>(h + kReservedPos);
     if (reserved != 0) {
@@ -119,8 +120,8 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open_sealed(fs::FileSystem& fs,
     const std::uint64_t entry_bytes = std::uint64_t{count} * kind.entry_size;
     if (entry_bytes != size - kHeaderSize) {
         return corrupt(fmt::format(
-            "the header counts {} entries ({} bytes) but the file holds {} bytes of entries",
-            count, entry_bytes, size - kHeaderSize));
+            "the header counts {} entries ({} bytes) but the file holds {} bytes of entries", count,
+            entry_bytes, size - kHeaderSize));
     }
     const auto stored = util::load_le<std::uint64_t>(h + kChecksumPos);
     const std::uint64_t actual = entries_checksum(h, entry_bytes);
@@ -179,7 +180,8 @@ Status IndexFile::unseal(std::size_t max_bytes) {
     util::store_le<std::uint64_t>(h + kChecksumPos, 0);
     sealed_.store(false, std::memory_order_release);
     BROOK_RETURN_IF_ERROR(region_->sync());
-    return resize_mapping(kHeaderSize + capacity_of(max_bytes, kind_.entry_size) * kind_.entry_size);
+    return resize_mapping(kHeaderSize +
+                          capacity_of(max_bytes, kind_.entry_size) * kind_.entry_size);
 }
 
 Status IndexFile::sync() {

@@ -24,13 +24,9 @@
 // segment start, and the failed call reports the error.
 #pragma once
 
-#include "fs/file_system.hpp"
-#include "log/format.hpp"
-
+#include <atomic>
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -39,6 +35,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "fs/file_system.hpp"
+#include "log/format.hpp"
 
 namespace brook::log {
 
@@ -50,10 +49,10 @@ struct IndexKind {
 };
 
 class IndexFile {
-public:
+  public:
     // The published entries, as seen by one read(). Valid only inside that call.
     class View {
-    public:
+      public:
         std::size_t size() const noexcept { return count_; }
         // The bytes of entry i. REQUIRES: i < size().
         const std::byte* operator[](std::size_t i) const noexcept {
@@ -76,7 +75,7 @@ public:
             return lo;
         }
 
-    private:
+      private:
         friend class IndexFile;
         View(const std::byte* entries, std::size_t count, std::size_t entry_size) noexcept
             : entries_(entries), count_(count), entry_size_(entry_size) {}
@@ -109,8 +108,7 @@ public:
     template <typename Fn>
     decltype(auto) read(Fn&& fn) const {
         std::shared_lock lock(mapping_mutex_);
-        const std::byte* entries =
-            region_ ? region_->data() + format::kIndexHeaderSize : nullptr;
+        const std::byte* entries = region_ ? region_->data() + format::kIndexHeaderSize : nullptr;
         return fn(View(entries, count_.load(std::memory_order_acquire), kind_.entry_size));
     }
 
@@ -123,7 +121,7 @@ public:
     void truncate_to(std::size_t count) noexcept;
 
     std::size_t entry_count() const noexcept { return count_.load(std::memory_order_acquire); }
-    // How many entries the current file can hold.
+    // How many entries the current file can hold. capacity() and full() are for the appender.
     std::size_t capacity() const noexcept { return capacity_; }
     bool full() const noexcept { return entry_count() >= capacity_; }
     bool sealed() const noexcept { return sealed_.load(std::memory_order_acquire); }
@@ -140,7 +138,7 @@ public:
     // Makes the mapped bytes durable (msync).
     Status sync();
 
-private:
+  private:
     IndexFile(std::unique_ptr<fs::File> file, std::unique_ptr<fs::MappedRegion> region,
               fs::FileSystem& fs, const IndexKind& kind, Offset base_offset, std::size_t count,
               bool sealed);

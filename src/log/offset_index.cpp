@@ -1,8 +1,5 @@
 #include "log/offset_index.hpp"
 
-#include "log/format.hpp"
-#include "util/endian.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,12 +7,14 @@
 #include <cassert>
 #include <limits>
 
+#include "log/format.hpp"
+#include "util/endian.hpp"
+
 namespace brook::log {
 
 namespace {
 
-constexpr IndexKind kKind{format::kOffsetIndexMagic, format::kOffsetIndexEntrySize,
-                          "offset index"};
+constexpr IndexKind kKind{format::kOffsetIndexMagic, format::kOffsetIndexEntrySize, "offset index"};
 constexpr std::size_t kRelativeOffsetPos = 0;
 constexpr std::size_t kPositionPos = 4;
 
@@ -95,9 +94,13 @@ void OffsetIndex::truncate_from(Offset offset) noexcept {
     file_->truncate_to(keep);
 }
 
-bool OffsetIndex::full() const noexcept { return file_->full(); }
+bool OffsetIndex::full() const noexcept {
+    return file_->full();
+}
 
-std::size_t OffsetIndex::entry_count() const noexcept { return file_->entry_count(); }
+std::size_t OffsetIndex::entry_count() const noexcept {
+    return file_->entry_count();
+}
 
 std::optional<OffsetIndex::Entry> OffsetIndex::last_entry() const noexcept {
     return file_->read([&](const IndexFile::View& v) -> std::optional<Entry> {
@@ -114,14 +117,24 @@ OffsetIndex::Entry OffsetIndex::entry(std::size_t i) const noexcept {
     });
 }
 
-Status OffsetIndex::seal() { return file_->seal(); }
+Status OffsetIndex::seal() {
+    return file_->seal();
+}
 
-Status OffsetIndex::unseal(std::size_t max_bytes) { return file_->unseal(max_bytes); }
+Status OffsetIndex::unseal(std::size_t max_bytes) {
+    return file_->unseal(max_bytes);
+}
 
-Status OffsetIndex::sync() { return file_->sync(); }
+Status OffsetIndex::sync() {
+    return file_->sync();
+}
 
-bool OffsetIndex::sealed() const noexcept { return file_->sealed(); }
+bool OffsetIndex::sealed() const noexcept {
+    return file_->sealed();
+}
 
-Offset OffsetIndex::base_offset() const noexcept { return file_->base_offset(); }
+Offset OffsetIndex::base_offset() const noexcept {
+    return file_->base_offset();
+}
 
 }  // namespace brook::log

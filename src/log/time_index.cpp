@@ -1,14 +1,14 @@
 #include "log/time_index.hpp"
 
-#include "log/format.hpp"
-#include "util/endian.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
 #include <cassert>
 #include <limits>
+
+#include "log/format.hpp"
+#include "util/endian.hpp"
 
 namespace brook::log {
 
@@ -85,9 +85,13 @@ void TimeIndex::truncate_from(Offset offset) noexcept {
     file_->truncate_to(keep);
 }
 
-bool TimeIndex::full() const noexcept { return file_->full(); }
+bool TimeIndex::full() const noexcept {
+    return file_->full();
+}
 
-std::size_t TimeIndex::entry_count() const noexcept { return file_->entry_count(); }
+std::size_t TimeIndex::entry_count() const noexcept {
+    return file_->entry_count();
+}
 
 std::optional<TimeIndex::Entry> TimeIndex::last_entry() const noexcept {
     return file_->read([&](const IndexFile::View& v) -> std::optional<Entry> {
@@ -104,14 +108,24 @@ TimeIndex::Entry TimeIndex::entry(std::size_t i) const noexcept {
     });
 }
 
-Status TimeIndex::seal() { return file_->seal(); }
+Status TimeIndex::seal() {
+    return file_->seal();
+}
 
-Status TimeIndex::unseal(std::size_t max_bytes) { return file_->unseal(max_bytes); }
+Status TimeIndex::unseal(std::size_t max_bytes) {
+    return file_->unseal(max_bytes);
+}
 
-Status TimeIndex::sync() { return file_->sync(); }
+Status TimeIndex::sync() {
+    return file_->sync();
+}
 
-bool TimeIndex::sealed() const noexcept { return file_->sealed(); }
+bool TimeIndex::sealed() const noexcept {
+    return file_->sealed();
+}
 
-Offset TimeIndex::base_offset() const noexcept { return file_->base_offset(); }
+Offset TimeIndex::base_offset() const noexcept {
+    return file_->base_offset();
+}
 
 }  // namespace brook::log
