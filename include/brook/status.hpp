@@ -42,7 +42,7 @@ enum class SubCode : std::uint8_t {
     none = 0,
     below_log_start = 1,  // offset_out_of_range: the offset is below the log start offset.
     above_log_end = 2,    // offset_out_of_range: the offset is beyond the log end offset.
-    fail_stopped = 3,     // closed/io_error: the log refused work after an earlier fsync failure.
+    fail_stopped = 3,     // io_error: the log stopped after a failed fsync or write; reopen it.
 };
 
 // The name of a code, such as "invalid_argument".

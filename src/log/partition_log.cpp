@@ -160,11 +160,17 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch, const Appe
 }
 
 Status PartitionLog::roll(Offset new_base) {
-    if (Status sealed = active()->seal(); !sealed.is_ok()) return fail_stop(sealed);
-    BROOK_ASSIGN_OR_RETURN(auto next, Segment::create(fs_, dir_, new_base, config_));
+    const auto old = active();
+    if (Status sealed = old->seal(); !sealed.is_ok()) return fail_stop(sealed);
+    auto next = Segment::create(fs_, dir_, new_base, config_);
+    if (!next.is_ok()) {
+        // Say the disk is full: the old segment takes appends again once there is room.
+        if (Status reopened = old->unseal(config_); !reopened.is_ok()) return fail_stop(reopened);
+        return next.status();
+    }
     {
         std::unique_lock lock(segments_mu_);
-        segments_.push_back(std::move(next));
+        segments_.push_back(std::move(*next));
     }
     // Everything below new_base is now fsynced and sealed: recovery can start here.
     return write_checkpoint(fs_, dir_, CheckpointKind::recovery_point, Checkpoint{new_base, 0});
@@ -180,6 +186,56 @@ Status PartitionLog::flush_locked() {
     if (Status synced = active()->sync(); !synced.is_ok()) return fail_stop(synced);
     unflushed_messages_ = 0;
     last_flush_ms_ = clock_.now_ms();
+    return Status::ok();
+}
+
+Status PartitionLog::sync_to(Offset end) {
+    if (end > log_end_offset()) {
+        return Status::invalid_argument(fmt::format("cannot sync to offset {}: the log end is {}",
+                                                    end.value(), log_end_offset().value()));
+    }
+    std::unique_lock lock(sync_mu_);
+    for (;;) {
+        if (durable_end_ >= end.value()) return Status::ok();
+        if (!sync_error_.is_ok()) return sync_error_;
+        if (!syncing_) break;
+        sync_cv_.wait(lock);
+    }
+    syncing_ = true;
+    lock.unlock();
+
+    std::int64_t target = 0;
+    std::shared_ptr<Segment> segment;
+    Status status;
+    {
+        std::lock_guard append_lock(append_mu_);
+        status = check_writable();
+        target = end_.load(std::memory_order_relaxed);
+        segment = active();
+    }
+    // Batches below `target` are in `segment` or in older segments, fsynced when they rolled.
+    if (status.is_ok()) status = segment->sync();
+    if (!status.is_ok() && status.sub_code() != SubCode::fail_stopped) {
+        std::lock_guard append_lock(append_mu_);
+        status = fail_stop(status);
+    }
+
+    lock.lock();
+    syncing_ = false;
+    if (status.is_ok()) {
+        durable_end_ = std::max(durable_end_, target);
+    } else {
+        sync_error_ = status;
+    }
+    sync_cv_.notify_all();
+    // end <= the log end when called <= target, so a successful sync covers it.
+    return status;
+}
+
+Status PartitionLog::set_config(const LogConfig& config) {
+    BROOK_RETURN_IF_ERROR(config.validate());
+    std::lock_guard lock(append_mu_);
+    config_ = config;
     return Status::ok();
 }
 

@@ -7,9 +7,9 @@
 //
 // Durability: an append is in the operating system's cache when append() returns. It is on
 // disk once a flush covers it: flush(), AppendOptions::sync, or the flush.messages / flush.ms
-// thresholds. A failed fsync stops the log (fail-stop): every later append fails with
-// `closed` / SubCode::fail_stopped until the log is reopened, because the kernel may have
-// dropped the unsynced pages and a retry could falsely report success.
+// thresholds. A failed fsync of segment data stops the log (fail-stop): every later append
+// and flush fails with io_error / SubCode::fail_stopped until the log is reopened, because the
+// kernel may have dropped the unsynced pages and a retry could falsely report success.
 //
 // Thread safety: any number of threads may call every method at once. Appends (and flushes
 // and closes) are serialised by one mutex per log, held for the write. Readers take no lock
@@ -27,6 +27,7 @@
 #include <brook/types.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -81,8 +82,8 @@ public:
     // LogAppendTime, its timestamps) by patching the bytes in place.
     // @return record_too_large if the batch exceeds max.message.bytes; invalid_argument or
     //         corruption if the bytes are not a well-formed batch with a valid checksum;
-    //         no_space / io_error from the disk, with nothing of the batch kept; closed if the
-    //         log is closed or fail-stopped.
+    //         no_space / io_error from the disk, with nothing of the batch kept; io_error with
+    //         SubCode::fail_stopped once the log has stopped; closed after close().
     Result<AppendResult> append(std::span<std::byte> batch, const AppendOptions& options = {});
 
     // Reads whole batches from `from` up to about `max_bytes` (at least one batch when any is
@@ -99,6 +100,16 @@ public:
     // Makes every batch appended so far durable.
     // @return io_error (and the log fail-stops) if fsync fails; closed.
     Status flush();
+
+    // Makes every batch below `end` durable. Concurrent callers share one fsync (group
+    // commit): one of them syncs everything appended so far while the others wait for it, and
+    // appends go on during the fsync.
+    // @return io_error (and the log fail-stops) if fsync fails; closed.
+    Status sync_to(Offset end);
+
+    // Replaces the config (for a topic's altered settings); it applies from the next append.
+    // @return invalid_argument naming a setting out of range.
+    Status set_config(const LogConfig& config);
 
     // Flushes, seals the active segment's indexes and writes the clean-shutdown marker, so the
     // next open rescans nothing. Later calls return ok; appends and flushes then return
@@ -142,6 +153,12 @@ private:
     std::int64_t last_flush_ms_ = 0;
     Status stopped_;  // set once: the reason the log refuses appends
     bool closed_ = false;
+
+    std::mutex sync_mu_;  // guards the group-commit fields below
+    std::condition_variable sync_cv_;
+    bool syncing_ = false;
+    std::int64_t durable_end_ = 0;
+    Status sync_error_;
 
     std::atomic<std::int64_t> start_{0};
     std::atomic<std::int64_t> end_{0};

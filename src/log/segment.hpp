@@ -43,7 +43,7 @@ public:
 
     // Opens a segment whose log is known to be complete (sealed at roll, or the active segment
     // after a clean shutdown). Trusts its sealed indexes; an index that is missing or fails its
-    // checks is rebuilt from the log, and any bad batch met while rebuilding is corruption.
+    // checks makes both be rebuilt from the log, and any bad batch met then is corruption.
     // With `active`, the indexes are unsealed for appending.
     static Result<std::shared_ptr<Segment>> open(fs::FileSystem& fs, const std::string& dir,
                                                  Offset base, const LogConfig& config, bool active);
@@ -82,13 +82,15 @@ public:
     // @return corruption (naming file and position) if a batch fails its checks; io_error.
     Result<std::vector<DecodedBatch>> read(Offset from, std::size_t max_bytes, Offset end) const;
 
-    // The offset of the first record at or after `from_position` whose timestamp is >= target,
-    // or nullopt if this segment has none.
+    // The offset of the first record whose timestamp is >= target, or nullopt if this segment
+    // has none.
     Result<std::optional<Offset>> offset_for_timestamp(std::int64_t target) const;
 
     // Seals the segment: records the final time index entry, fsyncs the log and seals both
     // indexes (trimmed, checksummed, fsynced).
     Status seal();
+    // Reopens a sealed segment for appends: grows its indexes back to segment.index.bytes.
+    Status unseal(const LogConfig& config);
     // fsyncs the log file.
     Status sync();
 
@@ -118,7 +120,6 @@ private:
     void index_batch(std::uint64_t position, const BatchHeader& header, const LogConfig& config);
     // Restores the appender's bookkeeping of an existing segment without scanning it.
     Status load_appender_state();
-    Status unseal(const LogConfig& config);
     // The header of the batch at `position`, checked against `limit` (the readable size).
     Result<BatchHeader> read_header(std::uint64_t position, std::uint64_t limit) const;
     // The position of the first batch whose last offset is >= target, or nullopt at the end.
