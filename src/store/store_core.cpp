@@ -1,0 +1,193 @@
+#include "store/store_core.hpp"
+
+#include "store/topic_name.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace brook::detail {
+namespace {
+
+constexpr const char* kLockFile = "LOCK";
+constexpr const char* kMetaDir = "meta";
+constexpr const char* kTopicsDir = "topics";
+constexpr const char* kMemoryRoot = "/store";
+
+Status closed_error() { return Status::closed("the store is closed"); }
+
+Status unknown_topic(std::string_view name) {
+    return Status::not_found(
+        fmt::format("unknown topic '{}'; create it first with Store::create_topic", name));
+}
+
+}  // namespace
+
+Status PartitionState::check_live() const {
+    if (deleted.load(std::memory_order_acquire)) {
+        return Status::not_found(fmt::format("topic '{}' was deleted", topic));
+    }
+    return Status::ok();
+}
+
+StoreCore::StoreCore(std::string path, Options options)
+    : path_(std::move(path)), options_(std::move(options)) {}
+
+StoreCore::~StoreCore() { close().ignore(); }
+
+Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Options options,
+                                                   bool in_memory) {
+    if (Status valid = store::validate_topic_config(options.topic_defaults); !valid.is_ok()) {
+        return Status::invalid_argument("Options::topic_defaults: " + valid.message());
+    }
+    if (options.max_partitions_per_topic < 1 || options.max_topics < 1) {
+        return Status::invalid_argument(
+            "Options::max_partitions_per_topic and Options::max_topics must be at least 1");
+    }
+    if (options.read_only) {
+        return Status::not_supported(
+            "read_only stores are not available in this version; open the store for writing "
+            "from one process");
+    }
+    std::shared_ptr<StoreCore> core(new StoreCore(in_memory ? "" : path, std::move(options)));
+    core->clock_ = core->options_.clock;
+    if (!core->clock_) {
+        core->clock_ = std::shared_ptr<const Clock>(&SystemClock::instance(), [](const Clock*) {});
+    }
+    if (in_memory) {
+        core->fs_ = fs::new_memory_file_system();
+        core->files_ = core->fs_.get();
+        core->root_ = kMemoryRoot;
+        BROOK_RETURN_IF_ERROR(core->files_->create_dirs(core->root_));
+        core->meta_ = meta::new_memory_meta_store();
+    } else {
+        if (path.empty()) return Status::invalid_argument("the store path is empty");
+        core->files_ = &fs::posix_file_system();
+        core->root_ = path;
+        if (!core->files_->exists(path)) {
+            if (!core->options_.create_if_missing) {
+                return Status::not_found(fmt::format(
+                    "no store at {}; set Options::create_if_missing to create one", path));
+            }
+            BROOK_RETURN_IF_ERROR(core->files_->create_dirs(path));
+            BROOK_RETURN_IF_ERROR(core->files_->sync_dir(fs::parent_path(path)));
+        }
+        BROOK_ASSIGN_OR_RETURN(core->lock_, core->files_->lock_file(fs::join_path(path, kLockFile)));
+        BROOK_ASSIGN_OR_RETURN(core->meta_,
+                               meta::open_lmdb_meta_store(fs::join_path(path, kMetaDir), {}));
+    }
+    BROOK_RETURN_IF_ERROR(core->load());
+    return core;
+}
+
+Status StoreCore::load() {
+    BROOK_RETURN_IF_ERROR(files_->create_dirs(fs::join_path(root_, kTopicsDir)));
+    BROOK_RETURN_IF_ERROR(files_->sync_dir(root_));
+    BROOK_ASSIGN_OR_RETURN(const auto records, meta_->list_topics());
+    for (const auto& record : records) {
+        auto state = std::make_shared<TopicState>();
+        state->record = record;
+        BROOK_ASSIGN_OR_RETURN(state->config,
+                               store::resolve_topic_config(options_.topic_defaults,
+                                                           record.overrides,
+                                                           &state->config_entries));
+        for (std::int32_t p = 0; p < record.partitions; ++p) {
+            BROOK_ASSIGN_OR_RETURN(auto partition,
+                                   open_partition(record, PartitionId(p), state->config));
+            state->partitions.push_back(std::move(partition));
+        }
+        topics_.emplace(record.name, std::move(state));
+    }
+    return Status::ok();
+}
+
+std::string StoreCore::partition_dir(std::string_view topic, PartitionId id) const {
+    return fs::join_path(fs::join_path(root_, kTopicsDir), fmt::format("{}-{}", topic, id.value()));
+}
+
+Result<std::shared_ptr<PartitionState>> StoreCore::open_partition(
+    const meta::TopicRecord& record, PartitionId id, const store::TopicConfig& config) {
+    auto state = std::make_shared<PartitionState>();
+    state->topic = record.name;
+    state->id = id;
+    BROOK_ASSIGN_OR_RETURN(state->log,
+                           log::PartitionLog::open(*files_, partition_dir(record.name, id),
+                                                   store::to_log_config(config), *clock_));
+    return state;
+}
+
+Status StoreCore::check_open() const {
+    return closed_.load(std::memory_order_acquire) ? closed_error() : Status::ok();
+}
+
+Status StoreCore::close() {
+    std::lock_guard admin(admin_mu_);
+    if (closed_.exchange(true)) return Status::ok();
+    Status first;
+    {
+        std::unique_lock lock(topics_mu_);
+        for (const auto& [name, topic] : topics_) {
+            for (const auto& partition : topic->partitions) {
+                Status closed = partition->log->close();
+                if (first.is_ok() && !closed.is_ok()) first = closed;
+            }
+        }
+    }
+    notify_change();
+    meta_.reset();
+    lock_.reset();
+    return first;
+}
+
+Result<std::shared_ptr<const TopicState>> StoreCore::topic(std::string_view name) const {
+    BROOK_RETURN_IF_ERROR(check_open());
+    std::shared_lock lock(topics_mu_);
+    auto it = topics_.find(name);
+    if (it == topics_.end()) return unknown_topic(name);
+    return it->second;
+}
+
+Result<std::shared_ptr<PartitionState>> StoreCore::partition(std::string_view topic_name,
+                                                             PartitionId partition) const {
+    BROOK_ASSIGN_OR_RETURN(const auto topic, this->topic(topic_name));
+    if (partition.value() < 0 || partition.value() >= topic->partition_count()) {
+        return Status::not_found(fmt::format("topic '{}' has no partition {}; it has {}",
+                                             topic_name, partition.value(),
+                                             topic->partition_count()));
+    }
+    return topic->partitions[static_cast<std::size_t>(partition.value())];
+}
+
+Result<log::AppendResult> StoreCore::append(PartitionState& partition, std::span<std::byte> batch,
+                                            bool durable) {
+    BROOK_RETURN_IF_ERROR(check_open());
+    BROOK_RETURN_IF_ERROR(partition.check_live());
+    auto appended = partition.log->append(batch);
+    if (!appended.is_ok()) {
+        // A log closed by delete_topic under our feet reads as the deletion it is.
+        BROOK_RETURN_IF_ERROR(partition.check_live());
+        return appended.status();
+    }
+    notify_change();
+    if (durable) BROOK_RETURN_IF_ERROR(partition.log->sync_to(appended->last_offset + 1));
+    return appended;
+}
+
+void StoreCore::notify_change() {
+    {
+        std::lock_guard lock(change_mu_);
+        change_version_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    change_cv_.notify_all();
+}
+
+void StoreCore::wait_for_change(std::uint64_t seen, std::chrono::steady_clock::time_point deadline,
+                                const std::atomic<bool>& stop) const {
+    std::unique_lock lock(change_mu_);
+    change_cv_.wait_until(lock, deadline, [&] {
+        return change_version_.load(std::memory_order_acquire) != seen ||
+               stop.load(std::memory_order_acquire) || closed_.load(std::memory_order_acquire);
+    });
+}
+
+}  // namespace brook::detail

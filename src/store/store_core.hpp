@@ -1,0 +1,129 @@
+// StoreCore: the shared state behind a Store and its Producers and Consumers.
+//
+// It owns the FileSystem (POSIX, or memory for in-memory stores), the writer lock, the
+// metadata store (LMDB, or memory) and one PartitionLog per partition. Topics are published
+// as immutable TopicState snapshots: a reader takes a shared_ptr and keeps using it while the
+// topic is altered or deleted; a deleted partition is marked so calls on it return not_found.
+//
+// Ownership: Store, Producer::Impl and Consumer::Impl each hold a shared_ptr<StoreCore>.
+// Thread safety: every method may be called from any thread at once.
+#pragma once
+
+#include <atomic>
+#include <brook/store.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "fs/file_system.hpp"
+#include "log/partition_log.hpp"
+#include "meta/meta_store.hpp"
+#include "store/topic_config.hpp"
+
+namespace brook::detail {
+
+struct PartitionState {
+    std::string topic;
+    PartitionId id;
+    std::unique_ptr<log::PartitionLog> log;
+    std::atomic<bool> deleted{false};
+
+    // not_found if the topic was deleted, else ok.
+    Status check_live() const;
+};
+
+struct TopicState {
+    meta::TopicRecord record;
+    store::TopicConfig config;
+    std::vector<ConfigEntry> config_entries;
+    std::vector<std::shared_ptr<PartitionState>> partitions;
+
+    std::int32_t partition_count() const noexcept {
+        return static_cast<std::int32_t>(partitions.size());
+    }
+};
+
+class StoreCore {
+  public:
+    // Opens the store at `path` on the POSIX file system, or, `in_memory`, a new store on a
+    // fresh memory file system with a memory meta store (`path` is then ignored).
+    static Result<std::shared_ptr<StoreCore>> open(const std::string& path, Options options,
+                                                   bool in_memory);
+    ~StoreCore();
+
+    Status close();
+    Status check_open() const;
+    bool read_only() const noexcept { return options_.read_only; }
+    const Clock& clock() const noexcept { return *clock_; }
+    const std::string& path() const noexcept { return path_; }
+
+    // Admin, as Store documents them.
+    Status create_topic(std::string_view name, std::int32_t partitions, const Config& config);
+    Result<std::vector<std::string>> list_topics() const;
+    Result<TopicDescription> describe_topic(std::string_view name) const;
+    Status alter_topic_config(std::string_view name, const Config& config);
+    Status add_partitions(std::string_view name, std::int32_t new_total);
+    Status delete_topic(std::string_view name);
+
+    // The current snapshot of a topic. @return not_found; closed.
+    Result<std::shared_ptr<const TopicState>> topic(std::string_view name) const;
+    // One partition of a topic. @return not_found (topic or partition); closed.
+    Result<std::shared_ptr<PartitionState>> partition(std::string_view topic,
+                                                      PartitionId partition) const;
+
+    // Appends an encoded batch to a partition and wakes waiting consumers. With `durable`, the
+    // result is returned only once an fsync covers the batch; concurrent durable appends share
+    // fsyncs (group commit).
+    // @return not_found if the topic was deleted; the log's errors otherwise.
+    Result<log::AppendResult> append(PartitionState& partition, std::span<std::byte> batch,
+                                     bool durable);
+
+    // A counter that grows whenever data is appended or the store changes. Consumers read it
+    // before looking for data, then wait_for_change() until it moves.
+    std::uint64_t change_version() const noexcept {
+        return change_version_.load(std::memory_order_acquire);
+    }
+    // Blocks until change_version() != seen, `deadline`, or `stop` becomes true.
+    void wait_for_change(std::uint64_t seen, std::chrono::steady_clock::time_point deadline,
+                         const std::atomic<bool>& stop) const;
+    // Wakes every waiter (for Consumer::wakeup and close).
+    void notify_change();
+
+  private:
+    StoreCore(std::string path, Options options);
+    Status load();
+    Result<std::shared_ptr<PartitionState>> open_partition(const meta::TopicRecord& record,
+                                                           PartitionId id,
+                                                           const store::TopicConfig& config);
+    std::string partition_dir(std::string_view topic, PartitionId id) const;
+    // Removes a partition directory and its files, making the removal durable.
+    Status remove_partition_dir(const std::string& dir);
+    Status check_writable() const;
+    // Publishes a new snapshot of a topic (or removes it when `state` is null).
+    void publish(const std::string& name, std::shared_ptr<const TopicState> state);
+
+    const std::string path_;
+    const Options options_;
+    std::shared_ptr<const Clock> clock_;
+    std::shared_ptr<fs::FileSystem> fs_;  // null when the POSIX file system is used
+    fs::FileSystem* files_ = nullptr;
+    std::string root_;  // the store directory on files_
+    std::unique_ptr<fs::FileLock> lock_;
+    std::unique_ptr<meta::MetaStore> meta_;
+
+    std::mutex admin_mu_;  // serialises admin operations
+    mutable std::shared_mutex topics_mu_;
+    std::map<std::string, std::shared_ptr<const TopicState>, std::less<>> topics_;
+    std::atomic<bool> closed_{false};
+
+    std::atomic<std::uint64_t> change_version_{0};
+    mutable std::mutex change_mu_;
+    mutable std::condition_variable change_cv_;
+};
+
+}  // namespace brook::detail
