@@ -18,6 +18,52 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(fs::FileSystem& fs, std
     return log;
 }
 
+Result<std::unique_ptr<PartitionLog>> PartitionLog::open_follower(fs::FileSystem& fs,
+                                                                  std::string dir,
+                                                                  LogConfig config,
+                                                                  const Clock& clock) {
+    BROOK_RETURN_IF_ERROR(config.validate());
+    if (!fs.exists(dir)) {
+        return Status::not_found(fmt::format("partition directory {} does not exist", dir));
+    }
+    std::unique_ptr<PartitionLog> log(new PartitionLog(fs, std::move(dir), config, clock));
+    log->index_fs_ = fs::new_memory_file_system();
+    BROOK_RETURN_IF_ERROR(log->refresh().status());
+    return log;
+}
+
+Result<bool> PartitionLog::refresh() {
+    std::lock_guard lock(append_mu_);
+    if (closed_) return Status::closed(fmt::format("the log {} is closed", dir_));
+    if (!index_fs_) return Status::invalid_argument("refresh() is only for followers");
+    BROOK_ASSIGN_OR_RETURN(const auto names, fs_.list_dir(dir_));
+    std::vector<Offset> fresh;
+    const std::optional<Offset> known =
+        segments_.empty() ? std::nullopt : std::optional(segments_.back()->base_offset());
+    for (const auto& name : names) {
+        auto base = Segment::parse_file_name(name, format::kLogSuffix);
+        if (base && (!known || *base > *known)) fresh.push_back(*base);
+    }
+    std::sort(fresh.begin(), fresh.end());
+    const std::int64_t old_end = end_.load(std::memory_order_relaxed);
+    if (!segments_.empty()) {
+        const auto& last = segments_.back();
+        BROOK_RETURN_IF_ERROR(last->catch_up(config_));
+        // The writer seals a segment before it creates the next, so this one is complete.
+        if (!fresh.empty()) BROOK_RETURN_IF_ERROR(last->seal());
+    }
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+        BROOK_ASSIGN_OR_RETURN(auto segment, Segment::follow(fs_, *index_fs_, dir_, fresh[i],
+                                                             config_, i + 1 == fresh.size()));
+        std::unique_lock segments_lock(segments_mu_);
+        segments_.push_back(std::move(segment));
+    }
+    if (segments_.empty()) return false;
+    start_.store(segments_.front()->base_offset().value(), std::memory_order_release);
+    end_.store(segments_.back()->next_offset().value(), std::memory_order_release);
+    return end_.load(std::memory_order_relaxed) != old_end;
+}
+
 PartitionLog::PartitionLog(fs::FileSystem& fs, std::string dir, LogConfig config,
                            const Clock& clock)
     : fs_(fs), dir_(std::move(dir)), config_(config), clock_(clock) {}
@@ -105,6 +151,10 @@ Status PartitionLog::remove_stray_files(const std::vector<std::string>& names) {
 
 Status PartitionLog::check_writable() const {
     if (closed_) return Status::closed(fmt::format("the log {} is closed", dir_));
+    if (index_fs_) {
+        return Status::invalid_argument(
+            fmt::format("the log {} is opened read-only, following another writer", dir_));
+    }
     if (!stopped_.is_ok()) return stopped_;
     return Status::ok();
 }
@@ -255,7 +305,7 @@ Status PartitionLog::close() {
     closed_ = true;
     // A stopped log, or one that failed to open, gets no clean-shutdown marker: the next open
     // must recover it.
-    if (!stopped_.is_ok() || segments_.empty()) return Status::ok();
+    if (!stopped_.is_ok() || segments_.empty() || index_fs_) return Status::ok();
     const auto segment = active();
     if (Status sealed = segment->seal(); !sealed.is_ok()) return fail_stop(sealed);
     return write_checkpoint(fs_, dir_, CheckpointKind::clean_shutdown,

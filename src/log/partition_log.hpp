@@ -74,6 +74,19 @@ public:
     static Result<std::unique_ptr<PartitionLog>> open(fs::FileSystem& fs, std::string dir,
                                                       LogConfig config, const Clock& clock);
 
+    // Opens the partition for reading while another process writes it. Nothing on disk is
+    // changed: no file is created, no tail cut off, no marker written. Indexes are built in
+    // memory by scanning the segments. The log holds the batches the writer had completed;
+    // refresh() picks up later ones. Appends fail with invalid_argument.
+    // @return not_found if the partition directory does not exist; corruption as for open().
+    static Result<std::unique_ptr<PartitionLog>> open_follower(fs::FileSystem& fs, std::string dir,
+                                                               LogConfig config,
+                                                               const Clock& clock);
+
+    // For a follower: picks up the segments and batches the writer has completed since.
+    // @return whether the log end offset moved; corruption; io_error; closed.
+    Result<bool> refresh();
+
     ~PartitionLog();
     PartitionLog(const PartitionLog&) = delete;
     PartitionLog& operator=(const PartitionLog&) = delete;
@@ -144,6 +157,8 @@ private:
     LogConfig config_;
     const Clock& clock_;
     RecoveryReport recovery_;
+    // Set for followers: where their in-memory indexes live.
+    std::shared_ptr<fs::FileSystem> index_fs_;
 
     mutable std::shared_mutex segments_mu_;  // guards segments_ (the vector, not the segments)
     std::vector<std::shared_ptr<Segment>> segments_;

@@ -88,10 +88,36 @@ Result<std::shared_ptr<Segment>> Segment::recover(fs::FileSystem& fs, const std:
                                                   Offset base, const LogConfig& config,
                                                   bool active, bool allow_torn_tail) {
     BROOK_ASSIGN_OR_RETURN(auto segment, open_files(fs, dir, base, config, true));
-    BROOK_RETURN_IF_ERROR(segment->rebuild(config, allow_torn_tail));
+    BROOK_RETURN_IF_ERROR(
+        segment->scan(config, allow_torn_tail ? TailRule::truncate : TailRule::corrupt));
     if (!active) BROOK_RETURN_IF_ERROR(segment->seal());
     return segment;
 }
+
+Result<std::shared_ptr<Segment>> Segment::follow(fs::FileSystem& fs, fs::FileSystem& index_fs,
+                                                 const std::string& dir, Offset base,
+                                                 const LogConfig& config, bool last) {
+    BROOK_ASSIGN_OR_RETURN(auto log, fs.open(fs::join_path(dir, file_name(base, format::kLogSuffix)),
+                                             fs::OpenMode::read_only));
+    BROOK_RETURN_IF_ERROR(index_fs.create_dirs(dir));
+    const auto index_bytes = static_cast<std::size_t>(config.segment_index_bytes);
+    BROOK_ASSIGN_OR_RETURN(
+        auto offset_index,
+        OffsetIndex::create(index_fs, fs::join_path(dir, file_name(base, format::kOffsetIndexSuffix)),
+                            base, index_bytes));
+    BROOK_ASSIGN_OR_RETURN(
+        auto time_index,
+        TimeIndex::create(index_fs, fs::join_path(dir, file_name(base, format::kTimeIndexSuffix)),
+                          base, index_bytes));
+    auto segment = std::shared_ptr<Segment>(new Segment(
+        fs, dir, base, std::move(log), std::move(offset_index), std::move(time_index), 0));
+    segment->follower_ = true;
+    BROOK_RETURN_IF_ERROR(segment->scan(config, last ? TailRule::stop : TailRule::corrupt));
+    if (!last) BROOK_RETURN_IF_ERROR(segment->seal());
+    return segment;
+}
+
+Status Segment::catch_up(const LogConfig& config) { return scan(config, TailRule::stop); }
 
 Result<std::shared_ptr<Segment>> Segment::open_files(fs::FileSystem& fs, const std::string& dir,
                                                      Offset base, const LogConfig& config,
@@ -116,16 +142,16 @@ Result<std::shared_ptr<Segment>> Segment::open_files(fs::FileSystem& fs, const s
             return segment;
         }
     }
-    // Rebuilding: fresh indexes, filled by rebuild() from a full scan of the log.
+    // Rebuilding: fresh indexes, filled by scan() from a full pass over the log.
     const auto index_bytes = static_cast<std::size_t>(config.segment_index_bytes);
     BROOK_ASSIGN_OR_RETURN(auto offset_index,
                            OffsetIndex::create(fs, offset_path, base, index_bytes));
     BROOK_ASSIGN_OR_RETURN(auto time_index, TimeIndex::create(fs, time_path, base, index_bytes));
     auto segment = std::shared_ptr<Segment>(new Segment(fs, dir, base, std::move(log),
                                                         std::move(offset_index),
-                                                        std::move(time_index), size));
+                                                        std::move(time_index), 0));
     if (!rebuild_indexes) {
-        BROOK_RETURN_IF_ERROR(segment->rebuild(config, false));
+        BROOK_RETURN_IF_ERROR(segment->scan(config, TailRule::corrupt));
         BROOK_RETURN_IF_ERROR(segment->seal());
     }
     return segment;
@@ -199,7 +225,7 @@ Status Segment::seal() {
         !time_index_->full()) {
         time_index_->append(max_ts, max_timestamp_offset_);
     }
-    BROOK_RETURN_IF_ERROR(log_->sync());
+    if (!follower_) BROOK_RETURN_IF_ERROR(log_->sync());
     BROOK_RETURN_IF_ERROR(offset_index_->seal());
     BROOK_RETURN_IF_ERROR(time_index_->seal());
     sealed_ = true;

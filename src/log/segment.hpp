@@ -57,6 +57,18 @@ public:
                                                     Offset base, const LogConfig& config,
                                                     bool active, bool allow_torn_tail);
 
+    // Opens a segment that another process writes, for reading only. The log is opened
+    // read-only and both indexes are built on `index_fs` (a private in-memory file system) by
+    // scanning the log. In the `last` segment the scan stops quietly at a batch the writer has
+    // not finished; elsewhere, and whenever valid batches follow, a bad batch is corruption.
+    static Result<std::shared_ptr<Segment>> follow(fs::FileSystem& fs, fs::FileSystem& index_fs,
+                                                   const std::string& dir, Offset base,
+                                                   const LogConfig& config, bool last);
+
+    // For a followed segment: indexes and publishes the batches the writer has completed
+    // since the last scan. @return corruption as for follow(); io_error.
+    Status catch_up(const LogConfig& config);
+
     // File names of a segment.
     static std::string file_name(Offset base, std::string_view suffix);
     // Parses "<20 digits><suffix>". nullopt if `name` is not a segment file name.
@@ -114,8 +126,14 @@ private:
     static Result<std::shared_ptr<Segment>> open_files(fs::FileSystem& fs, const std::string& dir,
                                                        Offset base, const LogConfig& config,
                                                        bool rebuild_indexes);
-    // Scans the log from the start, validating every batch and adding index entries.
-    Status rebuild(const LogConfig& config, bool allow_torn_tail);
+    // What a scan does with a bad batch that no valid batch follows.
+    enum class TailRule {
+        corrupt,   // report corruption: the segment was complete
+        truncate,  // cut it off: a torn write after a crash
+        stop,      // stop before it: the writer is still writing it
+    };
+    // Validates and indexes every batch from size() to the end of the file, then publishes.
+    Status scan(const LogConfig& config, TailRule tail);
     // Adds index entries for a batch at `position`, as append() does.
     void index_batch(std::uint64_t position, const BatchHeader& header, const LogConfig& config);
     // Restores the appender's bookkeeping of an existing segment without scanning it.
@@ -135,6 +153,7 @@ private:
     std::atomic<std::uint64_t> size_;
     std::atomic<std::int64_t> max_timestamp_;
     bool sealed_ = false;
+    bool follower_ = false;  // opened by follow(): the log file is read-only
 
     // Appender-only bookkeeping.
     Offset next_offset_;

@@ -1,4 +1,4 @@
-// Segment::rebuild: the full validating scan that recovery and index rebuilding share.
+// Segment::scan: the validating scan that recovery and index rebuilding share.
 //
 // Every batch is checked (header structure, length within the file, checksum, offsets
 // increasing and within the segment's 32-bit relative range) and indexed exactly as append()
@@ -80,10 +80,10 @@ Result<bool> valid_batch_follows(const fs::File& log, std::uint64_t from, std::u
 
 }  // namespace
 
-Status Segment::rebuild(const LogConfig& config, bool allow_torn_tail) {
+Status Segment::scan(const LogConfig& config, TailRule tail) {
     BROOK_ASSIGN_OR_RETURN(const std::uint64_t limit, log_->size());
     std::vector<std::byte> buffer;
-    std::uint64_t position = 0;
+    std::uint64_t position = size();
     while (position < limit) {
         auto header = check_batch(*log_, position, limit, next_offset_, base_, buffer);
         if (header.is_ok()) {
@@ -91,7 +91,7 @@ Status Segment::rebuild(const LogConfig& config, bool allow_torn_tail) {
             position += header->total_size();
             continue;
         }
-        if (!allow_torn_tail) return corruption_at(position, header.status());
+        if (tail == TailRule::corrupt) return corruption_at(position, header.status());
         BROOK_ASSIGN_OR_RETURN(const bool follows,
                                valid_batch_follows(*log_, position, limit, next_offset_, base_));
         if (follows) {
@@ -100,9 +100,11 @@ Status Segment::rebuild(const LogConfig& config, bool allow_torn_tail) {
                                                "not a torn write",
                                                header.status().message())));
         }
-        // A torn tail: the write of the last batch never completed. Cut it off durably.
-        BROOK_RETURN_IF_ERROR(log_->truncate(position));
-        BROOK_RETURN_IF_ERROR(log_->sync());
+        if (tail == TailRule::truncate) {
+            // A torn tail: the write of the last batch never completed. Cut it off durably.
+            BROOK_RETURN_IF_ERROR(log_->truncate(position));
+            BROOK_RETURN_IF_ERROR(log_->sync());
+        }
         break;
     }
     size_.store(position, std::memory_order_release);
