@@ -86,8 +86,9 @@ Status StoreCore::create_topic(std::string_view name, std::int32_t partitions,
     return Status::ok();
 }
 
-Result<std::vector<std::string>> StoreCore::list_topics() const {
+Result<std::vector<std::string>> StoreCore::list_topics() {
     BROOK_RETURN_IF_ERROR(check_open());
+    if (options_.read_only) BROOK_RETURN_IF_ERROR(refresh());
     std::shared_lock lock(topics_mu_);
     std::vector<std::string> names;
     names.reserve(topics_.size());
@@ -95,7 +96,8 @@ Result<std::vector<std::string>> StoreCore::list_topics() const {
     return names;
 }
 
-Result<TopicDescription> StoreCore::describe_topic(std::string_view name) const {
+Result<TopicDescription> StoreCore::describe_topic(std::string_view name) {
+    if (options_.read_only) BROOK_RETURN_IF_ERROR(refresh());
     BROOK_ASSIGN_OR_RETURN(const auto state, topic(name));
     TopicDescription description;
     description.name = state->record.name;

@@ -44,11 +44,6 @@ Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Opti
         return Status::invalid_argument(
             "Options::max_partitions_per_topic and Options::max_topics must be at least 1");
     }
-    if (options.read_only) {
-        return Status::not_supported(
-            "read_only stores are not available in this version; open the store for writing "
-            "from one process");
-    }
     std::shared_ptr<StoreCore> core(new StoreCore(in_memory ? "" : path, std::move(options)));
     core->clock_ = core->options_.clock;
     if (!core->clock_) {
@@ -65,6 +60,9 @@ Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Opti
         core->files_ = &fs::posix_file_system();
         core->root_ = path;
         if (!core->files_->exists(path)) {
+            if (core->options_.read_only) {
+                return Status::not_found(fmt::format("no store at {} to open read-only", path));
+            }
             if (!core->options_.create_if_missing) {
                 return Status::not_found(fmt::format(
                     "no store at {}; set Options::create_if_missing to create one", path));
@@ -72,32 +70,98 @@ Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Opti
             BROOK_RETURN_IF_ERROR(core->files_->create_dirs(path));
             BROOK_RETURN_IF_ERROR(core->files_->sync_dir(fs::parent_path(path)));
         }
-        BROOK_ASSIGN_OR_RETURN(core->lock_, core->files_->lock_file(fs::join_path(path, kLockFile)));
-        BROOK_ASSIGN_OR_RETURN(core->meta_,
-                               meta::open_lmdb_meta_store(fs::join_path(path, kMetaDir), {}));
+        // A reader shares the store with its writer, so only writers take the lock.
+        if (!core->options_.read_only) {
+            BROOK_ASSIGN_OR_RETURN(core->lock_,
+                                   core->files_->lock_file(fs::join_path(path, kLockFile)));
+        }
+        meta::MetaOptions meta_options;
+        meta_options.read_only = core->options_.read_only;
+        BROOK_ASSIGN_OR_RETURN(core->meta_, meta::open_lmdb_meta_store(
+                                                fs::join_path(path, kMetaDir), meta_options));
     }
     BROOK_RETURN_IF_ERROR(core->load());
     return core;
 }
 
 Status StoreCore::load() {
-    BROOK_RETURN_IF_ERROR(files_->create_dirs(fs::join_path(root_, kTopicsDir)));
-    BROOK_RETURN_IF_ERROR(files_->sync_dir(root_));
+    if (!options_.read_only) {
+        BROOK_RETURN_IF_ERROR(files_->create_dirs(fs::join_path(root_, kTopicsDir)));
+        BROOK_RETURN_IF_ERROR(files_->sync_dir(root_));
+    }
     BROOK_ASSIGN_OR_RETURN(const auto records, meta_->list_topics());
     for (const auto& record : records) {
-        auto state = std::make_shared<TopicState>();
-        state->record = record;
-        BROOK_ASSIGN_OR_RETURN(state->config,
-                               store::resolve_topic_config(options_.topic_defaults,
-                                                           record.overrides,
-                                                           &state->config_entries));
-        for (std::int32_t p = 0; p < record.partitions; ++p) {
-            BROOK_ASSIGN_OR_RETURN(auto partition,
-                                   open_partition(record, PartitionId(p), state->config));
-            state->partitions.push_back(std::move(partition));
-        }
+        BROOK_ASSIGN_OR_RETURN(auto state, load_topic(record, nullptr));
         topics_.emplace(record.name, std::move(state));
     }
+    return Status::ok();
+}
+
+Result<std::shared_ptr<TopicState>> StoreCore::load_topic(const meta::TopicRecord& record,
+                                                          const TopicState* known) const {
+    auto state = std::make_shared<TopicState>();
+    state->record = record;
+    BROOK_ASSIGN_OR_RETURN(state->config,
+                           store::resolve_topic_config(options_.topic_defaults, record.overrides,
+                                                       &state->config_entries));
+    for (std::int32_t p = 0; p < record.partitions; ++p) {
+        if (known && p < known->partition_count()) {
+            state->partitions.push_back(known->partitions[static_cast<std::size_t>(p)]);
+            continue;
+        }
+        BROOK_ASSIGN_OR_RETURN(auto partition,
+                               open_partition(record, PartitionId(p), state->config));
+        state->partitions.push_back(std::move(partition));
+    }
+    return state;
+}
+
+Status StoreCore::refresh() {
+    std::lock_guard admin(admin_mu_);
+    BROOK_RETURN_IF_ERROR(check_open());
+    BROOK_ASSIGN_OR_RETURN(const auto records, meta_->list_topics());
+    std::map<std::string, std::shared_ptr<const TopicState>, std::less<>> next;
+    {
+        std::shared_lock lock(topics_mu_);
+        for (const auto& record : records) {
+            auto it = topics_.find(record.name);
+            const bool same = it != topics_.end() && it->second->record == record;
+            if (same) {
+                next.emplace(record.name, it->second);
+                continue;
+            }
+            // New, recreated, altered or grown: keep the partitions of the same incarnation.
+            const bool known = it != topics_.end() &&
+                               it->second->record.topic_id == record.topic_id;
+            BROOK_ASSIGN_OR_RETURN(auto state,
+                                   load_topic(record, known ? it->second.get() : nullptr));
+            const log::LogConfig log_config = store::to_log_config(state->config);
+            for (const auto& partition : state->partitions) {
+                BROOK_RETURN_IF_ERROR(partition->log->set_config(log_config));
+            }
+            next.emplace(record.name, std::move(state));
+        }
+    }
+    bool changed = false;
+    {
+        std::unique_lock lock(topics_mu_);
+        for (const auto& [name, state] : topics_) {
+            auto it = next.find(name);
+            if (it != next.end() && it->second->record.topic_id == state->record.topic_id) continue;
+            for (const auto& partition : state->partitions) {
+                partition->deleted.store(true, std::memory_order_release);
+            }
+        }
+        changed = next != topics_;
+        topics_.swap(next);
+    }
+    for (const auto& [name, state] : topics_) {
+        for (const auto& partition : state->partitions) {
+            BROOK_ASSIGN_OR_RETURN(const bool moved, partition->log->refresh());
+            changed = changed || moved;
+        }
+    }
+    if (changed) notify_change();
     return Status::ok();
 }
 
@@ -106,13 +170,16 @@ std::string StoreCore::partition_dir(std::string_view topic, PartitionId id) con
 }
 
 Result<std::shared_ptr<PartitionState>> StoreCore::open_partition(
-    const meta::TopicRecord& record, PartitionId id, const store::TopicConfig& config) {
+    const meta::TopicRecord& record, PartitionId id, const store::TopicConfig& config) const {
     auto state = std::make_shared<PartitionState>();
     state->topic = record.name;
     state->id = id;
+    const std::string dir = partition_dir(record.name, id);
+    const log::LogConfig log_config = store::to_log_config(config);
     BROOK_ASSIGN_OR_RETURN(state->log,
-                           log::PartitionLog::open(*files_, partition_dir(record.name, id),
-                                                   store::to_log_config(config), *clock_));
+                           options_.read_only
+                               ? log::PartitionLog::open_follower(*files_, dir, log_config, *clock_)
+                               : log::PartitionLog::open(*files_, dir, log_config, *clock_));
     return state;
 }
 
@@ -139,16 +206,25 @@ Status StoreCore::close() {
     return first;
 }
 
-Result<std::shared_ptr<const TopicState>> StoreCore::topic(std::string_view name) const {
-    BROOK_RETURN_IF_ERROR(check_open());
+std::shared_ptr<const TopicState> StoreCore::find_topic(std::string_view name) const {
     std::shared_lock lock(topics_mu_);
     auto it = topics_.find(name);
-    if (it == topics_.end()) return unknown_topic(name);
-    return it->second;
+    return it == topics_.end() ? nullptr : it->second;
+}
+
+Result<std::shared_ptr<const TopicState>> StoreCore::topic(std::string_view name) {
+    BROOK_RETURN_IF_ERROR(check_open());
+    auto found = find_topic(name);
+    if (!found && options_.read_only) {
+        BROOK_RETURN_IF_ERROR(refresh());
+        found = find_topic(name);
+    }
+    if (!found) return unknown_topic(name);
+    return found;
 }
 
 Result<std::shared_ptr<PartitionState>> StoreCore::partition(std::string_view topic_name,
-                                                             PartitionId partition) const {
+                                                             PartitionId partition) {
     BROOK_ASSIGN_OR_RETURN(const auto topic, this->topic(topic_name));
     if (partition.value() < 0 || partition.value() >= topic->partition_count()) {
         return Status::not_found(fmt::format("topic '{}' has no partition {}; it has {}",
@@ -182,12 +258,17 @@ void StoreCore::notify_change() {
 }
 
 void StoreCore::wait_for_change(std::uint64_t seen, std::chrono::steady_clock::time_point deadline,
-                                const std::atomic<bool>& stop) const {
-    std::unique_lock lock(change_mu_);
-    change_cv_.wait_until(lock, deadline, [&] {
-        return change_version_.load(std::memory_order_acquire) != seen ||
-               stop.load(std::memory_order_acquire) || closed_.load(std::memory_order_acquire);
-    });
+                                const std::atomic<bool>& stop) {
+    {
+        std::unique_lock lock(change_mu_);
+        change_cv_.wait_until(lock, deadline, [&] {
+            return change_version_.load(std::memory_order_acquire) != seen ||
+                   stop.load(std::memory_order_acquire) || closed_.load(std::memory_order_acquire);
+        });
+    }
+    // A reader's writer is another process, which cannot wake it: look at the files instead.
+    // A failed refresh shows up again where the consumer reads the partition.
+    if (options_.read_only) refresh().ignore();
 }
 
 }  // namespace brook::detail

@@ -64,17 +64,19 @@ class StoreCore {
 
     // Admin, as Store documents them.
     Status create_topic(std::string_view name, std::int32_t partitions, const Config& config);
-    Result<std::vector<std::string>> list_topics() const;
-    Result<TopicDescription> describe_topic(std::string_view name) const;
+    // For read-only stores these first refresh from disk, so they show the writer's changes.
+    Result<std::vector<std::string>> list_topics();
+    Result<TopicDescription> describe_topic(std::string_view name);
     Status alter_topic_config(std::string_view name, const Config& config);
     Status add_partitions(std::string_view name, std::int32_t new_total);
     Status delete_topic(std::string_view name);
 
-    // The current snapshot of a topic. @return not_found; closed.
-    Result<std::shared_ptr<const TopicState>> topic(std::string_view name) const;
+    // The current snapshot of a topic. A read-only store that does not know the topic yet
+    // refreshes from disk first. @return not_found; closed.
+    Result<std::shared_ptr<const TopicState>> topic(std::string_view name);
     // One partition of a topic. @return not_found (topic or partition); closed.
     Result<std::shared_ptr<PartitionState>> partition(std::string_view topic,
-                                                      PartitionId partition) const;
+                                                      PartitionId partition);
 
     // Appends an encoded batch to a partition and wakes waiting consumers. With `durable`, the
     // result is returned only once an fsync covers the batch; concurrent durable appends share
@@ -88,22 +90,32 @@ class StoreCore {
     std::uint64_t change_version() const noexcept {
         return change_version_.load(std::memory_order_acquire);
     }
-    // Blocks until change_version() != seen, `deadline`, or `stop` becomes true.
+    // Blocks until change_version() != seen, `deadline`, or `stop` becomes true. For a
+    // read-only store it then refreshes from disk, since its writer cannot wake it.
     void wait_for_change(std::uint64_t seen, std::chrono::steady_clock::time_point deadline,
-                         const std::atomic<bool>& stop) const;
+                         const std::atomic<bool>& stop);
     // Wakes every waiter (for Consumer::wakeup and close).
     void notify_change();
+
+    // For read-only stores: picks up topics, partitions and batches the writer process has
+    // added since, and marks deleted topics. Wakes waiters if anything changed.
+    Status refresh();
 
   private:
     StoreCore(std::string path, Options options);
     Status load();
+    // Builds a topic's snapshot, reusing the partitions of `known` (same incarnation) and
+    // opening the rest.
+    Result<std::shared_ptr<TopicState>> load_topic(const meta::TopicRecord& record,
+                                                   const TopicState* known) const;
     Result<std::shared_ptr<PartitionState>> open_partition(const meta::TopicRecord& record,
                                                            PartitionId id,
-                                                           const store::TopicConfig& config);
+                                                           const store::TopicConfig& config) const;
     std::string partition_dir(std::string_view topic, PartitionId id) const;
     // Removes a partition directory and its files, making the removal durable.
     Status remove_partition_dir(const std::string& dir);
     Status check_writable() const;
+    std::shared_ptr<const TopicState> find_topic(std::string_view name) const;
     // Publishes a new snapshot of a topic (or removes it when `state` is null).
     void publish(const std::string& name, std::shared_ptr<const TopicState> state);
 

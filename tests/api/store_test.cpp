@@ -194,3 +194,25 @@ TEST_CASE("a missing store is not created when create_if_missing is false") {
     auto opened = Store::open(dir.path() + "/none", options);
     CHECK(opened.code() == Code::not_found);
 }
+
+TEST_CASE("a read-only store follows the writer's topics") {
+    DiskStore fixture;
+    auto writer = fixture.open();
+    REQUIRE(writer->create_topic("first", 2).is_ok());
+
+    Options read_only;
+    read_only.read_only = true;
+    auto reader = Store::open(fixture.path, read_only);
+    REQUIRE_MESSAGE(reader.is_ok(), reader.status().to_string());
+    CHECK(*(*reader)->list_topics() == std::vector<std::string>{"first"});
+    CHECK((*reader)->create_topic("nope", 1).code() == Code::invalid_argument);
+
+    REQUIRE(writer->create_topic("second", 3).is_ok());
+    CHECK(*(*reader)->list_topics() == std::vector<std::string>{"first", "second"});
+    CHECK((*reader)->describe_topic("second")->partitions.size() == 3);
+    REQUIRE(writer->delete_topic("first").is_ok());
+    CHECK(*(*reader)->list_topics() == std::vector<std::string>{"second"});
+
+    TempDir empty;
+    CHECK(Store::open(empty.path() + "/none", read_only).code() == Code::not_found);
+}
