@@ -1,24 +1,22 @@
-// Quick start: append records to one partition log, read them back, find one by time, and
-// reopen the log to show it survives a restart.
+// Quick start: what a typical confluent-kafka quickstart does in Python, in C++ with brook.
 //
-// This uses the partition log engine directly. When the public Store/Producer/Consumer API
-// lands, this example becomes the producer/consumer quick start.
+// It opens a store, creates topic "user-events" with 3 partitions, produces 100 JSON
+// user.signup events keyed by user_id with delivery reports, and consumes them back from the
+// earliest offset.
 //
 // Usage: quickstart [DIR]   (default: ./quickstart-data)
-#include "fs/file_system.hpp"
-#include "log/partition_log.hpp"
+#include <brook/brook.hpp>
 
-#include <brook/clock.hpp>
-
+#include <chrono>
 #include <cstdio>
+#include <map>
 #include <string>
-#include <vector>
 
-using namespace brook;
+using namespace std::chrono_literals;
 
 namespace {
 
-int fail(const char* what, const Status& status) {
+int fail(const char* what, const brook::Status& status) {
     std::fprintf(stderr, "quickstart: %s failed: %s\n", what, status.to_string().c_str());
     return 1;
 }
@@ -26,76 +24,79 @@ int fail(const char* what, const Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const std::string dir = std::string(argc > 1 ? argv[1] : "quickstart-data") + "/orders-0";
-    fs::FileSystem& fs = fs::posix_file_system();
-    const Clock& clock = SystemClock::instance();
-    const std::int64_t start_ms = clock.now_ms();
+    const std::string dir = argc > 1 ? argv[1] : "quickstart-data";
 
-    log::LogConfig config;
-    config.segment_bytes = 4096;  // small segments, so the demo rolls a few
-    auto opened = log::PartitionLog::open(fs, dir, config, clock);
-    if (!opened.is_ok()) return fail("open", opened.status());
-    auto& partition = **opened;
-    std::printf("opened partition log %s (log end offset %lld)\n", dir.c_str(),
-                static_cast<long long>(partition.log_end_offset().value()));
+    // A store is a directory, like a SQLite database file. There is no broker to start.
+    auto store = brook::Store::open(dir);
+    if (!store.is_ok()) return fail("Store::open", store.status());
 
-    for (int batch = 0; batch < 10; ++batch) {
-        std::vector<log::Record> records;
-        for (int i = 0; i < 10; ++i) {
-            const int n = batch * 10 + i;
-            log::Record record;
-            record.key = "order-" + std::to_string(n % 7);
-            record.value = "{\"order\": " + std::to_string(n) + ", \"amount\": " +
-                           std::to_string(n * 3) + "}";
-            record.headers.push_back({"source", "quickstart"});
-            record.timestamp = start_ms + n;
-            records.push_back(std::move(record));
-        }
-        log::BatchOptions options;
-        options.compression = batch % 2 ? log::Compression::zstd : log::Compression::none;
-        auto bytes = log::encode_batch(records, options);
-        if (!bytes.is_ok()) return fail("encode", bytes.status());
-        auto appended = partition.append(*bytes, {.sync = batch == 9});
-        if (!appended.is_ok()) return fail("append", appended.status());
-        std::printf("appended batch %d: offsets %lld..%lld (%s)\n", batch,
-                    static_cast<long long>(appended->base_offset.value()),
-                    static_cast<long long>(appended->last_offset.value()),
-                    batch % 2 ? "zstd" : "uncompressed");
+    auto created = (*store)->create_topic("user-events", 3, {{"retention.ms", "604800000"}});
+    if (!created.is_ok() && created.code() != brook::Code::already_exists) {
+        return fail("create_topic", created);
     }
-    std::printf("log end offset %lld, %zu segments, %llu bytes\n",
-                static_cast<long long>(partition.log_end_offset().value()),
-                partition.segments().size(),
-                static_cast<unsigned long long>(partition.size_bytes()));
 
-    Offset next = partition.log_start_offset();
-    int shown = 0;
-    while (next < partition.log_end_offset()) {
-        auto batches = partition.read(next, 1024);
-        if (!batches.is_ok()) return fail("read", batches.status());
-        for (const auto& batch : *batches) {
-            for (const auto& record : batch.records) {
-                if (shown++ % 25 == 0) {
-                    std::printf("read offset %lld key=%s value=%s\n",
-                                static_cast<long long>(record.offset.value()),
-                                record.key.value_or("(null)").c_str(),
-                                record.value.value_or("(null)").c_str());
-                }
-            }
-            next = batch.header.last_offset() + 1;
+    // producer = Producer({"acks": "all", "linger.ms": 5, "compression.type": "zstd"})
+    auto producer = brook::Producer::create(
+        **store, {{"acks", "all"}, {"linger.ms", "5"}, {"compression.type", "zstd"}});
+    if (!producer.is_ok()) return fail("Producer::create", producer.status());
+
+    int delivered = 0;
+    auto on_delivery = [&delivered](const brook::DeliveryReport& report) {
+        if (!report.error.is_ok()) {
+            std::fprintf(stderr, "delivery failed: %s\n", report.error.to_string().c_str());
+            return;
+        }
+        ++delivered;
+        if (delivered % 20 == 1) {
+            std::printf("delivered to %s [%d] @ offset %lld\n", report.topic.c_str(),
+                        report.partition.value(), static_cast<long long>(report.offset.value()));
+        }
+    };
+    for (int i = 0; i < 100; ++i) {
+        const std::string user_id = "user-" + std::to_string(i % 25);
+        const std::string event = R"({"type": "user.signup", "user_id": ")" + user_id +
+                                  R"(", "plan": ")" + (i % 3 == 0 ? "pro" : "free") + R"("})";
+        brook::Status queued = (*producer)->produce(
+            {.topic = "user-events",
+             .key = user_id,
+             .value = event,
+             .headers = {{"source", "quickstart"}}},
+            on_delivery);
+        if (!queued.is_ok()) return fail("produce", queued);
+        (*producer)->poll(0ms);  // serve delivery callbacks as they come
+    }
+    if (brook::Status flushed = (*producer)->flush(10s); !flushed.is_ok()) {
+        return fail("flush", flushed);
+    }
+    std::printf("produced %d events\n", delivered);
+
+    // consumer = Consumer({"auto.offset.reset": "earliest"}); consumer.assign(...)
+    auto consumer = brook::Consumer::create(**store, {{"auto.offset.reset", "earliest"}});
+    if (!consumer.is_ok()) return fail("Consumer::create", consumer.status());
+    std::vector<brook::TopicPartitionOffset> partitions;
+    for (int p = 0; p < 3; ++p) {
+        partitions.push_back({"user-events", brook::PartitionId(p), brook::kOffsetBeginning});
+    }
+    if (brook::Status assigned = (*consumer)->assign(partitions); !assigned.is_ok()) {
+        return fail("assign", assigned);
+    }
+
+    std::map<int, int> per_partition;
+    int consumed = 0;
+    while (auto message = (*consumer)->poll(500ms)) {
+        if (!message->error().is_ok()) return fail("poll", message->error());
+        ++per_partition[message->partition().value()];
+        if (consumed++ % 25 == 0) {
+            std::printf("consumed %s [%d] @ %lld key=%.*s value=%.*s\n", message->topic().c_str(),
+                        message->partition().value(),
+                        static_cast<long long>(message->offset().value()),
+                        static_cast<int>(message->key()->size()), message->key()->data(),
+                        static_cast<int>(message->value()->size()), message->value()->data());
         }
     }
-    std::printf("read %d records back\n", shown);
-
-    auto found = partition.offset_for_timestamp(start_ms + 42);
-    if (!found.is_ok()) return fail("offset_for_timestamp", found.status());
-    std::printf("first offset with timestamp >= start+42 ms: %lld\n",
-                static_cast<long long>(found->value_or(Offset(-1)).value()));
-
-    if (Status closed = partition.close(); !closed.is_ok()) return fail("close", closed);
-    auto reopened = log::PartitionLog::open(fs, dir, config, clock);
-    if (!reopened.is_ok()) return fail("reopen", reopened.status());
-    std::printf("reopened after a clean close: log end offset %lld, rescanned %d segments\n",
-                static_cast<long long>((*reopened)->log_end_offset().value()),
-                (*reopened)->recovery_report().segments_scanned);
-    return 0;
+    for (const auto& [partition, count] : per_partition) {
+        std::printf("partition %d: %d events\n", partition, count);
+    }
+    std::printf("consumed %d events\n", consumed);
+    return consumed >= delivered ? 0 : 1;
 }
