@@ -25,8 +25,8 @@ enum class ConfigSource : std::uint8_t {
 };
 
 struct ConfigEntry {
-    std::string name;
-    std::string value;
+    std::string name{};
+    std::string value{};
     ConfigSource source = ConfigSource::default_value;
 
     friend bool operator==(const ConfigEntry&, const ConfigEntry&) = default;

@@ -31,13 +31,13 @@
 namespace brook {
 
 struct WatermarkOffsets {
-    Offset low;   // log start offset
-    Offset high;  // log end offset
+    Offset low{};   // log start offset
+    Offset high{};  // log end offset
 };
 
 struct TopicPartitionTimestamp {
-    std::string topic;
-    PartitionId partition;
+    std::string topic{};
+    PartitionId partition{};
     std::int64_t timestamp = 0;
 };
 

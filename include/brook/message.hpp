@@ -21,16 +21,16 @@
 namespace brook {
 
 struct Header {
-    std::string key;
-    std::optional<std::string> value;
+    std::string key{};
+    std::optional<std::string> value{};
 
     friend bool operator==(const Header&, const Header&) = default;
 };
 using Headers = std::vector<Header>;
 
 struct TopicPartition {
-    std::string topic;
-    PartitionId partition;
+    std::string topic{};
+    PartitionId partition{};
 
     friend auto operator<=>(const TopicPartition&, const TopicPartition&) = default;
 };
@@ -41,8 +41,8 @@ inline constexpr Offset kOffsetEnd{-1};        // the log end offset
 inline constexpr Offset kOffsetInvalid{-1001};
 
 struct TopicPartitionOffset {
-    std::string topic;
-    PartitionId partition;
+    std::string topic{};
+    PartitionId partition{};
     Offset offset = kOffsetInvalid;
 
     friend bool operator==(const TopicPartitionOffset&, const TopicPartitionOffset&) = default;

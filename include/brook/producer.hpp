@@ -38,20 +38,20 @@
 namespace brook {
 
 struct ProducerRecord {
-    std::string topic;
-    std::optional<std::string> key;    // nullopt: a null key (sticky partitioning)
-    std::optional<std::string> value;  // nullopt: a tombstone
-    Headers headers;
-    std::optional<std::int64_t> timestamp;  // default: the store clock's now
-    std::optional<PartitionId> partition;   // default: chosen by the partitioner
+    std::string topic{};
+    std::optional<std::string> key{};  // nullopt: a null key (sticky partitioning)
+    std::optional<std::string> value{};  // nullopt: a tombstone
+    Headers headers{};
+    std::optional<std::int64_t> timestamp{};  // default: the store clock's now
+    std::optional<PartitionId> partition{};   // default: chosen by the partitioner
 };
 
 struct DeliveryReport {
-    std::string topic;
-    PartitionId partition;
+    std::string topic{};
+    PartitionId partition{};
     Offset offset = kOffsetInvalid;
     std::int64_t timestamp = -1;
-    Status error;  // ok when delivered
+    Status error{};  // ok when delivered
 };
 
 using DeliveryCallback = std::function<void(const DeliveryReport&)>;

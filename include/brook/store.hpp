@@ -33,9 +33,9 @@ class StoreCore;
 struct Options {
     // Topic config defaults for this store, layered between Kafka's defaults and each topic's
     // own settings (keys as for create_topic).
-    Config topic_defaults;
-    // Where time comes from. Null means the system clock. Must outlive the store.
-    std::shared_ptr<const Clock> clock;
+    Config topic_defaults{};
+    // Where time comes from: null means the system clock. Tests inject a ManualClock.
+    std::shared_ptr<const Clock> clock{};
     // Open a store that another process writes. Writes fail with invalid_argument.
     bool read_only = false;
     // Fail with not_found instead of creating a missing store directory.
@@ -46,18 +46,18 @@ struct Options {
 };
 
 struct PartitionDescription {
-    PartitionId partition;
-    Offset log_start_offset;
-    Offset log_end_offset;
+    PartitionId partition{};
+    Offset log_start_offset{};
+    Offset log_end_offset{};
     std::size_t segment_count = 0;
     std::uint64_t size_bytes = 0;
 };
 
 struct TopicDescription {
-    std::string name;
-    std::vector<PartitionDescription> partitions;
+    std::string name{};
+    std::vector<PartitionDescription> partitions{};
     // Every topic config key with its effective value and where it came from, sorted by key.
-    std::vector<ConfigEntry> config;
+    std::vector<ConfigEntry> config{};
 };
 
 class Store {

@@ -1,0 +1,426 @@
+// Consumer::Impl: manual assignment, per-partition positions and buffers, and blocking polls.
+//
+// Each assigned partition keeps its position (the next offset to return) and a buffer of the
+// messages decoded by its last read of up to max.partition.fetch.bytes. poll() serves the
+// partitions round-robin, one message per call, starting after the partition served last, so
+// a busy partition cannot starve the others. When no partition has data, poll() waits on the
+// store's change version, which every append in this process bumps.
+//
+// A partition whose position is unknown (kOffsetInvalid) or falls outside the log is reset
+// per auto.offset.reset. With "none", and after any other read error, poll() returns one
+// error message for the partition and then skips it until seek() moves it.
+//
+// Locking: mu_ guards the assignment. It is held while reading a log but never while waiting,
+// so close() from another thread waits at most for one read.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <brook/consumer.hpp>
+#include <deque>
+#include <mutex>
+
+#include "client/consumer_config.hpp"
+#include "store/store_core.hpp"
+
+namespace brook {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+struct AssignedPartition {
+    TopicPartition tp;
+    std::shared_ptr<detail::PartitionState> state;
+    Offset position = kOffsetInvalid;  // kOffsetInvalid until auto.offset.reset resolves it
+    std::deque<Message> buffer;        // read but not yet returned, starting at position
+    bool paused = false;
+    bool errored = false;  // an error was returned; skipped until seek()
+    bool deleted = false;  // the topic was deleted; dropped once its error is returned
+};
+
+std::string name_of(const TopicPartition& tp) {
+    return fmt::format("{}/{}", tp.topic, tp.partition.value());
+}
+
+// The entry of `assigned` (const or not) for `tp`, or null.
+template <typename Vector>
+auto* find_in(Vector& assigned, const TopicPartition& tp) {
+    auto it = std::find_if(assigned.begin(), assigned.end(),
+                           [&](const AssignedPartition& p) { return p.tp == tp; });
+    return it == assigned.end() ? nullptr : &*it;
+}
+
+TimestampType to_public(log::TimestampType type) {
+    return type == log::TimestampType::log_append_time ? TimestampType::log_append_time
+                                                       : TimestampType::create_time;
+}
+
+Message to_message(const TopicPartition& tp, log::Record&& record, log::TimestampType type) {
+    Headers headers;
+    headers.reserve(record.headers.size());
+    for (auto& header : record.headers) {
+        headers.push_back(Header{std::move(header.key), std::move(header.value)});
+    }
+    return Message(tp.topic, tp.partition, record.offset, std::move(record.key),
+                   std::move(record.value), std::move(headers), record.timestamp, to_public(type));
+}
+
+// The time `timeout` from now, saturating instead of overflowing for huge timeouts.
+SteadyClock::time_point deadline_after(std::chrono::milliseconds timeout) {
+    const auto now = SteadyClock::now();
+    if (timeout <= std::chrono::milliseconds::zero()) return now;
+    const auto room =
+        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::time_point::max() - now);
+    return timeout >= room ? SteadyClock::time_point::max() : now + timeout;
+}
+
+}  // namespace
+
+class Consumer::Impl {
+  public:
+    Impl(std::shared_ptr<detail::StoreCore> core, client::ConsumerConfig config)
+        : core_(std::move(core)), config_(std::move(config)) {}
+
+    Status assign(const std::vector<TopicPartitionOffset>& partitions) {
+        BROOK_RETURN_IF_ERROR(check_open());
+        std::vector<AssignedPartition> next;
+        for (const auto& request : partitions) {
+            BROOK_ASSIGN_OR_RETURN(auto state, core_->partition(request.topic, request.partition));
+            AssignedPartition p;
+            p.tp = {request.topic, request.partition};
+            p.state = std::move(state);
+            BROOK_ASSIGN_OR_RETURN(p.position, resolve_start(p, request.offset));
+            // A partition named twice keeps the last entry's offset.
+            if (AssignedPartition* same = find_in(next, p.tp)) {
+                *same = std::move(p);
+            } else {
+                next.push_back(std::move(p));
+            }
+        }
+        std::lock_guard lock(mu_);
+        BROOK_RETURN_IF_ERROR(check_open_locked());
+        assigned_ = std::move(next);
+        next_index_ = 0;
+        return Status::ok();
+    }
+
+    Status unassign() {
+        std::lock_guard lock(mu_);
+        BROOK_RETURN_IF_ERROR(check_open_locked());
+        assigned_.clear();
+        return Status::ok();
+    }
+
+    std::vector<TopicPartition> assignment() const {
+        std::lock_guard lock(mu_);
+        std::vector<TopicPartition> out;
+        for (const auto& p : assigned_) out.push_back(p.tp);
+        return out;
+    }
+
+    Status seek(const TopicPartitionOffset& target) {
+        std::lock_guard lock(mu_);
+        BROOK_RETURN_IF_ERROR(check_open_locked());
+        AssignedPartition* p = find_locked({target.topic, target.partition});
+        if (p == nullptr) {
+            return Status::invalid_argument(
+                fmt::format("seek: {} is not assigned", name_of({target.topic, target.partition})));
+        }
+        BROOK_ASSIGN_OR_RETURN(p->position, resolve_start(*p, target.offset));
+        p->buffer.clear();
+        p->errored = false;
+        return Status::ok();
+    }
+
+    Result<std::vector<TopicPartitionOffset>> position(
+        const std::vector<TopicPartition>& partitions) const {
+        std::lock_guard lock(mu_);
+        BROOK_RETURN_IF_ERROR(check_open_locked());
+        std::vector<TopicPartitionOffset> out;
+        for (const auto& tp : partitions) {
+            const AssignedPartition* p = find_locked(tp);
+            out.push_back({tp.topic, tp.partition, p ? p->position : kOffsetInvalid});
+        }
+        return out;
+    }
+
+    // Pauses or resumes every partition in `partitions`, or none if one is not assigned.
+    Status set_paused(const std::vector<TopicPartition>& partitions, bool paused) {
+        std::lock_guard lock(mu_);
+        BROOK_RETURN_IF_ERROR(check_open_locked());
+        std::vector<AssignedPartition*> found;
+        for (const auto& tp : partitions) {
+            AssignedPartition* p = find_locked(tp);
+            if (p == nullptr) {
+                return Status::invalid_argument(fmt::format(
+                    "{}: {} is not assigned", paused ? "pause" : "resume", name_of(tp)));
+            }
+            found.push_back(p);
+        }
+        for (AssignedPartition* p : found) p->paused = paused;
+        return Status::ok();
+    }
+
+    Result<WatermarkOffsets> get_watermark_offsets(const TopicPartition& tp) const {
+        BROOK_RETURN_IF_ERROR(check_open());
+        BROOK_ASSIGN_OR_RETURN(auto state, core_->partition(tp.topic, tp.partition));
+        return WatermarkOffsets{state->log->log_start_offset(), state->log->log_end_offset()};
+    }
+
+    Result<std::vector<TopicPartitionOffset>> offsets_for_times(
+        const std::vector<TopicPartitionTimestamp>& query) const {
+        BROOK_RETURN_IF_ERROR(check_open());
+        std::vector<TopicPartitionOffset> out;
+        for (const auto& q : query) {
+            BROOK_ASSIGN_OR_RETURN(auto state, core_->partition(q.topic, q.partition));
+            BROOK_ASSIGN_OR_RETURN(auto found, state->log->offset_for_timestamp(q.timestamp));
+            out.push_back({q.topic, q.partition, found.value_or(kOffsetEnd)});
+        }
+        return out;
+    }
+
+    std::optional<Message> poll(std::chrono::milliseconds timeout) {
+        const auto deadline = deadline_after(timeout);
+        for (;;) {
+            if (wakeup_.exchange(false)) return std::nullopt;
+            // Read the version before looking for data: an append after the look bumps it, so
+            // the wait below cannot miss it.
+            const std::uint64_t seen = core_->change_version();
+            {
+                std::lock_guard lock(mu_);
+                if (closed_) return std::nullopt;
+                if (auto message = next_locked()) {
+                    wakeup_.store(false);
+                    return message;
+                }
+            }
+            const auto now = SteadyClock::now();
+            if (now >= deadline) return std::nullopt;
+            // No append in this process signals a read-only store's writer, so re-check
+            // every fetch.wait.max.ms.
+            const auto until = core_->read_only()
+                                   ? std::min(deadline, deadline_after(config_.fetch_wait_max))
+                                   : deadline;
+            core_->wait_for_change(seen, until, wakeup_);
+        }
+    }
+
+    std::vector<Message> consume(std::size_t max_messages, std::chrono::milliseconds timeout) {
+        std::vector<Message> out;
+        if (max_messages == 0) return out;
+        auto first = poll(timeout);
+        if (!first) return out;
+        bool store_closed = first->error() == Code::closed;
+        out.push_back(std::move(*first));
+        std::lock_guard lock(mu_);
+        while (!store_closed && !closed_ && out.size() < max_messages) {
+            auto message = next_locked();
+            if (!message) break;
+            store_closed = message->error() == Code::closed;
+            out.push_back(std::move(*message));
+        }
+        return out;
+    }
+
+    void wakeup() {
+        wakeup_.store(true);
+        core_->notify_change();
+    }
+
+    Status close() {
+        {
+            std::lock_guard lock(mu_);
+            if (closed_) return Status::closed("the consumer is already closed");
+            closed_ = true;
+            assigned_.clear();
+        }
+        // Wake a poll() blocked in another thread; it sees closed_ and returns nothing.
+        wakeup();
+        return Status::ok();
+    }
+
+  private:
+    Status check_open() const {
+        {
+            std::lock_guard lock(mu_);
+            if (closed_) return Status::closed("the consumer is closed");
+        }
+        return core_->check_open();
+    }
+
+    Status check_open_locked() const {
+        if (closed_) return Status::closed("the consumer is closed");
+        return core_->check_open();
+    }
+
+    AssignedPartition* find_locked(const TopicPartition& tp) { return find_in(assigned_, tp); }
+    const AssignedPartition* find_locked(const TopicPartition& tp) const {
+        return find_in(assigned_, tp);
+    }
+
+    // The position an assign() or seek() offset stands for; kOffsetInvalid stays unresolved.
+    static Result<Offset> resolve_start(const AssignedPartition& p, Offset offset) {
+        if (offset == kOffsetBeginning) return p.state->log->log_start_offset();
+        if (offset == kOffsetEnd) return p.state->log->log_end_offset();
+        if (offset == kOffsetInvalid || offset >= Offset(0)) return offset;
+        return Status::invalid_argument(
+            fmt::format("{}: offset {} is neither an offset nor kOffsetBeginning, kOffsetEnd or "
+                        "kOffsetInvalid",
+                        name_of(p.tp), offset.value()));
+    }
+
+    // The next message, serving partitions round-robin; nullopt if none has one now.
+    std::optional<Message> next_locked() {
+        if (Status open = core_->check_open(); !open) return Message::from_error(std::move(open));
+        const std::size_t n = assigned_.size();
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t index = (next_index_ + i) % n;
+            AssignedPartition& p = assigned_[index];
+            if (p.paused || p.errored) continue;
+            auto message = take_locked(p);
+            if (!message) continue;
+            if (p.deleted) {
+                // The partition after the dropped one moves into its slot.
+                assigned_.erase(assigned_.begin() + static_cast<std::ptrdiff_t>(index));
+                next_index_ = index;
+            } else {
+                next_index_ = index + 1;
+            }
+            return message;
+        }
+        return std::nullopt;
+    }
+
+    // One message of `p`: buffered, freshly read, or an error; nullopt if it has none now.
+    std::optional<Message> take_locked(AssignedPartition& p) {
+        if (p.buffer.empty()) {
+            if (auto error = fill_locked(p)) return error;
+            if (p.buffer.empty()) return std::nullopt;
+        }
+        Message message = std::move(p.buffer.front());
+        p.buffer.pop_front();
+        p.position = message.offset() + 1;
+        return message;
+    }
+
+    // Reads from the position into the (empty) buffer, resetting the position as needed.
+    // @return an error message for the partition, after marking it errored or deleted.
+    std::optional<Message> fill_locked(AssignedPartition& p) {
+        if (Status live = p.state->check_live(); !live) {
+            p.deleted = true;
+            return Message::from_error(std::move(live), p.tp.topic, p.tp.partition);
+        }
+        // Each pass either fills the buffer, finds the log end, or moves the position forward:
+        // a reset goes to the log start or end, and a batch whose records all lie below the
+        // position (compaction leaves such gaps) is skipped.
+        for (;;) {
+            if (p.position == kOffsetInvalid) {
+                if (auto error = reset_locked(p, "the partition has no position")) return error;
+            }
+            auto batches = p.state->log->read(
+                p.position, static_cast<std::size_t>(config_.max_partition_fetch_bytes));
+            if (!batches) {
+                if (batches.code() != Code::offset_out_of_range) {
+                    p.errored = true;
+                    return Message::from_error(batches.status(), p.tp.topic, p.tp.partition);
+                }
+                if (auto error = reset_locked(p, batches.status().message())) return error;
+                continue;
+            }
+            if (batches->empty()) return std::nullopt;
+            for (auto& batch : *batches) {
+                for (auto& record : batch.records) {
+                    p.buffer.push_back(
+                        to_message(p.tp, std::move(record), batch.header.timestamp_type()));
+                }
+            }
+            if (!p.buffer.empty()) return std::nullopt;
+            p.position = batches->back().header.last_offset() + 1;
+        }
+    }
+
+    // Applies auto.offset.reset to `p`. With none, marks it errored.
+    // @return the offset_out_of_range message to return when the policy is none.
+    std::optional<Message> reset_locked(AssignedPartition& p, std::string_view why) {
+        switch (config_.auto_offset_reset) {
+            case client::OffsetReset::earliest:
+                p.position = p.state->log->log_start_offset();
+                return std::nullopt;
+            case client::OffsetReset::latest:
+                p.position = p.state->log->log_end_offset();
+                return std::nullopt;
+            case client::OffsetReset::none:
+                break;
+        }
+        p.errored = true;
+        return Message::from_error(
+            Status::error(Code::offset_out_of_range,
+                          fmt::format("{}: {}, and auto.offset.reset is none; seek() to go on",
+                                      name_of(p.tp), why)),
+            p.tp.topic, p.tp.partition);
+    }
+
+    const std::shared_ptr<detail::StoreCore> core_;
+    const client::ConsumerConfig config_;
+    std::atomic<bool> wakeup_{false};
+
+    mutable std::mutex mu_;  // guards the fields below
+    bool closed_ = false;
+    std::vector<AssignedPartition> assigned_;
+    std::size_t next_index_ = 0;  // where the next round-robin pass starts
+};
+
+Result<std::unique_ptr<Consumer>> Consumer::create(const Store& store, const Config& config) {
+    BROOK_RETURN_IF_ERROR(store.core()->check_open());
+    BROOK_ASSIGN_OR_RETURN(auto parsed, client::parse_consumer_config(config));
+    auto impl = std::make_unique<Impl>(store.core(), std::move(parsed));
+    return std::unique_ptr<Consumer>(new Consumer(std::move(impl)));
+}
+
+Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Consumer::~Consumer() = default;
+
+Status Consumer::assign(const std::vector<TopicPartitionOffset>& partitions) {
+    return impl_->assign(partitions);
+}
+Status Consumer::unassign() {
+    return impl_->unassign();
+}
+std::vector<TopicPartition> Consumer::assignment() const {
+    return impl_->assignment();
+}
+Status Consumer::seek(const TopicPartitionOffset& position) {
+    return impl_->seek(position);
+}
+Result<std::vector<TopicPartitionOffset>> Consumer::position(
+    const std::vector<TopicPartition>& partitions) const {
+    return impl_->position(partitions);
+}
+Status Consumer::pause(const std::vector<TopicPartition>& partitions) {
+    return impl_->set_paused(partitions, true);
+}
+Status Consumer::resume(const std::vector<TopicPartition>& partitions) {
+    return impl_->set_paused(partitions, false);
+}
+Result<WatermarkOffsets> Consumer::get_watermark_offsets(const TopicPartition& partition) const {
+    return impl_->get_watermark_offsets(partition);
+}
+Result<std::vector<TopicPartitionOffset>> Consumer::offsets_for_times(
+    const std::vector<TopicPartitionTimestamp>& query) const {
+    return impl_->offsets_for_times(query);
+}
+std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
+    return impl_->poll(timeout);
+}
+std::vector<Message> Consumer::consume(std::size_t max_messages,
+                                       std::chrono::milliseconds timeout) {
+    return impl_->consume(max_messages, timeout);
+}
+void Consumer::wakeup() {
+    impl_->wakeup();
+}
+Status Consumer::close() {
+    return impl_->close();
+}
+
+}  // namespace brook

@@ -1,0 +1,64 @@
+#include "client/consumer_config.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <limits>
+#include <string_view>
+#include <system_error>
+
+namespace brook::client {
+namespace {
+
+constexpr std::int64_t kInt32Max = std::numeric_limits<std::int32_t>::max();
+
+// Parses a whole decimal integer within [min, kInt32Max].
+Result<std::int32_t> parse_int(std::string_view key, std::string_view text, std::int64_t min) {
+    std::int64_t value = 0;
+    const char* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (text.empty() || ec != std::errc() || ptr != end || value < min || value > kInt32Max) {
+        return Status::invalid_argument(fmt::format(
+            "consumer config {} = '{}' is invalid; it must be an integer between {} and {}", key,
+            text, min, kInt32Max));
+    }
+    return static_cast<std::int32_t>(value);
+}
+
+Result<OffsetReset> parse_offset_reset(std::string_view text) {
+    if (text == "earliest" || text == "smallest" || text == "beginning") {
+        return OffsetReset::earliest;
+    }
+    if (text == "latest" || text == "largest" || text == "end") return OffsetReset::latest;
+    if (text == "none") return OffsetReset::none;
+    return Status::invalid_argument(
+        fmt::format("consumer config auto.offset.reset = '{}' is invalid; it must be earliest "
+                    "(or smallest, beginning), latest (or largest, end) or none",
+                    text));
+}
+
+}  // namespace
+
+Result<ConsumerConfig> parse_consumer_config(const Config& config) {
+    ConsumerConfig out;
+    for (const auto& [key, value] : config) {
+        if (key == "auto.offset.reset") {
+            BROOK_ASSIGN_OR_RETURN(out.auto_offset_reset, parse_offset_reset(value));
+        } else if (key == "fetch.wait.max.ms") {
+            BROOK_ASSIGN_OR_RETURN(const std::int32_t ms, parse_int(key, value, 0));
+            out.fetch_wait_max = std::chrono::milliseconds(ms);
+        } else if (key == "max.partition.fetch.bytes") {
+            BROOK_ASSIGN_OR_RETURN(out.max_partition_fetch_bytes, parse_int(key, value, 1));
+        } else if (key == "client.id") {
+            out.client_id = value;
+        } else {
+            return Status::invalid_argument(fmt::format(
+                "unknown consumer config key '{}'; the keys are auto.offset.reset, client.id, "
+                "fetch.wait.max.ms and max.partition.fetch.bytes",
+                key));
+        }
+    }
+    return out;
+}
+
+}  // namespace brook::client

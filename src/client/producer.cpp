@@ -1,0 +1,371 @@
+// Producer and Producer::Impl: resolving each record's partition, handing it to the
+// RecordAccumulator, appending sealed batches to the store, and queueing delivery reports.
+//
+// An in-process append either succeeds or fails for good (the topic was deleted, the store
+// closed, the disk failed), so there is no retry loop: a failed append is reported at once to
+// every record of the batch. The one exception is a batch larger than max.message.bytes,
+// which is split in halves until each record succeeds or fails on its own merits.
+// delivery.timeout.ms is checked when a batch is about to be appended: a batch that waited
+// longer than that (behind slow appends of the same partition) fails with timed_out.
+#include <fmt/format.h>
+
+#include <atomic>
+#include <brook/producer.hpp>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "client/partitioner.hpp"
+#include "client/producer_config.hpp"
+#include "client/record_accumulator.hpp"
+#include "log/format.hpp"
+#include "store/store_core.hpp"
+
+namespace brook {
+namespace {
+
+using client::Batch;
+using client::BatchTarget;
+using client::ReportSink;
+using std::chrono::steady_clock;
+
+// The bytes of a zig-zag varint holding the non-negative `n`.
+std::size_t varint_size(std::uint64_t n) noexcept {
+    std::uint64_t v = n << 1;
+    std::size_t bytes = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        ++bytes;
+    }
+    return bytes;
+}
+
+std::size_t nullable_size(const std::optional<std::string>& s) noexcept {
+    return s ? varint_size(s->size()) + s->size() : 1;
+}
+
+// The encoded size of a record, with one-byte timestamp and offset deltas (exact for a record
+// alone in its batch, and close enough for filling batches).
+std::size_t record_size(const log::Record& r) noexcept {
+    std::size_t body =
+        3 + nullable_size(r.key) + nullable_size(r.value) + varint_size(r.headers.size());
+    for (const log::Header& h : r.headers) {
+        body += varint_size(h.key.size()) + h.key.size() + nullable_size(h.value);
+    }
+    return varint_size(body) + body;
+}
+
+log::Record to_log_record(ProducerRecord& record, std::int64_t now_ms) {
+    log::Record out;
+    out.key = std::move(record.key);
+    out.value = std::move(record.value);
+    out.timestamp = record.timestamp.value_or(now_ms);
+    out.headers.reserve(record.headers.size());
+    for (Header& h : record.headers) out.headers.push_back({std::move(h.key), std::move(h.value)});
+    return out;
+}
+
+steady_clock::time_point deadline_after(std::chrono::milliseconds timeout) {
+    // Far enough to be "never", near enough not to overflow steady_clock.
+    constexpr auto kForever = std::chrono::hours(24 * 365 * 100);
+    return steady_clock::now() + std::min<std::chrono::milliseconds>(timeout, kForever);
+}
+
+}  // namespace
+
+class Producer::Impl {
+  public:
+    Impl(std::shared_ptr<detail::StoreCore> core, client::ProducerConfig config)
+        : core_(std::move(core)),
+          config_(std::move(config)),
+          accumulator_(config_.linger, config_.batch_size, [this](const Batch& b) { on_seal(b); }),
+          sender_([this] { run_sender(); }) {}
+
+    ~Impl() {
+        accumulator_.stop();
+        sender_.join();
+        send_all();
+    }
+
+    Status produce(ProducerRecord record, DeliveryCallback callback) {
+        BROOK_ASSIGN_OR_RETURN(Prepared p, prepare(std::move(record)));
+        outstanding_.fetch_add(1, std::memory_order_relaxed);
+        const bool sealed = accumulator_.add(p.key, p.target, std::move(p.record),
+                                             ReportSink{std::move(callback), nullptr}, p.bytes,
+                                             config_.linger.count() == 0);
+        if (sealed) accumulator_.drain(p.key, send_fn_);
+        return Status::ok();
+    }
+
+    Result<DeliveryReport> produce_sync(ProducerRecord record) {
+        BROOK_ASSIGN_OR_RETURN(Prepared p, prepare(std::move(record)));
+        auto promise = std::make_shared<std::promise<DeliveryReport>>();
+        std::future<DeliveryReport> future = promise->get_future();
+        accumulator_.add_alone(p.key, p.target, std::move(p.record),
+                               ReportSink{{}, std::move(promise)}, p.bytes);
+        // If another thread is draining this partition, it appends the record instead.
+        accumulator_.drain(p.key, send_fn_);
+        DeliveryReport report = future.get();
+        if (!report.error.is_ok()) return report.error;
+        return report;
+    }
+
+    int poll(std::chrono::milliseconds timeout) {
+        const auto deadline = deadline_after(timeout);
+        std::unique_lock lock(reports_mu_);
+        reports_cv_.wait_until(lock, deadline, [&] { return !reports_.empty(); });
+        return run_callbacks(lock);
+    }
+
+    Status flush(std::chrono::milliseconds timeout) {
+        const auto deadline = deadline_after(timeout);
+        send_all();
+        std::unique_lock lock(reports_mu_);
+        while (true) {
+            run_callbacks(lock);
+            if (outstanding_.load(std::memory_order_acquire) == 0) return Status::ok();
+            const bool woke = reports_cv_.wait_until(lock, deadline, [&] {
+                return !reports_.empty() || outstanding_.load(std::memory_order_acquire) == 0;
+            });
+            if (!woke) {
+                return Status::error(
+                    Code::timed_out,
+                    fmt::format("{}: {} records still outstanding after flush timeout of {} ms",
+                                who(), outstanding_.load(), timeout.count()));
+            }
+        }
+    }
+
+    std::size_t outstanding() const { return outstanding_.load(std::memory_order_acquire); }
+
+  private:
+    struct Prepared {
+        TopicPartition key;
+        BatchTarget target;
+        log::Record record;
+        std::size_t bytes = 0;
+    };
+    struct QueuedReport {
+        DeliveryCallback callback;
+        DeliveryReport report;
+    };
+
+    std::string who() const {
+        return config_.client_id.empty() ? "producer"
+                                         : fmt::format("producer '{}'", config_.client_id);
+    }
+
+    // Checks the store, the topic and the record's size, and picks the record's partition.
+    Result<Prepared> prepare(ProducerRecord record) {
+        BROOK_RETURN_IF_ERROR(core_->check_open());
+        auto topic = core_->topic(record.topic);
+        if (!topic.is_ok()) {
+            if (topic.code() != Code::not_found) return topic.status();
+            return Status::not_found(fmt::format(
+                "unknown topic '{}'; create it first with Store::create_topic", record.topic));
+        }
+        const detail::TopicState& state = **topic;
+        const std::int32_t count = state.partition_count();
+        std::int32_t partition = 0;
+        if (record.partition) {
+            partition = record.partition->value();
+            if (partition < 0 || partition >= count) {
+                return Status::not_found(fmt::format(
+                    "partition {} of topic '{}' does not exist; the topic has {} partitions "
+                    "(0 to {})",
+                    partition, record.topic, count, count - 1));
+            }
+        } else if (record.key) {
+            partition = config_.partitioner == client::PartitionerKind::xxh3
+                            ? client::xxh3_partition(*record.key, count)
+                            : client::murmur2_partition(*record.key, count);
+        } else {
+            partition = sticky_.partition(record.topic, count);
+        }
+
+        Prepared p;
+        p.key = {record.topic, PartitionId(partition)};
+        p.target = {state.partitions[partition], count, compression_for(state.config)};
+        p.record = to_log_record(record, core_->clock().now_ms());
+        p.bytes = record_size(p.record);
+        // Like Kafka's producer, judge a record by its uncompressed size alone in a batch.
+        const std::size_t alone = log::format::kBatchHeaderSize + p.bytes;
+        const auto limit = static_cast<std::size_t>(state.config.max_message_bytes);
+        if (alone > limit) {
+            return Status::error(
+                Code::record_too_large,
+                fmt::format(
+                    "a record of {} bytes (as a batch of its own) exceeds max.message.bytes "
+                    "= {} of topic '{}'; send a smaller record or raise max.message.bytes",
+                    alone, limit, record.topic));
+        }
+        return p;
+    }
+
+    log::Compression compression_for(const store::TopicConfig& topic) const {
+        switch (topic.compression_type) {
+            case store::CompressionType::zstd:
+                return log::Compression::zstd;
+            case store::CompressionType::uncompressed:
+                return log::Compression::none;
+            case store::CompressionType::producer:
+                break;
+        }
+        return config_.compression;
+    }
+
+    void on_seal(const Batch& batch) {
+        sticky_.on_new_batch(batch.partition->topic, batch.partition->id.value(),
+                             batch.partition_count);
+    }
+
+    void run_sender() {
+        while (true) {
+            const std::vector<TopicPartition> due = accumulator_.wait_for_due();
+            if (due.empty()) return;
+            for (const TopicPartition& key : due) accumulator_.drain(key, send_fn_);
+        }
+    }
+
+    void send_all() {
+        for (const TopicPartition& key : accumulator_.seal_all()) accumulator_.drain(key, send_fn_);
+    }
+
+    // Appends one sealed batch and reports every record in it.
+    void send(Batch& batch) {
+        std::vector<DeliveryReport> reports(batch.records.size());
+        if (steady_clock::now() - batch.created >= config_.delivery_timeout) {
+            const Status expired = Status::error(
+                Code::timed_out,
+                fmt::format("{}: a batch for {}-{} waited more than delivery.timeout.ms = {} "
+                            "before it could be appended",
+                            who(), batch.partition->topic, batch.partition->id.value(),
+                            config_.delivery_timeout.count()));
+            for (DeliveryReport& r : reports) r.error = expired;
+        } else {
+            append(batch, 0, batch.records.size(), reports);
+        }
+        deliver(batch, std::move(reports));
+    }
+
+    // Appends records [begin, end) of `batch` as one batch, or, if that is too large for the
+    // topic, as two halves recursively. Fills in their reports' offsets, timestamps or errors.
+    void append(Batch& batch, std::size_t begin, std::size_t end,
+                std::vector<DeliveryReport>& reports) {
+        const std::span<const log::Record> records(batch.records.data() + begin, end - begin);
+        auto bytes = log::encode_batch(records, {.compression = batch.compression});
+        // encode_batch refuses a batch above the format's hard size limit as invalid_argument.
+        Result<log::AppendResult> appended =
+            bytes.is_ok() ? core_->append(*batch.partition, *bytes, config_.durable)
+                          : Result<log::AppendResult>(bytes.status());
+        const bool too_large =
+            appended.code() == Code::record_too_large || bytes.code() == Code::invalid_argument;
+        if (too_large && records.size() > 1) {
+            const std::size_t middle = begin + records.size() / 2;
+            append(batch, begin, middle, reports);
+            append(batch, middle, end, reports);
+            return;
+        }
+        for (std::size_t i = begin; i < end; ++i) {
+            if (!appended.is_ok()) {
+                reports[i].error = appended.status();
+                continue;
+            }
+            reports[i].offset = appended->base_offset + static_cast<std::int64_t>(i - begin);
+            reports[i].timestamp = appended->log_append_time != -1 ? appended->log_append_time
+                                                                   : batch.records[i].timestamp;
+        }
+    }
+
+    // Hands each report to its produce_sync() caller or queues it for its callback.
+    void deliver(Batch& batch, std::vector<DeliveryReport> reports) {
+        std::vector<QueuedReport> queued;
+        for (std::size_t i = 0; i < reports.size(); ++i) {
+            reports[i].topic = batch.partition->topic;
+            reports[i].partition = batch.partition->id;
+            ReportSink& sink = batch.sinks[i];
+            if (sink.sync) {
+                sink.sync->set_value(std::move(reports[i]));
+            } else {
+                queued.push_back({std::move(sink.callback), std::move(reports[i])});
+            }
+        }
+        if (queued.empty()) return;
+        std::lock_guard lock(reports_mu_);
+        for (QueuedReport& q : queued) reports_.push_back(std::move(q));
+        reports_cv_.notify_all();
+    }
+
+    // Runs every queued callback with the lock released, then counts the records done.
+    // REQUIRES: `lock` holds reports_mu_; it holds it again on return.
+    int run_callbacks(std::unique_lock<std::mutex>& lock) {
+        if (reports_.empty()) return 0;
+        std::deque<QueuedReport> ready;
+        ready.swap(reports_);
+        lock.unlock();
+        int called = 0;
+        for (QueuedReport& q : ready) {
+            if (!q.callback) continue;
+            q.callback(q.report);
+            ++called;
+        }
+        lock.lock();
+        if (outstanding_.fetch_sub(ready.size(), std::memory_order_acq_rel) == ready.size()) {
+            reports_cv_.notify_all();
+        }
+        return called;
+    }
+
+    const std::shared_ptr<detail::StoreCore> core_;
+    const client::ProducerConfig config_;
+    client::StickyPartitioner sticky_;
+    // Records produced and not yet handed to their callback (produce_sync records excluded).
+    std::atomic<std::size_t> outstanding_{0};
+
+    std::mutex reports_mu_;
+    std::condition_variable reports_cv_;  // a report was queued or outstanding_ reached 0
+    std::deque<QueuedReport> reports_;    // Guarded by reports_mu_.
+
+    const client::RecordAccumulator::SendFn send_fn_ = [this](Batch& b) { send(b); };
+    client::RecordAccumulator accumulator_;
+    std::thread sender_;  // last, so it starts after everything it uses
+};
+
+Result<std::unique_ptr<Producer>> Producer::create(const Store& store, const Config& config) {
+    const std::shared_ptr<detail::StoreCore>& core = store.core();
+    BROOK_RETURN_IF_ERROR(core->check_open());
+    if (core->read_only()) {
+        return Status::invalid_argument(
+            "the store was opened read_only; producers need a writable store");
+    }
+    BROOK_ASSIGN_OR_RETURN(client::ProducerConfig parsed, client::parse_producer_config(config));
+    return std::unique_ptr<Producer>(new Producer(std::make_unique<Impl>(core, std::move(parsed))));
+}
+
+Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Producer::~Producer() = default;
+
+Status Producer::produce(ProducerRecord record, DeliveryCallback callback) {
+    return impl_->produce(std::move(record), std::move(callback));
+}
+
+Result<DeliveryReport> Producer::produce_sync(ProducerRecord record) {
+    return impl_->produce_sync(std::move(record));
+}
+
+int Producer::poll(std::chrono::milliseconds timeout) {
+    return impl_->poll(timeout);
+}
+
+Status Producer::flush(std::chrono::milliseconds timeout) {
+    return impl_->flush(timeout);
+}
+
+std::size_t Producer::outstanding() const {
+    return impl_->outstanding();
+}
+
+}  // namespace brook

@@ -1,0 +1,123 @@
+#include "client/record_accumulator.hpp"
+
+#include <utility>
+
+namespace brook::client {
+
+RecordAccumulator::RecordAccumulator(std::chrono::milliseconds linger, std::size_t batch_size,
+                                     SealHook on_seal)
+    : linger_(linger), batch_size_(batch_size), on_seal_(std::move(on_seal)) {}
+
+void RecordAccumulator::seal(Slot& slot) {
+    on_seal_(*slot.open);
+    slot.sealed.push_back(std::move(*slot.open));
+    slot.open.reset();
+}
+
+Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target) {
+    // A topic deleted and created again under the same name has new PartitionStates; records
+    // for the new one must not join a batch bound for the old one.
+    if (slot.open && slot.open->partition != target.partition) seal(slot);
+    if (!slot.open) {
+        Batch& batch = slot.open.emplace();
+        batch.partition = target.partition;
+        batch.partition_count = target.partition_count;
+        batch.compression = target.compression;
+        batch.created = std::chrono::steady_clock::now();
+        due_cv_.notify_one();
+    }
+    return *slot.open;
+}
+
+bool RecordAccumulator::add(const TopicPartition& key, const BatchTarget& target,
+                            log::Record record, ReportSink sink, std::size_t bytes, bool seal_now) {
+    std::lock_guard lock(mu_);
+    Slot& slot = slots_[key];
+    const std::size_t sealed_before = slot.sealed.size();
+    Batch& batch = open_batch(slot, target);
+    batch.records.push_back(std::move(record));
+    batch.sinks.push_back(std::move(sink));
+    batch.estimated_bytes += bytes;
+    if (seal_now || batch.estimated_bytes >= batch_size_) seal(slot);
+    return slot.sealed.size() != sealed_before;
+}
+
+void RecordAccumulator::add_alone(const TopicPartition& key, const BatchTarget& target,
+                                  log::Record record, ReportSink sink, std::size_t bytes) {
+    std::lock_guard lock(mu_);
+    Slot& slot = slots_[key];
+    if (slot.open) seal(slot);
+    Batch& batch = open_batch(slot, target);
+    batch.records.push_back(std::move(record));
+    batch.sinks.push_back(std::move(sink));
+    batch.estimated_bytes = bytes;
+    seal(slot);
+}
+
+std::vector<TopicPartition> RecordAccumulator::seal_all() {
+    std::lock_guard lock(mu_);
+    std::vector<TopicPartition> keys;
+    for (auto& [key, slot] : slots_) {
+        if (slot.open) seal(slot);
+        if (!slot.sealed.empty()) keys.push_back(key);
+    }
+    return keys;
+}
+
+std::vector<TopicPartition> RecordAccumulator::wait_for_due() {
+    std::unique_lock lock(mu_);
+    while (!stopped_) {
+        std::optional<std::chrono::steady_clock::time_point> oldest;
+        for (const auto& [key, slot] : slots_) {
+            if (slot.open && (!oldest || slot.open->created < *oldest)) {
+                oldest = slot.open->created;
+            }
+        }
+        if (!oldest) {
+            due_cv_.wait(lock);
+            continue;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (now < *oldest + linger_) {
+            due_cv_.wait_until(lock, *oldest + linger_);
+            continue;
+        }
+        std::vector<TopicPartition> keys;
+        for (auto& [key, slot] : slots_) {
+            if (slot.open && slot.open->created + linger_ <= now) {
+                seal(slot);
+                keys.push_back(key);
+            }
+        }
+        return keys;
+    }
+    return {};
+}
+
+void RecordAccumulator::stop() {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    due_cv_.notify_all();
+}
+
+void RecordAccumulator::drain(const TopicPartition& key, const SendFn& send) {
+    std::unique_lock lock(mu_);
+    const auto it = slots_.find(key);
+    if (it == slots_.end() || it->second.draining) return;
+    // The slot cannot be erased while `draining` is set, so the reference outlives the unlocks.
+    Slot& slot = it->second;
+    slot.draining = true;
+    while (!slot.sealed.empty()) {
+        Batch batch = std::move(slot.sealed.front());
+        slot.sealed.pop_front();
+        lock.unlock();
+        send(batch);
+        lock.lock();
+    }
+    slot.draining = false;
+    // Forget idle partitions so a long-lived producer does not keep every partition it ever
+    // wrote to (or every deleted topic) in its map.
+    if (!slot.open) slots_.erase(it);
+}
+
+}  // namespace brook::client
