@@ -12,10 +12,9 @@ namespace brook::cli {
 namespace {
 
 constexpr std::string_view kOverview =
-    "brook: inspect, script and repair a brook store (Kafka's command-line tools in one binary)\n"
-    "\n"
     "Usage: brook [--dir DIR] COMMAND [ARGS...]\n"
     "\n"
+    "Inspect, script and repair a brook store: Kafka's command-line tools in one binary.\n"
     "The store is the directory given with --dir, or in the BROOK_DIR environment variable.\n"
     "Exit codes: 0 success, 1 error, 2 usage error, 3 check found damage.\n"
     "Run 'brook COMMAND --help' for a command's flags and examples.\n";
