@@ -87,6 +87,12 @@ Result<PartitionCheck> check_partition(fs::FileSystem& fs, const std::string& di
     // appending, or recovery will rebuild them), so only sealed segments' indexes are checked.
     auto clean = read_checkpoint(fs, dir, CheckpointKind::clean_shutdown);
     const bool clean_shutdown = clean.is_ok() && clean->has_value();
+    // A last segment still as long as the clean close left it was fsynced whole: a bad batch in
+    // it is damage, not a write the crash cut short.
+    const std::optional<std::uint64_t> closed_size =
+        clean_shutdown && !bases.empty() && (*clean)->offset >= bases.back()
+            ? std::optional((*clean)->active_log_size)
+            : std::nullopt;
 
     PartitionCheck result;
     result.segments = bases.size();
@@ -119,14 +125,16 @@ Result<PartitionCheck> check_partition(fs::FileSystem& fs, const std::string& di
             }
             BROOK_ASSIGN_OR_RETURN(const bool follows,
                                    valid_batch_follows(*log, position, limit, next, base));
-            const bool torn = last && !follows;
+            const bool torn = last && !follows && closed_size != limit;
             result.issues.push_back(
                 {torn ? PartitionIssueKind::torn_tail : PartitionIssueKind::corruption, log_path,
                  position,
                  torn ? fmt::format("torn tail: {} ({} bytes after the last whole batch)",
                                     header.status().message(), limit - position)
                       : fmt::format("{}{}", header.status().message(),
-                                    follows ? ", and valid batches follow it" : "")});
+                                    follows ? ", and valid batches follow it"
+                                    : last  ? ", in a segment that was closed cleanly at this size"
+                                            : ", in a sealed segment")});
             damaged = !torn;
             break;
         }

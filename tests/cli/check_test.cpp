@@ -113,6 +113,20 @@ TEST_CASE("a flipped byte inside the log is corruption: exit 3, and --repair dro
     for (std::size_t i = 1; i < after.size(); ++i) CHECK(after[i].ok);
 }
 
+TEST_CASE("a flipped byte in the last batch of a cleanly closed log is corruption, not a torn tail") {
+    TempStore store;
+    fill(store);
+    const auto found = batches(store);
+    const auto size = std::filesystem::file_size(segment(store, ".log"));
+    flip_byte(segment(store, ".log"), static_cast<std::uintmax_t>(found.back().position + found.back().size - 3));
+    const Outcome checked = store.run({"check", "--repair"});
+    CHECK(checked.exit_code == 3);
+    CHECK(contains(checked.out, "corruption: t/0 " + segment(store, ".log") + " at position " +
+                                    std::to_string(found.back().position)));
+    CHECK(contains(checked.out, "closed cleanly"));
+    CHECK(std::filesystem::file_size(segment(store, ".log")) == size);
+}
+
 TEST_CASE("a torn tail is found (exit 3) and cut off by --repair, keeping every whole batch") {
     TempStore store;
     const std::string all = fill(store);
