@@ -88,6 +88,9 @@ Outcome run_produce(const Context& ctx, const Args& args) {
         }
         (*producer)->poll();
     }
+    if (std::cin.bad() && first_error.is_ok()) {
+        first_error = Status::io_error("cannot read standard input; the records read so far were sent");
+    }
     if (Status flushed = (*producer)->flush(); !flushed.is_ok() && first_error.is_ok()) {
         first_error = flushed;
     }

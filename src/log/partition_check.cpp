@@ -89,10 +89,8 @@ Result<PartitionCheck> check_partition(fs::FileSystem& fs, const std::string& di
     const bool clean_shutdown = clean.is_ok() && clean->has_value();
     // A last segment still as long as the clean close left it was fsynced whole: a bad batch in
     // it is damage, not a write the crash cut short.
-    const std::optional<std::uint64_t> closed_size =
-        clean_shutdown && !bases.empty() && (*clean)->offset >= bases.back()
-            ? std::optional((*clean)->active_log_size)
-            : std::nullopt;
+    const bool closed_at_size = clean_shutdown && !bases.empty() && (*clean)->offset >= bases.back();
+    const std::uint64_t closed_size = closed_at_size ? (*clean)->active_log_size : 0;
 
     PartitionCheck result;
     result.segments = bases.size();
@@ -125,7 +123,7 @@ Result<PartitionCheck> check_partition(fs::FileSystem& fs, const std::string& di
             }
             BROOK_ASSIGN_OR_RETURN(const bool follows,
                                    valid_batch_follows(*log, position, limit, next, base));
-            const bool torn = last && !follows && closed_size != limit;
+            const bool torn = last && !follows && !(closed_at_size && closed_size == limit);
             result.issues.push_back(
                 {torn ? PartitionIssueKind::torn_tail : PartitionIssueKind::corruption, log_path,
                  position,
