@@ -13,7 +13,6 @@
 #include <brook/message.hpp>
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -59,7 +58,8 @@ struct LogDumpOptions {
 // offset order. A bad checksum is reported per batch, not as an error.
 // @return not_found (no such file or directory, or a directory without .log files);
 //         invalid_argument (a file that is not named like a segment); io_error.
-Result<std::vector<SegmentDump>> dump_log(const std::string& path, const LogDumpOptions& options = {});
+Result<std::vector<SegmentDump>> dump_log(const std::string& path,
+                                          const LogDumpOptions& options = {});
 
 enum class CheckIssueKind : std::uint8_t {
     torn_tail,   // the last segment ends in an incomplete batch; repair cuts it off

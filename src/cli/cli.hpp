@@ -12,7 +12,6 @@
 #pragma once
 
 #include <brook/brook.hpp>
-
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -34,7 +33,7 @@ struct FlagSpec {
 
 // A command's arguments after parsing: positionals in order, flags by name.
 class Args {
-public:
+  public:
     const std::vector<std::string>& positional() const noexcept { return positional_; }
     bool has(std::string_view flag) const { return flags_.contains(std::string(flag)); }
     // The flag's value (its last one), or nullopt.
@@ -48,8 +47,7 @@ public:
 
 // Everything a command needs besides its arguments.
 struct Context {
-    std::string command;                // "topics create", for messages
-    std::optional<std::string> dir;     // --dir, else BROOK_DIR
+    std::optional<std::string> dir;  // --dir, else BROOK_DIR
 };
 
 // A usage problem found by a command: printed with a pointer to --help, exit 2.
@@ -61,7 +59,7 @@ struct UsageError {
 struct Outcome {
     int code = kExitOk;
     std::optional<UsageError> usage{};
-    Outcome(int c) : code(c) {}  // NOLINT: implicit
+    Outcome(int c) : code(c) {}                                       // NOLINT: implicit
     Outcome(UsageError u) : code(kExitUsage), usage(std::move(u)) {}  // NOLINT: implicit
 };
 
@@ -73,7 +71,7 @@ struct Command {
     std::string_view summary;   // one line for the command list
     std::string_view help;      // the full help: details and examples
     std::vector<FlagSpec> flags;
-    bool needs_store = true;    // whether --dir / BROOK_DIR must be given
+    bool needs_store = true;  // whether --dir / BROOK_DIR must be given
     RunFn run = nullptr;
 };
 
@@ -112,13 +110,13 @@ bool write_stdout(std::string_view data);
 // A progress line on stderr, shown only when stderr is a terminal, redrawn at most 4 times a
 // second and erased by finish().
 class ProgressLine {
-public:
+  public:
     explicit ProgressLine(bool wanted);
     ~ProgressLine();
     void update(const std::string& text);
     void finish();
 
-private:
+  private:
     bool enabled_;
     bool shown_ = false;
     std::int64_t last_draw_ms_ = 0;

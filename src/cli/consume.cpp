@@ -4,24 +4,26 @@
 // start" is exact: without --follow each partition stops there. With --group (once the
 // library has consumer groups) start_positions() takes the group's committed offsets and the
 // loop commits what it printed; everything else stays as it is.
-#include "cli.hpp"
-#include "record_format.hpp"
-
 #include <fmt/format.h>
+#include <unistd.h>
 
-#include <limits>
-
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <unistd.h>
+#include <limits>
+
+#include "cli.hpp"
+#include "record_format.hpp"
 
 namespace brook::cli {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
 
-extern "C" void on_interrupt(int) { g_interrupted.store(true); }
+extern "C" void on_interrupt(int) {
+    g_interrupted.store(true);
+}
 
 enum class StartAt { end, beginning, offset, time };
 
@@ -47,19 +49,24 @@ Result<std::vector<PartitionPlan>> start_positions(Consumer& consumer, const std
         BROOK_ASSIGN_OR_RETURN(const WatermarkOffsets marks, consumer.get_watermark_offsets(tp));
         Offset start = marks.high;
         switch (spec.at) {
-            case StartAt::end: break;
-            case StartAt::beginning: start = marks.low; break;
+            case StartAt::end:
+                break;
+            case StartAt::beginning:
+                start = marks.low;
+                break;
             case StartAt::offset:
                 if (spec.value < marks.low.value() || spec.value > marks.high.value()) {
-                    return Status::error(Code::offset_out_of_range, fmt::format(
-                        "--offset {} is outside partition {} of '{}', which holds offsets {} to {}",
-                        spec.value, partition.value(), topic, marks.low.value(), marks.high.value()));
+                    return Status::error(Code::offset_out_of_range,
+                                         fmt::format("--offset {} is outside partition {} of '{}', "
+                                                     "which holds offsets {} to {}",
+                                                     spec.value, partition.value(), topic,
+                                                     marks.low.value(), marks.high.value()));
                 }
                 start = Offset(spec.value);
                 break;
             case StartAt::time: {
-                BROOK_ASSIGN_OR_RETURN(const auto found, consumer.offsets_for_times(
-                                                             {{topic, partition, spec.value}}));
+                BROOK_ASSIGN_OR_RETURN(
+                    const auto found, consumer.offsets_for_times({{topic, partition, spec.value}}));
                 if (!found.empty() && found[0].offset != kOffsetEnd) start = found[0].offset;
                 break;
             }
@@ -77,16 +84,21 @@ std::optional<UsageError> parse_start(const Args& args, StartSpec& spec) {
         ++given;
     }
     if (auto text = args.value("offset")) {
-        if (auto bad = parse_int("offset", *text, 0, std::numeric_limits<std::int64_t>::max(), spec.value)) return bad;
+        if (auto bad =
+                parse_int("offset", *text, 0, std::numeric_limits<std::int64_t>::max(), spec.value))
+            return bad;
         spec.at = StartAt::offset;
         ++given;
     }
     if (auto text = args.value("from-time")) {
-        if (auto bad = parse_int("from-time", *text, 0, std::numeric_limits<std::int64_t>::max(), spec.value)) return bad;
+        if (auto bad = parse_int("from-time", *text, 0, std::numeric_limits<std::int64_t>::max(),
+                                 spec.value))
+            return bad;
         spec.at = StartAt::time;
         ++given;
     }
-    if (given > 1) return UsageError{"give at most one of --from-beginning, --offset and --from-time"};
+    if (given > 1)
+        return UsageError{"give at most one of --from-beginning, --offset and --from-time"};
     return std::nullopt;
 }
 
@@ -104,8 +116,9 @@ Outcome run_consume(const Context& ctx, const Args& args) {
     if (args.positional().size() != 1) return UsageError{"give exactly one topic name"};
     const std::string& topic = args.positional()[0];
     if (args.has("group")) {
-        return fail("consume --group needs consumer groups, which this build of brook does not "
-                    "have yet; consume without --group");
+        return fail(
+            "consume --group needs consumer groups, which this build of brook does not "
+            "have yet; consume without --group");
     }
     std::optional<PartitionId> only;
     if (auto bad = parse_partition(args, only)) return *bad;
@@ -113,12 +126,16 @@ Outcome run_consume(const Context& ctx, const Args& args) {
     if (auto bad = parse_start(args, start)) return *bad;
     std::int64_t max_messages = std::numeric_limits<std::int64_t>::max();
     if (auto text = args.value("max-messages")) {
-        if (auto bad = parse_int("max-messages", *text, 1, std::numeric_limits<std::int64_t>::max(), max_messages)) return *bad;
+        if (auto bad = parse_int("max-messages", *text, 1, std::numeric_limits<std::int64_t>::max(),
+                                 max_messages))
+            return *bad;
     }
     std::optional<std::int64_t> idle_ms;
     if (auto text = args.value("idle-timeout-ms")) {
         std::int64_t value = 0;
-        if (auto bad = parse_int("idle-timeout-ms", *text, 0, std::numeric_limits<std::int32_t>::max(), value)) return *bad;
+        if (auto bad = parse_int("idle-timeout-ms", *text, 0,
+                                 std::numeric_limits<std::int32_t>::max(), value))
+            return *bad;
         idle_ms = value;
     }
     const bool follow = args.has("follow");
@@ -169,7 +186,8 @@ Outcome run_consume(const Context& ctx, const Args& args) {
             if (left.count() <= 0) break;
             wait = std::min(wait, left);
         }
-        const auto batch_size = static_cast<std::size_t>(std::min<std::int64_t>(500, max_messages - printed));
+        const auto batch_size =
+            static_cast<std::size_t>(std::min<std::int64_t>(500, max_messages - printed));
         const auto messages = (*consumer)->consume(batch_size, wait);
         if (!messages.empty()) last_record = SteadyClock::now();
         out.clear();
@@ -178,11 +196,11 @@ Outcome run_consume(const Context& ctx, const Args& args) {
                 write_stdout(out);
                 return fail(message.error(), topic);
             }
-            auto& plan = (*plans)[static_cast<std::size_t>(
-                std::find_if(plans->begin(), plans->end(),
-                             [&](const PartitionPlan& p) { return p.tp.partition == message.partition(); }) -
-                plans->begin())];
-            if (plan.done) continue;
+            const auto it = std::find_if(plans->begin(), plans->end(), [&](const PartitionPlan& p) {
+                return p.tp.partition == message.partition();
+            });
+            if (it == plans->end() || it->done) continue;
+            PartitionPlan& plan = *it;
             if (!follow && message.offset() + 1 >= plan.end_at_start) {
                 plan.done = true;
                 --open_partitions;

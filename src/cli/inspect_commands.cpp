@@ -1,16 +1,21 @@
 // brook dump (kafka-dump-log.sh) and brook check [--repair].
-#include "cli.hpp"
-
 #include <fmt/format.h>
+
+#include <algorithm>
+
+#include "cli.hpp"
 
 namespace brook::cli {
 namespace {
 
 std::string_view kind_name(CheckIssueKind kind) {
     switch (kind) {
-        case CheckIssueKind::torn_tail: return "torn tail";
-        case CheckIssueKind::bad_index: return "bad index";
-        case CheckIssueKind::corruption: break;
+        case CheckIssueKind::torn_tail:
+            return "torn tail";
+        case CheckIssueKind::bad_index:
+            return "bad index";
+        case CheckIssueKind::corruption:
+            break;
     }
     return "corruption";
 }
@@ -30,7 +35,8 @@ void append_records(const BatchInfo& batch, std::string& out) {
                            record.offset().value(), record.timestamp(), nullable(record.key()),
                            nullable(record.value()), headers);
     }
-    if (!batch.error.is_ok()) out += fmt::format("| records unreadable: {}\n", batch.error.message());
+    if (!batch.error.is_ok())
+        out += fmt::format("| records unreadable: {}\n", batch.error.message());
 }
 
 }  // namespace
@@ -51,14 +57,15 @@ Outcome run_dump(const Context&, const Args& args) {
                 "maxTimestamp: {} timestampType: {} codec: {} checksum: {}\n",
                 batch.base_offset.value(), batch.last_offset.value(), batch.record_count,
                 batch.position, batch.size_bytes, batch.first_timestamp, batch.max_timestamp,
-                batch.timestamp_type == TimestampType::log_append_time ? "LogAppendTime" : "CreateTime",
+                batch.timestamp_type == TimestampType::log_append_time ? "LogAppendTime"
+                                                                       : "CreateTime",
                 batch.codec, batch.checksum_ok ? "ok" : "BAD");
             append_records(batch, out);
         }
         if (segment.unreadable_bytes > 0) {
-            out += fmt::format("unreadable: {} bytes at position {}: {}\n", segment.unreadable_bytes,
-                               segment.size_bytes - segment.unreadable_bytes,
-                               segment.unreadable_reason);
+            out += fmt::format(
+                "unreadable: {} bytes at position {}: {}\n", segment.unreadable_bytes,
+                segment.size_bytes - segment.unreadable_bytes, segment.unreadable_reason);
         }
         if (!write_stdout(out)) break;
     }
@@ -76,14 +83,14 @@ Outcome run_check(const Context& ctx, const Args& args) {
     auto report = check_store(*ctx.dir, options);
     progress.finish();
     if (!report.is_ok()) return fail(report.status());
-    std::string out = fmt::format("checked {} topics, {} partitions, {} segments, {} batches, {} bytes\n",
-                                  report->topics, report->partitions, report->segments,
-                                  report->batches, report->bytes);
+    std::string out = fmt::format(
+        "checked {} topics, {} partitions, {} segments, {} batches, {} bytes\n", report->topics,
+        report->partitions, report->segments, report->batches, report->bytes);
     std::size_t left = 0;
     for (const auto& issue : report->issues) {
-        out += fmt::format("{}: {}/{} {} at position {}: {}{}\n", kind_name(issue.kind), issue.topic,
-                           issue.partition.value(), issue.path, issue.position, issue.message,
-                           issue.repaired ? " (repaired)" : "");
+        out += fmt::format("{}: {}/{} {} at position {}: {}{}\n", kind_name(issue.kind),
+                           issue.topic, issue.partition.value(), issue.path, issue.position,
+                           issue.message, issue.repaired ? " (repaired)" : "");
         if (!issue.repaired) ++left;
     }
     if (report->issues.empty()) {
@@ -91,9 +98,10 @@ Outcome run_check(const Context& ctx, const Args& args) {
     } else if (left == 0) {
         out += fmt::format("ok: repaired {} problems\n", report->issues.size());
     } else {
-        const bool corrupt = std::any_of(report->issues.begin(), report->issues.end(), [](const CheckIssue& i) {
-            return !i.repaired && i.kind == CheckIssueKind::corruption;
-        });
+        const bool corrupt =
+            std::any_of(report->issues.begin(), report->issues.end(), [](const CheckIssue& i) {
+                return !i.repaired && i.kind == CheckIssueKind::corruption;
+            });
         out += fmt::format("damaged: {} problems left; {}\n", left,
                            corrupt ? "corruption inside a log is never repaired by dropping data: "
                                      "restore the partition from a backup, or read around it "

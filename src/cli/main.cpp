@@ -1,12 +1,13 @@
 // brook: the command-line tool. Finds the command, parses its flags, resolves the store
 // directory (--dir, else BROOK_DIR) and runs it. The command table is here; each command's
 // code is in its own file.
-#include "cli.hpp"
-
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
+
+#include "cli.hpp"
 
 namespace brook::cli {
 namespace {
@@ -22,59 +23,82 @@ constexpr std::string_view kOverview =
 constexpr std::string_view kExamples =
     "\nExamples:\n"
     "  brook --dir /var/lib/app/events topics create orders --partitions 3\n"
-    "  printf 'alice:hello\\nbob:hi\\n' | brook --dir /var/lib/app/events produce orders --key-separator :\n"
-    "  BROOK_DIR=/var/lib/app/events brook consume orders --from-beginning --format '%p %o %k=%s\\n'\n";
+    "  printf 'alice:hello\\nbob:hi\\n' | brook --dir /var/lib/app/events produce orders "
+    "--key-separator :\n"
+    "  BROOK_DIR=/var/lib/app/events brook consume orders --from-beginning --format '%p %o "
+    "%k=%s\\n'\n";
 
 // Every command. The groups, maintain and stats commands join this table when the library
 // has consumer groups, retention and compaction.
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
-        {"topics create", "NAME [--partitions N] [--config KEY=VALUE]...",
+        {"topics create",
+         "NAME [--partitions N] [--config KEY=VALUE]...",
          "create a topic",
          "Creates topic NAME with N partitions (default 1). Each --config sets a topic config\n"
          "with Kafka's name and meaning (retention.ms, segment.bytes, cleanup.policy, ...).\n"
          "The store directory is created if it does not exist.\n"
          "\nExample:\n"
-         "  brook --dir ./events topics create orders --partitions 3 --config retention.ms=86400000\n"
+         "  brook --dir ./events topics create orders --partitions 3 --config "
+         "retention.ms=86400000\n"
          "  Created topic orders.\n",
-         {{"partitions", true}, {"config", true, true}}, true, run_topics_create},
-        {"topics list", "", "list topics, one name per line, sorted",
+         {{"partitions", true}, {"config", true, true}},
+         true,
+         run_topics_create},
+        {"topics list",
+         "",
+         "list topics, one name per line, sorted",
          "Prints every topic name, one per line, sorted. Works while another process writes.\n"
          "\nExample:\n"
          "  brook --dir ./events topics list\n"
          "  orders\n"
          "  payments\n",
-         {}, true, run_topics_list},
-        {"topics describe", "NAME [--json]",
+         {},
+         true,
+         run_topics_list},
+        {"topics describe",
+         "NAME [--json]",
          "show a topic's config and partitions",
          "Prints the topic's effective config (and where each value comes from) and, per\n"
          "partition, its start and end offsets, segment count and bytes. --json prints one JSON\n"
          "object instead (its fields are in docs/cli.md). Works while another process writes.\n"
          "\nExample:\n"
          "  brook --dir ./events topics describe orders --json\n",
-         {{"json"}}, true, run_topics_describe},
-        {"topics alter", "NAME --config KEY=VALUE...",
+         {{"json"}},
+         true,
+         run_topics_describe},
+        {"topics alter",
+         "NAME --config KEY=VALUE...",
          "change a topic's config",
          "Sets topic configs; KEY= (an empty value) removes the topic's own setting, so the\n"
          "default applies again. Other settings are kept.\n"
          "\nExample:\n"
          "  brook --dir ./events topics alter orders --config retention.ms=3600000\n"
          "  Altered config of topic orders.\n",
-         {{"config", true, true}}, true, run_topics_alter},
-        {"topics add-partitions", "NAME --partitions N",
+         {{"config", true, true}},
+         true,
+         run_topics_alter},
+        {"topics add-partitions",
+         "NAME --partitions N",
          "raise a topic's partition count to N",
          "Raises the number of partitions to N (the new total, as in kafka-topics.sh --alter).\n"
          "Existing partitions and their data are untouched.\n"
          "\nExample:\n"
          "  brook --dir ./events topics add-partitions orders --partitions 6\n"
          "  Topic orders now has 6 partitions.\n",
-         {{"partitions", true}}, true, run_topics_add_partitions},
-        {"topics delete", "NAME", "delete a topic and its data",
+         {{"partitions", true}},
+         true,
+         run_topics_add_partitions},
+        {"topics delete",
+         "NAME",
+         "delete a topic and its data",
          "Deletes the topic and all its records.\n"
          "\nExample:\n"
          "  brook --dir ./events topics delete orders\n"
          "  Deleted topic orders.\n",
-         {}, true, run_topics_delete},
+         {},
+         true,
+         run_topics_delete},
         {"produce",
          "TOPIC [--partition P] [--key-separator SEP] [--header K=V]... [--null-empty] [--sync]",
          "write stdin lines as records",
@@ -89,9 +113,13 @@ const std::vector<Command>& commands() {
          "\nExample:\n"
          "  printf 'alice:1\\nbob:2\\n' | brook --dir ./events produce orders --key-separator :\n"
          "  produced 2 records\n",
-         {{"partition", true}, {"key-separator", true}, {"header", true, true}, {"null-empty"},
+         {{"partition", true},
+          {"key-separator", true},
+          {"header", true, true},
+          {"null-empty"},
           {"sync"}},
-         true, run_produce},
+         true,
+         run_produce},
         {"consume",
          "TOPIC [--partition P] [--from-beginning | --offset N | --from-time MS]\n"
          "      [--max-messages N] [--follow] [--idle-timeout-ms T] [--format FMT]",
@@ -109,18 +137,31 @@ const std::vector<Command>& commands() {
          "  brook --dir ./events consume orders --from-beginning --format '%p:%o %k=%s\\n'\n"
          "  0:0 alice=1\n"
          "  2:0 bob=2\n",
-         {{"partition", true}, {"group", true}, {"from-beginning"}, {"offset", true},
-          {"from-time", true}, {"max-messages", true}, {"follow"}, {"idle-timeout-ms", true},
+         {{"partition", true},
+          {"group", true},
+          {"from-beginning"},
+          {"offset", true},
+          {"from-time", true},
+          {"max-messages", true},
+          {"follow"},
+          {"idle-timeout-ms", true},
           {"format", true}},
-         true, run_consume},
-        {"dump", "PATH [--records]", "show the batches of a segment file or partition",
+         true,
+         run_consume},
+        {"dump",
+         "PATH [--records]",
+         "show the batches of a segment file or partition",
          "Prints, for a .log segment file or every segment of a partition directory, each\n"
          "batch's base and last offset, record count, position, bytes, timestamps, codec and\n"
          "whether its checksum is ok or BAD; --records adds every record. Needs no --dir.\n"
          "\nExample:\n"
          "  brook dump ./events/topics/orders-0 --records\n",
-         {{"records"}}, false, run_dump},
-        {"check", "[--repair]", "verify every checksum and index of the store",
+         {{"records"}},
+         false,
+         run_dump},
+        {"check",
+         "[--repair]",
+         "verify every checksum and index of the store",
          "Reads every batch of every partition and verifies its checksum, and checks every\n"
          "sealed index against its log. Without --repair nothing is changed and it works while\n"
          "another process writes. --repair (which needs the writer lock) cuts off torn tails\n"
@@ -130,7 +171,9 @@ const std::vector<Command>& commands() {
          "  brook --dir ./events check\n"
          "  checked 2 topics, 4 partitions, 4 segments, 120 batches, 48213 bytes\n"
          "  ok: no problems found\n",
-         {{"repair"}}, true, run_check},
+         {{"repair"}},
+         true,
+         run_check},
     };
     return table;
 }
@@ -152,7 +195,8 @@ void print_overview() {
 
 // Help for a word that prefixes several commands, such as "topics".
 void print_group(std::string_view group) {
-    std::string text = fmt::format("Usage: brook [--dir DIR] {} SUBCOMMAND ...\n\nSubcommands:\n", group);
+    std::string text =
+        fmt::format("Usage: brook [--dir DIR] {} SUBCOMMAND ...\n\nSubcommands:\n", group);
     for (const auto& command : commands()) {
         if (command.path.starts_with(group) && command.path.size() > group.size()) {
             text += fmt::format("  {:<24}{}\n", command.path, command.summary);
@@ -248,11 +292,12 @@ int run(const std::vector<std::string>& argv) {
     }
     if (!command) {
         const std::string& word = argv[i];
-        const bool is_group = std::any_of(commands().begin(), commands().end(), [&](const Command& c) {
-            return c.path.starts_with(word + " ");
-        });
+        const bool is_group =
+            std::any_of(commands().begin(), commands().end(),
+                        [&](const Command& c) { return c.path.starts_with(word + " "); });
         if (is_group) {
-            const bool help = i + 1 < argv.size() && (argv[i + 1] == "--help" || argv[i + 1] == "-h");
+            const bool help =
+                i + 1 < argv.size() && (argv[i + 1] == "--help" || argv[i + 1] == "-h");
             if (help || i + 1 == argv.size()) {
                 print_group(word);
                 return help ? kExitOk : kExitUsage;
@@ -263,14 +308,15 @@ int run(const std::vector<std::string>& argv) {
     }
     Args args;
     bool help = false;
-    const std::vector<std::string> rest(argv.begin() + static_cast<std::ptrdiff_t>(i + used), argv.end());
+    const std::vector<std::string> rest(argv.begin() + static_cast<std::ptrdiff_t>(i + used),
+                                        argv.end());
     const auto parse_error = parse_args(*command, rest, args, dir, help);
     if (help) {
         fmt::print("{}\n{}", usage_line(*command), command->help);
         return kExitOk;
     }
     if (parse_error) return usage_error(parse_error->message, command->path);
-    Context ctx{std::string(command->path), dir};
+    Context ctx{dir};
     if (!ctx.dir) {
         if (const char* env = std::getenv("BROOK_DIR"); env && *env) ctx.dir = env;
     }

@@ -1,15 +1,14 @@
 // Helpers shared by the commands: errors, number and config parsing, store opening, escaping,
 // stdout writes and the progress line.
-#include "cli.hpp"
-
 #include <fmt/format.h>
-
-#include <limits>
+#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <unistd.h>
+#include <limits>
+
+#include "cli.hpp"
 
 namespace brook::cli {
 
@@ -31,15 +30,17 @@ int fail(std::string_view message) {
 
 int fail(const Status& status, std::string_view topic) {
     if (status.code() == Code::busy) {
-        return fail(fmt::format("{}; commands that only read (topics list, topics describe, "
-                                "consume, dump, check) work meanwhile",
-                                status.message()));
+        return fail(
+            fmt::format("{}; commands that only read (topics list, topics describe, "
+                        "consume, dump, check) work meanwhile",
+                        status.message()));
     }
     if (status.code() == Code::not_found && !topic.empty() &&
         status.message().find("unknown topic") != std::string::npos) {
-        return fail(fmt::format("unknown topic '{}'; list topics with 'brook topics list' or "
-                                "create it with 'brook topics create {}'",
-                                topic, topic));
+        return fail(
+            fmt::format("unknown topic '{}'; list topics with 'brook topics list' or "
+                        "create it with 'brook topics create {}'",
+                        topic, topic));
     }
     return fail(status.message());
 }
@@ -50,8 +51,8 @@ std::optional<UsageError> parse_int(std::string_view flag, std::string_view text
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < min ||
         value > max) {
-        return UsageError{fmt::format("--{} needs a whole number from {} to {}, not '{}'", flag,
-                                      min, max, text)};
+        return UsageError{
+            fmt::format("--{} needs a whole number from {} to {}, not '{}'", flag, min, max, text)};
     }
     out = value;
     return std::nullopt;
@@ -61,7 +62,9 @@ std::optional<UsageError> parse_partition(const Args& args, std::optional<Partit
     const auto text = args.value("partition");
     if (!text) return std::nullopt;
     std::int64_t value = 0;
-    if (auto bad = parse_int("partition", *text, 0, std::numeric_limits<std::int32_t>::max(), value)) return bad;
+    if (auto bad =
+            parse_int("partition", *text, 0, std::numeric_limits<std::int32_t>::max(), value))
+        return bad;
     out = PartitionId(static_cast<std::int32_t>(value));
     return std::nullopt;
 }
@@ -98,8 +101,9 @@ Result<std::unique_ptr<Store>> open_for_writing(const Context& ctx, bool create)
     options.create_if_missing = create;
     auto store = Store::open(*ctx.dir, options);
     if (store.code() == Code::not_found) {
-        return Status::not_found(fmt::format(
-            "no store at {}; create one with 'brook --dir {} topics create NAME'", *ctx.dir, *ctx.dir));
+        return Status::not_found(
+            fmt::format("no store at {}; create one with 'brook --dir {} topics create NAME'",
+                        *ctx.dir, *ctx.dir));
     }
     return store;
 }
@@ -108,11 +112,21 @@ std::string json_string(std::string_view text) {
     std::string out = "\"";
     for (const char c : text) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
@@ -165,7 +179,9 @@ std::int64_t steady_ms() {
 
 ProgressLine::ProgressLine(bool wanted) : enabled_(wanted && ::isatty(STDERR_FILENO) == 1) {}
 
-ProgressLine::~ProgressLine() { finish(); }
+ProgressLine::~ProgressLine() {
+    finish();
+}
 
 void ProgressLine::update(const std::string& text) {
     if (!enabled_) return;

@@ -1,9 +1,9 @@
 // brook produce: kafka-console-producer.sh / kcat -P. One record per stdin line.
-#include "cli.hpp"
-
 #include <fmt/format.h>
 
 #include <iostream>
+
+#include "cli.hpp"
 
 namespace brook::cli {
 namespace {
@@ -57,7 +57,8 @@ Outcome run_produce(const Context& ctx, const Args& args) {
     // Fail before reading any input if the topic or partition is not there.
     auto description = (*store)->describe_topic(topic);
     if (!description.is_ok()) return fail(description.status(), topic);
-    if (partition && static_cast<std::size_t>(partition->value()) >= description->partitions.size()) {
+    if (partition &&
+        static_cast<std::size_t>(partition->value()) >= description->partitions.size()) {
         return fail_no_partition(*description, *partition);
     }
     Config config;
@@ -89,7 +90,8 @@ Outcome run_produce(const Context& ctx, const Args& args) {
         (*producer)->poll();
     }
     if (std::cin.bad() && first_error.is_ok()) {
-        first_error = Status::io_error("cannot read standard input; the records read so far were sent");
+        first_error =
+            Status::io_error("cannot read standard input; the records read so far were sent");
     }
     if (Status flushed = (*producer)->flush(); !flushed.is_ok() && first_error.is_ok()) {
         first_error = flushed;

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <brook/message.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,14 +16,14 @@
 namespace brook::cli {
 
 class RecordFormat {
-public:
+  public:
     // Compiles a template. @return nullopt and sets `error` for an unknown token or escape.
     static std::optional<RecordFormat> compile(std::string_view text, std::string& error);
 
     // Appends `message` formatted to `out`.
     void append(const Message& message, std::string& out) const;
 
-private:
+  private:
     struct Part {
         char field = 0;       // 0 for literal text, else the token letter
         std::string literal;  // for field == 0

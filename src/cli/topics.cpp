@@ -1,7 +1,7 @@
 // brook topics create|list|describe|alter|add-partitions|delete: kafka-topics.sh.
-#include "cli.hpp"
-
 #include <fmt/format.h>
+
+#include "cli.hpp"
 
 namespace brook::cli {
 namespace {
@@ -17,9 +17,12 @@ std::optional<UsageError> one_name(const Args& args, std::string_view what) {
 
 std::string_view source_name(ConfigSource source) {
     switch (source) {
-        case ConfigSource::store: return "store";
-        case ConfigSource::topic: return "topic";
-        case ConfigSource::default_value: break;
+        case ConfigSource::store:
+            return "store";
+        case ConfigSource::topic:
+            return "topic";
+        case ConfigSource::default_value:
+            break;
     }
     return "default";
 }
@@ -29,7 +32,8 @@ std::string describe_json(const TopicDescription& topic) {
     for (std::size_t i = 0; i < topic.partitions.size(); ++i) {
         const auto& p = topic.partitions[i];
         out += fmt::format(
-            "{}{{\"partition\":{},\"start_offset\":{},\"end_offset\":{},\"segments\":{},\"bytes\":{}}}",
+            "{}{{\"partition\":{},\"start_offset\":{},\"end_offset\":{},\"segments\":{},\"bytes\":{"
+            "}}}",
             i ? "," : "", p.partition.value(), p.log_start_offset.value(), p.log_end_offset.value(),
             p.segment_count, p.size_bytes);
     }
@@ -45,8 +49,8 @@ std::string describe_json(const TopicDescription& topic) {
 }
 
 std::string describe_text(const TopicDescription& topic) {
-    std::string out = fmt::format("Topic: {}\nPartitions: {}\nConfig:\n", topic.name,
-                                  topic.partitions.size());
+    std::string out =
+        fmt::format("Topic: {}\nPartitions: {}\nConfig:\n", topic.name, topic.partitions.size());
     for (const auto& entry : topic.config) {
         out += fmt::format("  {}={} ({})\n", entry.name, entry.value, source_name(entry.source));
     }
@@ -73,7 +77,8 @@ Outcome run_topics_create(const Context& ctx, const Args& args) {
     auto store = open_for_writing(ctx, true);
     if (!store.is_ok()) return fail(store.status());
     const std::string& name = args.positional()[0];
-    if (Status created = (*store)->create_topic(name, static_cast<std::int32_t>(partitions), config);
+    if (Status created =
+            (*store)->create_topic(name, static_cast<std::int32_t>(partitions), config);
         !created.is_ok()) {
         return fail(created);
     }

@@ -8,14 +8,13 @@
 // Thread safety: pure functions over a File, which may be read from many threads at once.
 #pragma once
 
-#include "fs/file_system.hpp"
-#include "log/record_batch.hpp"
-
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
 #include <cstdint>
 #include <vector>
+
+#include "fs/file_system.hpp"
+#include "log/record_batch.hpp"
 
 namespace brook::log {
 

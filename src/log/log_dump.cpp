@@ -3,25 +3,27 @@
 // Unlike recovery it does not stop at a bad checksum: a batch whose header is sound is
 // reported, with checksum BAD, and the dump goes on after it. It stops only where no batch
 // header can be read, and reports the bytes left as unreadable.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <brook/inspect.hpp>
+
 #include "fs/file_system.hpp"
 #include "log/format.hpp"
 #include "log/record_batch.hpp"
 #include "log/segment.hpp"
-
-#include <brook/inspect.hpp>
-
-#include <fmt/format.h>
-
-#include <algorithm>
 
 namespace brook {
 namespace {
 
 std::string codec_name(std::uint16_t attributes) {
     switch (attributes & log::format::kCompressionMask) {
-        case log::format::kCodecNone: return "none";
-        case log::format::kCodecZstd: return "zstd";
-        default: return fmt::format("unknown({})", attributes & log::format::kCompressionMask);
+        case log::format::kCodecNone:
+            return "none";
+        case log::format::kCodecZstd:
+            return "zstd";
+        default:
+            return fmt::format("unknown({})", attributes & log::format::kCompressionMask);
     }
 }
 
@@ -66,8 +68,8 @@ Result<SegmentDump> dump_segment(fs::FileSystem& files, const std::string& path,
             break;
         }
         if (header->total_size() > left) {
-            dump.unreadable_reason = fmt::format("a batch of {} bytes runs past the end of the file",
-                                                 header->total_size());
+            dump.unreadable_reason = fmt::format(
+                "a batch of {} bytes runs past the end of the file", header->total_size());
             break;
         }
         buffer.resize(header->total_size());
@@ -116,7 +118,8 @@ Result<std::vector<SegmentDump>> dump_log(const std::string& path, const LogDump
         }
         if (segments.empty()) {
             return Status::not_found(fmt::format(
-                "{} holds no segment (.log) files; give a partition directory or a .log file", path));
+                "{} holds no segment (.log) files; give a partition directory or a .log file",
+                path));
         }
         std::sort(segments.begin(), segments.end());
     } else {
@@ -125,7 +128,8 @@ Result<std::vector<SegmentDump>> dump_log(const std::string& path, const LogDump
         const auto base = log::Segment::parse_file_name(name, log::format::kLogSuffix);
         if (!base) {
             return Status::invalid_argument(fmt::format(
-                "{} is not a segment file: segment files are named <20-digit base offset>.log", path));
+                "{} is not a segment file: segment files are named <20-digit base offset>.log",
+                path));
         }
         segments.emplace_back(*base, path);
     }

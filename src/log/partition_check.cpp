@@ -1,5 +1,11 @@
 #include "log/partition_check.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
 #include "log/batch_check.hpp"
 #include "log/checkpoint.hpp"
 #include "log/format.hpp"
@@ -7,12 +13,6 @@
 #include "log/partition_log.hpp"
 #include "log/segment.hpp"
 #include "log/time_index.hpp"
-
-#include <fmt/format.h>
-
-#include <algorithm>
-#include <map>
-#include <set>
 
 namespace brook::log {
 namespace {
@@ -33,8 +33,8 @@ std::optional<std::string> offset_index_problem(fs::FileSystem& fs, const std::s
         const auto entry = (*index)->entry(i);
         const auto it = batches.find(entry.position);
         if (it == batches.end() || it->second.base_offset != entry.offset) {
-            return fmt::format("entry {} (offset {}, position {}) does not point at that batch",
-                               i, entry.offset.value(), entry.position);
+            return fmt::format("entry {} (offset {}, position {}) does not point at that batch", i,
+                               entry.offset.value(), entry.position);
         }
     }
     return std::nullopt;
@@ -89,7 +89,8 @@ Result<PartitionCheck> check_partition(fs::FileSystem& fs, const std::string& di
     const bool clean_shutdown = clean.is_ok() && clean->has_value();
     // A last segment still as long as the clean close left it was fsynced whole: a bad batch in
     // it is damage, not a write the crash cut short.
-    const bool closed_at_size = clean_shutdown && !bases.empty() && (*clean)->offset >= bases.back();
+    const bool closed_at_size =
+        clean_shutdown && !bases.empty() && (*clean)->offset >= bases.back();
     const std::uint64_t closed_size = closed_at_size ? (*clean)->active_log_size : 0;
 
     PartitionCheck result;
@@ -156,7 +157,8 @@ Status repair_partition(fs::FileSystem& fs, const std::string& dir, const Partit
         if (issue.kind == PartitionIssueKind::bad_index) bad_indexes.insert(issue.path);
     }
     for (const auto& path : bad_indexes) {
-        if (Status removed = fs.remove_file(path); !removed.is_ok() && removed.code() != Code::not_found) {
+        if (Status removed = fs.remove_file(path);
+            !removed.is_ok() && removed.code() != Code::not_found) {
             return removed;
         }
     }

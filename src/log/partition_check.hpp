@@ -10,16 +10,15 @@
 // partition; repair_partition requires that no one else has it open (the store's lock).
 #pragma once
 
-#include "fs/file_system.hpp"
-#include "log/log_config.hpp"
-
 #include <brook/clock.hpp>
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "fs/file_system.hpp"
+#include "log/log_config.hpp"
 
 namespace brook::log {
 

@@ -3,24 +3,27 @@
 // The topics come from the metadata, opened read-only so that a live writer is not disturbed;
 // each partition directory is checked by log::check_partition. Repair takes the store's
 // writer lock first, so it never races a writer.
-#include "log/partition_check.hpp"
-#include "meta/meta_store.hpp"
-#include "store/store_layout.hpp"
-#include "store/topic_config.hpp"
+#include <fmt/format.h>
 
 #include <brook/clock.hpp>
 #include <brook/inspect.hpp>
 
-#include <fmt/format.h>
+#include "log/partition_check.hpp"
+#include "meta/meta_store.hpp"
+#include "store/store_layout.hpp"
+#include "store/topic_config.hpp"
 
 namespace brook {
 namespace {
 
 CheckIssueKind to_public(log::PartitionIssueKind kind) {
     switch (kind) {
-        case log::PartitionIssueKind::torn_tail: return CheckIssueKind::torn_tail;
-        case log::PartitionIssueKind::bad_index: return CheckIssueKind::bad_index;
-        case log::PartitionIssueKind::corruption: break;
+        case log::PartitionIssueKind::torn_tail:
+            return CheckIssueKind::torn_tail;
+        case log::PartitionIssueKind::bad_index:
+            return CheckIssueKind::bad_index;
+        case log::PartitionIssueKind::corruption:
+            break;
     }
     return CheckIssueKind::corruption;
 }
@@ -28,8 +31,8 @@ CheckIssueKind to_public(log::PartitionIssueKind kind) {
 void add_issues(const meta::TopicRecord& topic, PartitionId partition,
                 const log::PartitionCheck& found, bool repaired, CheckReport& report) {
     for (const auto& issue : found.issues) {
-        report.issues.push_back(CheckIssue{to_public(issue.kind), topic.name, partition,
-                                           issue.path, issue.position, issue.message, repaired});
+        report.issues.push_back(CheckIssue{to_public(issue.kind), topic.name, partition, issue.path,
+                                           issue.position, issue.message, repaired});
     }
 }
 
@@ -39,7 +42,8 @@ Result<CheckReport> check_store(const std::string& path, const CheckOptions& opt
     fs::FileSystem& files = fs::posix_file_system();
     const std::string meta_dir = fs::join_path(path, store::kMetaDir);
     if (!files.exists(meta_dir)) {
-        return Status::not_found(fmt::format("no store at {} (no {} directory)", path, store::kMetaDir));
+        return Status::not_found(
+            fmt::format("no store at {} (no {} directory)", path, store::kMetaDir));
     }
     std::unique_ptr<fs::FileLock> lock;
     if (options.repair) {
@@ -74,9 +78,8 @@ Result<CheckReport> check_store(const std::string& path, const CheckOptions& opt
             if (options.repair && !found->issues.empty() && found->repairable()) {
                 BROOK_ASSIGN_OR_RETURN(const auto config,
                                        store::resolve_topic_config({}, topic.overrides));
-                BROOK_RETURN_IF_ERROR(log::repair_partition(files, dir, *found,
-                                                            store::to_log_config(config),
-                                                            SystemClock::instance()));
+                BROOK_RETURN_IF_ERROR(log::repair_partition(
+                    files, dir, *found, store::to_log_config(config), SystemClock::instance()));
                 BROOK_ASSIGN_OR_RETURN(const auto after, log::check_partition(files, dir));
                 repaired = after.issues.empty();
             }

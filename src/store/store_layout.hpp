@@ -7,14 +7,13 @@
 // docs/format.md describes the same layout.
 #pragma once
 
-#include "fs/file_system.hpp"
-
-#include <brook/types.hpp>
-
 #include <fmt/format.h>
 
+#include <brook/types.hpp>
 #include <string>
 #include <string_view>
+
+#include "fs/file_system.hpp"
 
 namespace brook::store {
 

@@ -1,10 +1,10 @@
 // dump_log and check_store through the public API, against a model: one produce_sync is one
 // batch, so the batches, offsets and records they report are known exactly.
-#include "api_env.hpp"
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+
+#include "api_env.hpp"
 
 using brook_test::DiskStore;
 
@@ -74,7 +74,9 @@ TEST_CASE("check_store counts a healthy store and repairs a torn tail it finds")
     fill(disk);
     std::vector<std::pair<std::size_t, std::size_t>> progress;
     brook::CheckOptions options;
-    options.progress = [&](std::size_t done, std::size_t total) { progress.emplace_back(done, total); };
+    options.progress = [&](std::size_t done, std::size_t total) {
+        progress.emplace_back(done, total);
+    };
     auto healthy = brook::check_store(disk.path, options);
     REQUIRE(healthy.is_ok());
     CHECK(healthy->topics == 1);

@@ -1,11 +1,11 @@
 // brook check and brook dump on damaged stores: a flipped byte inside a log is corruption
 // (exit 3, never repaired by dropping data); a torn tail and a bad index are repaired by
 // --repair, after which the store checks clean and holds every whole batch.
-#include "cli_process.hpp"
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "cli_process.hpp"
 
 using brook_cli_test::Outcome;
 using brook_cli_test::TempStore;
@@ -48,10 +48,14 @@ std::vector<Batch> batches(const TempStore& store) {
         std::string word;
         while (fields >> word) {
             std::string value;
-            if (word == "baseOffset:") fields >> batch.base;
-            else if (word == "position:") fields >> batch.position;
-            else if (word == "size:") fields >> batch.size;
-            else if (word == "checksum:") fields >> value, batch.ok = value == "ok";
+            if (word == "baseOffset:")
+                fields >> batch.base;
+            else if (word == "position:")
+                fields >> batch.position;
+            else if (word == "size:")
+                fields >> batch.size;
+            else if (word == "checksum:")
+                fields >> value, batch.ok = value == "ok";
         }
         found.push_back(batch);
     }
@@ -92,7 +96,8 @@ TEST_CASE("a flipped byte inside the log is corruption: exit 3, and --repair dro
     REQUIRE(found.size() >= 3);
     const auto size = std::filesystem::file_size(segment(store, ".log"));
     // A byte in the records of the first batch; valid batches follow it.
-    flip_byte(segment(store, ".log"), static_cast<std::uintmax_t>(found[0].position + found[0].size - 5));
+    flip_byte(segment(store, ".log"),
+              static_cast<std::uintmax_t>(found[0].position + found[0].size - 5));
 
     const Outcome checked = store.run({"check"});
     CHECK(checked.exit_code == 3);
@@ -113,12 +118,14 @@ TEST_CASE("a flipped byte inside the log is corruption: exit 3, and --repair dro
     for (std::size_t i = 1; i < after.size(); ++i) CHECK(after[i].ok);
 }
 
-TEST_CASE("a flipped byte in the last batch of a cleanly closed log is corruption, not a torn tail") {
+TEST_CASE(
+    "a flipped byte in the last batch of a cleanly closed log is corruption, not a torn tail") {
     TempStore store;
     fill(store);
     const auto found = batches(store);
     const auto size = std::filesystem::file_size(segment(store, ".log"));
-    flip_byte(segment(store, ".log"), static_cast<std::uintmax_t>(found.back().position + found.back().size - 3));
+    flip_byte(segment(store, ".log"),
+              static_cast<std::uintmax_t>(found.back().position + found.back().size - 3));
     const Outcome checked = store.run({"check", "--repair"});
     CHECK(checked.exit_code == 3);
     CHECK(contains(checked.out, "corruption: t/0 " + segment(store, ".log") + " at position " +
@@ -147,7 +154,8 @@ TEST_CASE("a torn tail is found (exit 3) and cut off by --repair, keeping every 
     const Outcome repaired = store.run({"check", "--repair"});
     CHECK(repaired.exit_code == 0);
     CHECK(contains(repaired.out, "(repaired)"));
-    CHECK(std::filesystem::file_size(segment(store, ".log")) == static_cast<std::uintmax_t>(last.position));
+    CHECK(std::filesystem::file_size(segment(store, ".log")) ==
+          static_cast<std::uintmax_t>(last.position));
 
     const Outcome again = store.run({"check"});
     CHECK(again.exit_code == 0);
@@ -181,7 +189,8 @@ TEST_CASE("a damaged index is found and rebuilt by --repair") {
 TEST_CASE("dump lists every batch and, with --records, every record") {
     TempStore store;
     REQUIRE(store.run({"topics", "create", "t"}).exit_code == 0);
-    REQUIRE(store.run({"produce", "t", "--key-separator", "=", "--header", "h=1"}, "a=1\nb=2\n").exit_code == 0);
+    REQUIRE(store.run({"produce", "t", "--key-separator", "=", "--header", "h=1"}, "a=1\nb=2\n")
+                .exit_code == 0);
     REQUIRE(store.run({"produce", "t", "--null-empty"}, "\n").exit_code == 0);
     const Outcome dumped = brook_cli_test::brook({"dump", segment(store, ".log"), "--records"});
     CHECK(dumped.exit_code == 0);

@@ -7,18 +7,18 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <fcntl.h>
 #include <filesystem>
 #include <optional>
-#include <poll.h>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 namespace brook_cli_test {
@@ -36,10 +36,11 @@ struct Outcome {
 };
 
 class Process {
-public:
+  public:
     // Starts brook with `args`. `env` entries (NAME=VALUE) are added; BROOK_DIR is removed
     // from the inherited environment unless given here.
-    explicit Process(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+    explicit Process(const std::vector<std::string>& args,
+                     const std::vector<std::string>& env = {}) {
         std::signal(SIGPIPE, SIG_IGN);  // a child that exits early must not kill the test
         int in[2], out[2], err[2];
         REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
@@ -98,11 +99,13 @@ public:
     }
 
     // Reads output until stdout holds at least `lines` newlines. @return false at the deadline.
-    bool wait_for_lines(std::size_t lines, std::chrono::seconds deadline = std::chrono::seconds(60)) {
+    bool wait_for_lines(std::size_t lines,
+                        std::chrono::seconds deadline = std::chrono::seconds(60)) {
         const auto until = std::chrono::steady_clock::now() + deadline;
         while (count_lines() < lines) {
             if (std::chrono::steady_clock::now() > until) return false;
-            if (!pump(std::chrono::milliseconds(1000)) && stdout_ < 0) return count_lines() >= lines;
+            if (!pump(std::chrono::milliseconds(1000)) && stdout_ < 0)
+                return count_lines() >= lines;
         }
         return true;
     }
@@ -121,7 +124,7 @@ public:
 
     const std::string& out() const { return out_; }
 
-private:
+  private:
     std::size_t count_lines() const {
         std::size_t n = 0;
         for (const char c : out_) n += c == '\n';
@@ -168,7 +171,7 @@ inline Outcome brook(const std::vector<std::string>& args, const std::string& in
 
 // A fresh temporary directory, removed afterwards, and the store path inside it.
 class TempStore {
-public:
+  public:
     TempStore() {
         const char* base = std::getenv("TMPDIR");
         std::string pattern = std::string(base && *base ? base : "/tmp") + "/brook-cli-XXXXXX";
@@ -188,7 +191,7 @@ public:
         return brook(args, input);
     }
 
-private:
+  private:
     std::string root_;
 };
 

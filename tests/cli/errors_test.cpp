@@ -50,7 +50,8 @@ TEST_CASE("usage errors exit 2: no store, unknown command, bad flags, bad values
     check_usage(store.run({"topics", "list", "--json"}), "unknown flag --json");
     check_usage(store.run({"topics", "describe", "t", "--yaml"}), "unknown flag --yaml");
     check_usage(store.run({"topics", "alter", "t"}), "--config");
-    check_usage(store.run({"topics", "alter", "t", "--partitions", "3"}), "unknown flag --partitions");
+    check_usage(store.run({"topics", "alter", "t", "--partitions", "3"}),
+                "unknown flag --partitions");
     check_usage(store.run({"topics", "add-partitions", "t"}), "--partitions N");
     check_usage(store.run({"topics", "delete", "t", "--force"}), "unknown flag --force");
     check_usage(store.run({"produce", "t", "--key-separator"}), "--key-separator needs a value");
@@ -68,12 +69,18 @@ TEST_CASE("usage errors exit 2: no store, unknown command, bad flags, bad values
 }
 
 TEST_CASE("--help at every level exits 0 with usage and examples") {
-    for (const std::vector<std::string>& args :
-         {std::vector<std::string>{"--help"}, {"topics", "--help"}, {"topics", "create", "--help"},
-          {"topics", "list", "--help"}, {"topics", "describe", "--help"},
-          {"topics", "alter", "--help"}, {"topics", "add-partitions", "--help"},
-          {"topics", "delete", "--help"}, {"produce", "--help"}, {"consume", "--help"},
-          {"dump", "--help"}, {"check", "--help"}}) {
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"--help"},
+                                                 {"topics", "--help"},
+                                                 {"topics", "create", "--help"},
+                                                 {"topics", "list", "--help"},
+                                                 {"topics", "describe", "--help"},
+                                                 {"topics", "alter", "--help"},
+                                                 {"topics", "add-partitions", "--help"},
+                                                 {"topics", "delete", "--help"},
+                                                 {"produce", "--help"},
+                                                 {"consume", "--help"},
+                                                 {"dump", "--help"},
+                                                 {"check", "--help"}}) {
         const Outcome help = brook_cli_test::brook(args);
         CAPTURE(args[0]);
         CHECK(help.exit_code == 0);
@@ -105,7 +112,8 @@ TEST_CASE("errors exit 1 with one line: unknown topic, bad config, missing store
 
     check_error(store.run({"topics", "create", "t"}), "already exists");
     check_error(store.run({"topics", "create", "bad/name"}), "bad/name");
-    check_error(store.run({"topics", "create", "x", "--config", "retention.ms=soon"}), "retention.ms");
+    check_error(store.run({"topics", "create", "x", "--config", "retention.ms=soon"}),
+                "retention.ms");
     check_error(store.run({"topics", "create", "x", "--config", "retention.mss=1"}),
                 "unknown topic config 'retention.mss'");
     check_error(store.run({"topics", "alter", "t", "--config", "cleanup.policy=sometimes"}),
@@ -129,8 +137,8 @@ TEST_CASE("a locked store: writes fail with the holder's pid, reads work, and a 
 
     // Another process holds the store for writing: a producer reading a pipe we control.
     Process writer({"--dir", store.path(), "produce", "t", "--key-separator", ":"});
-    Process tail({"--dir", store.path(), "consume", "t", "--from-beginning", "--follow",
-                  "--format", "%o %k %s\\n"});
+    Process tail({"--dir", store.path(), "consume", "t", "--from-beginning", "--follow", "--format",
+                  "%o %k %s\\n"});
     REQUIRE(tail.wait_for_lines(1));
     CHECK(tail.out() == "0  before\n");
     writer.write_stdin("k1:first\n");
@@ -160,7 +168,8 @@ TEST_CASE("a locked store: writes fail with the holder's pid, reads work, and a 
     std::string expected = tail.out();
     for (int i = 0; i < 200; ++i) {
         writer.write_stdin("k" + std::to_string(i) + ":v" + std::to_string(i) + "\n");
-        expected += std::to_string(2 + i) + " k" + std::to_string(i) + " v" + std::to_string(i) + "\n";
+        expected +=
+            std::to_string(2 + i) + " k" + std::to_string(i) + " v" + std::to_string(i) + "\n";
         if (i % 50 == 49) REQUIRE(tail.wait_for_lines(static_cast<std::size_t>(3 + i)));
     }
     const Outcome writer_done = writer.finish();
@@ -180,10 +189,12 @@ TEST_CASE("consume --follow stops after --idle-timeout-ms without records, and a
     TempStore store;
     REQUIRE(store.run({"topics", "create", "t"}).exit_code == 0);
     REQUIRE(store.run({"produce", "t"}, "a\nb\nc\n").exit_code == 0);
-    const Outcome idle = store.run({"consume", "t", "--from-beginning", "--follow", "--idle-timeout-ms", "300"});
+    const Outcome idle =
+        store.run({"consume", "t", "--from-beginning", "--follow", "--idle-timeout-ms", "300"});
     CHECK(idle.exit_code == 0);
     CHECK(idle.out == "a\nb\nc\n");
-    const Outcome limited = store.run({"consume", "t", "--from-beginning", "--follow", "--max-messages", "2"});
+    const Outcome limited =
+        store.run({"consume", "t", "--from-beginning", "--follow", "--max-messages", "2"});
     CHECK(limited.exit_code == 0);
     CHECK(limited.out == "a\nb\n");
 }

@@ -1,11 +1,11 @@
 // The brook binary end to end: produce lines, consume them with a --format, compare byte for
 // byte with what the input and the flags say the output must be.
-#include "cli_process.hpp"
-
 #include <chrono>
 #include <map>
 #include <set>
 #include <sstream>
+
+#include "cli_process.hpp"
 
 using brook_cli_test::Outcome;
 using brook_cli_test::TempStore;
@@ -14,8 +14,12 @@ namespace {
 
 constexpr int kLines = 10'000;
 
-std::string key_of(int i) { return "user-" + std::to_string(i % 97); }
-std::string value_of(int i) { return "event " + std::to_string(i) + " with: a colon\tand a tab"; }
+std::string key_of(int i) {
+    return "user-" + std::to_string(i % 97);
+}
+std::string value_of(int i) {
+    return "event " + std::to_string(i) + " with: a colon\tand a tab";
+}
 
 // Lines "key:value", the value itself holding a ':' (only the first separates).
 std::string keyed_input() {
@@ -51,8 +55,8 @@ TEST_CASE("10,000 keyed lines round trip byte for byte through produce and consu
     CHECK(produced.out.empty());
     CHECK(produced.err == "produced 10000 records\n");
 
-    const Outcome consumed = store.run({"consume", "events", "--from-beginning", "--format",
-                                        "%t|%p|%o|%k|%s|%S|%h\\n"});
+    const Outcome consumed =
+        store.run({"consume", "events", "--from-beginning", "--format", "%t|%p|%o|%k|%s|%S|%h\\n"});
     REQUIRE(consumed.exit_code == 0);
     CHECK(consumed.err.empty());
     std::string expected;
@@ -77,7 +81,8 @@ TEST_CASE("10,000 keyed lines round trip byte for byte through produce and consu
     }
 
     // The default format is the value and a newline.
-    const Outcome plain = store.run({"consume", "events", "--from-beginning", "--max-messages", "3"});
+    const Outcome plain =
+        store.run({"consume", "events", "--from-beginning", "--max-messages", "3"});
     CHECK(plain.out == value_of(0) + "\n" + value_of(1) + "\n" + value_of(2) + "\n");
 }
 
@@ -121,9 +126,12 @@ TEST_CASE("produce: null keys, --null-empty tombstones, --partition and no trail
     // "k:" has an empty value, ":v" an empty key, "plain" no separator (a null key); the last
     // line has no newline and is still a record.
     const std::string input = "k:\n:v\nplain\n\nlast:line";
-    REQUIRE(store.run({"produce", "t", "--partition", "1", "--key-separator", ":"}, input).exit_code == 0);
-    REQUIRE(store.run({"produce", "t", "--partition", "1", "--key-separator", ":", "--null-empty"},
-                      input)
+    REQUIRE(
+        store.run({"produce", "t", "--partition", "1", "--key-separator", ":"}, input).exit_code ==
+        0);
+    REQUIRE(store
+                .run({"produce", "t", "--partition", "1", "--key-separator", ":", "--null-empty"},
+                     input)
                 .exit_code == 0);
     const Outcome consumed = store.run(
         {"consume", "t", "--partition", "1", "--from-beginning", "--format", "%o [%k] [%s] %S\\n"});
@@ -153,7 +161,8 @@ TEST_CASE("consume start positions: end, beginning, --offset, --from-time, --max
     CHECK(latest.exit_code == 0);
     CHECK(latest.out.empty());
 
-    const Outcome from_offset = store.run({"consume", "t", "--offset", "45", "--format", "%o:%s\\n"});
+    const Outcome from_offset =
+        store.run({"consume", "t", "--offset", "45", "--format", "%o:%s\\n"});
     CHECK(from_offset.out == "45:v45\n46:v46\n47:v47\n48:v48\n49:v49\n");
     const Outcome at_end = store.run({"consume", "t", "--offset", "50"});
     CHECK(at_end.exit_code == 0);
@@ -170,8 +179,8 @@ TEST_CASE("consume start positions: end, beginning, --offset, --from-time, --max
     for (const std::int64_t target : {stamps[0], stamps[20], stamps[49], stamps[49] + 1}) {
         std::size_t first = 0;
         while (first < stamps.size() && stamps[first] < target) ++first;
-        const Outcome timed = store.run(
-            {"consume", "t", "--from-time", std::to_string(target), "--format", "%o\\n"});
+        const Outcome timed =
+            store.run({"consume", "t", "--from-time", std::to_string(target), "--format", "%o\\n"});
         CHECK(timed.exit_code == 0);
         std::string expected;
         for (std::size_t i = first; i < stamps.size(); ++i) expected += std::to_string(i) + "\n";
@@ -181,8 +190,8 @@ TEST_CASE("consume start positions: end, beginning, --offset, --from-time, --max
 
 TEST_CASE("topics create, list, describe, alter, add-partitions and delete") {
     TempStore store;
-    auto created = store.run({"topics", "create", "orders", "--partitions", "3", "--config",
-                              "retention.ms=3600000"});
+    auto created = store.run(
+        {"topics", "create", "orders", "--partitions", "3", "--config", "retention.ms=3600000"});
     CHECK(created.exit_code == 0);
     CHECK(created.out == "Created topic orders.\n");
     REQUIRE(store.run({"topics", "create", "audit"}).exit_code == 0);
@@ -198,7 +207,8 @@ TEST_CASE("topics create, list, describe, alter, add-partitions and delete") {
         "\"end_offset\":2,\"segments\":1,\"bytes\":"));
     CHECK(json.out.find("{\"name\":\"retention.ms\",\"value\":\"3600000\",\"source\":\"topic\"}") !=
           std::string::npos);
-    CHECK(json.out.find("{\"name\":\"segment.bytes\",\"value\":\"1073741824\",\"source\":\"default\"}") !=
+    CHECK(json.out.find(
+              "{\"name\":\"segment.bytes\",\"value\":\"1073741824\",\"source\":\"default\"}") !=
           std::string::npos);
     CHECK(json.out.ends_with("]}\n"));
 
@@ -208,11 +218,12 @@ TEST_CASE("topics create, list, describe, alter, add-partitions and delete") {
 
     CHECK(store.run({"topics", "alter", "orders", "--config", "retention.ms="}).out ==
           "Altered config of topic orders.\n");
-    CHECK(store.run({"topics", "describe", "orders"}).out.find("  retention.ms=604800000 (default)\n") !=
-          std::string::npos);
+    CHECK(store.run({"topics", "describe", "orders"})
+              .out.find("  retention.ms=604800000 (default)\n") != std::string::npos);
     CHECK(store.run({"topics", "add-partitions", "orders", "--partitions", "5"}).out ==
           "Topic orders now has 5 partitions.\n");
-    CHECK(store.run({"topics", "describe", "orders"}).out.find("Partitions: 5\n") != std::string::npos);
+    CHECK(store.run({"topics", "describe", "orders"}).out.find("Partitions: 5\n") !=
+          std::string::npos);
     // The records of partition 2 are untouched.
     CHECK(store.run({"consume", "orders", "--partition", "2", "--from-beginning"}).out == "a\nb\n");
     CHECK(store.run({"topics", "delete", "orders"}).out == "Deleted topic orders.\n");
@@ -223,7 +234,8 @@ TEST_CASE("BROOK_DIR chooses the store when --dir is absent, and --dir wins over
     TempStore store;
     TempStore other;
     REQUIRE(store.run({"topics", "create", "here"}).exit_code == 0);
-    const Outcome by_env = brook_cli_test::brook({"topics", "list"}, "", {"BROOK_DIR=" + store.path()});
+    const Outcome by_env =
+        brook_cli_test::brook({"topics", "list"}, "", {"BROOK_DIR=" + store.path()});
     CHECK(by_env.exit_code == 0);
     CHECK(by_env.out == "here\n");
     REQUIRE(other.run({"topics", "create", "there"}).exit_code == 0);
