@@ -102,7 +102,7 @@ Result<PartitionCheck> check_partition(fs::FileSystem& fs, const std::string& di
         const bool last = i + 1 == bases.size();
         const std::string log_path = index_path(dir, base, format::kLogSuffix);
         BROOK_ASSIGN_OR_RETURN(const auto log, fs.open(log_path, fs::OpenMode::read_only));
-        BROOK_ASSIGN_OR_RETURN(const std::uint64_t limit, log->size());
+        BROOK_ASSIGN_OR_RETURN(std::uint64_t limit, log->size());
         if (base < next) {
             result.issues.push_back({PartitionIssueKind::corruption, log_path, 0,
                                      fmt::format("the segment starts at offset {}, below the end "
@@ -121,6 +121,15 @@ Result<PartitionCheck> check_partition(fs::FileSystem& fs, const std::string& di
                 position += header->total_size();
                 next = header->last_offset() + 1;
                 continue;
+            }
+            if (last) {
+                // A live writer may have been in the middle of this batch: if the file has
+                // grown since, look again with the new size before calling the tail torn.
+                BROOK_ASSIGN_OR_RETURN(const std::uint64_t grown, log->size());
+                if (grown > limit) {
+                    limit = grown;
+                    continue;
+                }
             }
             BROOK_ASSIGN_OR_RETURN(const bool follows,
                                    valid_batch_follows(*log, position, limit, next, base));

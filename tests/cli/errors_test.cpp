@@ -171,6 +171,8 @@ TEST_CASE("a locked store: writes fail with the holder's pid, reads work, and a 
         expected +=
             std::to_string(2 + i) + " k" + std::to_string(i) + " v" + std::to_string(i) + "\n";
         if (i % 50 == 49) REQUIRE(tail.wait_for_lines(static_cast<std::size_t>(3 + i)));
+        // check reads beside the appending writer and finds nothing wrong.
+        if (i == 120) CHECK(store.run({"check"}).exit_code == 0);
     }
     const Outcome writer_done = writer.finish();
     CHECK(writer_done.exit_code == 0);
