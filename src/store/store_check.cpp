@@ -68,6 +68,7 @@ Result<CheckReport> check_store(const std::string& path, const CheckOptions& opt
                 report.issues.push_back(CheckIssue{CheckIssueKind::corruption, topic.name,
                                                    partition, dir, 0,
                                                    "the partition directory is missing", false});
+                if (options.progress) options.progress(report.partitions, total);
                 continue;
             }
             if (!found.is_ok()) return found.status();

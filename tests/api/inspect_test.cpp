@@ -117,3 +117,17 @@ TEST_CASE("check_store counts a healthy store and repairs a torn tail it finds")
     REQUIRE(live.is_ok());
     CHECK(live->issues.empty());
 }
+
+TEST_CASE("check_store reports a missing partition directory as corruption") {
+    DiskStore disk;
+    fill(disk);
+    std::filesystem::remove_all(disk.path + "/topics/t-1");
+    auto report = brook::check_store(disk.path, {.repair = true});
+    REQUIRE(report.is_ok());
+    REQUIRE(report->issues.size() == 1);
+    CHECK(report->issues[0].kind == brook::CheckIssueKind::corruption);
+    CHECK(report->issues[0].partition == brook::PartitionId(1));
+    CHECK_FALSE(report->issues[0].repaired);
+    CHECK(report->batches == static_cast<std::size_t>(kBatches));
+    CHECK(brook::check_store(disk.path + "/nothing").code() == brook::Code::not_found);
+}
