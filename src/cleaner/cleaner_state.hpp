@@ -30,6 +30,11 @@ public:
     // than `forget_after_ms` ago are merged, so the state stays small.
     void record_pass(Offset end, std::int64_t now_ms, std::int64_t forget_after_ms);
 
+    // When the earliest tombstone kept by the last pass may go (a pass is due then even with
+    // nothing dirty), or nullopt if it kept none.
+    std::optional<std::int64_t> tombstones_due_ms() const noexcept { return tombstones_due_ms_; }
+    void set_tombstones_due_ms(std::optional<std::int64_t> due) noexcept { tombstones_due_ms_ = due; }
+
     // Raises the first dirty offset to the log start when retention removed what lay below.
     void clamp_to(Offset log_start) noexcept;
 
@@ -44,6 +49,7 @@ private:
 
     Offset first_dirty_{0};
     std::vector<Seen> seen_;  // ascending in both end and at_ms
+    std::optional<std::int64_t> tombstones_due_ms_;
 };
 
 }  // namespace brook::cleaner

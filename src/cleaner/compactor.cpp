@@ -45,6 +45,12 @@ public:
              const CompactionConfig& config, std::int64_t now_ms)
         : map_(map), map_end_(map_end), state_(state), config_(config), now_ms_(now_ms) {}
 
+    // When the tombstone `record`, if kept, may be removed.
+    std::int64_t tombstone_expiry(const log::Record& record) const {
+        const auto seen = state_.first_seen_ms(record.offset);
+        return seen.value_or(now_ms_) + config_.delete_retention_ms;
+    }
+
     bool keep(const log::Record& record) const {
         if (record.offset >= map_end_ || !record.key) return true;
         const auto latest = map_.get(*record.key);
@@ -134,8 +140,10 @@ Result<Cleanability> measure(const log::PartitionLog& log, const CleanerState& s
             c.max_lag_exceeded = now_ms - oldest > config.max_compaction_lag_ms;
         }
     }
-    c.cleanable = c.dirty_bytes > 0 &&
-                  (c.dirty_ratio > config.min_cleanable_dirty_ratio || c.max_lag_exceeded);
+    c.tombstones_due = state.tombstones_due_ms() && *state.tombstones_due_ms() <= now_ms;
+    c.cleanable = (c.dirty_bytes > 0 &&
+                   (c.dirty_ratio > config.min_cleanable_dirty_ratio || c.max_lag_exceeded)) ||
+                  c.tombstones_due;
     return c;
 }
 
@@ -145,7 +153,7 @@ Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
     BROOK_ASSIGN_OR_RETURN(const Cleanability c, measure(log, state, config, now_ms));
     CompactionResult result;
     result.cleaned_to = c.first_dirty;
-    if (!(c.cleanable || (force && c.first_dirty < c.first_uncleanable))) return result;
+    if (!c.cleanable && !force) return result;
 
     // The key map over the dirty range, ending early if the budget runs out.
     OffsetMap map(config.dedupe_buffer_bytes);
@@ -163,12 +171,20 @@ Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
 
     const Retainer retainer(map, map_end, state, config, now_ms);
     const log::LogConfig log_config = log.config();
+    std::optional<std::int64_t> tombstones_due;
     for (const Group& group : plan_groups(log.segments(), map_end, log_config.segment_bytes)) {
         const Offset from = std::max(group.begin, log.log_start_offset());
         // A dry run first: a single segment that would lose nothing is left as it is.
         std::uint64_t removed = 0;
         BROOK_RETURN_IF_ERROR(for_each_batch(log, from, group.end, [&](const log::DecodedBatch& batch) -> Result<bool> {
-            for (const auto& record : batch.records) removed += retainer.keep(record) ? 0 : 1;
+            for (const auto& record : batch.records) {
+                if (!retainer.keep(record)) {
+                    ++removed;
+                } else if (record.key && !record.value && record.offset < map_end) {
+                    const auto expiry = retainer.tombstone_expiry(record);
+                    tombstones_due = std::min(tombstones_due.value_or(expiry), expiry);
+                }
+            }
             return true;
         }));
         if (removed == 0 && group.segments == 1 && from == group.begin) continue;
@@ -193,6 +209,7 @@ Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
         result.records_removed += removed;
     }
     state.record_pass(map_end, now_ms, config.delete_retention_ms);
+    state.set_tombstones_due_ms(tombstones_due);
     result.ran = true;
     result.cleaned_to = map_end;
     return result;

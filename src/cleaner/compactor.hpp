@@ -10,7 +10,8 @@
 //   3. Every sealed segment below the end of that range is rewritten, consecutive segments
 //      merged up to segment.bytes, keeping a record when its key is null, when no later record
 //      of its key lies below the range end, and, for a tombstone, until delete.retention.ms
-//      after a pass first saw it. Survivors keep their offsets, order, timestamps and headers;
+//      after a pass first saw it. The state remembers when the earliest kept tombstone
+//      expires, and a pass runs then even if nothing new is dirty. Survivors keep their offsets, order, timestamps and headers;
 //      each batch is re-encoded with its own codec and timestamp type. Groups whose contents
 //      would not change are left alone.
 //   4. Each rewritten group replaces its segments through PartitionLog::replace_segments.
@@ -47,8 +48,9 @@ struct Cleanability {
     std::uint64_t dirty_bytes = 0;  // bytes of the segments in [first_dirty, first_uncleanable)
     double dirty_ratio = 0;         // dirty / (clean + dirty), 0 for an empty log
     bool max_lag_exceeded = false;  // a dirty record is older than max.compaction.lag.ms
+    bool tombstones_due = false;    // a tombstone kept by the last pass may now be removed
     // True when a pass should run: dirty bytes exist and the ratio exceeds
-    // min.cleanable.dirty.ratio or max.compaction.lag.ms has passed.
+    // min.cleanable.dirty.ratio or max.compaction.lag.ms has passed; or tombstones are due.
     bool cleanable = false;
 };
 
