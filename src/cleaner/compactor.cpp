@@ -106,11 +106,11 @@ std::vector<Group> plan_groups(const std::vector<log::SegmentInfo>& segments, Of
 
 }  // namespace
 
-Result<Cleanability> measure(const log::PartitionLog& log, const CleanerState& state,
+Result<Cleanability> measure(const log::PartitionLog& log, Offset first_dirty,
                              const CompactionConfig& config, std::int64_t now_ms) {
     const auto segments = log.segments();
     Cleanability c;
-    c.first_dirty = std::max(state.first_dirty(), log.log_start_offset());
+    c.first_dirty = std::max(first_dirty, log.log_start_offset());
     c.first_uncleanable = segments.back().base_offset;
     for (std::size_t i = 0; i + 1 < segments.size(); ++i) {
         const auto& s = segments[i];
@@ -140,17 +140,17 @@ Result<Cleanability> measure(const log::PartitionLog& log, const CleanerState& s
             c.max_lag_exceeded = now_ms - oldest > config.max_compaction_lag_ms;
         }
     }
-    c.tombstones_due = state.tombstones_due_ms() && *state.tombstones_due_ms() <= now_ms;
-    c.cleanable = (c.dirty_bytes > 0 &&
-                   (c.dirty_ratio > config.min_cleanable_dirty_ratio || c.max_lag_exceeded)) ||
-                  c.tombstones_due;
+    c.cleanable = c.dirty_bytes > 0 &&
+                  (c.dirty_ratio > config.min_cleanable_dirty_ratio || c.max_lag_exceeded);
     return c;
 }
 
 Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
                                  const CompactionConfig& config, std::int64_t now_ms, bool force) {
     state.clamp_to(log.log_start_offset());
-    BROOK_ASSIGN_OR_RETURN(const Cleanability c, measure(log, state, config, now_ms));
+    BROOK_ASSIGN_OR_RETURN(Cleanability c, measure(log, state.first_dirty(), config, now_ms));
+    c.tombstones_due = state.tombstones_due_ms() && *state.tombstones_due_ms() <= now_ms;
+    c.cleanable = c.cleanable || c.tombstones_due;
     CompactionResult result;
     result.cleaned_to = c.first_dirty;
     if (!c.cleanable && !force) return result;

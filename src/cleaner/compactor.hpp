@@ -49,6 +49,7 @@ struct Cleanability {
     double dirty_ratio = 0;         // dirty / (clean + dirty), 0 for an empty log
     bool max_lag_exceeded = false;  // a dirty record is older than max.compaction.lag.ms
     bool tombstones_due = false;    // a tombstone kept by the last pass may now be removed
+                                    // (set by compact() only)
     // True when a pass should run: dirty bytes exist and the ratio exceeds
     // min.cleanable.dirty.ratio or max.compaction.lag.ms has passed; or tombstones are due.
     bool cleanable = false;
@@ -62,8 +63,10 @@ struct CompactionResult {
     std::uint64_t records_removed = 0;
 };
 
+// How dirty `log` is when everything below `first_dirty` has been compacted. The result's
+// tombstones_due is false: only the CleanerState knows it, and compact() adds it.
 // @return corruption / io_error from reading the log.
-Result<Cleanability> measure(const log::PartitionLog& log, const CleanerState& state,
+Result<Cleanability> measure(const log::PartitionLog& log, Offset first_dirty,
                              const CompactionConfig& config, std::int64_t now_ms);
 
 // Runs one pass if the log is cleanable, or regardless with `force`.
