@@ -217,7 +217,7 @@ TEST_CASE("a pass runs when the dirty ratio exceeds the minimum or max lag is pa
     // The newest segments are younger than min.compaction.lag.ms: not cleanable yet.
     append(*log, {make_record(10, 1'000)});
     REQUIRE(log->roll_if_due(true).is_ok());
-    auto m = cleaner::measure(*log, state, config, 1'050);
+    auto m = cleaner::measure(*log, state.first_dirty(), config, 1'050);
     REQUIRE(m.is_ok());
     CHECK(m->first_uncleanable == Offset(4));
     CHECK(m->dirty_ratio == doctest::Approx(1.0));
@@ -231,7 +231,7 @@ TEST_CASE("a pass runs when the dirty ratio exceeds the minimum or max lag is pa
     // One new dirty segment of the same size as the clean one: ratio 0.5, not above it.
     append(*log, {make_record(11, 1'000)});
     REQUIRE(log->roll_if_due(true).is_ok());
-    m = cleaner::measure(*log, state, config, 2'000);
+    m = cleaner::measure(*log, state.first_dirty(), config, 2'000);
     REQUIRE(m.is_ok());
     CHECK(m->first_dirty == Offset(4));
     CHECK(m->dirty_bytes > 0);
@@ -240,9 +240,9 @@ TEST_CASE("a pass runs when the dirty ratio exceeds the minimum or max lag is pa
     CHECK(!run_pass(*log, state, config, 2'000, false).ran);
     // max.compaction.lag.ms makes it cleanable once the oldest dirty record is old enough.
     config.max_compaction_lag_ms = 5'000;
-    m = cleaner::measure(*log, state, config, 5'999);
+    m = cleaner::measure(*log, state.first_dirty(), config, 5'999);
     CHECK(!m->cleanable);
-    m = cleaner::measure(*log, state, config, 6'001);
+    m = cleaner::measure(*log, state.first_dirty(), config, 6'001);
     CHECK(m->max_lag_exceeded);
     CHECK(m->cleanable);
     CHECK(run_pass(*log, state, config, 6'001, false).ran);
