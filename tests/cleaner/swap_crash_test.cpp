@@ -90,7 +90,10 @@ void crash_at_every_step(std::int64_t segment_bytes, bool single_swap) {
 
     int reopened_old = 0;
     int reopened_new = 0;
-    for (std::int64_t crash = 0; crash <= steps; ++crash) {
+    // Every step of a single swap; for several swaps, every step of the first ones and then
+    // every fifth (the swaps repeat the same steps), and the last.
+    for (std::int64_t crash = 0; crash <= steps;
+         crash = single_swap || crash < 100 || crash + 5 > steps ? crash + 1 : crash + 5) {
         CAPTURE(crash);
         MemoryEnv env;
         {
