@@ -115,7 +115,9 @@ Result<Cleanability> measure(const log::PartitionLog& log, Offset first_dirty,
     for (std::size_t i = 0; i + 1 < segments.size(); ++i) {
         const auto& s = segments[i];
         if (s.base_offset < c.first_dirty) continue;
-        if (s.max_timestamp && now_ms - *s.max_timestamp < config.min_compaction_lag_ms) {
+        // As in Kafka, a lag of 0 ignores timestamps (even ones from the future).
+        if (config.min_compaction_lag_ms > 0 && s.max_timestamp &&
+            now_ms - *s.max_timestamp < config.min_compaction_lag_ms) {
             c.first_uncleanable = s.base_offset;
             break;
         }
@@ -156,7 +158,8 @@ Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
     if (!c.cleanable && !force) return result;
 
     // The key map over the dirty range, ending early if the budget runs out.
-    OffsetMap map(config.dedupe_buffer_bytes);
+    OffsetMap map(config.dedupe_buffer_bytes,
+                  static_cast<std::size_t>(c.first_uncleanable - c.first_dirty));
     Offset map_end = c.first_uncleanable;
     BROOK_RETURN_IF_ERROR(for_each_batch(
         log, c.first_dirty, c.first_uncleanable, [&](const log::DecodedBatch& batch) -> Result<bool> {

@@ -11,9 +11,19 @@ XXH128_hash_t hash_key(std::string_view key) noexcept { return XXH3_128bits(key.
 
 }  // namespace
 
-OffsetMap::OffsetMap(std::size_t budget_bytes)
-    : slots_(std::max(kMinSlots, budget_bytes / kSlotBytes)),
-      limit_(slots_.size() * 9 / 10) {}
+namespace {
+
+std::size_t slot_count(std::size_t budget_bytes, std::size_t max_keys) {
+    const std::size_t needed = max_keys >= std::numeric_limits<std::size_t>::max() / 10
+                                   ? max_keys
+                                   : max_keys * 10 / 9 + 2;
+    return std::max(OffsetMap::kMinSlots, std::min(budget_bytes / OffsetMap::kSlotBytes, needed));
+}
+
+}  // namespace
+
+OffsetMap::OffsetMap(std::size_t budget_bytes, std::size_t max_keys)
+    : slots_(slot_count(budget_bytes, max_keys)), limit_(slots_.size() * 9 / 10) {}
 
 std::size_t OffsetMap::find(std::uint64_t low, std::uint64_t high) const noexcept {
     std::size_t i = static_cast<std::size_t>(low % slots_.size());

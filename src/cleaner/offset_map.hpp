@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -28,7 +29,10 @@ public:
     // progresses.
     static constexpr std::size_t kMinSlots = 1024;
 
-    explicit OffsetMap(std::size_t budget_bytes);
+    // A table within `budget_bytes`, and no larger than `max_keys` keys need (the offsets in
+    // the dirty range bound its keys), so a small dirty range does not cost the whole budget.
+    explicit OffsetMap(std::size_t budget_bytes,
+                       std::size_t max_keys = std::numeric_limits<std::size_t>::max());
 
     // Records `offset` as the latest offset of `key`. Offsets of one key must not decrease.
     // @return false, changing nothing, when `key` is new and the table is at its load limit.
