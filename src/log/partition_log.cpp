@@ -386,12 +386,26 @@ Result<std::vector<DecodedBatch>> PartitionLog::read(Offset from, std::size_t ma
 
 Result<std::optional<Offset>> PartitionLog::offset_for_timestamp(std::int64_t timestamp_ms) const {
     const Offset end = log_end_offset();
-    for (auto segment = segment_for(log_start_offset()); segment;
+    const Offset start = log_start_offset();
+    for (auto segment = segment_for(start); segment;
          segment = segment_after(segment->base_offset())) {
         const auto max_ts = segment->max_timestamp();
         if (!max_ts || *max_ts < timestamp_ms) continue;
         BROOK_ASSIGN_OR_RETURN(const auto found, segment->offset_for_timestamp(timestamp_ms));
-        if (found && *found < end) return found;
+        if (found && *found >= start && *found < end) return found;
+        if (found && *found < start) {
+            // The match lies below the log start: look from the start on in this segment.
+            for (Offset from = start;;) {
+                BROOK_ASSIGN_OR_RETURN(const auto batches, segment->read(from, 1u << 20, end));
+                if (batches.empty()) break;
+                for (const auto& batch : batches) {
+                    for (const auto& record : batch.records) {
+                        if (record.timestamp >= timestamp_ms) return std::optional(record.offset);
+                    }
+                    from = batch.header.last_offset() + 1;
+                }
+            }
+        }
     }
     return std::optional<Offset>();
 }

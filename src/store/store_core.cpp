@@ -195,7 +195,9 @@ Status StoreCore::check_open() const {
 }
 
 Status StoreCore::close() {
-    // The maintenance thread stops first: it must not start on a log being closed.
+    // The maintenance thread stops first (after the partition it is on): it must not start on a
+    // log being closed.
+    stopping_.store(true, std::memory_order_release);
     if (maintenance_thread_) maintenance_thread_->stop();
     std::lock_guard admin(admin_mu_);
     if (closed_.exchange(true)) return Status::ok();

@@ -153,6 +153,7 @@ class StoreCore {
     std::atomic<bool> closed_{false};
 
     std::mutex maintenance_mu_;  // one maintenance pass at a time
+    std::atomic<bool> stopping_{false};  // set by close(): a running pass stops early
     mutable std::mutex stats_mu_;
     MaintenanceStats stats_;  // guarded by stats_mu_
     std::atomic<std::uint64_t> change_version_{0};

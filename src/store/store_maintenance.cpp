@@ -15,6 +15,8 @@
 namespace brook::detail {
 namespace {
 
+Status stopping_error() { return Status::closed("the store is closing; maintenance stopped"); }
+
 bool has_delete(store::CleanupPolicy policy) {
     return policy != store::CleanupPolicy::compact;
 }
@@ -56,7 +58,7 @@ Status StoreCore::maintain(bool retention) {
     Status first;
     for (const auto& topic : topics) {
         for (const auto& partition : topic->partitions) {
-            BROOK_RETURN_IF_ERROR(check_open());
+            if (stopping_.load(std::memory_order_acquire)) return stopping_error();
             std::lock_guard lock(partition->cleaner_mu);
             if (!partition->check_live().is_ok()) continue;
             Status status = maintain_partition(*topic, *partition, retention);

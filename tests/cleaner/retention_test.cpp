@@ -197,6 +197,10 @@ TEST_CASE_TEMPLATE("the log start offset is durable and reads below it are out o
         REQUIRE(!below.is_ok());
         CHECK(below.code() == Code::offset_out_of_range);
         CHECK(below.status().sub_code() == SubCode::below_log_start);
+        // Lookups by time answer at or above the start: offset 4 (time 2) is gone.
+        auto by_time = log->offset_for_timestamp(2);
+        REQUIRE(by_time.is_ok());
+        CHECK(*by_time == std::optional<Offset>(Offset(5)));
         // Never lowered, never above the end.
         REQUIRE(log->advance_log_start(Offset(2)).is_ok());
         CHECK(log->log_start_offset() == Offset(5));
