@@ -59,8 +59,17 @@ Result<bool> PartitionLog::refresh() {
         segments_.push_back(std::move(segment));
     }
     if (segments_.empty()) return false;
-    start_.store(segments_.front()->base_offset().value(), std::memory_order_release);
     end_.store(segments_.back()->next_offset().value(), std::memory_order_release);
+    // The writer's retention and delete_records raise its start; a damaged or half-replaced
+    // checkpoint is read again at the next refresh.
+    Offset start = segments_.front()->base_offset();
+    if (auto checkpoint = read_checkpoint(fs_, dir_, CheckpointKind::log_start_offset);
+        checkpoint.is_ok() && checkpoint->has_value()) {
+        start = std::max(start, (*checkpoint)->offset);
+    }
+    start_.store(std::max(Offset(start_.load(std::memory_order_relaxed)),
+                          std::min(start, log_end_offset())).value(),
+                 std::memory_order_release);
     return end_.load(std::memory_order_relaxed) != old_end;
 }
 

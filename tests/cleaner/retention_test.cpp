@@ -271,3 +271,27 @@ TEST_CASE_TEMPLATE("data read before a deletion stays intact; the next read is o
     REQUIRE(!after.is_ok());
     CHECK(after.status().sub_code() == SubCode::below_log_start);
 }
+
+TEST_CASE_TEMPLATE("a follower sees the writer's log start offset", Env, PosixEnv, MemoryEnv) {
+    Env env;
+    ManualClock clock(0);
+    const std::string dir = env.root() + "/p";
+    auto writer = open_log(env.fs(), dir, small_config(), clock);
+    for (std::int64_t i = 0; i < 3; ++i) {
+        append(*writer, {make_record(2 * i, i), make_record(2 * i + 1, i)});
+        roll(*writer);
+    }
+    REQUIRE(writer->advance_log_start(Offset(3)).is_ok());
+    auto opened = log::PartitionLog::open_follower(env.fs(), dir, small_config(), clock);
+    REQUIRE_MESSAGE(opened.is_ok(), opened.status().to_string());
+    auto& follower = **opened;
+    CHECK(follower.log_start_offset() == Offset(3));
+    CHECK(follower.read(Offset(2), 1 << 20).status().sub_code() == SubCode::below_log_start);
+    CHECK(read_all(follower).front().offset == Offset(3));
+
+    REQUIRE(writer->advance_log_start(Offset(5)).is_ok());
+    append(*writer, {make_record(6, 6)});
+    REQUIRE(follower.refresh().is_ok());
+    CHECK(follower.log_start_offset() == Offset(5));
+    CHECK(read_all(follower).size() == 2);
+}
