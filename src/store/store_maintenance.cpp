@@ -99,7 +99,9 @@ Status StoreCore::maintain_partition(const TopicState& topic, PartitionState& pa
                                    std::memory_order_release);
         std::lock_guard lock(stats_mu_);
         stats_.bytes_compacted += compacted.bytes_read;
-        stats_.bytes_compacted_away += compacted.bytes_read - compacted.bytes_written;
+        if (compacted.bytes_read > compacted.bytes_written) {
+            stats_.bytes_compacted_away += compacted.bytes_read - compacted.bytes_written;
+        }
     }
     return Status::ok();
 }
