@@ -38,6 +38,12 @@ Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Opti
     if (Status valid = store::validate_topic_config(options.topic_defaults); !valid.is_ok()) {
         return Status::invalid_argument("Options::topic_defaults: " + valid.message());
     }
+    if (options.log_retention_check_interval_ms < 1 || options.log_cleaner_backoff_ms < 1 ||
+        options.log_cleaner_dedupe_buffer_size < 0) {
+        return Status::invalid_argument(
+            "Options::log_retention_check_interval_ms and log_cleaner_backoff_ms must be at "
+            "least 1, and log_cleaner_dedupe_buffer_size at least 0");
+    }
     if (options.max_partitions_per_topic < 1 || options.max_topics < 1) {
         return Status::invalid_argument(
             "Options::max_partitions_per_topic and Options::max_topics must be at least 1");
@@ -79,6 +85,7 @@ Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Opti
                                                 fs::join_path(path, store::kMetaDir), meta_options));
     }
     BROOK_RETURN_IF_ERROR(core->load());
+    core->start_maintenance_thread();
     return core;
 }
 
@@ -186,6 +193,10 @@ Status StoreCore::check_open() const {
 }
 
 Status StoreCore::close() {
+    // The maintenance thread stops first (after the partition it is on): it must not start on a
+    // log being closed.
+    stopping_.store(true, std::memory_order_release);
+    if (maintenance_thread_) maintenance_thread_->stop();
     std::lock_guard admin(admin_mu_);
     if (closed_.exchange(true)) return Status::ok();
     Status first;
