@@ -1,0 +1,412 @@
+// brook_bench: runs the benchmark suite and writes its table, JSON rows and plot data.
+//
+// Usage:
+//   brook_bench [--quick] [--only W1,W2] [--systems S1,S2] [--scratch DIR] [--results DIR]
+//       Runs every registered case, each in a child process of its own (this binary again,
+//       with --case), in the workload order of the issue. Prints the table to stdout and
+//       writes, in the results directory (default bench/results): latest.json (the rows),
+//       latest.txt (the table and notes), throughput.dat and latency.dat (for bench/plot.gp).
+//   brook_bench --case WORKLOAD SYSTEM --dir DIR [--quick]
+//       Runs one case in DIR and prints its row on stdout (one "ROW" line, "NOTE" lines).
+//   brook_bench --list
+//       Lists the registered cases and the workloads that have none yet.
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace brook::bench {
+namespace {
+
+// Why a workload of the issue has no case in this build.
+const std::map<std::string, std::string> kPending = {
+    {"group-4x8", "needs consumer groups (not in this build)"},
+    {"compaction", "needs the log cleaner (not in this build)"},
+    {"retention", "needs the log cleaner (not in this build)"},
+};
+
+std::string fmt_opt(const std::optional<double>& v) {
+    if (!v) return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", *v);
+    return buf;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::stringstream in(s);
+    std::string item;
+    while (std::getline(in, item, sep)) {
+        if (!item.empty()) out.push_back(item);
+    }
+    return out;
+}
+
+// The child side: run one case and print its row.
+int run_case(const std::string& workload, const std::string& system, const std::string& dir,
+             bool quick) {
+    for (const Case& c : cases()) {
+        if (c.workload != workload || c.system != system) continue;
+        alarm(1800);  // a hung case dies instead of hanging the suite
+        Row row = c.run(make_spec(workload, system, quick, dir));
+        if (row.peak_rss_kb == 0) row.peak_rss_kb = peak_rss_kb();
+        std::printf("ROW\t%s\t%s\t%lld\t%zu\t%zu\t%.9f\t%s\t%s\t%s\t%lld\n", row.workload.c_str(),
+                    row.system.c_str(), static_cast<long long>(row.records), row.record_bytes,
+                    row.batch, row.seconds, fmt_opt(row.p50_us).c_str(),
+                    fmt_opt(row.p99_us).c_str(), fmt_opt(row.p999_us).c_str(),
+                    static_cast<long long>(row.peak_rss_kb));
+        for (const std::string& note : row.notes) std::printf("NOTE\t%s\n", note.c_str());
+        std::fflush(stdout);
+        return 0;
+    }
+    std::fprintf(stderr, "bench: no case %s/%s in this build\n", workload.c_str(), system.c_str());
+    return 2;
+}
+
+std::optional<double> parse_opt(const std::string& s) {
+    if (s == "-") return std::nullopt;
+    return std::strtod(s.c_str(), nullptr);
+}
+
+std::optional<Row> parse_output(const std::string& out) {
+    std::optional<Row> row;
+    for (const std::string& line : split(out, '\n')) {
+        std::vector<std::string> f;
+        std::string field;
+        std::stringstream in(line);
+        while (std::getline(in, field, '\t')) f.push_back(field);
+        if (f.size() == 11 && f[0] == "ROW") {
+            Row r;
+            r.workload = f[1];
+            r.system = f[2];
+            r.records = std::strtoll(f[3].c_str(), nullptr, 10);
+            r.record_bytes = std::strtoull(f[4].c_str(), nullptr, 10);
+            r.batch = std::strtoull(f[5].c_str(), nullptr, 10);
+            r.seconds = std::strtod(f[6].c_str(), nullptr);
+            r.p50_us = parse_opt(f[7]);
+            r.p99_us = parse_opt(f[8]);
+            r.p999_us = parse_opt(f[9]);
+            r.peak_rss_kb = std::strtoll(f[10].c_str(), nullptr, 10);
+            row = r;
+        } else if (f.size() == 2 && f[0] == "NOTE" && row) {
+            row->notes.push_back(f[1]);
+        }
+    }
+    return row;
+}
+
+int remove_entry(const char* path, const struct stat*, int, FTW*) { return ::remove(path); }
+
+void remove_tree(const std::string& dir) {
+    nftw(dir.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void make_dirs(const std::string& dir) {
+    std::string partial;
+    for (const std::string& part : split(dir, '/')) {
+        partial += (partial.empty() && dir[0] != '/') ? part : "/" + part;
+        ::mkdir(partial.c_str(), 0755);
+    }
+}
+
+// Runs `self --case ...` and returns its stdout, or nullopt if it failed.
+std::optional<std::string> spawn_case(const std::string& self, const std::string& workload,
+                                      const std::string& system, const std::string& dir,
+                                      bool quick) {
+    int fds[2];
+    if (pipe(fds) != 0) die(std::string("pipe: ") + std::strerror(errno));
+    const pid_t pid = fork();
+    if (pid < 0) die(std::string("fork: ") + std::strerror(errno));
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        std::vector<const char*> argv = {self.c_str(), "--case", workload.c_str(), system.c_str(),
+                                         "--dir", dir.c_str()};
+        if (quick) argv.push_back("--quick");
+        argv.push_back(nullptr);
+        execv(self.c_str(), const_cast<char* const*>(argv.data()));
+        _exit(127);
+    }
+    close(fds[1]);
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+        if (n > 0) out.append(buf, static_cast<std::size_t>(n));
+    }
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+    return out;
+}
+
+std::string json_number(const std::optional<double>& v) {
+    if (!v) return "null";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", *v);
+    return buf;
+}
+
+std::string json_rows(const std::vector<Row>& rows) {
+    std::string out = "[\n";
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const Row& r = rows[i];
+        char buf[1024];
+        std::snprintf(
+            buf, sizeof buf,
+            "  {\"workload\": \"%s\", \"system\": \"%s\", \"records\": %lld, \"record_bytes\": %zu, "
+            "\"batch\": %zu, \"seconds\": %.6f, \"records_per_s\": %.1f, \"mb_per_s\": %.3f, "
+            "\"p50_us\": %s, \"p99_us\": %s, \"p999_us\": %s, \"peak_rss_kb\": %lld}%s\n",
+            r.workload.c_str(), r.system.c_str(), static_cast<long long>(r.records), r.record_bytes,
+            r.batch, r.seconds, r.records_per_s(), r.mb_per_s(), json_number(r.p50_us).c_str(),
+            json_number(r.p99_us).c_str(), json_number(r.p999_us).c_str(),
+            static_cast<long long>(r.peak_rss_kb), i + 1 < rows.size() ? "," : "");
+        out += buf;
+    }
+    out += "]\n";
+    return out;
+}
+
+const Row* find_row(const std::vector<Row>& rows, const std::string& workload,
+                    const std::string& system) {
+    for (const Row& r : rows) {
+        if (r.workload == workload && r.system == system) return &r;
+    }
+    return nullptr;
+}
+
+std::string human_rate(double v) {
+    char buf[32];
+    if (v >= 1e6) {
+        std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+    } else if (v >= 1e3) {
+        std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
+    } else {
+        std::snprintf(buf, sizeof buf, "%.1f", v);
+    }
+    return buf;
+}
+
+std::string table(const std::vector<Row>& rows, const std::set<std::string>& ran) {
+    std::string out;
+    char buf[512];
+    std::snprintf(buf, sizeof buf, "%-19s %-13s %9s %7s %9s %9s %9s %9s %9s %9s %7s\n", "workload",
+                  "system", "records", "batch", "rec/s", "MB/s", "p50 us", "p99 us", "p999 us",
+                  "RSS MB", "x raw");
+    out += buf;
+    for (const Row& r : rows) {
+        const Row* raw = find_row(rows, r.workload, "raw");
+        std::string ratio = "-";
+        if (raw != nullptr && raw->records_per_s() > 0) {
+            std::snprintf(buf, sizeof buf, "%.2f", r.records_per_s() / raw->records_per_s());
+            ratio = buf;
+        }
+        auto lat = [](const std::optional<double>& v) {
+            if (!v) return std::string("-");
+            char b[32];
+            std::snprintf(b, sizeof b, v < 100 ? "%.1f" : "%.0f", *v);
+            return std::string(b);
+        };
+        std::snprintf(buf, sizeof buf, "%-19s %-13s %9lld %7zu %9s %9.1f %9s %9s %9s %9.1f %7s\n",
+                      r.workload.c_str(), r.system.c_str(), static_cast<long long>(r.records),
+                      r.batch, human_rate(r.records_per_s()).c_str(), r.mb_per_s(),
+                      lat(r.p50_us).c_str(), lat(r.p99_us).c_str(), lat(r.p999_us).c_str(),
+                      double(r.peak_rss_kb) / 1024.0, ratio.c_str());
+        out += buf;
+    }
+    bool header = false;
+    for (const Row& r : rows) {
+        for (const std::string& note : r.notes) {
+            if (!header) out += "\nnotes:\n", header = true;
+            out += "  " + r.workload + "/" + r.system + ": " + note + "\n";
+        }
+    }
+    std::string missing;
+    for (const std::string& w : kWorkloads) {
+        if (ran.count(w) != 0) continue;
+        auto why = kPending.find(w);
+        missing += "  " + w + ": " + (why != kPending.end() ? why->second : "not run") + "\n";
+    }
+    if (!missing.empty()) out += "\nno rows:\n" + missing;
+    return out;
+}
+
+// Plot data for bench/plot.gp: one line per system, one column per workload.
+std::string plot_data(const std::vector<Row>& rows, const std::vector<std::string>& workloads,
+                      bool latency) {
+    std::string out = "system";
+    for (const std::string& w : workloads) out += " " + w;
+    out += "\n";
+    for (const std::string& s : kSystems) {
+        std::string line = s;
+        bool any = false;
+        for (const std::string& w : workloads) {
+            const Row* r = find_row(rows, w, s);
+            char buf[64];
+            if (r == nullptr || (latency && !r->p50_us)) {
+                line += " NaN";
+                continue;
+            }
+            any = true;
+            if (latency) {
+                std::snprintf(buf, sizeof buf, " %.3f %.3f %.3f", *r->p50_us, *r->p99_us,
+                              *r->p999_us);
+            } else {
+                std::snprintf(buf, sizeof buf, " %.4f", r->records_per_s() / 1e6);
+            }
+            line += buf;
+        }
+        if (any) out += line + "\n";
+    }
+    return out;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::trunc);
+    out << text;
+    if (!out) die("cannot write " + path);
+}
+
+int run_suite(bool quick, const std::set<std::string>& only, const std::set<std::string>& systems,
+              std::string scratch, const std::string& results) {
+    char self[4096];
+    const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0) die("cannot find this executable through /proc/self/exe");
+    self[len] = '\0';
+    if (scratch.empty()) {
+        char tmpl[] = "/tmp/brook-bench-XXXXXX";
+        if (mkdtemp(tmpl) == nullptr) die("mkdtemp failed");
+        scratch = tmpl;
+    }
+    make_dirs(scratch);
+    make_dirs(results);
+
+    std::vector<Row> rows;
+    std::set<std::string> ran;
+    int failed = 0;
+    Stopwatch total;
+    for (const std::string& w : kWorkloads) {
+        if (!only.empty() && only.count(w) == 0) continue;
+        for (const std::string& s : kSystems) {
+            if (!systems.empty() && systems.count(s) == 0) continue;
+            const bool registered = std::any_of(cases().begin(), cases().end(), [&](const Case& c) {
+                return c.workload == w && c.system == s;
+            });
+            if (!registered) continue;
+            const std::string dir = scratch + "/" + w + "/" + s;
+            make_dirs(dir);
+            std::fprintf(stderr, "[%6.1fs] %-19s %-13s ", total.seconds(), w.c_str(), s.c_str());
+            Stopwatch one;
+            std::optional<std::string> out = spawn_case(self, w, s, dir, quick);
+            remove_tree(dir);
+            std::optional<Row> row = out ? parse_output(*out) : std::nullopt;
+            if (!row) {
+                std::fprintf(stderr, "FAILED\n");
+                ++failed;
+                continue;
+            }
+            std::fprintf(stderr, "%8.2fs %12s rec/s\n", one.seconds(),
+                         human_rate(row->records_per_s()).c_str());
+            rows.push_back(*row);
+            ran.insert(w);
+        }
+    }
+    remove_tree(scratch);
+
+    std::string text = table(rows, ran);
+    char footer[160];
+    std::snprintf(footer, sizeof footer, "\n%s run, %zu rows, %d failed, %.0f s\n",
+                  quick ? "quick" : "full", rows.size(), failed, total.seconds());
+    text += footer;
+    std::fputs(text.c_str(), stdout);
+    write_file(results + "/latest.json", json_rows(rows));
+    write_file(results + "/latest.txt", text);
+    write_file(results + "/throughput.dat",
+               plot_data(rows, {"append-100b", "append-1kb", "consume-100b"}, false));
+    write_file(results + "/latency.dat",
+               plot_data(rows, {"latency", "append-sync-record", "seek-offset", "seek-time"},
+                         true));
+    return failed == 0 ? 0 : 1;
+}
+
+int list() {
+    std::set<std::string> with_cases;
+    for (const Case& c : cases()) {
+        std::printf("%s %s\n", c.workload.c_str(), c.system.c_str());
+        with_cases.insert(c.workload);
+    }
+    for (const std::string& w : kWorkloads) {
+        if (with_cases.count(w) == 0) std::printf("%s (no case yet)\n", w.c_str());
+    }
+    return 0;
+}
+
+int usage() {
+    std::fputs(
+        "usage: brook_bench [--quick] [--only W1,W2] [--systems S1,S2] [--scratch DIR] "
+        "[--results DIR]\n"
+        "       brook_bench --case WORKLOAD SYSTEM --dir DIR [--quick]\n"
+        "       brook_bench --list\n",
+        stderr);
+    return 2;
+}
+
+}  // namespace
+}  // namespace brook::bench
+
+int main(int argc, char** argv) {
+    using namespace brook::bench;
+    bool quick = false;
+    std::set<std::string> only, systems;
+    std::string scratch, results = "bench/results", dir, case_workload, case_system;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) std::exit(usage());
+            return argv[++i];
+        };
+        if (arg == "--quick") {
+            quick = true;
+        } else if (arg == "--only") {
+            for (auto& w : split(next(), ',')) only.insert(w);
+        } else if (arg == "--systems") {
+            for (auto& s : split(next(), ',')) systems.insert(s);
+        } else if (arg == "--scratch") {
+            scratch = next();
+        } else if (arg == "--results") {
+            results = next();
+        } else if (arg == "--dir") {
+            dir = next();
+        } else if (arg == "--case") {
+            case_workload = next();
+            case_system = next();
+        } else if (arg == "--list") {
+            return list();
+        } else {
+            return usage();
+        }
+    }
+    if (!case_workload.empty()) {
+        if (dir.empty()) return usage();
+        return run_case(case_workload, case_system, dir, quick);
+    }
+    return run_suite(quick, only, systems, scratch, results);
+}
