@@ -6,8 +6,10 @@
 //       with --case), in the workload order of the issue. Prints the table to stdout and
 //       writes, in the results directory (default bench/results): latest.json (the rows),
 //       latest.txt (the table and notes), throughput.dat and latency.dat (for bench/plot.gp).
-//   brook_bench --case WORKLOAD SYSTEM --dir DIR [--quick]
+//   brook_bench --case WORKLOAD SYSTEM --dir DIR [--shared DIR] [--quick]
 //       Runs one case in DIR and prints its row on stdout (one "ROW" line, "NOTE" lines).
+//       Fixtures that cost much to build (the 400-partition store) are kept in the shared
+//       directory for the next case of the run.
 //   brook_bench --list
 //       Lists the registered cases and the workloads that have none yet.
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -59,11 +62,11 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 // The child side: run one case and print its row.
 int run_case(const std::string& workload, const std::string& system, const std::string& dir,
-             bool quick) {
+             const std::string& shared, bool quick) {
     for (const Case& c : cases()) {
         if (c.workload != workload || c.system != system) continue;
         alarm(1800);  // a hung case dies instead of hanging the suite
-        Row row = c.run(make_spec(workload, system, quick, dir));
+        Row row = c.run(make_spec(workload, system, quick, dir, shared));
         if (row.peak_rss_kb == 0) row.peak_rss_kb = peak_rss_kb();
         std::printf("ROW\t%s\t%s\t%lld\t%zu\t%zu\t%.9f\t%s\t%s\t%s\t%lld\n", row.workload.c_str(),
                     row.system.c_str(), static_cast<long long>(row.records), row.record_bytes,
@@ -127,7 +130,7 @@ void make_dirs(const std::string& dir) {
 // Runs `self --case ...` and returns its stdout, or nullopt if it failed.
 std::optional<std::string> spawn_case(const std::string& self, const std::string& workload,
                                       const std::string& system, const std::string& dir,
-                                      bool quick) {
+                                      const std::string& shared, bool quick) {
     int fds[2];
     if (pipe(fds) != 0) die(std::string("pipe: ") + std::strerror(errno));
     const pid_t pid = fork();
@@ -137,7 +140,7 @@ std::optional<std::string> spawn_case(const std::string& self, const std::string
         close(fds[0]);
         close(fds[1]);
         std::vector<const char*> argv = {self.c_str(), "--case", workload.c_str(), system.c_str(),
-                                         "--dir", dir.c_str()};
+                                         "--dir", dir.c_str(), "--shared", shared.c_str()};
         if (quick) argv.push_back("--quick");
         argv.push_back(nullptr);
         execv(self.c_str(), const_cast<char* const*>(argv.data()));
@@ -249,32 +252,37 @@ std::string table(const std::vector<Row>& rows, const std::set<std::string>& ran
     return out;
 }
 
-// Plot data for bench/plot.gp: one line per system, one column per workload.
-std::string plot_data(const std::vector<Row>& rows, const std::vector<std::string>& workloads,
-                      bool latency) {
-    std::string out = "system";
-    for (const std::string& w : workloads) out += " " + w;
+// Throughput plot data for bench/plot.gp: a line per workload, a column per system (million
+// records/s; NaN where a system has no row).
+std::string throughput_data(const std::vector<Row>& rows, const std::vector<std::string>& workloads) {
+    std::string out = "workload";
+    for (const std::string& s : kSystems) out += " " + s;
     out += "\n";
-    for (const std::string& s : kSystems) {
-        std::string line = s;
-        bool any = false;
-        for (const std::string& w : workloads) {
+    for (const std::string& w : workloads) {
+        out += w;
+        for (const std::string& s : kSystems) {
             const Row* r = find_row(rows, w, s);
             char buf[64];
-            if (r == nullptr || (latency && !r->p50_us)) {
-                line += " NaN";
-                continue;
-            }
-            any = true;
-            if (latency) {
-                std::snprintf(buf, sizeof buf, " %.3f %.3f %.3f", *r->p50_us, *r->p99_us,
-                              *r->p999_us);
-            } else {
-                std::snprintf(buf, sizeof buf, " %.4f", r->records_per_s() / 1e6);
-            }
-            line += buf;
+            std::snprintf(buf, sizeof buf, " %.4f", r != nullptr ? r->records_per_s() / 1e6 : NAN);
+            out += buf;
         }
-        if (any) out += line + "\n";
+        out += "\n";
+    }
+    return out;
+}
+
+// Latency plot data: a line per row that has latencies, "workload/system p50 p99 p999" (us).
+std::string latency_data(const std::vector<Row>& rows, const std::vector<std::string>& workloads) {
+    std::string out = "row p50 p99 p999\n";
+    for (const std::string& w : workloads) {
+        for (const std::string& s : kSystems) {
+            const Row* r = find_row(rows, w, s);
+            if (r == nullptr || !r->p50_us) continue;
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "%s/%s %.3f %.3f %.3f\n", w.c_str(), s.c_str(),
+                          *r->p50_us, *r->p99_us, *r->p999_us);
+            out += buf;
+        }
     }
     return out;
 }
@@ -296,7 +304,7 @@ int run_suite(bool quick, const std::set<std::string>& only, const std::set<std:
         if (mkdtemp(tmpl) == nullptr) die("mkdtemp failed");
         scratch = tmpl;
     }
-    make_dirs(scratch);
+    make_dirs(scratch + "/shared");
     make_dirs(results);
 
     std::vector<Row> rows;
@@ -315,7 +323,7 @@ int run_suite(bool quick, const std::set<std::string>& only, const std::set<std:
             make_dirs(dir);
             std::fprintf(stderr, "[%6.1fs] %-19s %-13s ", total.seconds(), w.c_str(), s.c_str());
             Stopwatch one;
-            std::optional<std::string> out = spawn_case(self, w, s, dir, quick);
+            std::optional<std::string> out = spawn_case(self, w, s, dir, scratch + "/shared", quick);
             remove_tree(dir);
             std::optional<Row> row = out ? parse_output(*out) : std::nullopt;
             if (!row) {
@@ -340,10 +348,11 @@ int run_suite(bool quick, const std::set<std::string>& only, const std::set<std:
     write_file(results + "/latest.json", json_rows(rows));
     write_file(results + "/latest.txt", text);
     write_file(results + "/throughput.dat",
-               plot_data(rows, {"append-100b", "append-1kb", "consume-100b"}, false));
+               throughput_data(rows, {"append-100b", "append-1kb", "consume-100b",
+                                      "produce-unbatched"}));
     write_file(results + "/latency.dat",
-               plot_data(rows, {"latency", "append-sync-record", "seek-offset", "seek-time"},
-                         true));
+               latency_data(rows, {"latency", "seek-offset", "seek-time", "open-memory",
+                                   "append-sync-record", "group-commit-4"}));
     return failed == 0 ? 0 : 1;
 }
 
@@ -363,7 +372,7 @@ int usage() {
     std::fputs(
         "usage: brook_bench [--quick] [--only W1,W2] [--systems S1,S2] [--scratch DIR] "
         "[--results DIR]\n"
-        "       brook_bench --case WORKLOAD SYSTEM --dir DIR [--quick]\n"
+        "       brook_bench --case WORKLOAD SYSTEM --dir DIR [--shared DIR] [--quick]\n"
         "       brook_bench --list\n",
         stderr);
     return 2;
@@ -376,7 +385,7 @@ int main(int argc, char** argv) {
     using namespace brook::bench;
     bool quick = false;
     std::set<std::string> only, systems;
-    std::string scratch, results = "bench/results", dir, case_workload, case_system;
+    std::string scratch, results = "bench/results", dir, shared, case_workload, case_system;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         auto next = [&]() -> std::string {
@@ -395,6 +404,8 @@ int main(int argc, char** argv) {
             results = next();
         } else if (arg == "--dir") {
             dir = next();
+        } else if (arg == "--shared") {
+            shared = next();
         } else if (arg == "--case") {
             case_workload = next();
             case_system = next();
@@ -406,7 +417,7 @@ int main(int argc, char** argv) {
     }
     if (!case_workload.empty()) {
         if (dir.empty()) return usage();
-        return run_case(case_workload, case_system, dir, quick);
+        return run_case(case_workload, case_system, dir, shared.empty() ? dir : shared, quick);
     }
     return run_suite(quick, only, systems, scratch, results);
 }

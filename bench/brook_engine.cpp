@@ -53,6 +53,11 @@ ProducerRecord bench_record(const RecordGen& gen, std::int64_t i) {
 
 namespace {
 
+std::vector<std::string> disk_notes(const std::string& dir) {
+    return {"bytes on disk: " + std::to_string(dir_bytes(dir, ".log")) + " in segments, " +
+            std::to_string(dir_bytes(dir)) + " with preallocated indexes and metadata"};
+}
+
 class BrookEngine final : public Engine {
 public:
     void open(const Spec& spec) override {
@@ -121,9 +126,7 @@ public:
         }
     }
 
-    std::vector<std::string> notes() override {
-        return {"store bytes on disk: " + std::to_string(dir_bytes(spec_.dir))};
-    }
+    std::vector<std::string> notes() override { return disk_notes(spec_.dir); }
 
 private:
     Consumer& consumer(const Config& extra) {
@@ -215,9 +218,7 @@ public:
         }
     }
 
-    std::vector<std::string> notes() override {
-        return {"log bytes on disk: " + std::to_string(dir_bytes(spec_.dir))};
-    }
+    std::vector<std::string> notes() override { return disk_notes(spec_.dir); }
 
 private:
     Spec spec_;

@@ -76,7 +76,6 @@ Row run_append(const Spec& spec, Engine& engine) {
     row.seconds = watch.seconds();
 
     latencies.fill(row);
-    if (row.p50_us) row.notes.push_back("latencies are per commit");
     for (std::string& note : engine.notes()) row.notes.push_back(std::move(note));
     return row;
 }
@@ -88,9 +87,11 @@ Row run_consume(const Spec& spec, Engine& engine) {
     fill(spec, engine, gen, spec.records);
 
     std::uint64_t acc = 0;
+    std::int64_t read = 0;
+    const double earlier = engine.scanned_during_writes(acc, read);
     Stopwatch watch;
-    const std::int64_t read = engine.scan(acc);
-    row.seconds = watch.seconds();
+    read += engine.scan(acc);
+    row.seconds = earlier + watch.seconds();
 
     if (read != spec.records) {
         die(spec.system + " scan read " + std::to_string(read) + " records, wrote " +

@@ -47,7 +47,8 @@ struct Spec {
     std::string workload;
     std::string system;
     bool quick = false;
-    std::string dir;  // an empty scratch directory of this case's own
+    std::string dir;     // an empty scratch directory of this case's own
+    std::string shared;  // a directory all cases of one suite run share, for costly fixtures
     std::int64_t records = 0;
     std::size_t value_bytes = 100;
     std::size_t batch = 1000;
@@ -94,7 +95,8 @@ const std::vector<Case>& cases();
         ::brook::bench::register_case(workload, system, fn)
 
 // The parameters for a workload at full or quick size.
-Spec make_spec(std::string_view workload, std::string_view system, bool quick, std::string dir);
+Spec make_spec(std::string_view workload, std::string_view system, bool quick, std::string dir,
+               std::string shared);
 
 // Records in the log that the seek workloads search (10M, or 1M with --quick).
 std::int64_t log_records(const Spec& spec);
@@ -165,8 +167,9 @@ std::int64_t now_ns() noexcept;
 std::int64_t peak_rss_kb();
 std::int64_t current_rss_kb();
 
-// Total size of the regular files under `dir`, recursively.
-std::uint64_t dir_bytes(const std::string& dir);
+// Total size of the regular files under `dir`, recursively; only of names ending in `suffix`
+// when one is given.
+std::uint64_t dir_bytes(const std::string& dir, std::string_view suffix = {});
 
 // Prints "bench: <what>" to stderr and exits with status 2: a case that cannot do its work
 // must not produce a row.
