@@ -60,7 +60,7 @@ Spec make_spec(std::string_view workload, std::string_view system, bool quick, s
         s.batch = 1;
         s.durability = Durability::per_record;
     } else if (workload == "group-commit-4") {
-        n = 20'000;
+        n = 10'000;
         s.batch = 1;
         s.threads = 4;
         s.durability = Durability::per_record;

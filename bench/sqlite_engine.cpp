@@ -99,6 +99,30 @@ private:
     std::int64_t next_ = 0;
 };
 
+// Times sqlite3_open(":memory:"), the peer of Store::open_in_memory; closing is not timed.
+Row open_memory(const Spec& spec) {
+    Row row;
+    row.workload = spec.workload;
+    row.system = spec.system;
+    row.records = spec.records;
+    Latencies latencies;
+    for (std::int64_t i = 0; i < spec.records; ++i) {
+        sqlite3* db = nullptr;
+        const std::int64_t start = now_ns();
+        const int rc = sqlite3_open(":memory:", &db);
+        const std::int64_t took = now_ns() - start;
+        if (rc != SQLITE_OK) die("sqlite: cannot open :memory:");
+        sqlite3_close(db);
+        latencies.add_ns(took);
+        row.seconds += double(took) / 1e9;
+    }
+    latencies.fill(row);
+    row.notes.push_back("records = opens; latencies are per open");
+    return row;
+}
+
+BROOK_BENCH_CASE("open-memory", "sqlite", open_memory);
+
 [[maybe_unused]] const bool registered = register_engine(
     "sqlite",
     {"append-100b", "append-1kb", "append-sync-batch", "append-sync-record", "group-commit-4",
