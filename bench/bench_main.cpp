@@ -3,15 +3,19 @@
 // Usage:
 //   brook_bench [--quick] [--only W1,W2] [--systems S1,S2] [--scratch DIR] [--results DIR]
 //       Runs every registered case, each in a child process of its own (this binary again,
-//       with --case), in the workload order of the issue. Prints the table to stdout and
-//       writes, in the results directory (default bench/results): latest.json (the rows),
-//       latest.txt (the table and notes), throughput.dat and latency.dat (for bench/plot.gp).
+//       with --case), in the workload order of the issue. Prints the table and the targets
+//       to stdout and writes, in the results directory (default bench/results): latest.json
+//       (the rows), latest.txt (what was printed, with notes), throughput.dat and latency.dat
+//       (for bench/plot.gp).
 //   brook_bench --case WORKLOAD SYSTEM --dir DIR [--shared DIR] [--quick]
 //       Runs one case in DIR and prints its row on stdout (one "ROW" line, "NOTE" lines).
 //       Fixtures that cost much to build (the 400-partition store) are kept in the shared
 //       directory for the next case of the run.
 //   brook_bench --list
 //       Lists the registered cases and the workloads that have none yet.
+//   brook_bench --report RESULTS.json
+//       Prints the table and the targets again from a results file (without the notes, which
+//       only latest.txt keeps).
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -32,16 +36,10 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "report.hpp"
 
 namespace brook::bench {
 namespace {
-
-// Why a workload of the issue has no case in this build.
-const std::map<std::string, std::string> kPending = {
-    {"group-4x8", "needs consumer groups (not in this build)"},
-    {"compaction", "needs the log cleaner (not in this build)"},
-    {"retention", "needs the log cleaner (not in this build)"},
-};
 
 std::string fmt_opt(const std::optional<double>& v) {
     if (!v) return "-";
@@ -161,138 +159,6 @@ std::optional<std::string> spawn_case(const std::string& self, const std::string
     return out;
 }
 
-std::string json_number(const std::optional<double>& v) {
-    if (!v) return "null";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3f", *v);
-    return buf;
-}
-
-std::string json_rows(const std::vector<Row>& rows) {
-    std::string out = "[\n";
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        const Row& r = rows[i];
-        char buf[1024];
-        std::snprintf(
-            buf, sizeof buf,
-            "  {\"workload\": \"%s\", \"system\": \"%s\", \"records\": %lld, \"record_bytes\": %zu, "
-            "\"batch\": %zu, \"seconds\": %.6f, \"records_per_s\": %.1f, \"mb_per_s\": %.3f, "
-            "\"p50_us\": %s, \"p99_us\": %s, \"p999_us\": %s, \"peak_rss_kb\": %lld}%s\n",
-            r.workload.c_str(), r.system.c_str(), static_cast<long long>(r.records), r.record_bytes,
-            r.batch, r.seconds, r.records_per_s(), r.mb_per_s(), json_number(r.p50_us).c_str(),
-            json_number(r.p99_us).c_str(), json_number(r.p999_us).c_str(),
-            static_cast<long long>(r.peak_rss_kb), i + 1 < rows.size() ? "," : "");
-        out += buf;
-    }
-    out += "]\n";
-    return out;
-}
-
-const Row* find_row(const std::vector<Row>& rows, const std::string& workload,
-                    const std::string& system) {
-    for (const Row& r : rows) {
-        if (r.workload == workload && r.system == system) return &r;
-    }
-    return nullptr;
-}
-
-std::string human_rate(double v) {
-    char buf[32];
-    if (v >= 1e6) {
-        std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
-    } else if (v >= 1e3) {
-        std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
-    } else {
-        std::snprintf(buf, sizeof buf, "%.1f", v);
-    }
-    return buf;
-}
-
-std::string table(const std::vector<Row>& rows, const std::set<std::string>& ran) {
-    std::string out;
-    char buf[512];
-    std::snprintf(buf, sizeof buf, "%-19s %-13s %9s %7s %9s %9s %9s %9s %9s %9s %7s\n", "workload",
-                  "system", "records", "batch", "rec/s", "MB/s", "p50 us", "p99 us", "p999 us",
-                  "RSS MB", "x raw");
-    out += buf;
-    for (const Row& r : rows) {
-        const Row* raw = find_row(rows, r.workload, "raw");
-        std::string ratio = "-";
-        if (raw != nullptr && raw->records_per_s() > 0) {
-            std::snprintf(buf, sizeof buf, "%.2f", r.records_per_s() / raw->records_per_s());
-            ratio = buf;
-        }
-        auto lat = [](const std::optional<double>& v) {
-            if (!v) return std::string("-");
-            char b[32];
-            std::snprintf(b, sizeof b, v < 100 ? "%.1f" : "%.0f", *v);
-            return std::string(b);
-        };
-        std::snprintf(buf, sizeof buf, "%-19s %-13s %9lld %7zu %9s %9.1f %9s %9s %9s %9.1f %7s\n",
-                      r.workload.c_str(), r.system.c_str(), static_cast<long long>(r.records),
-                      r.batch, human_rate(r.records_per_s()).c_str(), r.mb_per_s(),
-                      lat(r.p50_us).c_str(), lat(r.p99_us).c_str(), lat(r.p999_us).c_str(),
-                      double(r.peak_rss_kb) / 1024.0, ratio.c_str());
-        out += buf;
-    }
-    bool header = false;
-    for (const Row& r : rows) {
-        for (const std::string& note : r.notes) {
-            if (!header) out += "\nnotes:\n", header = true;
-            out += "  " + r.workload + "/" + r.system + ": " + note + "\n";
-        }
-    }
-    std::string missing;
-    for (const std::string& w : kWorkloads) {
-        if (ran.count(w) != 0) continue;
-        auto why = kPending.find(w);
-        missing += "  " + w + ": " + (why != kPending.end() ? why->second : "not run") + "\n";
-    }
-    if (!missing.empty()) out += "\nno rows:\n" + missing;
-    return out;
-}
-
-// Throughput plot data for bench/plot.gp: a line per workload, a column per system (million
-// records/s; NaN where a system has no row).
-std::string throughput_data(const std::vector<Row>& rows, const std::vector<std::string>& workloads) {
-    std::string out = "workload";
-    for (const std::string& s : kSystems) out += " " + s;
-    out += "\n";
-    for (const std::string& w : workloads) {
-        out += w;
-        for (const std::string& s : kSystems) {
-            const Row* r = find_row(rows, w, s);
-            char buf[64];
-            std::snprintf(buf, sizeof buf, " %.4f", r != nullptr ? r->records_per_s() / 1e6 : NAN);
-            out += buf;
-        }
-        out += "\n";
-    }
-    return out;
-}
-
-// Latency plot data: a line per row that has latencies, "workload/system p50 p99 p999" (us).
-std::string latency_data(const std::vector<Row>& rows, const std::vector<std::string>& workloads) {
-    std::string out = "row p50 p99 p999\n";
-    for (const std::string& w : workloads) {
-        for (const std::string& s : kSystems) {
-            const Row* r = find_row(rows, w, s);
-            if (r == nullptr || !r->p50_us) continue;
-            char buf[160];
-            std::snprintf(buf, sizeof buf, "%s/%s %.3f %.3f %.3f\n", w.c_str(), s.c_str(),
-                          *r->p50_us, *r->p99_us, *r->p999_us);
-            out += buf;
-        }
-    }
-    return out;
-}
-
-void write_file(const std::string& path, const std::string& text) {
-    std::ofstream out(path, std::ios::trunc);
-    out << text;
-    if (!out) die("cannot write " + path);
-}
-
 int run_suite(bool quick, const std::set<std::string>& only, const std::set<std::string>& systems,
               std::string scratch, const std::string& results) {
     char self[4096];
@@ -339,20 +205,13 @@ int run_suite(bool quick, const std::set<std::string>& only, const std::set<std:
     }
     remove_tree(scratch);
 
-    std::string text = table(rows, ran);
+    std::string text = table(rows, ran) + targets(rows);
     char footer[160];
     std::snprintf(footer, sizeof footer, "\n%s run, %zu rows, %d failed, %.0f s\n",
                   quick ? "quick" : "full", rows.size(), failed, total.seconds());
     text += footer;
     std::fputs(text.c_str(), stdout);
-    write_file(results + "/latest.json", json_rows(rows));
-    write_file(results + "/latest.txt", text);
-    write_file(results + "/throughput.dat",
-               throughput_data(rows, {"append-100b", "append-1kb", "consume-100b",
-                                      "produce-unbatched"}));
-    write_file(results + "/latency.dat",
-               latency_data(rows, {"latency", "seek-offset", "seek-time", "open-memory",
-                                   "append-sync-record", "group-commit-4"}));
+    write_results(results, rows, text);
     return failed == 0 ? 0 : 1;
 }
 
@@ -368,12 +227,25 @@ int list() {
     return 0;
 }
 
+int print_report(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) die("cannot read " + path);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::vector<Row> rows = parse_json_rows(text.str());
+    std::set<std::string> ran;
+    for (const Row& r : rows) ran.insert(r.workload);
+    std::fputs((table(rows, ran) + targets(rows)).c_str(), stdout);
+    return 0;
+}
+
 int usage() {
     std::fputs(
         "usage: brook_bench [--quick] [--only W1,W2] [--systems S1,S2] [--scratch DIR] "
         "[--results DIR]\n"
         "       brook_bench --case WORKLOAD SYSTEM --dir DIR [--shared DIR] [--quick]\n"
-        "       brook_bench --list\n",
+        "       brook_bench --list\n"
+        "       brook_bench --report RESULTS.json\n",
         stderr);
     return 2;
 }
@@ -385,7 +257,7 @@ int main(int argc, char** argv) {
     using namespace brook::bench;
     bool quick = false;
     std::set<std::string> only, systems;
-    std::string scratch, results = "bench/results", dir, shared, case_workload, case_system;
+    std::string scratch, results = "bench/results", dir, shared, case_workload, case_system, report;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         auto next = [&]() -> std::string {
@@ -411,10 +283,13 @@ int main(int argc, char** argv) {
             case_system = next();
         } else if (arg == "--list") {
             return list();
+        } else if (arg == "--report") {
+            report = next();
         } else {
             return usage();
         }
     }
+    if (!report.empty()) return print_report(report);
     if (!case_workload.empty()) {
         if (dir.empty()) return usage();
         return run_case(case_workload, case_system, dir, shared.empty() ? dir : shared, quick);

@@ -166,14 +166,14 @@ Row run_recovery(const Spec& spec, const EngineFactory& factory) {
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         die("the writer process failed");
     }
-    const std::uint64_t bytes = dir_bytes(spec.dir);
+    const std::uint64_t bytes = dir_bytes(spec.dir, ".log");  // segments (raw.log for raw)
     std::unique_ptr<Engine> engine = factory();
     Stopwatch watch;
     engine->recover(spec, spec.records);
     row.seconds = watch.seconds();
-    row.notes.push_back("validated " + std::to_string(bytes) + " bytes on disk, " +
+    row.notes.push_back("validated " + std::to_string(bytes) + " bytes of log, " +
                         std::to_string(static_cast<std::int64_t>(double(bytes) / row.seconds / 1e6)) +
-                        " MB/s of files");
+                        " MB/s");
     for (std::string& note : engine->notes()) row.notes.push_back(std::move(note));
     return row;
 }

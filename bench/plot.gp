@@ -2,7 +2,7 @@
 # Usage: gnuplot -e "results='bench/results'" bench/plot.gp
 if (!exists("results")) results = 'bench/results'
 
-set terminal pngcairo size 1000,560 noenhanced font ",10"
+set terminal pngcairo size 1200,640 noenhanced font ",10"
 set datafile missing "NaN"
 set style data histograms
 set style histogram clustered gap 1
@@ -20,5 +20,7 @@ plot for [i=2:8] results.'/throughput.dat' using i:xtic(1) title columnheader(i)
 set output results.'/latency.png'
 set title "Latency percentiles (microseconds, log scale)"
 set ylabel "microseconds"
-set xtics rotate by -30
+set xtics rotate by 40 right
+set bmargin 12
+set key top left
 plot for [i=2:4] results.'/latency.dat' using i:xtic(1) title columnheader(i)
