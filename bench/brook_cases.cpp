@@ -15,14 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-Row bare_row(const Spec& spec) {
-    Row row;
-    row.workload = spec.workload;
-    row.system = spec.system;
-    row.records = spec.records;
-    return row;
-}
-
 // One producer sends single records at a steady rate (linger.ms=0); a consumer thread blocked
 // in poll() stamps each on arrival. The send time travels in the value's first 8 bytes.
 Row latency(const Spec& spec) {

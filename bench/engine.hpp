@@ -11,6 +11,7 @@
 // allow it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <functional>

@@ -129,10 +129,7 @@ std::uint64_t RecordGen::key_u64(std::int64_t i) const noexcept {
     return splitmix64(seed_ ^ static_cast<std::uint64_t>(i));
 }
 
-void RecordGen::key(std::int64_t i, char out[8]) const noexcept {
-    const std::uint64_t k = key_u64(i);
-    for (int b = 0; b < 8; ++b) out[b] = static_cast<char>(k >> (56 - 8 * b));
-}
+void RecordGen::key(std::int64_t i, char out[8]) const noexcept { put_be64(out, key_u64(i)); }
 
 std::string_view RecordGen::value(std::int64_t i) const noexcept {
     const std::size_t start = key_u64(i) & 0xffff;
@@ -219,11 +216,16 @@ void die(const std::string& what) {
     std::exit(2);
 }
 
-Row base_row(const Spec& spec, const RecordGen& gen) {
+Row bare_row(const Spec& spec) {
     Row row;
     row.workload = spec.workload;
     row.system = spec.system;
     row.records = spec.records;
+    return row;
+}
+
+Row base_row(const Spec& spec, const RecordGen& gen) {
+    Row row = bare_row(spec);
     row.record_bytes = gen.record_bytes();
     row.batch = spec.batch;
     return row;

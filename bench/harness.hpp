@@ -175,7 +175,15 @@ std::uint64_t dir_bytes(const std::string& dir, std::string_view suffix = {});
 // must not produce a row.
 [[noreturn]] void die(const std::string& what);
 
-// The first `n` records of `gen` as the base Row of a throughput case.
+// A Row naming the spec's workload and system, with records = spec.records.
+Row bare_row(const Spec& spec);
+
+// bare_row() with the record size of `gen` and the spec's batch: the base of a throughput case.
 Row base_row(const Spec& spec, const RecordGen& gen);
+
+// Writes `v` as 8 big-endian bytes: the sequential keys of the key-value peers.
+inline void put_be64(char out[8], std::uint64_t v) noexcept {
+    for (int b = 0; b < 8; ++b) out[b] = static_cast<char>(v >> (56 - 8 * b));
+}
 
 }  // namespace brook::bench

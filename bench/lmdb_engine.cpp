@@ -14,10 +14,6 @@ void check_mdb(int rc, const char* what) {
     if (rc != MDB_SUCCESS) die(std::string("lmdb: ") + what + ": " + mdb_strerror(rc));
 }
 
-void put_be64(char out[8], std::uint64_t v) {
-    for (int b = 0; b < 8; ++b) out[b] = static_cast<char>(v >> (56 - 8 * b));
-}
-
 class LmdbEngine final : public Engine {
 public:
     ~LmdbEngine() override {

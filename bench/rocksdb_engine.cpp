@@ -16,10 +16,6 @@ void check_rocks(const rocksdb::Status& status, const char* what) {
     if (!status.ok()) die(std::string("rocksdb: ") + what + ": " + status.ToString());
 }
 
-void put_be64(char out[8], std::uint64_t v) {
-    for (int b = 0; b < 8; ++b) out[b] = static_cast<char>(v >> (56 - 8 * b));
-}
-
 class RocksdbEngine final : public Engine {
 public:
     void open(const Spec& spec) override {

@@ -101,10 +101,7 @@ private:
 
 // Times sqlite3_open(":memory:"), the peer of Store::open_in_memory; closing is not timed.
 Row open_memory(const Spec& spec) {
-    Row row;
-    row.workload = spec.workload;
-    row.system = spec.system;
-    row.records = spec.records;
+    Row row = bare_row(spec);
     Latencies latencies;
     for (std::int64_t i = 0; i < spec.records; ++i) {
         sqlite3* db = nullptr;
