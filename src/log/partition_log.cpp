@@ -209,7 +209,14 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch, const Appe
     const std::int64_t now = clock_.now_ms();
     const Offset base(end_.load(std::memory_order_relaxed));
     const Offset last = base + header->last_offset_delta;
-    if (active()->should_roll(batch.size(), last, now, config_)) BROOK_RETURN_IF_ERROR(roll(base));
+    // As in Kafka, segment.ms compares the incoming batch's timestamp with the segment's first
+    // one, so importing old records does not roll a segment per batch.
+    const std::int64_t batch_time =
+        config_.message_timestamp_type == TimestampType::log_append_time ? now
+                                                                         : header->max_timestamp;
+    if (active()->should_roll(batch.size(), last, batch_time, config_)) {
+        BROOK_RETURN_IF_ERROR(roll(base));
+    }
 
     set_base_offset(batch, base);
     AppendResult result{base, last, -1};

@@ -157,12 +157,12 @@ Result<std::shared_ptr<Segment>> Segment::open_files(fs::FileSystem& fs, const s
     return segment;
 }
 
-bool Segment::should_roll(std::size_t batch_bytes, Offset batch_last_offset, std::int64_t now_ms,
+bool Segment::should_roll(std::size_t batch_bytes, Offset batch_last_offset, std::int64_t time_ms,
                           const LogConfig& config) const noexcept {
     const std::uint64_t size = this->size();
     if (size == 0) return false;
     if (size + batch_bytes > static_cast<std::uint64_t>(config.segment_bytes)) return true;
-    if (rolling_timestamp_ && now_ms - *rolling_timestamp_ > config.segment_ms) return true;
+    if (rolling_timestamp_ && time_ms - *rolling_timestamp_ > config.segment_ms) return true;
     const auto offset_capacity =
         index_capacity(config.segment_index_bytes, format::kOffsetIndexEntrySize);
     const auto time_capacity = index_capacity(config.segment_index_bytes, format::kTimeIndexEntrySize);
