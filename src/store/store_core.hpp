@@ -54,6 +54,14 @@ class StoreCore {
     // fresh memory file system with a memory meta store (`path` is then ignored).
     static Result<std::shared_ptr<StoreCore>> open(const std::string& path, Options options,
                                                    bool in_memory);
+    // Opens a store whose directory `root` lives on `files`, with metadata in `meta`: for tests
+    // that inject faults and power cuts into the file system. Takes the lock as a writer does.
+    static Result<std::shared_ptr<StoreCore>> open_on(std::shared_ptr<fs::FileSystem> files,
+                                                      std::string root,
+                                                      std::unique_ptr<meta::MetaStore> meta,
+                                                      Options options);
+    // A Store handle on `core`, for the same tests (Producer and Consumer take a Store).
+    static std::unique_ptr<Store> make_store(std::shared_ptr<StoreCore> core);
     ~StoreCore();
 
     Status close();
@@ -103,6 +111,7 @@ class StoreCore {
 
   private:
     StoreCore(std::string path, Options options);
+    static Status validate(const Options& options);
     Status load();
     // Builds a topic's snapshot, reusing the partitions of `known` (same incarnation) and
     // opening the rest.
