@@ -347,6 +347,13 @@ Result<std::vector<DecodedBatch>> PartitionLog::read(Offset from, std::size_t ma
         BROOK_ASSIGN_OR_RETURN(auto batches, segment->read(from, max_bytes, end));
         if (!batches.empty()) return batches;
     }
+    if (from < end) {
+        // The offsets up to the log end were published, so their batches must be there: a
+        // segment file lost them (truncated or damaged). Saying so beats an endless empty read.
+        return Status::corruption(fmt::format(
+            "offsets {} to {} of {} are not in its segment files; the log is damaged", from.value(),
+            end.value() - 1, dir_));
+    }
     return std::vector<DecodedBatch>();
 }
 

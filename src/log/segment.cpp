@@ -315,8 +315,17 @@ Result<std::vector<DecodedBatch>> Segment::read(Offset from, std::size_t max_byt
     std::uint64_t position = *start;
     std::size_t returned = 0;
     std::vector<std::byte> buffer;
+    // Offsets only grow along a segment. The checksum does not cover a batch's base offset, so
+    // this is what catches a damaged one before it returns records at wrong offsets.
+    Offset min_base = base_;
     while (position < limit) {
         BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit));
+        if (header.base_offset < min_base) {
+            return corruption_at(position, Status::corruption(fmt::format(
+                                               "base offset {} is below the expected {}",
+                                               header.base_offset.value(), min_base.value())));
+        }
+        min_base = header.last_offset() + 1;
         if (header.base_offset >= end) break;
         if (!batches.empty() && returned + header.total_size() > max_bytes) break;
         buffer.resize(header.total_size());
