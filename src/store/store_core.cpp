@@ -1,5 +1,6 @@
 #include "store/store_core.hpp"
 
+#include "meta/format.hpp"
 #include "store/topic_name.hpp"
 
 #include <fmt/format.h>
@@ -112,12 +113,34 @@ Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Opti
     return core;
 }
 
+Status StoreCore::check_meta_matches_data(const std::vector<meta::TopicRecord>& records) {
+    BROOK_ASSIGN_OR_RETURN(const auto marker,
+                           meta_->get(meta::format::kStoreSpace, meta::format::kStoreCreatedKey));
+    if (marker) return Status::ok();
+    // No marker: a new store, a store made before the marker existed, or lost metadata.
+    if (records.empty() && files_->exists(fs::join_path(root_, kTopicsDir))) {
+        BROOK_ASSIGN_OR_RETURN(const auto partitions,
+                               files_->list_dir(fs::join_path(root_, kTopicsDir)));
+        if (!partitions.empty()) {
+            return Status::corruption(fmt::format(
+                "the metadata in {} has no record of this store, but {} holds {} partition "
+                "directories (such as '{}'): the metadata file was emptied or replaced. Restore "
+                "{} from a backup; brook will not guess the topics",
+                fs::join_path(root_, kMetaDir), fs::join_path(root_, kTopicsDir),
+                partitions.size(), partitions.front(), fs::join_path(root_, kMetaDir)));
+        }
+    }
+    if (options_.read_only) return Status::ok();
+    return meta_->put(meta::format::kStoreSpace, meta::format::kStoreCreatedKey, "1");
+}
+
 Status StoreCore::load() {
+    BROOK_ASSIGN_OR_RETURN(const auto records, meta_->list_topics());
+    BROOK_RETURN_IF_ERROR(check_meta_matches_data(records));
     if (!options_.read_only) {
         BROOK_RETURN_IF_ERROR(files_->create_dirs(fs::join_path(root_, kTopicsDir)));
         BROOK_RETURN_IF_ERROR(files_->sync_dir(root_));
     }
-    BROOK_ASSIGN_OR_RETURN(const auto records, meta_->list_topics());
     for (const auto& record : records) {
         BROOK_ASSIGN_OR_RETURN(auto state, load_topic(record, nullptr));
         topics_.emplace(record.name, std::move(state));

@@ -113,6 +113,9 @@ class StoreCore {
     StoreCore(std::string path, Options options);
     static Status validate(const Options& options);
     Status load();
+    // corruption if the metadata looks new while topics/ holds partitions (an emptied or
+    // replaced meta file); otherwise marks the metadata as this store's.
+    Status check_meta_matches_data(const std::vector<meta::TopicRecord>& records);
     // Builds a topic's snapshot, reusing the partitions of `known` (same incarnation) and
     // opening the rest.
     Result<std::shared_ptr<TopicState>> load_topic(const meta::TopicRecord& record,

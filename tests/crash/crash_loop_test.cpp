@@ -18,27 +18,24 @@
 //
 // Cycles: 100 by default, 20 under sanitizers; BROOK_CRASH_CYCLES=N runs a longer soak and
 // BROOK_CRASH_SEED=S picks the kill times. A fresh store directory starts every 100 cycles.
-#include "store/store_core.hpp"
-#include "support/log_util.hpp"
-#include "support/test_env.hpp"
-
-#include <brook/producer.hpp>
-
 #include <doctest/doctest.h>
-
 #include <fmt/format.h>
-
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <brook/producer.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <map>
 #include <random>
 #include <thread>
+
+#include "store/store_core.hpp"
+#include "support/log_util.hpp"
+#include "support/test_env.hpp"
 
 using namespace brook;
 using namespace brook::testing;
@@ -94,7 +91,8 @@ void write_line(int fd, const std::string& line) {
     };
     auto store = Store::open(path);
     if (!store.is_ok()) fail("open: " + store.status().to_string());
-    const Config config = {{"segment.bytes", "2048"}, {"segment.index.bytes", "4096"},
+    const Config config = {{"segment.bytes", "2048"},
+                           {"segment.index.bytes", "4096"},
                            {"index.interval.bytes", "256"}};
     if (Status created = (*store)->create_topic(kTopic, kPartitions, config);
         !created.is_ok() && created.code() != Code::already_exists) {

@@ -1,14 +1,14 @@
 // Tests of the fault-injecting file system itself: the crash images it builds must be what
 // POSIX promises after a power cut (no more, no less), and injected faults must hit exactly
 // the operation asked for.
-#include "support/fault_fs.hpp"
-#include "support/fs_util.hpp"
-
 #include <doctest/doctest.h>
 
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "support/fault_fs.hpp"
+#include "support/fs_util.hpp"
 
 using namespace brook;
 using namespace brook::testing;
@@ -114,7 +114,8 @@ TEST_CASE("torn tails: a prefix, garbage or zeros in place of the unsynced bytes
     REQUIRE(file->append(bytes_of("TAIL-BYTES")).is_ok());
 
     for (std::uint64_t seed = 0; seed < 20; ++seed) {
-        const std::string prefix = text_of(read_file(*f.faulty.crash_image(Tear::prefix, seed), "/d/a"));
+        const std::string prefix =
+            text_of(read_file(*f.faulty.crash_image(Tear::prefix, seed), "/d/a"));
         REQUIRE(prefix.size() > 4);
         CHECK(std::string("syncTAIL-BYTES").starts_with(prefix));
     }
@@ -141,9 +142,9 @@ TEST_CASE("a mapped region's stores become durable at its sync") {
 TEST_CASE("crash_after captures the image right after the k-th mutating operation") {
     Fixture f;
     f.faulty.crash_after(3, Tear::drop, 0);
-    auto file = f.create("/d/a", "one");           // ops 1 (open) and 2 (write)
-    REQUIRE(file->sync().is_ok());                  // op 3: the crash point
-    REQUIRE(f.faulty.sync_dir("/d").is_ok());       // after the crash: not in the image
+    auto file = f.create("/d/a", "one");       // ops 1 (open) and 2 (write)
+    REQUIRE(file->sync().is_ok());             // op 3: the crash point
+    REQUIRE(f.faulty.sync_dir("/d").is_ok());  // after the crash: not in the image
     auto image = f.faulty.captured_image();
     REQUIRE(image != nullptr);
     CHECK_FALSE(image->exists("/d/a"));
@@ -168,8 +169,8 @@ TEST_CASE("the k-th operation of a kind fails once, with the chosen code") {
 TEST_CASE("a persistent fault fails every later matching operation") {
     Fixture f;
     auto file = f.create("/d/a", "x");
-    f.faulty.inject({.kinds = op::sync | op::rename, .nth = 2, .persistent = true,
-                     .code = Code::io_error});
+    f.faulty.inject(
+        {.kinds = op::sync | op::rename, .nth = 2, .persistent = true, .code = Code::io_error});
     CHECK(file->sync().is_ok());
     for (int i = 0; i < 3; ++i) CHECK(file->sync().code() == Code::io_error);
     CHECK(f.faulty.rename("/d/a", "/d/b").code() == Code::io_error);
@@ -189,7 +190,8 @@ TEST_CASE("every kind of operation is counted and can be failed") {
     auto file = f.create("/d/a", "abc");
     const std::vector<Case> cases = {
         {op::open, [&] { return f.faulty.open("/d/a", fs::OpenMode::read_only).status(); }},
-        {op::read, [&] {
+        {op::read,
+         [&] {
              std::vector<std::byte> out(2);
              return file->read_at(0, out).status();
          }},

@@ -10,14 +10,13 @@
 //   - reported as corruption, at open or at the read that meets the damage, naming the file.
 // Both a cleanly closed log and a crash image (unsealed indexes, no clean-shutdown marker) are
 // swept.
+#include <brook/clock.hpp>
+#include <map>
+
 #include "log/format.hpp"
 #include "log/segment.hpp"
 #include "support/fs_util.hpp"
 #include "support/log_util.hpp"
-
-#include <brook/clock.hpp>
-
-#include <map>
 
 using namespace brook;
 using namespace brook::testing;
@@ -30,9 +29,12 @@ enum class Damage { flip_bit, truncate, zero_tail };
 
 const char* damage_name(Damage d) {
     switch (d) {
-        case Damage::flip_bit: return "flip_bit";
-        case Damage::truncate: return "truncate";
-        case Damage::zero_tail: return "zero_tail";
+        case Damage::flip_bit:
+            return "flip_bit";
+        case Damage::truncate:
+            return "truncate";
+        case Damage::zero_tail:
+            return "zero_tail";
     }
     return "?";
 }
@@ -50,7 +52,7 @@ struct Pristine {
     std::vector<log::Record> model;
     std::vector<Batch> batches;
     std::map<std::string, std::vector<std::byte>> files;  // name -> bytes
-    std::string last_log;                                  // name of the last segment's data
+    std::string last_log;                                 // name of the last segment's data
     std::uint64_t last_log_base = 0;
     // Where each batch starts in each segment's data file.
     std::map<std::string, std::vector<std::uint64_t>> base_fields;
@@ -83,8 +85,8 @@ struct Pristine {
         for (int b = 0; b < 14; ++b) {
             std::vector<log::Record> batch;
             for (int i = 0; i <= b % 3; ++i) {
-                batch.push_back(make_record(static_cast<std::int64_t>(model.size()) + i,
-                                            10'000 + b * 10 + i));
+                batch.push_back(
+                    make_record(static_cast<std::int64_t>(model.size()) + i, 10'000 + b * 10 + i));
             }
             const auto placed = with_offsets(batch, append(log, batch).base_offset);
             batches.push_back({placed.front().offset, placed.back().offset, encode(batch).size()});
@@ -123,8 +125,8 @@ struct Pristine {
 };
 
 struct Tally {
-    std::uint64_t cases = 0, recovered = 0, torn_tail = 0, corrupt_at_open = 0,
-                  corrupt_at_read = 0, shifted_offsets = 0;
+    std::uint64_t cases = 0, recovered = 0, torn_tail = 0, corrupt_at_open = 0, corrupt_at_read = 0,
+                  shifted_offsets = 0;
 };
 
 // A copy of the partition with `name` damaged at `position`; null if the damage changes
@@ -246,21 +248,25 @@ void sweep(bool clean) {
             }
         }
     }
-    MESSAGE(std::string(clean ? "clean" : "crash image"), ": ", p.files.size(), " files, ", tally.cases,
-            " cases: ", tally.recovered, " recovered whole, ", tally.torn_tail, " torn tails cut, ",
-            tally.corrupt_at_open, " corruption at open, ", tally.corrupt_at_read,
-            " corruption at read, ", tally.shifted_offsets,
+    MESSAGE(std::string(clean ? "clean" : "crash image"), ": ", p.files.size(), " files, ",
+            tally.cases, " cases: ", tally.recovered, " recovered whole, ", tally.torn_tail,
+            " torn tails cut, ", tally.corrupt_at_open, " corruption at open, ",
+            tally.corrupt_at_read, " corruption at read, ", tally.shifted_offsets,
             " base offset flips read back whole at shifted offsets (undetectable: the checksum "
-            "does not cover the base offset); ", known_gaps,
-            " cuts at batch boundaries of sealed segments skipped (known gap)");
+            "does not cover the base offset); ",
+            known_gaps, " cuts at batch boundaries of sealed segments skipped (known gap)");
     CHECK(tally.cases > 1000);
 }
 
 }  // namespace
 
-TEST_CASE("every byte of a cleanly closed partition damaged in turn") { sweep(true); }
+TEST_CASE("every byte of a cleanly closed partition damaged in turn") {
+    sweep(true);
+}
 
-TEST_CASE("every byte of a crash image damaged in turn") { sweep(false); }
+TEST_CASE("every byte of a crash image damaged in turn") {
+    sweep(false);
+}
 
 // Known gap, kept as a test that is expected to fail until it is fixed: a sealed segment cut
 // exactly at a batch boundary is structurally valid, and nothing records how long it was when

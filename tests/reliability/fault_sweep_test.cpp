@@ -19,23 +19,21 @@
 // Consumer-group offset commits, retention and compaction slot in as further steps of
 // StoreWorkload::run when those features land; the checks then add "committed offsets are
 // never ahead of the log end" and relax gap-freedom where retention and compaction allow.
-#include "log/partition_log.hpp"
-#include "meta/meta_store.hpp"
-#include "store/store_core.hpp"
-#include "support/fault_fs.hpp"
-#include "support/log_util.hpp"
-
-#include <brook/producer.hpp>
-
 #include <doctest/doctest.h>
-
 #include <fmt/format.h>
 
+#include <brook/producer.hpp>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
+
+#include "log/partition_log.hpp"
+#include "meta/meta_store.hpp"
+#include "store/store_core.hpp"
+#include "support/fault_fs.hpp"
+#include "support/log_util.hpp"
 
 using namespace brook;
 using namespace brook::testing;
@@ -49,7 +47,7 @@ constexpr int kPartitions = 2;
 // A meta store shared across reopenings of a store: LMDB stands outside the FileSystem, so the
 // sweeps keep metadata in memory and treat it as durable once written.
 class SharedMetaStore final : public meta::MetaStore {
-public:
+  public:
     explicit SharedMetaStore(std::shared_ptr<meta::MetaStore> inner) : inner_(std::move(inner)) {}
     Status put_topic(const meta::TopicRecord& t) override { return inner_->put_topic(t); }
     Result<std::optional<meta::TopicRecord>> get_topic(std::string_view n) override {
@@ -71,7 +69,7 @@ public:
     }
     Status write(std::span<const Write> w) override { return inner_->write(w); }
 
-private:
+  private:
     std::shared_ptr<meta::MetaStore> inner_;
 };
 
@@ -92,21 +90,26 @@ struct Outcome {
 };
 
 // Builds a unique, self-describing value: a torn or mixed-up record cannot pass for it.
-std::string value_of(int seq) { return fmt::format("value-{:04}-{}", seq, std::string(seq % 23, 'x')); }
+std::string value_of(int seq) {
+    return fmt::format("value-{:04}-{}", seq, std::string(seq % 23, 'x'));
+}
 
-int seq_of(const std::string& value) { return std::stoi(value.substr(6, 4)); }
+int seq_of(const std::string& value) {
+    return std::stoi(value.substr(6, 4));
+}
 
 // The store-level reference workload. Steps run in a fixed order on one thread, so a run with
 // the same faults makes the same operations.
 class StoreWorkload {
-public:
+  public:
     StoreWorkload(FaultFileSystem& files, std::shared_ptr<meta::MetaStore> meta)
         : files_(files), meta_(std::move(meta)) {}
 
     Outcome run() {
         auto store = open();
         if (!store) return std::move(outcome_);
-        const Config topic = {{"segment.bytes", "400"}, {"segment.index.bytes", "4096"},
+        const Config topic = {{"segment.bytes", "400"},
+                              {"segment.index.bytes", "4096"},
                               {"index.interval.bytes", "100"}};
         if (!note(store->create_topic(kTopic, kPartitions, topic))) return std::move(outcome_);
         produce_one_by_one(*store, "all", 6);
@@ -124,7 +127,7 @@ public:
         return std::move(outcome_);
     }
 
-private:
+  private:
     std::unique_ptr<Store> open() {
         auto core = detail::StoreCore::open_on(
             std::shared_ptr<fs::FileSystem>(&files_, [](fs::FileSystem*) {}), kRoot,
@@ -283,8 +286,8 @@ TEST_CASE("store sweep: every operation failed once and persistently, with EIO a
                 CAPTURE(persistent);
                 CAPTURE(code_name(code));
                 Fresh fresh;
-                fresh.faulty.inject({.kinds = op::all, .nth = k, .persistent = persistent,
-                                     .code = code});
+                fresh.faulty.inject(
+                    {.kinds = op::all, .nth = k, .persistent = persistent, .code = code});
                 StoreWorkload workload(fresh.faulty, fresh.meta);
                 const Outcome outcome = workload.run();
                 fresh.faulty.clear_faults();
@@ -341,8 +344,9 @@ TEST_CASE("concurrent durable producers survive a power cut at a random point") 
             REQUIRE(core.is_ok());
             auto store = detail::StoreCore::make_store(*core);
             // One partition per thread, so each partition's records are in production order.
-            REQUIRE(store->create_topic(kTopic, kThreads, {{"segment.bytes", "600"},
-                                                          {"segment.index.bytes", "4096"}})
+            REQUIRE(store
+                        ->create_topic(kTopic, kThreads,
+                                       {{"segment.bytes", "600"}, {"segment.index.bytes", "4096"}})
                         .is_ok());
             fresh.faulty.crash_after(crash_point, Tear::prefix, round);
             auto producer = Producer::create(*store, {{"acks", "all"}});
@@ -367,8 +371,8 @@ TEST_CASE("concurrent durable producers survive a power cut at a random point") 
                             outcome.errors.push_back(report.status());
                             continue;
                         }
-                        outcome.acks.push_back({report->partition.value(),
-                                                report->offset.value(), value, true, ops});
+                        outcome.acks.push_back(
+                            {report->partition.value(), report->offset.value(), value, true, ops});
                     }
                 });
             }

@@ -25,9 +25,13 @@ std::string parent_of(const std::string& key) {
     return slash == 0 ? "/" : key.substr(0, slash);
 }
 
-std::string child_prefix(const std::string& key) { return key == "/" ? "/" : key + "/"; }
+std::string child_prefix(const std::string& key) {
+    return key == "/" ? "/" : key + "/";
+}
 
-std::string name_of(const std::string& key) { return key.substr(key.rfind('/') + 1); }
+std::string name_of(const std::string& key) {
+    return key.substr(key.rfind('/') + 1);
+}
 
 Status injected_error(Code code, const std::string& what) {
     const char* reason = code == Code::no_space ? "No space left on device" : "Input/output error";
@@ -47,9 +51,8 @@ std::vector<std::byte> read_whole(const fs::File& file) {
 
 std::string op_names(unsigned kinds) {
     static constexpr std::pair<unsigned, const char*> kNames[] = {
-        {op::open, "open"},     {op::read, "read"},     {op::write, "write"},
-        {op::sync, "sync"},     {op::rename, "rename"}, {op::unlink, "unlink"},
-        {op::mmap, "mmap"},     {op::mkdir, "mkdir"},
+        {op::open, "open"},     {op::read, "read"},     {op::write, "write"}, {op::sync, "sync"},
+        {op::rename, "rename"}, {op::unlink, "unlink"}, {op::mmap, "mmap"},   {op::mkdir, "mkdir"},
     };
     std::string out;
     for (const auto& [bit, name] : kNames) {
@@ -62,16 +65,20 @@ std::string op_names(unsigned kinds) {
 
 const char* tear_name(Tear tear) {
     switch (tear) {
-        case Tear::drop: return "drop";
-        case Tear::prefix: return "prefix";
-        case Tear::garbage: return "garbage";
-        case Tear::zeros: return "zeros";
+        case Tear::drop:
+            return "drop";
+        case Tear::prefix:
+            return "prefix";
+        case Tear::garbage:
+            return "garbage";
+        case Tear::zeros:
+            return "zeros";
     }
     return "?";
 }
 
 class FaultFileSystem::WrappedFile final : public fs::File {
-public:
+  public:
     WrappedFile(FaultFileSystem& owner, std::unique_ptr<fs::File> inner, std::shared_ptr<Node> node)
         : owner_(owner), inner_(std::move(inner)), node_(std::move(node)) {}
 
@@ -79,7 +86,8 @@ public:
         ++owner_.reads;
         std::lock_guard lock(owner_.mu_);
         Status injected = owner_.begin(op::read, "pread " + path());
-        auto result = injected.is_ok() ? inner_->read_at(offset, out) : Result<std::size_t>(injected);
+        auto result =
+            injected.is_ok() ? inner_->read_at(offset, out) : Result<std::size_t>(injected);
         owner_.end(op::read);
         return result;
     }
@@ -144,14 +152,14 @@ public:
     fs::File& inner() { return *inner_; }
     const std::shared_ptr<Node>& node() const { return node_; }
 
-private:
+  private:
     FaultFileSystem& owner_;
     std::unique_ptr<fs::File> inner_;
     std::shared_ptr<Node> node_;
 };
 
 class FaultFileSystem::WrappedRegion final : public fs::MappedRegion {
-public:
+  public:
     WrappedRegion(FaultFileSystem& owner, std::unique_ptr<fs::MappedRegion> inner,
                   std::shared_ptr<Node> node, std::string path)
         : owner_(owner), inner_(std::move(inner)), node_(std::move(node)), path_(std::move(path)) {}
@@ -172,7 +180,7 @@ public:
         return status;
     }
 
-private:
+  private:
     FaultFileSystem& owner_;
     std::unique_ptr<fs::MappedRegion> inner_;
     std::shared_ptr<Node> node_;
@@ -382,12 +390,15 @@ Result<std::unique_ptr<fs::MappedRegion>> FaultFileSystem::map(fs::File& file, s
         new WrappedRegion(*this, std::move(*region), wrapped->node(), file.path()));
 }
 
-bool FaultFileSystem::exists(const std::string& path) { return inner_.exists(path); }
+bool FaultFileSystem::exists(const std::string& path) {
+    return inner_.exists(path);
+}
 
 Result<std::vector<std::string>> FaultFileSystem::list_dir(const std::string& path) {
     std::lock_guard lock(mu_);
     Status injected = begin(op::read, "opendir " + path);
-    auto names = injected.is_ok() ? inner_.list_dir(path) : Result<std::vector<std::string>>(injected);
+    auto names =
+        injected.is_ok() ? inner_.list_dir(path) : Result<std::vector<std::string>>(injected);
     end(op::read);
     return names;
 }
@@ -399,7 +410,8 @@ Status FaultFileSystem::create_dirs(const std::string& path) {
     if (status.is_ok()) {
         // Existing directories are adopted as durable; the ones made now are not yet.
         std::vector<std::string> made;
-        for (std::string at = key; at != "/" && !node_at(at); at = parent_of(at)) made.push_back(at);
+        for (std::string at = key; at != "/" && !node_at(at); at = parent_of(at))
+            made.push_back(at);
         status = inner_.create_dirs(path);
         if (status.is_ok()) {
             for (const auto& dir : made) add_live(dir, true);

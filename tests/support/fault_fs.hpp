@@ -32,8 +32,6 @@
 // region's sync().
 #pragma once
 
-#include "fs/file_system.hpp"
-
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -43,6 +41,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "fs/file_system.hpp"
 
 namespace brook::testing {
 
@@ -65,9 +65,9 @@ inline constexpr unsigned mutating = open | write | sync | rename | unlink | mkd
 std::string op_names(unsigned kinds);
 
 struct FaultRule {
-    unsigned kinds = op::all;  // which operations count towards `nth`
-    std::uint64_t nth = 1;     // fail the nth matching operation after inject() (1-based)
-    bool persistent = false;   // and every matching operation after it
+    unsigned kinds = op::all;    // which operations count towards `nth`
+    std::uint64_t nth = 1;       // fail the nth matching operation after inject() (1-based)
+    bool persistent = false;     // and every matching operation after it
     Code code = Code::io_error;  // io_error (EIO) or no_space (ENOSPC)
 };
 
@@ -82,7 +82,7 @@ enum class Tear {
 const char* tear_name(Tear tear);
 
 class FaultFileSystem final : public fs::FileSystem {
-public:
+  public:
     // REQUIRES: `inner` outlives this wrapper and is changed only through it.
     explicit FaultFileSystem(fs::FileSystem& inner);
     ~FaultFileSystem() override;
@@ -109,8 +109,7 @@ public:
     std::shared_ptr<fs::FileSystem> crash_image(Tear tear = Tear::drop,
                                                 std::uint64_t seed = 0) const;
     // Captures crash_image(tear, seed) right after the k-th operation of `kinds` from now.
-    void crash_after(std::uint64_t k, Tear tear, std::uint64_t seed,
-                     unsigned kinds = op::mutating);
+    void crash_after(std::uint64_t k, Tear tear, std::uint64_t seed, unsigned kinds = op::mutating);
     // The image crash_after() captured, or null if the k-th operation never came.
     std::shared_ptr<fs::FileSystem> captured_image() const;
 
@@ -125,7 +124,7 @@ public:
     Status sync_dir(const std::string& path) override;
     Result<std::unique_ptr<fs::FileLock>> lock_file(const std::string& path) override;
 
-private:
+  private:
     class WrappedFile;
     class WrappedRegion;
     struct Node;
