@@ -162,7 +162,15 @@ class FaultFileSystem::WrappedRegion final : public fs::MappedRegion {
   public:
     WrappedRegion(FaultFileSystem& owner, std::unique_ptr<fs::MappedRegion> inner,
                   std::shared_ptr<Node> node, std::string path)
-        : owner_(owner), inner_(std::move(inner)), node_(std::move(node)), path_(std::move(path)) {}
+        : owner_(owner), inner_(std::move(inner)), node_(std::move(node)), path_(std::move(path)) {
+        ++node_->live_mappings;
+    }
+    ~WrappedRegion() override {
+        std::lock_guard lock(owner_.mu_);
+        --node_->live_mappings;
+    }
+    WrappedRegion(const WrappedRegion&) = delete;
+    WrappedRegion& operator=(const WrappedRegion&) = delete;
 
     std::byte* data() override { return inner_->data(); }
     const std::byte* data() const override { return inner_->data(); }
@@ -341,7 +349,10 @@ void FaultFileSystem::build_image(fs::FileSystem& image, const std::string& path
             continue;
         }
         std::vector<std::byte> bytes = child->synced;
-        const std::vector<std::byte> live = child->reader ? read_whole(*child->reader) : bytes;
+        // A mapped file's live bytes belong to its writer's threads until it syncs them, so
+        // only its synced contents are taken; its tail is not torn.
+        const bool readable = child->reader && child->live_mappings == 0;
+        const std::vector<std::byte> live = readable ? read_whole(*child->reader) : bytes;
         if (tear != Tear::drop && live.size() > bytes.size()) {
             std::mt19937_64 random(state++);
             const std::size_t tail = live.size() - bytes.size();

@@ -29,7 +29,8 @@
 // Thread safety: every method may be called from any thread at once. One mutex serialises all
 // operations through the wrapper, so a crash image is always taken between two operations.
 // Stores made through a MappedRegion's data() are not operations; they become durable at the
-// region's sync().
+// region's sync(). A crash image holds a mapped file's synced contents only, since its live
+// bytes may be being stored to by another thread.
 #pragma once
 
 #include <atomic>
@@ -135,6 +136,7 @@ class FaultFileSystem final : public fs::FileSystem {
         std::vector<std::byte> synced;     // a file's contents as of its last sync
         std::shared_ptr<fs::File> reader;  // reads a file's live contents, wherever it is now
         Entries durable_children;          // a directory's entries as of its last sync_dir
+        int live_mappings = 0;             // WrappedRegions on the file; guarded by mu_
     };
 
     // Counts one operation; returns the error to inject, if any. REQUIRES: mu_ held.
