@@ -131,6 +131,13 @@ Result<std::shared_ptr<Segment>> Segment::open_files(fs::FileSystem& fs, const s
         auto offset_index = OffsetIndex::open_sealed(fs, offset_path, base);
         auto time_index = TimeIndex::open_sealed(fs, time_path, base);
         if (offset_index.is_ok() && time_index.is_ok()) {
+            const std::uint32_t sealed_size = (*offset_index)->sealed_log_bytes();
+            if (sealed_size != 0 && sealed_size != size) {
+                return Status::corruption(fmt::format(
+                    "segment {} is {} bytes but held {} when it was sealed: the file was cut "
+                    "short or changed outside brook; restore the partition from a backup",
+                    log->path(), size, sealed_size));
+            }
             auto segment = std::shared_ptr<Segment>(
                 new Segment(fs, dir, base, std::move(log), std::move(*offset_index),
                             std::move(*time_index), size));
@@ -226,7 +233,11 @@ Status Segment::seal() {
         time_index_->append(max_ts, max_timestamp_offset_);
     }
     if (!follower_) BROOK_RETURN_IF_ERROR(log_->sync());
-    BROOK_RETURN_IF_ERROR(offset_index_->seal());
+    // Recorded so that a sealed .log cut short later is caught on open (0: too large to say).
+    const std::uint64_t log_bytes = size();
+    BROOK_RETURN_IF_ERROR(offset_index_->seal(
+        log_bytes <= std::numeric_limits<std::uint32_t>::max() ? static_cast<std::uint32_t>(log_bytes)
+                                                               : 0));
     BROOK_RETURN_IF_ERROR(time_index_->seal());
     sealed_ = true;
     return Status::ok();

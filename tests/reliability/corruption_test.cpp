@@ -57,13 +57,6 @@ struct Pristine {
     // Where each batch starts in each segment's data file.
     std::map<std::string, std::vector<std::uint64_t>> base_fields;
 
-    // True if `position` of `name` is where a batch starts in a segment before the last.
-    bool batch_boundary_of_sealed(const std::string& name, std::uint64_t position) const {
-        const auto it = base_fields.find(name);
-        if (it == base_fields.end() || name == last_log) return false;
-        return std::find(it->second.begin(), it->second.end(), position) != it->second.end();
-    }
-
     // True if `position` of `name` is inside a batch's base offset field, which the batch
     // checksum does not cover (as in Kafka's format).
     bool in_base_offset_field(const std::string& name, std::uint64_t position) const {
@@ -235,15 +228,9 @@ void run_case(const Pristine& p, const std::string& name, std::uint64_t position
 void sweep(bool clean) {
     const Pristine p(clean);
     Tally tally;
-    std::uint64_t known_gaps = 0;
     for (const auto& [name, bytes] : p.files) {
         for (std::uint64_t position = 0; position < bytes.size(); ++position) {
             for (Damage damage : {Damage::flip_bit, Damage::truncate, Damage::zero_tail}) {
-                // See the should_fail test below.
-                if (damage == Damage::truncate && p.batch_boundary_of_sealed(name, position)) {
-                    ++known_gaps;
-                    continue;
-                }
                 run_case(p, name, position, damage, tally);
             }
         }
@@ -253,8 +240,7 @@ void sweep(bool clean) {
             " torn tails cut, ", tally.corrupt_at_open, " corruption at open, ",
             tally.corrupt_at_read, " corruption at read, ", tally.shifted_offsets,
             " base offset flips read back whole at shifted offsets (undetectable: the checksum "
-            "does not cover the base offset); ",
-            known_gaps, " cuts at batch boundaries of sealed segments skipped (known gap)");
+            "does not cover the base offset)");
     CHECK(tally.cases > 1000);
 }
 
@@ -268,20 +254,18 @@ TEST_CASE("every byte of a crash image damaged in turn") {
     sweep(false);
 }
 
-// Known gap, kept as a test that is expected to fail until it is fixed: a sealed segment cut
-// exactly at a batch boundary is structurally valid, and nothing records how long it was when
-// sealed, so the records after the cut vanish without a corruption report (reads skip to the
-// next segment). The fix is to record the .log size at seal (the index header has a reserved
-// field) and compare it on open. When this test starts passing, remove should_fail and the skip
-// in sweep().
-TEST_CASE("a sealed segment cut at a batch boundary is reported" * doctest::should_fail()) {
+// Regression: a sealed segment cut exactly at a batch boundary is structurally valid, and
+// nothing recorded how long it was when sealed, so the records after the cut vanished without a
+// report (reads skipped to the next segment). The offset index now records the .log size at
+// seal and open compares it.
+TEST_CASE("a sealed segment cut at a batch boundary is reported") {
     const Pristine p(true);
     const std::string first = p.base_fields.begin()->first;
     const auto& starts = p.base_fields.begin()->second;
     REQUIRE(starts.size() >= 2);
     Tally tally;
     run_case(p, first, starts[1], Damage::truncate, tally);
-    CHECK(tally.corrupt_at_open + tally.corrupt_at_read == 1);
+    CHECK(tally.corrupt_at_open == 1);
 }
 
 // Regressions for what the sweeps found.
