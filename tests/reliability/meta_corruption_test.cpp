@@ -23,11 +23,11 @@ using namespace brook::testing;
 
 namespace {
 
-// Child exit codes.
-constexpr int kIntact = 0;    // opened, and the topics are exactly as written
-constexpr int kRefused = 1;   // open or describe failed with a clear error
-constexpr int kWrong = 2;     // opened, but the topics differ: data was made up or lost
-constexpr int kOddError = 3;  // an error with an unexpected code
+// Child exit codes, away from 1 and 66, which sanitizers use when they stop a process.
+constexpr int kIntact = 10;    // opened, and the topics are exactly as written
+constexpr int kRefused = 11;   // open or describe failed with a clear error
+constexpr int kWrong = 12;     // opened, but the topics differ: data was made up or lost
+constexpr int kOddError = 13;  // an error with an unexpected code
 
 std::vector<char> read_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -77,8 +77,7 @@ int run_case(const std::string& store, const std::vector<char>& bytes, const std
     REQUIRE_MESSAGE(WIFEXITED(status), "the store crashed on a damaged meta file (signal ",
                     WIFSIGNALED(status) ? WTERMSIG(status) : 0, ")");
     const int code = WEXITSTATUS(status);
-    CHECK(code != kWrong);
-    CHECK(code != kOddError);
+    CHECK_MESSAGE((code == kIntact || code == kRefused), "child exit code ", code);
     if (code == kIntact) ++counts.intact;
     if (code == kRefused) ++counts.refused;
     return code;
