@@ -397,6 +397,13 @@ Result<std::vector<DecodedBatch>> PartitionLog::read(Offset from, std::size_t ma
                                          from.value(), log_start_offset().value(), dir_),
                              SubCode::below_log_start);
     }
+    if (from < end) {
+        // The offsets up to the log end were published, so their batches must be there: a
+        // segment file lost them (truncated or damaged). Saying so beats an endless empty read.
+        return Status::corruption(fmt::format(
+            "offsets {} to {} of {} are not in its segment files; the log is damaged", from.value(),
+            end.value() - 1, dir_));
+    }
     return std::vector<DecodedBatch>();
 }
 

@@ -60,6 +60,14 @@ class StoreCore {
     // fresh memory file system with a memory meta store (`path` is then ignored).
     static Result<std::shared_ptr<StoreCore>> open(const std::string& path, Options options,
                                                    bool in_memory);
+    // Opens a store whose directory `root` lives on `files`, with metadata in `meta`: for tests
+    // that inject faults and power cuts into the file system. Takes the lock as a writer does.
+    static Result<std::shared_ptr<StoreCore>> open_on(std::shared_ptr<fs::FileSystem> files,
+                                                      std::string root,
+                                                      std::unique_ptr<meta::MetaStore> meta,
+                                                      Options options);
+    // A Store handle on `core`, for the same tests (Producer and Consumer take a Store).
+    static std::unique_ptr<Store> make_store(std::shared_ptr<StoreCore> core);
     ~StoreCore();
 
     Status close();
@@ -122,7 +130,11 @@ class StoreCore {
     // Adds dirty ratio and last cleaned offset to a description of a compacted partition.
     void describe_cleaning(const TopicState& topic, const PartitionState& partition,
                            PartitionDescription& out) const;
+    static Status validate(const Options& options);
     Status load();
+    // corruption if the metadata looks new while topics/ holds partitions (an emptied or
+    // replaced meta file); otherwise marks the metadata as this store's.
+    Status check_meta_matches_data(const std::vector<meta::TopicRecord>& records);
     // Builds a topic's snapshot, reusing the partitions of `known` (same incarnation) and
     // opening the rest.
     Result<std::shared_ptr<TopicState>> load_topic(const meta::TopicRecord& record,
