@@ -29,6 +29,7 @@ void StoreCore::publish(const std::string& name, std::shared_ptr<const TopicStat
             topics_.erase(name);
         }
     }
+    topology_version_.fetch_add(1, std::memory_order_acq_rel);
     notify_change();
 }
 

@@ -45,6 +45,7 @@ Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Opti
             "Options::max_partitions_per_topic and Options::max_topics must be at least 1");
     }
     std::shared_ptr<StoreCore> core(new StoreCore(in_memory ? "" : path, std::move(options)));
+    core->groups_ = std::make_unique<group::GroupRegistry>(*core);
     core->clock_ = core->options_.clock;
     if (!core->clock_) {
         core->clock_ = std::shared_ptr<const Clock>(&SystemClock::instance(), [](const Clock*) {});
@@ -201,6 +202,7 @@ Status StoreCore::close() {
         }
     }
     notify_change();
+    groups_->close();
     meta_.reset();
     lock_.reset();
     return first;

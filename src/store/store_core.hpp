@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "fs/file_system.hpp"
+#include "group/group_registry.hpp"
 #include "log/partition_log.hpp"
 #include "meta/meta_store.hpp"
 #include "store/topic_config.hpp"
@@ -101,6 +102,15 @@ class StoreCore {
     // added since, and marks deleted topics. Wakes waiters if anything changed.
     Status refresh();
 
+    // Consumer groups (group/). The metadata store is for the group layer's offset table,
+    // which reaches it only through GroupRegistry::with_offsets while the store is open.
+    group::GroupRegistry& groups() noexcept { return *groups_; }
+    meta::MetaStore& meta() noexcept { return *meta_; }
+    // Moves whenever a topic is created, grown or deleted, so groups notice cheaply.
+    std::uint64_t topology_version() const noexcept {
+        return topology_version_.load(std::memory_order_acquire);
+    }
+
   private:
     StoreCore(std::string path, Options options);
     Status load();
@@ -134,6 +144,8 @@ class StoreCore {
     std::atomic<bool> closed_{false};
 
     std::atomic<std::uint64_t> change_version_{0};
+    std::atomic<std::uint64_t> topology_version_{0};
+    std::unique_ptr<group::GroupRegistry> groups_;
     mutable std::mutex change_mu_;
     mutable std::condition_variable change_cv_;
 };
