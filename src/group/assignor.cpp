@@ -129,7 +129,7 @@ Assignment assign_sticky(const std::vector<AssignorMember>& members, const Parti
                 if (!kept[donor->id].contains(tp)) candidates.push_back(tp);
             }
             for (auto it = kept[donor->id].rbegin(); it != kept[donor->id].rend(); ++it) {
-                candidates.push_back(*it);
+                if (held[donor->id].contains(*it)) candidates.push_back(*it);
             }
             for (const auto& tp : candidates) {
                 const AssignorMember* taker = n >= 2 ? fewest_eligible(tp.topic, n - 1) : nullptr;
