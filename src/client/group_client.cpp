@@ -13,6 +13,8 @@ GroupClient::GroupClient(std::shared_ptr<detail::StoreCore> core,
 Status GroupClient::subscribe(const group::Subscription& subscription) {
     config_.member.subscription = subscription;
     if (subscribed()) return group_->resubscribe(member_id_, subscription);
+    // delete_group may have replaced the group object since this client last joined.
+    BROOK_ASSIGN_OR_RETURN(group_, core_->groups().get(group_->id()));
     const std::int64_t now = core_->clock().now_ms();
     BROOK_ASSIGN_OR_RETURN(member_id_, group_->join(config_.member, now));
     generation_ = -1;

@@ -88,7 +88,7 @@ class GroupClient {
     void give_up(Host& host, const std::vector<TopicPartition>& partitions);
 
     const std::shared_ptr<detail::StoreCore> core_;
-    const std::shared_ptr<group::Group> group_;
+    std::shared_ptr<group::Group> group_;  // looked up again at each join
     GroupClientConfig config_;
     std::string member_id_;
     std::int32_t generation_ = -1;

@@ -162,6 +162,7 @@ void Group::leave(const std::string& member_id, std::int64_t now_ms, bool perman
         release_locked(m, {m.owned.begin(), m.owned.end()});
         m.departed_ms = now_ms;
         m.joined = true;
+        try_complete_locked();
         registry_.notify();
         return;
     }
