@@ -384,6 +384,30 @@ TEST_CASE("groups: auto-commit every auto.commit.interval.ms, on rebalance and o
     CHECK(d->partitions[0].lag == std::optional<std::int64_t>(4));
 }
 
+TEST_CASE("groups: with auto-commit, a rebalance commits before revoking") {
+    MemoryStore f;
+    auto store = f.open();
+    REQUIRE(store->create_topic("t", 2).is_ok());
+    produce_to(*store, "t", 0, 5);
+    produce_to(*store, "t", 1, 5);
+    const Config config{{"group.id", "g"}, {"auto.commit.interval.ms", "100000000"},
+                        {"partition.assignment.strategy", "roundrobin"}};
+    auto c1 = make_consumer(*store, config);
+    REQUIRE(c1->subscribe({"t"}).is_ok());
+    Seen seen;
+    poll_until({c1.get()}, [&] { return seen.size() == 4; }, &seen);
+    std::map<TopicPartition, Offset> position;
+    for (const auto& [who, partition, offset] : seen) position[partition] = Offset(offset + 1);
+    CHECK(committed_of(*c1, tp("t", 0)) == kOffsetInvalid);
+    // A second member joins; c1's next poll commits what it returned, then revokes.
+    auto c2 = make_consumer(*store, config);
+    REQUIRE(c2->subscribe({"t"}).is_ok());
+    poll_until({c1.get(), c2.get()}, [&] {
+        return c1->assignment().size() == 1 && c2->assignment().size() == 1;
+    });
+    for (const auto& [partition, next] : position) CHECK(committed_of(*c1, partition) == next);
+}
+
 TEST_CASE("groups: committed offsets survive closing and reopening the store") {
     DiskStore f;
     {
@@ -399,6 +423,11 @@ TEST_CASE("groups: committed offsets survive closing and reopening the store") {
         REQUIRE(store->close().is_ok());
     }
     auto store = f.open();
+    // A manually assigned partition with kOffsetInvalid starts at the group's commit.
+    auto manual = make_consumer(*store, {{"group.id", "g"}});
+    REQUIRE(manual->assign({{"t", PartitionId(0), kOffsetInvalid}}).is_ok());
+    CHECK(manual->position({tp("t", 0)})->front().offset == Offset(7));
+    REQUIRE(manual->close().is_ok());
     auto c = make_consumer(*store, {{"group.id", "g"}, {"enable.auto.commit", "false"}});
     CHECK(committed_of(*c, tp("t", 0)) == Offset(7));
     CHECK(committed_of(*c, tp("t", 1)) == kOffsetInvalid);
