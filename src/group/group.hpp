@@ -60,7 +60,6 @@ struct SyncResult {
     std::string reason;
     // A rebalance waits for this member: commit, release per the protocol, then rejoin().
     bool rejoin = false;
-    bool cooperative = false;
     std::int32_t generation = 0;
     // True once per generation: the member's first sync after a rebalance completed.
     bool new_generation = false;
@@ -163,7 +162,6 @@ class Group {
     std::int32_t generation_ = 0;
     bool preparing_ = false;
     Strategy strategy_ = Strategy::range;
-    bool cooperative_ = false;
     PartitionCounts counts_;  // the subscribed topics' partition counts at the last assignment
     std::uint64_t topology_seen_ = 0;
     std::uint64_t next_member_ = 0;
