@@ -607,3 +607,32 @@ TEST_CASE("groups: misuse is refused with clear errors") {
     CHECK(clash.message().find("strategy") != std::string::npos);
     CHECK(Consumer::create(*store, {{"group.instance.id", "x"}}).code() == Code::invalid_argument);
 }
+
+TEST_CASE("groups: deleting a subscribed topic rebalances the group onto what is left") {
+    MemoryStore f;
+    auto store = f.open();
+    REQUIRE(store->create_topic("t", 2).is_ok());
+    REQUIRE(store->create_topic("u", 2).is_ok());
+    auto c = make_consumer(*store, {{"group.id", "g"}});
+    REQUIRE(c->subscribe({"t", "u"}).is_ok());
+    poll_until({c.get()}, [&] { return c->assignment().size() == 4; });
+    REQUIRE(store->delete_topic("u").is_ok());
+    produce_to(*store, "t", 0, 3);
+    // Messages for the deleted partitions may report not_found; records come only from t.
+    std::set<std::int64_t> offsets;
+    for (int i = 0; i < 500 && (offsets.size() < 3 || c->assignment().size() != 2); ++i) {
+        auto m = c->poll(0ms);
+        if (!m) continue;
+        if (!m->error().is_ok()) {
+            CHECK(m->error() == Code::not_found);
+            continue;
+        }
+        CHECK(m->topic() == "t");
+        offsets.insert(m->offset().value());
+    }
+    CHECK(assignment_of(*c) == all_of("t", 2));
+    CHECK(offsets == std::set<std::int64_t>{0, 1, 2});
+    // Recreating the topic brings it back into the subscription.
+    REQUIRE(store->create_topic("u", 1).is_ok());
+    poll_until({c.get()}, [&] { return c->assignment().size() == 3; });
+}
