@@ -235,9 +235,14 @@ class Consumer::Impl final : public client::GroupClient::Host {
             if (now >= deadline) return std::nullopt;
             // No append in this process signals a read-only store's writer, so re-check
             // every fetch.wait.max.ms.
-            const auto until = core_->read_only()
-                                   ? std::min(deadline, deadline_after(config_.fetch_wait_max))
-                                   : deadline;
+            auto until = core_->read_only()
+                             ? std::min(deadline, deadline_after(config_.fetch_wait_max))
+                             : deadline;
+            // A group member inside a long poll is still polling, as in Kafka: it reports so
+            // to the group well within max.poll.interval.ms.
+            if (group_ && group_->subscribed()) {
+                until = std::min(until, deadline_after(heartbeat_interval()));
+            }
             core_->wait_for_change(seen, until, wakeup_);
         }
     }
@@ -399,6 +404,11 @@ class Consumer::Impl final : public client::GroupClient::Host {
     bool is_closed() const {
         std::lock_guard lock(mu_);
         return closed_;
+    }
+
+    std::chrono::milliseconds heartbeat_interval() const {
+        const std::int64_t third = config_.group.member.max_poll_interval_ms / 3;
+        return std::chrono::milliseconds(std::clamp<std::int64_t>(third, 1, 1000));
     }
 
     Status check_group(std::string_view op) const {

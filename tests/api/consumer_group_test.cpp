@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <set>
+#include <thread>
 
 using namespace brook;
 using namespace brook_test;
@@ -635,4 +637,31 @@ TEST_CASE("groups: deleting a subscribed topic rebalances the group onto what is
     // Recreating the topic brings it back into the subscription.
     REQUIRE(store->create_topic("u", 1).is_ok());
     poll_until({c.get()}, [&] { return c->assignment().size() == 3; });
+}
+
+TEST_CASE("groups: a member blocked in a long poll stays in the group") {
+    MemoryStore f;
+    auto store = f.open();  // the system clock: max.poll.interval.ms runs in real time
+    REQUIRE(store->create_topic("t", 2).is_ok());
+    const Config config{{"group.id", "g"}, {"max.poll.interval.ms", "2000"}};
+    auto r1 = std::make_shared<Recorder>();
+    auto c1 = make_consumer(*store, config);
+    auto c2 = make_consumer(*store, config);
+    REQUIRE(c1->subscribe({"t"}, r1).is_ok());
+    REQUIRE(c2->subscribe({"t"}).is_ok());
+    poll_until({c1.get(), c2.get()}, [&] {
+        return c1->assignment().size() == 1 && c2->assignment().size() == 1;
+    });
+    const std::string id = c1->member_id();
+    std::atomic<bool> returned{false};
+    std::thread blocked([&] {
+        auto m = c1->poll(5000ms);  // longer than max.poll.interval.ms, with nothing to read
+        CHECK(!m.has_value());
+        returned = true;
+    });
+    while (!returned.load()) poll_n(*c2, 1), std::this_thread::sleep_for(50ms);
+    blocked.join();
+    CHECK(c1->member_id() == id);
+    for (const auto& e : r1->events) CHECK(e.kind != "lost");
+    CHECK(describe(*store, "g").members.size() == 2);
 }
