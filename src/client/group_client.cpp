@@ -53,6 +53,13 @@ Status GroupClient::step(Host& host) {
             if (!lost.empty()) host.lost(lost);
             member_id_.clear();
             generation_ = -1;
+            if (r.replaced) {
+                return Status::error(
+                    Code::fenced,
+                    fmt::format("this consumer left group '{}': {}; subscribe() again to take "
+                                "the identity back",
+                                group_->id(), r.reason));
+            }
             BROOK_RETURN_IF_ERROR(subscribe(config_.member.subscription));
             continue;
         }

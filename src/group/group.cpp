@@ -55,8 +55,10 @@ Result<std::string> Group::join(const MemberOptions& options, std::int64_t now_m
             const std::string old_id = same->first;
             release_locked(taken, {taken.owned.begin(), taken.owned.end()});
             members_.erase(same);
-            removed_[old_id] = fmt::format(
-                "a newer consumer with group.instance.id '{}' replaced it", *options.instance_id);
+            removed_[old_id] = Removal{
+                fmt::format("a newer consumer with group.instance.id '{}' replaced it",
+                            *options.instance_id),
+                true};
             const bool resubscribed = taken.options.subscription.topics !=
                                           options.subscription.topics ||
                                       taken.options.subscription.pattern !=
@@ -91,9 +93,12 @@ SyncResult Group::sync(const std::string& member_id, std::int64_t now_ms) {
     auto it = members_.find(member_id);
     if (it == members_.end()) {
         result.removed = true;
+        result.reason = removal_reason_locked(member_id);
         auto why = removed_.find(member_id);
-        result.reason = why == removed_.end() ? "it is not a member" : why->second;
-        if (why != removed_.end()) removed_.erase(why);
+        if (why != removed_.end()) {
+            result.replaced = why->second.replaced;
+            removed_.erase(why);
+        }
         return result;
     }
     Member& m = it->second;
@@ -186,13 +191,12 @@ Status Group::commit(const std::string& member_id,
     } else {
         auto it = members_.find(member_id);
         if (it == members_.end()) {
-            auto why = removed_.find(member_id);
             return Status::error(
                 Code::fenced,
                 fmt::format("commit refused: member {} of group '{}' has a stale generation "
                             "because {}; the group is at generation {}. Poll to rejoin",
                             member_id, id_,
-                            why == removed_.end() ? "it is not a member" : why->second,
+                            removal_reason_locked(member_id),
                             generation_));
         }
         for (const auto& o : offsets) {
@@ -254,8 +258,13 @@ void Group::remove_locked(const std::string& member_id, std::string reason) {
     members_.erase(it);
     // Only the latest reasons are kept, so a member that never comes back costs little.
     if (removed_.size() >= 1024) removed_.erase(removed_.begin());
-    removed_[member_id] = std::move(reason);
+    removed_[member_id] = Removal{std::move(reason), false};
     start_rebalance_locked();
+}
+
+std::string Group::removal_reason_locked(const std::string& member_id) const {
+    auto why = removed_.find(member_id);
+    return why == removed_.end() ? "it is not a member" : why->second.reason;
 }
 
 void Group::start_rebalance_locked() {

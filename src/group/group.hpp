@@ -58,6 +58,8 @@ struct SyncResult {
     // it held and must join again. `reason` says why.
     bool removed = false;
     std::string reason;
+    // Removed because a newer consumer took over its group.instance.id: it must not rejoin.
+    bool replaced = false;
     // A rebalance waits for this member: commit, release per the protocol, then rejoin().
     bool rejoin = false;
     std::int32_t generation = 0;
@@ -144,6 +146,7 @@ class Group {
 
     void expire_locked(std::int64_t now_ms);
     void remove_locked(const std::string& member_id, std::string reason);
+    std::string removal_reason_locked(const std::string& member_id) const;
     void start_rebalance_locked();
     void try_complete_locked();
     void release_locked(Member& member, const std::vector<TopicPartition>& partitions);
@@ -158,7 +161,11 @@ class Group {
     std::mutex mu_;  // guards the fields below
     std::map<std::string, Member> members_;
     std::map<TopicPartition, std::string> owner_;
-    std::map<std::string, std::string> removed_;  // member id -> why it was removed
+    struct Removal {
+        std::string reason;
+        bool replaced = false;
+    };
+    std::map<std::string, Removal> removed_;  // member id -> why it was removed
     std::int32_t generation_ = 0;
     bool preparing_ = false;
     Strategy strategy_ = Strategy::range;

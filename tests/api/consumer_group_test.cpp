@@ -665,3 +665,40 @@ TEST_CASE("groups: a member blocked in a long poll stays in the group") {
     for (const auto& e : r1->events) CHECK(e.kind != "lost");
     CHECK(describe(*store, "g").members.size() == 2);
 }
+
+TEST_CASE("groups: a second live consumer with the same group.instance.id fences the first") {
+    MemoryStore f;
+    auto store = f.open();
+    REQUIRE(store->create_topic("t", 2).is_ok());
+    const Config config{{"group.id", "g"}, {"group.instance.id", "worker-1"},
+                        {"enable.auto.commit", "false"}};
+    auto r1 = std::make_shared<Recorder>();
+    auto first = make_consumer(*store, config);
+    REQUIRE(first->subscribe({"t"}, r1).is_ok());
+    poll_until({first.get()}, [&] { return first->assignment().size() == 2; });
+    const auto generation = describe(*store, "g").generation;
+
+    auto second = make_consumer(*store, config);
+    REQUIRE(second->subscribe({"t"}).is_ok());
+    poll_until({second.get()}, [&] { return second->assignment().size() == 2; });
+    CHECK(describe(*store, "g").generation == generation);  // no rebalance
+    Status fenced = first->commit({{"t", PartitionId(0), Offset(0)}});
+    CHECK(fenced == Code::fenced);
+    CHECK(fenced.message().find("worker-1") != std::string::npos);
+    // The fenced consumer learns it lost its partitions and does not rejoin by itself, so the
+    // two never take the identity from each other back and forth.
+    r1->events.clear();
+    auto told = first->poll(0ms);
+    REQUIRE(told.has_value());
+    CHECK(told->error() == Code::fenced);
+    CHECK(told->error().message().find("replaced") != std::string::npos);
+    REQUIRE(r1->events.size() == 1);
+    CHECK(r1->events.front().kind == "lost");
+    CHECK(r1->events.front().partitions == all_of("t", 2));
+    CHECK(first->member_id().empty());
+    poll_n(*first, 5);
+    poll_n(*second, 5);
+    CHECK(assignment_of(*second) == all_of("t", 2));
+    CHECK(first->assignment().empty());
+    CHECK(describe(*store, "g").members.size() == 1);
+}
