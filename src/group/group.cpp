@@ -213,6 +213,10 @@ Status Group::commit(const std::string& member_id,
             }
         }
     }
+    // Offsets of a deleted topic are dropped with it, so none may be written afterwards.
+    for (const auto& o : offsets) {
+        BROOK_RETURN_IF_ERROR(registry_.check_partition({o.topic, o.partition}));
+    }
     return registry_.with_offsets(
         [&](OffsetTable& table) { return table.commit(id_, offsets, now_ms); });
 }

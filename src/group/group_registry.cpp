@@ -54,6 +54,10 @@ Result<PartitionCounts> GroupRegistry::partition_counts() {
     return counts;
 }
 
+Status GroupRegistry::check_partition(const TopicPartition& partition) {
+    return core_.partition(partition.topic, partition.partition).status();
+}
+
 std::uint64_t GroupRegistry::topology_version() const { return core_.topology_version(); }
 
 std::int64_t GroupRegistry::now_ms() const { return core_.clock().now_ms(); }

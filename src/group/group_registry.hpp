@@ -48,6 +48,8 @@ class GroupRegistry {
 
     // Partition counts of every topic.
     Result<PartitionCounts> partition_counts();
+    // @return not_found unless the topic and partition exist.
+    Status check_partition(const TopicPartition& partition);
     std::uint64_t topology_version() const;
     std::int64_t now_ms() const;
     // Wakes blocked polls so their consumers look at the group again.

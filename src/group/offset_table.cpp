@@ -166,4 +166,18 @@ Status OffsetTable::remove(std::string_view group_id, std::optional<std::string_
     return meta_.write(writes);
 }
 
+Status OffsetTable::remove_topic(std::string_view topic) {
+    BROOK_ASSIGN_OR_RETURN(auto entries, meta_.scan(format::kOffsetsSpace, ""));
+    std::vector<meta::MetaStore::Write> writes;
+    for (auto& [key, value] : entries) {
+        const std::size_t end = key.find(format::kKeySeparator);
+        if (end == std::string::npos) continue;
+        const auto tp = decode_key_suffix(std::string_view(key).substr(end + 1));
+        if (!tp || tp->topic != topic) continue;
+        writes.push_back({std::string(format::kOffsetsSpace), std::move(key), std::nullopt});
+    }
+    if (writes.empty()) return Status::ok();
+    return meta_.write(writes);
+}
+
 }  // namespace brook::group

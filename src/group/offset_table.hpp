@@ -62,6 +62,9 @@ class OffsetTable {
     // Removes every offset of the group (of one topic, when `topic` is given), atomically.
     Status remove(std::string_view group_id, std::optional<std::string_view> topic = {});
 
+    // Removes every group's offsets of `topic`, atomically (when the topic is deleted).
+    Status remove_topic(std::string_view topic);
+
   private:
     meta::MetaStore& meta_;
 };

@@ -179,7 +179,9 @@ Status StoreCore::delete_topic(std::string_view name) {
         partition->log->close().ignore();  // its files go next; a failed close loses nothing
         BROOK_RETURN_IF_ERROR(remove_partition_dir(partition_dir(name, partition->id)));
     }
-    return Status::ok();
+    // As in Kafka, consumer groups' offsets go with the topic.
+    return groups_->with_offsets(
+        [&](group::OffsetTable& table) { return table.remove_topic(name); });
 }
 
 }  // namespace brook::detail

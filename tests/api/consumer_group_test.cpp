@@ -618,6 +618,10 @@ TEST_CASE("groups: deleting a subscribed topic rebalances the group onto what is
     auto c = make_consumer(*store, {{"group.id", "g"}});
     REQUIRE(c->subscribe({"t", "u"}).is_ok());
     poll_until({c.get()}, [&] { return c->assignment().size() == 4; });
+    produce_to(*store, "u", 0, 2);
+    poll_until({c.get()}, [&] { return c->position({tp("u", 0)})->front().offset == Offset(2); });
+    REQUIRE(c->commit().is_ok());
+    CHECK(committed_of(*c, tp("u", 0)) == Offset(2));
     REQUIRE(store->delete_topic("u").is_ok());
     produce_to(*store, "t", 0, 3);
     // Messages for the deleted partitions may report not_found; records come only from t.
@@ -634,6 +638,11 @@ TEST_CASE("groups: deleting a subscribed topic rebalances the group onto what is
     }
     CHECK(assignment_of(*c) == all_of("t", 2));
     CHECK(offsets == std::set<std::int64_t>{0, 1, 2});
+    // The deleted topic's offsets went with it, and cannot be committed again.
+    CHECK(committed_of(*c, tp("u", 0)) == kOffsetInvalid);
+    CHECK(c->commit({{"u", PartitionId(0), Offset(1)}}) == Code::fenced);  // no longer owned
+    auto outsider = make_consumer(*store, {{"group.id", "h"}});
+    CHECK(outsider->commit({{"u", PartitionId(0), Offset(1)}}) == Code::not_found);
     // Recreating the topic brings it back into the subscription.
     REQUIRE(store->create_topic("u", 1).is_ok());
     poll_until({c.get()}, [&] { return c->assignment().size() == 3; });

@@ -110,6 +110,14 @@ TEST_CASE_TEMPLATE("offset table: removal by topic and by group leaves other gro
     CHECK(table.fetch_all("g")->empty());
     CHECK(table.fetch_all("g2")->size() == 3);
     CHECK(*table.groups() == std::vector<std::string>{"g2"});
+    REQUIRE(table.commit("g3", offsets, 1).is_ok());
+    REQUIRE(table.remove_topic("a").is_ok());
+    for (const char* group : {"g2", "g3"}) {
+        auto left = table.fetch_all(group);
+        REQUIRE(left.is_ok());
+        CHECK(left->size() == 1);
+        CHECK(left->contains(tp("b", 0)));
+    }
 }
 
 TEST_CASE_TEMPLATE("offset table: bad input is refused and writes nothing", F, LmdbFixture,
