@@ -140,8 +140,8 @@ public:
     // after `message`, or the given offsets (each the next offset to read). Once it returns ok
     // the commit survives a crash.
     // @return fenced (the member was removed from the group, its generation is stale, or it
-    //         does not own a partition); invalid_argument (no group.id); closed; no_space,
-    //         io_error.
+    //         does not own a partition); not_found (no such topic or partition);
+    //         invalid_argument (no group.id, a negative offset); closed; no_space, io_error.
     Status commit();
     Status commit(const Message& message);
     Status commit(const std::vector<TopicPartitionOffset>& offsets);
