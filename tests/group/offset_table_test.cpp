@@ -132,7 +132,7 @@ TEST_CASE_TEMPLATE("offset table: bad input is refused and writes nothing", F, L
     CHECK(refused == Code::invalid_argument);
     CHECK(refused.message().find("-1") != std::string::npos);
     CHECK((*table.fetch("g", tp("a", 0)))->offset == Offset(3));
-    for (const std::string bad : {std::string(), std::string(format::kMaxGroupIdBytes + 1, 'x'),
+    for (const std::string& bad : {std::string(), std::string(format::kMaxGroupIdBytes + 1, 'x'),
                                   std::string("a\0b", 3)}) {
         Status status = table.commit(bad, mixed, 1);
         CHECK(status == Code::invalid_argument);
