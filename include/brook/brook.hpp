@@ -5,6 +5,7 @@
 #include <brook/config.hpp>
 #include <brook/consumer.hpp>
 #include <brook/group_admin.hpp>
+#include <brook/inspect.hpp>
 #include <brook/message.hpp>
 #include <brook/producer.hpp>
 #include <brook/status.hpp>

@@ -43,6 +43,17 @@ struct Options {
     // Limits that keep a mistake from exhausting the machine.
     std::int32_t max_partitions_per_topic = 10'000;
     std::int32_t max_topics = 100'000;
+    // Run retention and compaction on a background thread (see docs/retention-and-compaction.md).
+    // Off, nothing is cleaned until run_maintenance() is called: tests and tools stay
+    // deterministic.
+    bool background_maintenance = true;
+    // log.retention.check.interval.ms: how often the thread applies retention.
+    std::int64_t log_retention_check_interval_ms = 300'000;
+    // log.cleaner.backoff.ms: how often the thread looks for logs to compact.
+    std::int64_t log_cleaner_backoff_ms = 15'000;
+    // log.cleaner.dedupe.buffer.size: the memory one compaction pass may use for its key map
+    // (24 bytes per key). A smaller buffer only makes compaction take more passes.
+    std::int64_t log_cleaner_dedupe_buffer_size = 128LL * 1024 * 1024;
 };
 
 struct PartitionDescription {
@@ -51,6 +62,20 @@ struct PartitionDescription {
     Offset log_end_offset{};
     std::size_t segment_count = 0;
     std::uint64_t size_bytes = 0;
+    // Compacted topics: the share of the cleanable bytes not yet compacted (0 when nothing is
+    // cleanable), and the offset below which the last compaction pass compacted everything.
+    double dirty_ratio = 0;
+    Offset last_cleaned_offset{};
+};
+
+// What maintenance (retention and compaction) has done since the store opened.
+struct MaintenanceStats {
+    std::uint64_t passes = 0;            // maintenance passes run
+    std::int64_t last_pass_ms = -1;      // when the last one ended (store clock), -1: never
+    std::uint64_t bytes_deleted = 0;     // by retention and delete_records
+    std::uint64_t segments_deleted = 0;  // by retention and delete_records
+    std::uint64_t bytes_compacted = 0;   // segment bytes rewritten by compaction
+    std::uint64_t bytes_compacted_away = 0;  // how much smaller compaction made them
 };
 
 struct TopicDescription {
@@ -102,6 +127,24 @@ public:
     // Deletes a topic and its data. Producers and consumers using it then get not_found.
     // @return not_found.
     Status delete_topic(std::string_view name);
+
+    // Runs one full maintenance pass now, on the calling thread: retention for every topic
+    // whose cleanup.policy contains delete, then compaction of every compacted partition that
+    // is cleanable. Safe to call while the background thread runs (passes take turns).
+    // @return the first error met (the other partitions are still maintained); closed;
+    //         invalid_argument for a read-only store.
+    Status run_maintenance();
+
+    // Kafka's DeleteRecords: raises the partition's log start offset to `before_offset`, so
+    // the records below it are gone for readers at once and their segments are deleted when
+    // wholly below it. Consumers positioned below get auto.offset.reset behaviour.
+    // @return the new log start offset; offset_out_of_range if before_offset is negative or
+    //         beyond the log end; not_found; closed; invalid_argument for a read-only store.
+    Result<Offset> delete_records(std::string_view topic, PartitionId partition,
+                                  Offset before_offset);
+
+    // Counters of what maintenance has done.
+    MaintenanceStats maintenance_stats() const;
 
     // The store's directory, or "" for an in-memory store.
     const std::string& path() const noexcept;

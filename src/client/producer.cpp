@@ -167,6 +167,12 @@ class Producer::Impl {
                 "unknown topic '{}'; create it first with Store::create_topic", record.topic));
         }
         const detail::TopicState& state = **topic;
+        if (!record.key && state.config.cleanup_policy != store::CleanupPolicy::delete_segments) {
+            return Status::invalid_argument(fmt::format(
+                "topic '{}' is compacted (cleanup.policy includes compact), so every record needs "
+                "a key; compaction keeps the latest record per key",
+                record.topic));
+        }
         const std::int32_t count = state.partition_count();
         std::int32_t partition = 0;
         if (record.partition) {

@@ -12,13 +12,23 @@ namespace brook::log {
 namespace {
 
 std::string file_name(CheckpointKind kind) {
-    return std::string(kind == CheckpointKind::recovery_point ? format::kRecoveryPointFile
-                                                              : format::kCleanShutdownFile);
+    switch (kind) {
+        case CheckpointKind::recovery_point: return std::string(format::kRecoveryPointFile);
+        case CheckpointKind::clean_shutdown: return std::string(format::kCleanShutdownFile);
+        case CheckpointKind::log_start_offset: return std::string(format::kLogStartOffsetFile);
+        case CheckpointKind::swap_manifest: return std::string(format::kSwapManifestFile);
+    }
+    return {};
 }
 
 std::uint32_t magic_of(CheckpointKind kind) {
-    return kind == CheckpointKind::recovery_point ? format::kRecoveryPointMagic
-                                                  : format::kCleanShutdownMagic;
+    switch (kind) {
+        case CheckpointKind::recovery_point: return format::kRecoveryPointMagic;
+        case CheckpointKind::clean_shutdown: return format::kCleanShutdownMagic;
+        case CheckpointKind::log_start_offset: return format::kLogStartOffsetMagic;
+        case CheckpointKind::swap_manifest: return format::kSwapManifestMagic;
+    }
+    return 0;
 }
 
 using Buffer = std::array<std::byte, format::kCheckpointSize>;

@@ -1,4 +1,5 @@
-// Checkpoint files of a partition directory: the recovery point and the clean-shutdown marker.
+// Checkpoint files of a partition directory: the recovery point, the clean-shutdown marker,
+// the log start offset and the compaction swap manifest.
 //
 // The recovery point is the base offset of the first segment that recovery must validate:
 // every segment before it was fsynced and sealed when it rolled. The clean-shutdown marker is
@@ -22,11 +23,15 @@
 
 namespace brook::log {
 
-enum class CheckpointKind { recovery_point, clean_shutdown };
+// log_start_offset holds the partition's log start offset. swap_manifest sits inside the
+// compaction swap directory and names the range a cleaned segment replaces.
+enum class CheckpointKind { recovery_point, clean_shutdown, log_start_offset, swap_manifest };
 
 struct Checkpoint {
     Offset offset;
-    std::uint64_t active_log_size = 0;  // clean_shutdown only
+    // clean_shutdown: the active segment's .log size; swap_manifest: the end of the replaced
+    // range (an offset); 0 otherwise.
+    std::uint64_t active_log_size = 0;
 };
 
 // Atomically replaces the checkpoint file of `kind` in `dir`.

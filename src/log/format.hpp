@@ -24,6 +24,14 @@ inline constexpr std::string_view kTempSuffix = ".tmp";
 // Per-partition checkpoint files.
 inline constexpr std::string_view kRecoveryPointFile = "recovery-point";
 inline constexpr std::string_view kCleanShutdownFile = "clean-shutdown";
+// The log start offset, raised by retention and delete_records before files are removed.
+inline constexpr std::string_view kLogStartOffsetFile = "log-start-offset";
+// Compaction swaps one cleaned segment in at a time through a staging directory: it is built
+// in kCleanedDir, committed by renaming that directory to kSwapDir (holding a kSwapManifestFile),
+// then its files are renamed to their final names. See docs/format.md, "Compaction swap".
+inline constexpr std::string_view kCleanedDir = "cleaner.cleaned";
+inline constexpr std::string_view kSwapDir = "cleaner.swap";
+inline constexpr std::string_view kSwapManifestFile = "swap-manifest";
 
 // ---- Record batch header ----------------------------------------------------------------
 // A batch is a fixed 61-byte header followed by its records. The checksum covers every byte
@@ -100,6 +108,12 @@ inline constexpr std::uint16_t kIndexSealedFlag = 0x0001;
 //   (clean-shutdown only; 0 in recovery-point)   24 u64 XXH3-64 of bytes [0, 24)
 inline constexpr std::uint32_t kRecoveryPointMagic = 0x50434552;  // "RECP"
 inline constexpr std::uint32_t kCleanShutdownMagic = 0x4e414c43;  // "CLAN"
+// log-start-offset uses the same layout: offset = the log start offset, field 16 = 0.
+inline constexpr std::uint32_t kLogStartOffsetMagic = 0x4f54534c;  // "LSTO"
+// swap-manifest uses the same layout: offset = the base offset of the cleaned segment (the
+// first replaced one), field 16 = the end of the replaced range (the base offset of the first
+// segment kept after it).
+inline constexpr std::uint32_t kSwapManifestMagic = 0x50415753;  // "SWAP"
 inline constexpr std::uint32_t kCheckpointVersion = 1;
 inline constexpr std::size_t kCheckpointSize = 32;
 

@@ -59,8 +59,17 @@ Result<bool> PartitionLog::refresh() {
         segments_.push_back(std::move(segment));
     }
     if (segments_.empty()) return false;
-    start_.store(segments_.front()->base_offset().value(), std::memory_order_release);
     end_.store(segments_.back()->next_offset().value(), std::memory_order_release);
+    // The writer's retention and delete_records raise its start; a damaged or half-replaced
+    // checkpoint is read again at the next refresh.
+    Offset start = segments_.front()->base_offset();
+    if (auto checkpoint = read_checkpoint(fs_, dir_, CheckpointKind::log_start_offset);
+        checkpoint.is_ok() && checkpoint->has_value()) {
+        start = std::max(start, (*checkpoint)->offset);
+    }
+    start_.store(std::max(Offset(start_.load(std::memory_order_relaxed)),
+                          std::min(start, log_end_offset())).value(),
+                 std::memory_order_release);
     return end_.load(std::memory_order_relaxed) != old_end;
 }
 
@@ -78,6 +87,7 @@ Status PartitionLog::load() {
                                          dir_, made.message()));
     }
     BROOK_RETURN_IF_ERROR(fs_.sync_dir(fs::parent_path(dir_)));
+    BROOK_RETURN_IF_ERROR(recover_swap());
     BROOK_ASSIGN_OR_RETURN(const auto names, fs_.list_dir(dir_));
     BROOK_RETURN_IF_ERROR(remove_stray_files(names));
 
@@ -124,8 +134,19 @@ Status PartitionLog::load() {
         segments_.push_back(std::move(*segment));
     }
     if (!recovery_.clean_shutdown) recovery_.bytes_truncated = last_size - segments_.back()->size();
-    start_.store(bases.front().value(), std::memory_order_release);
     end_.store(segments_.back()->next_offset().value(), std::memory_order_release);
+    // Retention and delete_records raise the start above the first segment's base. A damaged
+    // checkpoint is reported: ignoring it would bring deleted records back.
+    auto start_checkpoint = read_checkpoint(fs_, dir_, CheckpointKind::log_start_offset);
+    if (!start_checkpoint.is_ok()) {
+        return Status::error(start_checkpoint.code(),
+                             fmt::format("{}; remove that file to restart the log at its first "
+                                         "segment, which may bring back deleted records",
+                                         start_checkpoint.status().message()));
+    }
+    Offset start = bases.front();
+    if (start_checkpoint->has_value()) start = std::max(start, (*start_checkpoint)->offset);
+    start_.store(std::min(start, log_end_offset()).value(), std::memory_order_release);
     // From here on a crash must be detected as unclean.
     return remove_checkpoint(fs_, dir_, CheckpointKind::clean_shutdown);
 }
@@ -300,6 +321,7 @@ Status PartitionLog::fail_stop(const Status& cause) {
 }
 
 Status PartitionLog::close() {
+    std::lock_guard maintenance(maintenance_mu_);
     std::lock_guard lock(append_mu_);
     if (closed_) return Status::ok();
     closed_ = true;
@@ -342,22 +364,57 @@ Result<std::vector<DecodedBatch>> PartitionLog::read(Offset from, std::size_t ma
                                          from.value(), end.value(), dir_),
                              SubCode::above_log_end);
     }
-    for (auto segment = segment_for(from); segment && from < end;
-         segment = segment_after(segment->base_offset())) {
+    std::uint64_t generation = generation_.load(std::memory_order_acquire);
+    auto segment = segment_for(from);
+    while (segment && from < end) {
         BROOK_ASSIGN_OR_RETURN(auto batches, segment->read(from, max_bytes, end));
         if (!batches.empty()) return batches;
+        // Nothing at or after `from` here. If compaction or retention changed the segments
+        // meanwhile, the next one is found from `from` again, not from a replaced segment.
+        const std::uint64_t now = generation_.load(std::memory_order_acquire);
+        if (now != generation) {
+            generation = now;
+            const auto again = segment_for(from);
+            if (again && again != segment) {
+                segment = again;
+                continue;
+            }
+        }
+        segment = segment_after(segment->base_offset());
+    }
+    if (from < log_start_offset()) {
+        // Retention removed the segment between the check above and the lookup.
+        return Status::error(Code::offset_out_of_range,
+                             fmt::format("offset {} is below the log start offset {} of {}; "
+                                         "seek to the log start or end",
+                                         from.value(), log_start_offset().value(), dir_),
+                             SubCode::below_log_start);
     }
     return std::vector<DecodedBatch>();
 }
 
 Result<std::optional<Offset>> PartitionLog::offset_for_timestamp(std::int64_t timestamp_ms) const {
     const Offset end = log_end_offset();
-    for (auto segment = segment_for(log_start_offset()); segment;
+    const Offset start = log_start_offset();
+    for (auto segment = segment_for(start); segment;
          segment = segment_after(segment->base_offset())) {
         const auto max_ts = segment->max_timestamp();
         if (!max_ts || *max_ts < timestamp_ms) continue;
         BROOK_ASSIGN_OR_RETURN(const auto found, segment->offset_for_timestamp(timestamp_ms));
-        if (found && *found < end) return found;
+        if (found && *found >= start && *found < end) return found;
+        if (found && *found < start) {
+            // The match lies below the log start: look from the start on in this segment.
+            for (Offset from = start;;) {
+                BROOK_ASSIGN_OR_RETURN(const auto batches, segment->read(from, 1u << 20, end));
+                if (batches.empty()) break;
+                for (const auto& batch : batches) {
+                    for (const auto& record : batch.records) {
+                        if (record.timestamp >= timestamp_ms) return std::optional(record.offset);
+                    }
+                    from = batch.header.last_offset() + 1;
+                }
+            }
+        }
     }
     return std::optional<Offset>();
 }

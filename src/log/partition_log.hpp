@@ -29,6 +29,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -129,6 +130,43 @@ public:
     // closed, while reads keep working.
     Status close();
 
+    // ---- Retention and compaction, for the cleaner (src/cleaner/) -------------------------
+    // These never hold the append lock across I/O, so producers wait at most for a segment
+    // swap. Calls are serialised with each other and with close() by the maintenance lock.
+
+    // Raises the log start offset to `offset` (never lowers it; at most the log end), makes it
+    // durable in the log-start-offset checkpoint, and only then removes the segments that lie
+    // wholly below it, never the active one. A reader already inside a removed segment
+    // finishes through its open descriptors; reads below the new start get
+    // offset_out_of_range / SubCode::below_log_start.
+    // @return the bytes of the segments removed; io_error / no_space (the log fail-stops if the
+    //         removal fails after the checkpoint); closed.
+    Result<std::uint64_t> advance_log_start(Offset offset);
+
+    // Rolls the active segment if it holds data and `force` is set or segment.ms has elapsed
+    // since its first batch (so time retention and compaction can reach that data).
+    // @return whether it rolled; the errors of append().
+    Result<bool> roll_if_due(bool force);
+
+    // Appends one batch, with its final offsets, to the segment being written.
+    using BatchSink = std::function<Status(std::span<const std::byte>)>;
+
+    // Replaces the sealed segments whose base offsets lie in [begin, end) by one new segment
+    // with base offset `begin`, whose batches `write` produces through the sink it is handed
+    // (offsets increasing, within [begin, end)). The new segment is built in a staging
+    // directory, committed by a directory rename, then moved into place with fsyncs of files
+    // and directories; a crash at any step reopens to either the old or the new segments
+    // (docs/format.md, "Compaction swap"). Readers inside old segments keep their view.
+    // REQUIRES: `begin` is a segment's base offset and `end` the base offset of a later one.
+    // @return invalid_argument for a bad range or batch; `write`'s error; io_error / no_space
+    //         (before the commit the log is unchanged; after it the log fail-stops and the
+    //         next open finishes the swap); closed.
+    Status replace_segments(Offset begin, Offset end,
+                            const std::function<Status(const BatchSink&)>& write);
+
+    // The config the log currently applies.
+    LogConfig config() const;
+
     Offset log_start_offset() const noexcept { return Offset(start_.load(std::memory_order_acquire)); }
     Offset log_end_offset() const noexcept { return Offset(end_.load(std::memory_order_acquire)); }
     std::vector<SegmentInfo> segments() const;
@@ -140,6 +178,13 @@ private:
     PartitionLog(fs::FileSystem& fs, std::string dir, LogConfig config, const Clock& clock);
 
     Status load();
+    // Finishes a committed compaction swap left by a crash, or discards an uncommitted one.
+    Status recover_swap();
+    // The swap steps after the commit point (see replace_segments); idempotent.
+    Status complete_swap(Offset begin, Offset end);
+    Status remove_segment_files(const std::string& dir, Offset base);
+    // Removes a directory and the files in it, if it exists.
+    Status remove_tree(const std::string& path);
     Status remove_stray_files(const std::vector<std::string>& names);
     // REQUIRES: append_mu_ held.
     Status roll(Offset new_base);
@@ -160,10 +205,15 @@ private:
     // Set for followers: where their in-memory indexes live.
     std::shared_ptr<fs::FileSystem> index_fs_;
 
+    std::mutex maintenance_mu_;  // serialises retention, compaction swaps and close()
+
     mutable std::shared_mutex segments_mu_;  // guards segments_ (the vector, not the segments)
     std::vector<std::shared_ptr<Segment>> segments_;
+    // Raised whenever segments are removed or replaced, so a reader walking from one segment
+    // to the next notices and looks its position up again.
+    std::atomic<std::uint64_t> generation_{0};
 
-    std::mutex append_mu_;  // serialises writers; guards the fields below
+    mutable std::mutex append_mu_;  // serialises writers; guards the fields below
     std::int64_t unflushed_messages_ = 0;
     std::int64_t last_flush_ms_ = 0;
     Status stopped_;  // set once: the reason the log refuses appends

@@ -5,6 +5,7 @@
 // would have indexed it, so rebuilt indexes equal the ones lost. A bad batch is a torn write
 // only when it is in the last segment and no valid batch follows it; then it is cut off.
 // Anything else is corruption, reported with file and position and never truncated.
+#include "log/batch_check.hpp"
 #include "log/format.hpp"
 #include "log/segment.hpp"
 
@@ -19,7 +20,8 @@ namespace {
 // How much of the log the search for a later valid batch reads at once.
 constexpr std::size_t kSearchChunkBytes = 4u << 20;
 
-// Checks the batch at `position` without trusting any of its fields before they are bounded.
+}  // namespace
+
 Result<BatchHeader> check_batch(const fs::File& log, std::uint64_t position, std::uint64_t limit,
                                 Offset min_offset, Offset segment_base,
                                 std::vector<std::byte>& buffer) {
@@ -53,7 +55,6 @@ Result<BatchHeader> check_batch(const fs::File& log, std::uint64_t position, std
     return header;
 }
 
-// True if a batch that passes every check starts anywhere in (from, limit).
 Result<bool> valid_batch_follows(const fs::File& log, std::uint64_t from, std::uint64_t limit,
                                  Offset min_offset, Offset segment_base) {
     std::vector<std::byte> chunk;
@@ -77,8 +78,6 @@ Result<bool> valid_batch_follows(const fs::File& log, std::uint64_t from, std::u
     }
     return false;
 }
-
-}  // namespace
 
 Status Segment::scan(const LogConfig& config, TailRule tail) {
     BROOK_ASSIGN_OR_RETURN(const std::uint64_t limit, log_->size());

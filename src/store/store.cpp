@@ -42,6 +42,15 @@ Status Store::add_partitions(std::string_view name, std::int32_t new_total) {
 
 Status Store::delete_topic(std::string_view name) { return core_->delete_topic(name); }
 
+Status Store::run_maintenance() { return core_->run_maintenance(); }
+
+Result<Offset> Store::delete_records(std::string_view topic, PartitionId partition,
+                                     Offset before_offset) {
+    return core_->delete_records(topic, partition, before_offset);
+}
+
+MaintenanceStats Store::maintenance_stats() const { return core_->maintenance_stats(); }
+
 const std::string& Store::path() const noexcept { return core_->path(); }
 
 Message Message::from_error(Status error, std::string topic, PartitionId partition) {

@@ -110,6 +110,7 @@ Result<TopicDescription> StoreCore::describe_topic(std::string_view name) {
         description.partitions.push_back({partition->id, partition->log->log_start_offset(),
                                           partition->log->log_end_offset(), segments.size(),
                                           bytes});
+        describe_cleaning(*state, *partition, description.partitions.back());
     }
     return description;
 }

@@ -1,5 +1,6 @@
 #include "store/store_core.hpp"
 
+#include "store/store_layout.hpp"
 #include "store/topic_name.hpp"
 
 #include <fmt/format.h>
@@ -9,9 +10,6 @@
 namespace brook::detail {
 namespace {
 
-constexpr const char* kLockFile = "LOCK";
-constexpr const char* kMetaDir = "meta";
-constexpr const char* kTopicsDir = "topics";
 constexpr const char* kMemoryRoot = "/store";
 
 Status closed_error() { return Status::closed("the store is closed"); }
@@ -39,6 +37,12 @@ Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Opti
                                                    bool in_memory) {
     if (Status valid = store::validate_topic_config(options.topic_defaults); !valid.is_ok()) {
         return Status::invalid_argument("Options::topic_defaults: " + valid.message());
+    }
+    if (options.log_retention_check_interval_ms < 1 || options.log_cleaner_backoff_ms < 1 ||
+        options.log_cleaner_dedupe_buffer_size < 0) {
+        return Status::invalid_argument(
+            "Options::log_retention_check_interval_ms and log_cleaner_backoff_ms must be at "
+            "least 1, and log_cleaner_dedupe_buffer_size at least 0");
     }
     if (options.max_partitions_per_topic < 1 || options.max_topics < 1) {
         return Status::invalid_argument(
@@ -74,20 +78,21 @@ Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Opti
         // A reader shares the store with its writer, so only writers take the lock.
         if (!core->options_.read_only) {
             BROOK_ASSIGN_OR_RETURN(core->lock_,
-                                   core->files_->lock_file(fs::join_path(path, kLockFile)));
+                                   core->files_->lock_file(fs::join_path(path, store::kLockFile)));
         }
         meta::MetaOptions meta_options;
         meta_options.read_only = core->options_.read_only;
         BROOK_ASSIGN_OR_RETURN(core->meta_, meta::open_lmdb_meta_store(
-                                                fs::join_path(path, kMetaDir), meta_options));
+                                                fs::join_path(path, store::kMetaDir), meta_options));
     }
     BROOK_RETURN_IF_ERROR(core->load());
+    core->start_maintenance_thread();
     return core;
 }
 
 Status StoreCore::load() {
     if (!options_.read_only) {
-        BROOK_RETURN_IF_ERROR(files_->create_dirs(fs::join_path(root_, kTopicsDir)));
+        BROOK_RETURN_IF_ERROR(files_->create_dirs(fs::join_path(root_, store::kTopicsDir)));
         BROOK_RETURN_IF_ERROR(files_->sync_dir(root_));
     }
     BROOK_ASSIGN_OR_RETURN(const auto records, meta_->list_topics());
@@ -167,7 +172,7 @@ Status StoreCore::refresh() {
 }
 
 std::string StoreCore::partition_dir(std::string_view topic, PartitionId id) const {
-    return fs::join_path(fs::join_path(root_, kTopicsDir), fmt::format("{}-{}", topic, id.value()));
+    return store::partition_dir(root_, topic, id);
 }
 
 Result<std::shared_ptr<PartitionState>> StoreCore::open_partition(
@@ -189,6 +194,10 @@ Status StoreCore::check_open() const {
 }
 
 Status StoreCore::close() {
+    // The maintenance thread stops first (after the partition it is on): it must not start on a
+    // log being closed.
+    stopping_.store(true, std::memory_order_release);
+    if (maintenance_thread_) maintenance_thread_->stop();
     std::lock_guard admin(admin_mu_);
     if (closed_.exchange(true)) return Status::ok();
     Status first;

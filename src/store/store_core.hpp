@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "cleaner/cleaner_state.hpp"
+#include "cleaner/maintenance_thread.hpp"
 #include "fs/file_system.hpp"
 #include "group/group_registry.hpp"
 #include "log/partition_log.hpp"
@@ -33,6 +35,10 @@ struct PartitionState {
     PartitionId id;
     std::unique_ptr<log::PartitionLog> log;
     std::atomic<bool> deleted{false};
+    // Retention, compaction and delete_records of this partition take turns under cleaner_mu.
+    std::mutex cleaner_mu;
+    cleaner::CleanerState cleaner;  // guarded by cleaner_mu
+    std::atomic<std::int64_t> cleaned_to{0};  // cleaner.first_dirty(), for describe_topic
 
     // not_found if the topic was deleted, else ok.
     Status check_live() const;
@@ -98,6 +104,11 @@ class StoreCore {
     // Wakes every waiter (for Consumer::wakeup and close).
     void notify_change();
 
+    // Maintenance, as Store documents it (store_maintenance.cpp).
+    Status run_maintenance() { return maintain(true); }
+    Result<Offset> delete_records(std::string_view topic, PartitionId partition, Offset before);
+    MaintenanceStats maintenance_stats() const;
+
     // For read-only stores: picks up topics, partitions and batches the writer process has
     // added since, and marks deleted topics. Wakes waiters if anything changed.
     Status refresh();
@@ -113,6 +124,14 @@ class StoreCore {
 
   private:
     StoreCore(std::string path, Options options);
+    // One maintenance pass: retention (if `retention`) and compaction of cleanable logs.
+    Status maintain(bool retention);
+    // Retention and compaction of one partition. REQUIRES: partition.cleaner_mu held.
+    Status maintain_partition(const TopicState& topic, PartitionState& partition, bool retention);
+    void start_maintenance_thread();
+    // Adds dirty ratio and last cleaned offset to a description of a compacted partition.
+    void describe_cleaning(const TopicState& topic, const PartitionState& partition,
+                           PartitionDescription& out) const;
     Status load();
     // Builds a topic's snapshot, reusing the partitions of `known` (same incarnation) and
     // opening the rest.
@@ -143,11 +162,16 @@ class StoreCore {
     std::map<std::string, std::shared_ptr<const TopicState>, std::less<>> topics_;
     std::atomic<bool> closed_{false};
 
+    std::mutex maintenance_mu_;  // one maintenance pass at a time
+    std::atomic<bool> stopping_{false};  // set by close(): a running pass stops early
+    mutable std::mutex stats_mu_;
+    MaintenanceStats stats_;  // guarded by stats_mu_
     std::atomic<std::uint64_t> change_version_{0};
     std::atomic<std::uint64_t> topology_version_{0};
     std::unique_ptr<group::GroupRegistry> groups_;
     mutable std::mutex change_mu_;
     mutable std::condition_variable change_cv_;
+    std::unique_ptr<cleaner::MaintenanceThread> maintenance_thread_;
 };
 
 }  // namespace brook::detail

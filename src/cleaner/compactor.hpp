@@ -1,0 +1,79 @@
+// Compaction of one partition log: keep the latest record of every key.
+//
+// A pass (compact()) works as Kafka's log cleaner does:
+//   1. The dirty range runs from the state's first dirty offset to the first uncleanable
+//      offset: the base of the active segment, or of the first segment holding a record newer
+//      than min.compaction.lag.ms, whichever is lower.
+//   2. The key map (OffsetMap, within log.cleaner.dedupe.buffer.size) records the latest offset
+//      of every key in the dirty range. When it fills, the range ends at the first record that
+//      did not fit; the rest waits for the next pass.
+//   3. Every sealed segment below the end of that range is rewritten, consecutive segments
+//      merged up to segment.bytes, keeping a record when its key is null, when no later record
+//      of its key lies below the range end, and, for a tombstone, until delete.retention.ms
+//      after a pass first saw it. The state remembers when the earliest kept tombstone
+//      expires, and a pass runs then even if nothing new is dirty. Survivors keep their offsets, order, timestamps and headers;
+//      each batch is re-encoded with its own codec and timestamp type. Groups whose contents
+//      would not change are left alone.
+//   4. Each rewritten group replaces its segments through PartitionLog::replace_segments.
+//
+// Thread safety: one pass per partition at a time (the caller holds the partition's cleaner
+// lock); appends and reads go on meanwhile.
+#pragma once
+
+#include "cleaner/cleaner_state.hpp"
+#include "log/partition_log.hpp"
+
+#include <brook/status.hpp>
+#include <brook/types.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+namespace brook::cleaner {
+
+struct CompactionConfig {
+    double min_cleanable_dirty_ratio = 0.5;   // min.cleanable.dirty.ratio
+    std::int64_t min_compaction_lag_ms = 0;   // min.compaction.lag.ms
+    std::int64_t max_compaction_lag_ms = std::numeric_limits<std::int64_t>::max();
+    std::int64_t delete_retention_ms = 24LL * 60 * 60 * 1000;  // delete.retention.ms
+    std::size_t dedupe_buffer_bytes = 128u << 20;  // log.cleaner.dedupe.buffer.size
+};
+
+// How dirty a log is, as describe_topic reports it and the cleaner decides by.
+struct Cleanability {
+    Offset first_dirty;        // the state's first dirty offset, at least the log start
+    Offset first_uncleanable;  // where the dirty range ends
+    std::uint64_t clean_bytes = 0;  // bytes of the segments below first_dirty
+    std::uint64_t dirty_bytes = 0;  // bytes of the segments in [first_dirty, first_uncleanable)
+    double dirty_ratio = 0;         // dirty / (clean + dirty), 0 for an empty log
+    bool max_lag_exceeded = false;  // a dirty record is older than max.compaction.lag.ms
+    bool tombstones_due = false;    // a tombstone kept by the last pass may now be removed
+                                    // (set by compact() only)
+    // True when a pass should run: dirty bytes exist and the ratio exceeds
+    // min.cleanable.dirty.ratio or max.compaction.lag.ms has passed; or tombstones are due.
+    bool cleanable = false;
+};
+
+struct CompactionResult {
+    bool ran = false;                  // false when the log was not cleanable
+    Offset cleaned_to;                 // the pass compacted everything below this offset
+    std::uint64_t bytes_read = 0;      // bytes of the segments rewritten
+    std::uint64_t bytes_written = 0;   // bytes of their replacements
+    std::uint64_t records_removed = 0;
+};
+
+// How dirty `log` is when everything below `first_dirty` has been compacted. The result's
+// tombstones_due is false: only the CleanerState knows it, and compact() adds it.
+// @return corruption / io_error from reading the log.
+Result<Cleanability> measure(const log::PartitionLog& log, Offset first_dirty,
+                             const CompactionConfig& config, std::int64_t now_ms);
+
+// Runs one pass if the log is cleanable, or regardless with `force`.
+// @return the log's errors (a failed swap leaves the log as replace_segments says); the
+//         state is updated only by a pass that completed.
+Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
+                                 const CompactionConfig& config, std::int64_t now_ms,
+                                 bool force = false);
+
+}  // namespace brook::cleaner
