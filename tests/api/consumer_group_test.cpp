@@ -711,3 +711,30 @@ TEST_CASE("groups: a second live consumer with the same group.instance.id fences
     CHECK(first->assignment().empty());
     CHECK(describe(*store, "g").members.size() == 1);
 }
+
+TEST_CASE("groups: a committed offset below the log start after deletion follows auto.offset.reset") {
+    MemoryStore f;
+    auto store = f.open();
+    REQUIRE(store->create_topic("t", 1).is_ok());
+    produce_to(*store, "t", 0, 10);
+    REQUIRE(GroupAdmin(*store).reset_offsets("early", "t", OffsetResetSpec::to_offset(2)).is_ok());
+    REQUIRE(GroupAdmin(*store).reset_offsets("strict", "t", OffsetResetSpec::to_offset(2)).is_ok());
+    auto start = store->delete_records("t", PartitionId(0), Offset(6));
+    REQUIRE(start.is_ok());
+    REQUIRE(*start == Offset(6));
+
+    auto early = make_consumer(*store, {{"group.id", "early"}, {"auto.offset.reset", "earliest"}});
+    REQUIRE(early->subscribe({"t"}).is_ok());
+    std::optional<Message> m;
+    for (int i = 0; i < 100 && !m; ++i) m = early->poll(0ms);
+    REQUIRE(m.has_value());
+    REQUIRE(m->error().is_ok());
+    CHECK(m->offset() == Offset(6));
+
+    auto strict = make_consumer(*store, {{"group.id", "strict"}, {"auto.offset.reset", "none"}});
+    REQUIRE(strict->subscribe({"t"}).is_ok());
+    std::optional<Message> e;
+    for (int i = 0; i < 100 && !e; ++i) e = strict->poll(0ms);
+    REQUIRE(e.has_value());
+    CHECK(e->error() == Code::offset_out_of_range);
+}
