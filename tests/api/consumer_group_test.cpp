@@ -109,6 +109,14 @@ void poll_n(Consumer& c, int n) {
     }
 }
 
+// The first message `c` returns within 100 polls; fails the test if there is none.
+Message first_message(Consumer& c) {
+    std::optional<Message> m;
+    for (int i = 0; i < 100 && !m; ++i) m = c.poll(0ms);
+    REQUIRE(m.has_value());
+    return std::move(*m);
+}
+
 std::vector<TopicPartition> assignment_of(Consumer& c) { return sorted(c.assignment()); }
 
 GroupDescription describe(Store& store, const std::string& group) {
@@ -493,21 +501,17 @@ TEST_CASE("groups: auto.offset.reset=none without a committed offset is an error
     produce_to(*store, "t", 0, 2);
     auto c = make_consumer(*store, {{"group.id", "g"}, {"auto.offset.reset", "none"}});
     REQUIRE(c->subscribe({"t"}).is_ok());
-    std::optional<Message> m;
-    for (int i = 0; i < 100 && !m; ++i) m = c->poll(0ms);
-    REQUIRE(m.has_value());
-    CHECK(m->error() == Code::offset_out_of_range);
-    CHECK(m->error().message().find("auto.offset.reset is none") != std::string::npos);
+    const Message m = first_message(*c);
+    CHECK(m.error() == Code::offset_out_of_range);
+    CHECK(m.error().message().find("auto.offset.reset is none") != std::string::npos);
     // A committed offset makes the same group start there.
     REQUIRE(c->close().is_ok());
     REQUIRE(GroupAdmin(*store).reset_offsets("g", "t", OffsetResetSpec::to_offset(1)).is_ok());
     auto again = make_consumer(*store, {{"group.id", "g"}, {"auto.offset.reset", "none"}});
     REQUIRE(again->subscribe({"t"}).is_ok());
-    std::optional<Message> next;
-    for (int i = 0; i < 100 && !next; ++i) next = again->poll(0ms);
-    REQUIRE(next.has_value());
-    REQUIRE(next->error().is_ok());
-    CHECK(next->offset() == Offset(1));
+    const Message next = first_message(*again);
+    REQUIRE(next.error().is_ok());
+    CHECK(next.offset() == Offset(1));
 }
 
 TEST_CASE("groups: a regex subscription picks up new topics; new partitions rebalance") {
@@ -525,11 +529,9 @@ TEST_CASE("groups: a regex subscription picks up new topics; new partitions reba
     REQUIRE(store->add_partitions("orders.eu", 3).is_ok());
     poll_until({c.get()}, [&] { return c->assignment().size() == 5; });
     produce_to(*store, "orders.eu", 2, 1);
-    std::optional<Message> m;
-    for (int i = 0; i < 100 && !m; ++i) m = c->poll(0ms);
-    REQUIRE(m.has_value());
-    CHECK(m->topic() == "orders.eu");
-    CHECK(m->partition() == PartitionId(2));
+    const Message m = first_message(*c);
+    CHECK(m.topic() == "orders.eu");
+    CHECK(m.partition() == PartitionId(2));
 }
 
 TEST_CASE("groups: GroupAdmin lists, describes lag, and refuses reset and delete while active") {
@@ -725,16 +727,12 @@ TEST_CASE("groups: a committed offset below the log start after deletion follows
 
     auto early = make_consumer(*store, {{"group.id", "early"}, {"auto.offset.reset", "earliest"}});
     REQUIRE(early->subscribe({"t"}).is_ok());
-    std::optional<Message> m;
-    for (int i = 0; i < 100 && !m; ++i) m = early->poll(0ms);
-    REQUIRE(m.has_value());
-    REQUIRE(m->error().is_ok());
-    CHECK(m->offset() == Offset(6));
+    const Message m = first_message(*early);
+    REQUIRE(m.error().is_ok());
+    CHECK(m.offset() == Offset(6));
 
     auto strict = make_consumer(*store, {{"group.id", "strict"}, {"auto.offset.reset", "none"}});
     REQUIRE(strict->subscribe({"t"}).is_ok());
-    std::optional<Message> e;
-    for (int i = 0; i < 100 && !e; ++i) e = strict->poll(0ms);
-    REQUIRE(e.has_value());
-    CHECK(e->error() == Code::offset_out_of_range);
+    const Message e = first_message(*strict);
+    CHECK(e.error() == Code::offset_out_of_range);
 }
