@@ -6,10 +6,10 @@
 // stopped: it reads only the events produced since.
 //
 // Build and run: ninja -C build examples/consumer_group && ./build/examples/consumer_group [dir]
-#include <brook/brook.hpp>
 #include <unistd.h>
 
 #include <atomic>
+#include <brook/brook.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>

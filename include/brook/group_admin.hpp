@@ -14,7 +14,6 @@
 #include <brook/message.hpp>
 #include <brook/status.hpp>
 #include <brook/store.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -78,7 +77,7 @@ struct OffsetResetSpec {
 };
 
 class GroupAdmin {
-public:
+  public:
     explicit GroupAdmin(const Store& store);
 
     // Every group with members or committed offsets, sorted by id. @return closed; corruption.
@@ -98,7 +97,7 @@ public:
     // @return busy while the group has members; not_found if there is no such group; closed.
     Status delete_group(std::string_view group_id);
 
-private:
+  private:
     std::shared_ptr<detail::StoreCore> core_;
 };
 

@@ -42,7 +42,8 @@ void GroupClient::leave(Host& host, bool permanent) {
 Status GroupClient::step(Host& host) {
     flush_async();
     if (!subscribed()) return Status::ok();
-    const bool cooperative = config_.member.strategies == std::vector{group::Strategy::cooperative_sticky};
+    const bool cooperative =
+        config_.member.strategies == std::vector{group::Strategy::cooperative_sticky};
     // Each pass moves the member forward (rejoined, revoked, or joined anew); a few suffice.
     for (int pass = 0; pass < 4; ++pass) {
         const std::int64_t now = core_->clock().now_ms();

@@ -44,7 +44,8 @@ std::vector<TopicPartition> subscribed_partitions(const std::vector<AssignorMemb
     }
     std::vector<TopicPartition> out;
     for (const auto& t : topics) {
-        for (std::int32_t p = 0; p < counts.find(t)->second; ++p) out.push_back({t, PartitionId(p)});
+        for (std::int32_t p = 0; p < counts.find(t)->second; ++p)
+            out.push_back({t, PartitionId(p)});
     }
     return out;
 }
@@ -86,7 +87,8 @@ Assignment assign_roundrobin(const std::vector<AssignorMember>& members,
     return out;
 }
 
-Assignment assign_sticky(const std::vector<AssignorMember>& members, const PartitionCounts& counts) {
+Assignment assign_sticky(const std::vector<AssignorMember>& members,
+                         const PartitionCounts& counts) {
     const auto order = ordered(members);
     const auto all = subscribed_partitions(members, counts);
     const std::set<TopicPartition> exists(all.begin(), all.end());
@@ -151,9 +153,12 @@ Assignment assign_sticky(const std::vector<AssignorMember>& members, const Parti
 
 std::string_view strategy_name(Strategy strategy) noexcept {
     switch (strategy) {
-        case Strategy::range: return "range";
-        case Strategy::roundrobin: return "roundrobin";
-        case Strategy::cooperative_sticky: return "cooperative-sticky";
+        case Strategy::range:
+            return "range";
+        case Strategy::roundrobin:
+            return "roundrobin";
+        case Strategy::cooperative_sticky:
+            return "cooperative-sticky";
     }
     return "unknown";
 }
@@ -186,9 +191,12 @@ Result<std::vector<Strategy>> parse_strategies(std::string_view text) {
 Assignment assign(Strategy strategy, const std::vector<AssignorMember>& members,
                   const PartitionCounts& counts) {
     switch (strategy) {
-        case Strategy::range: return assign_range(members, counts);
-        case Strategy::roundrobin: return assign_roundrobin(members, counts);
-        case Strategy::cooperative_sticky: return assign_sticky(members, counts);
+        case Strategy::range:
+            return assign_range(members, counts);
+        case Strategy::roundrobin:
+            return assign_roundrobin(members, counts);
+        case Strategy::cooperative_sticky:
+            return assign_sticky(members, counts);
     }
     return empty_assignment(members);
 }

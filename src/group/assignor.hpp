@@ -36,8 +36,8 @@ struct AssignorMember {
     std::string id;
     // The order members are taken in: the group.instance.id of a static member, else its id.
     std::string sort_key;
-    std::vector<std::string> topics;     // subscribed topics that exist
-    std::vector<TopicPartition> owned;   // what it owns now (used by cooperative-sticky)
+    std::vector<std::string> topics;    // subscribed topics that exist
+    std::vector<TopicPartition> owned;  // what it owns now (used by cooperative-sticky)
 };
 
 // Partition counts of the topics that exist, by name.

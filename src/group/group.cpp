@@ -55,14 +55,13 @@ Result<std::string> Group::join(const MemberOptions& options, std::int64_t now_m
             const std::string old_id = same->first;
             release_locked(taken, {taken.owned.begin(), taken.owned.end()});
             members_.erase(same);
-            removed_[old_id] = Removal{
-                fmt::format("a newer consumer with group.instance.id '{}' replaced it",
-                            *options.instance_id),
-                true};
-            const bool resubscribed = taken.options.subscription.topics !=
-                                          options.subscription.topics ||
-                                      taken.options.subscription.pattern !=
-                                          options.subscription.pattern;
+            removed_[old_id] =
+                Removal{fmt::format("a newer consumer with group.instance.id '{}' replaced it",
+                                    *options.instance_id),
+                        true};
+            const bool resubscribed =
+                taken.options.subscription.topics != options.subscription.topics ||
+                taken.options.subscription.pattern != options.subscription.pattern;
             taken.options = options;
             taken.generation = -1;
             taken.joined = true;
@@ -128,8 +127,8 @@ Status Group::rejoin(const std::string& member_id) {
     std::lock_guard lock(mu_);
     auto it = members_.find(member_id);
     if (it == members_.end()) {
-        return Status::error(Code::fenced, fmt::format("member {} is no longer in group '{}'",
-                                                       member_id, id_));
+        return Status::error(Code::fenced,
+                             fmt::format("member {} is no longer in group '{}'", member_id, id_));
     }
     it->second.joined = true;
     try_complete_locked();
@@ -148,8 +147,8 @@ Status Group::resubscribe(const std::string& member_id, const Subscription& subs
     std::lock_guard lock(mu_);
     auto it = members_.find(member_id);
     if (it == members_.end()) {
-        return Status::error(Code::fenced, fmt::format("member {} is no longer in group '{}'",
-                                                       member_id, id_));
+        return Status::error(Code::fenced,
+                             fmt::format("member {} is no longer in group '{}'", member_id, id_));
     }
     it->second.options.subscription = subscription;
     start_rebalance_locked();
@@ -176,8 +175,8 @@ void Group::leave(const std::string& member_id, std::int64_t now_ms, bool perman
     try_complete_locked();
 }
 
-Status Group::commit(const std::string& member_id,
-                     const std::vector<TopicPartitionOffset>& offsets, std::int64_t now_ms) {
+Status Group::commit(const std::string& member_id, const std::vector<TopicPartitionOffset>& offsets,
+                     std::int64_t now_ms) {
     std::lock_guard lock(mu_);
     expire_locked(now_ms);
     if (member_id.empty()) {
@@ -195,9 +194,7 @@ Status Group::commit(const std::string& member_id,
                 Code::fenced,
                 fmt::format("commit refused: member {} of group '{}' has a stale generation "
                             "because {}; the group is at generation {}. Poll to rejoin",
-                            member_id, id_,
-                            removal_reason_locked(member_id),
-                            generation_));
+                            member_id, id_, removal_reason_locked(member_id), generation_));
         }
         for (const auto& o : offsets) {
             const TopicPartition tp{o.topic, o.partition};
@@ -205,11 +202,11 @@ Status Group::commit(const std::string& member_id,
                 auto owner = owner_.find(tp);
                 return Status::error(
                     Code::fenced,
-                    fmt::format("commit refused: {}/{} is not owned by member {} of group '{}' "
-                                "(generation {}){}",
-                                o.topic, o.partition.value(), member_id, id_, generation_,
-                                owner == owner_.end() ? ""
-                                                      : fmt::format("; {} owns it", owner->second)));
+                    fmt::format(
+                        "commit refused: {}/{} is not owned by member {} of group '{}' "
+                        "(generation {}){}",
+                        o.topic, o.partition.value(), member_id, id_, generation_,
+                        owner == owner_.end() ? "" : fmt::format("; {} owns it", owner->second)));
             }
         }
     }
@@ -242,14 +239,17 @@ void Group::expire_locked(std::int64_t now_ms) {
     for (const auto& [id, m] : members_) {
         if (m.departed_ms) {
             if (now_ms - *m.departed_ms > m.options.session_timeout_ms) {
-                overdue.emplace_back(id, fmt::format(
-                    "it left as a static member and did not return within "
-                    "session.timeout.ms ({} ms)", m.options.session_timeout_ms));
+                overdue.emplace_back(
+                    id, fmt::format("it left as a static member and did not return within "
+                                    "session.timeout.ms ({} ms)",
+                                    m.options.session_timeout_ms));
             }
         } else if (now_ms - m.last_poll_ms > m.options.max_poll_interval_ms) {
-            overdue.emplace_back(id, fmt::format(
-                "it did not poll within max.poll.interval.ms ({} ms); its partitions were "
-                "reassigned", m.options.max_poll_interval_ms));
+            overdue.emplace_back(
+                id, fmt::format(
+                        "it did not poll within max.poll.interval.ms ({} ms); its partitions were "
+                        "reassigned",
+                        m.options.max_poll_interval_ms));
         }
     }
     for (auto& [id, reason] : overdue) remove_locked(id, std::move(reason));
@@ -286,7 +286,8 @@ void Group::release_locked(Member& member, const std::vector<TopicPartition>& pa
     }
 }
 
-std::vector<std::string> Group::resolve_locked(const Subscription& s, const PartitionCounts& counts) {
+std::vector<std::string> Group::resolve_locked(const Subscription& s,
+                                               const PartitionCounts& counts) {
     std::vector<std::string> out;
     if (s.pattern.empty()) {
         for (const auto& t : s.topics) {

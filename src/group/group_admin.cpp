@@ -1,8 +1,8 @@
 // GroupAdmin: list, describe, reset and delete consumer groups (include/brook/group_admin.hpp).
-#include <brook/group_admin.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <brook/group_admin.hpp>
 #include <map>
 #include <set>
 
@@ -14,9 +14,12 @@ namespace {
 
 GroupState to_public(group::GroupState state) {
     switch (state) {
-        case group::GroupState::empty: return GroupState::empty;
-        case group::GroupState::preparing_rebalance: return GroupState::preparing_rebalance;
-        case group::GroupState::stable: return GroupState::stable;
+        case group::GroupState::empty:
+            return GroupState::empty;
+        case group::GroupState::preparing_rebalance:
+            return GroupState::preparing_rebalance;
+        case group::GroupState::stable:
+            return GroupState::stable;
     }
     return GroupState::empty;
 }
@@ -66,9 +69,8 @@ Result<GroupDescription> GroupAdmin::describe_group(std::string_view group_id) c
         out.generation = snapshot.generation;
         out.protocol = std::move(snapshot.protocol);
         for (auto& m : snapshot.members) {
-            out.members.push_back(
-                {std::move(m.member_id), std::move(m.instance_id), std::move(m.client_id),
-                 std::move(m.owned)});
+            out.members.push_back({std::move(m.member_id), std::move(m.instance_id),
+                                   std::move(m.client_id), std::move(m.owned)});
         }
     }
     std::map<TopicPartition, std::optional<Offset>> partitions;
@@ -114,8 +116,12 @@ Result<std::vector<TopicPartitionOffset>> GroupAdmin::reset_offsets(std::string_
         const Offset end = partition->log->log_end_offset();
         Offset target = start;
         switch (to.kind) {
-            case OffsetResetSpec::Kind::earliest: target = start; break;
-            case OffsetResetSpec::Kind::latest: target = end; break;
+            case OffsetResetSpec::Kind::earliest:
+                target = start;
+                break;
+            case OffsetResetSpec::Kind::latest:
+                target = end;
+                break;
             case OffsetResetSpec::Kind::offset:
                 target = std::clamp(Offset(to.value), start, end);
                 break;
@@ -129,9 +135,8 @@ Result<std::vector<TopicPartitionOffset>> GroupAdmin::reset_offsets(std::string_
     }
     const std::int64_t now = core_->clock().now_ms();
     BROOK_RETURN_IF_ERROR(group->if_empty(now, [&] {
-        return core_->groups().with_offsets([&](group::OffsetTable& table) {
-            return table.commit(group_id, offsets, now);
-        });
+        return core_->groups().with_offsets(
+            [&](group::OffsetTable& table) { return table.commit(group_id, offsets, now); });
     }));
     return offsets;
 }

@@ -9,8 +9,10 @@ Result<std::shared_ptr<Group>> GroupRegistry::get(std::string_view group_id) {
     std::lock_guard lock(mu_);
     auto it = groups_.find(group_id);
     if (it == groups_.end()) {
-        it = groups_.emplace(std::string(group_id),
-                             std::make_shared<Group>(std::string(group_id), *this)).first;
+        it = groups_
+                 .emplace(std::string(group_id),
+                          std::make_shared<Group>(std::string(group_id), *this))
+                 .first;
     }
     return it->second;
 }
@@ -58,11 +60,17 @@ Status GroupRegistry::check_partition(const TopicPartition& partition) {
     return core_.partition(partition.topic, partition.partition).status();
 }
 
-std::uint64_t GroupRegistry::topology_version() const { return core_.topology_version(); }
+std::uint64_t GroupRegistry::topology_version() const {
+    return core_.topology_version();
+}
 
-std::int64_t GroupRegistry::now_ms() const { return core_.clock().now_ms(); }
+std::int64_t GroupRegistry::now_ms() const {
+    return core_.clock().now_ms();
+}
 
-void GroupRegistry::notify() { core_.notify_change(); }
+void GroupRegistry::notify() {
+    core_.notify_change();
+}
 
 void GroupRegistry::close() {
     std::unique_lock lock(closing_);

@@ -38,10 +38,10 @@ inline constexpr std::size_t kPartitionKeySize = 4;  // u32 big-endian
 inline constexpr std::size_t kMaxGroupIdBytes = 200;
 
 inline constexpr std::uint8_t kOffsetRecordV1 = 1;
-inline constexpr std::size_t kVersionPos = 0;       // u8
-inline constexpr std::size_t kOffsetPos = 1;        // i64
-inline constexpr std::size_t kCommitTimePos = 9;    // i64
-inline constexpr std::size_t kChecksumPos = 17;     // u64
+inline constexpr std::size_t kVersionPos = 0;     // u8
+inline constexpr std::size_t kOffsetPos = 1;      // i64
+inline constexpr std::size_t kCommitTimePos = 9;  // i64
+inline constexpr std::size_t kChecksumPos = 17;   // u64
 inline constexpr std::size_t kOffsetRecordSize = 25;
 
 }  // namespace brook::group::format

@@ -45,7 +45,8 @@ std::optional<TopicPartition> decode_key_suffix(std::string_view rest) {
         p = (p << 8) | static_cast<std::uint8_t>(rest[i]);
     }
     if (p > 0x7fffffffU) return std::nullopt;
-    return TopicPartition{std::string(rest.substr(0, end)), PartitionId(static_cast<std::int32_t>(p))};
+    return TopicPartition{std::string(rest.substr(0, end)),
+                          PartitionId(static_cast<std::int32_t>(p))};
 }
 
 std::string encode_value(Offset offset, std::int64_t now_ms) {
@@ -89,15 +90,15 @@ Result<CommittedOffset> decode_value(std::string_view group_id, const TopicParti
 Status validate_group_id(std::string_view group_id) {
     if (group_id.empty() || group_id.size() > format::kMaxGroupIdBytes ||
         group_id.find('\0') != std::string_view::npos) {
-        return Status::invalid_argument(fmt::format(
-            "group.id '{}' is invalid; a group id is 1 to {} bytes with no NUL byte", group_id,
-            format::kMaxGroupIdBytes));
+        return Status::invalid_argument(
+            fmt::format("group.id '{}' is invalid; a group id is 1 to {} bytes with no NUL byte",
+                        group_id, format::kMaxGroupIdBytes));
     }
     return Status::ok();
 }
 
-Status OffsetTable::commit(std::string_view group_id,
-                           std::span<const TopicPartitionOffset> offsets, std::int64_t now_ms) {
+Status OffsetTable::commit(std::string_view group_id, std::span<const TopicPartitionOffset> offsets,
+                           std::int64_t now_ms) {
     BROOK_RETURN_IF_ERROR(validate_group_id(group_id));
     std::vector<meta::MetaStore::Write> writes;
     writes.reserve(offsets.size());
@@ -134,9 +135,8 @@ Result<std::map<TopicPartition, CommittedOffset>> OffsetTable::fetch_all(
     for (const auto& [key, value] : entries) {
         auto tp = decode_key_suffix(std::string_view(key).substr(prefix.size()));
         if (!tp) {
-            return Status::corruption(
-                fmt::format("group '{}' has a malformed offset key in the metadata store",
-                            group_id));
+            return Status::corruption(fmt::format(
+                "group '{}' has a malformed offset key in the metadata store", group_id));
         }
         BROOK_ASSIGN_OR_RETURN(auto decoded, decode_value(group_id, *tp, value));
         out.emplace(std::move(*tp), decoded);
@@ -148,7 +148,8 @@ Result<std::vector<std::string>> OffsetTable::groups() {
     BROOK_ASSIGN_OR_RETURN(auto entries, meta_.scan(format::kOffsetsSpace, ""));
     std::vector<std::string> out;
     for (const auto& [key, value] : entries) {
-        const std::string_view group = std::string_view(key).substr(0, key.find(format::kKeySeparator));
+        const std::string_view group =
+            std::string_view(key).substr(0, key.find(format::kKeySeparator));
         if (out.empty() || out.back() != group) out.emplace_back(group);
     }
     return out;

@@ -2,8 +2,6 @@
 // every record read once per group (checked against the set produced), fenced commits,
 // max.poll.interval.ms with an injected clock, cooperative handover, static membership,
 // auto-commit, restart and kill -9 durability, regex subscriptions, and GroupAdmin.
-#include "api_env.hpp"
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,13 +13,17 @@
 #include <set>
 #include <thread>
 
+#include "api_env.hpp"
+
 using namespace brook;
 using namespace brook_test;
 using namespace std::chrono_literals;
 
 namespace {
 
-TopicPartition tp(const std::string& topic, int p) { return {topic, PartitionId(p)}; }
+TopicPartition tp(const std::string& topic, int p) {
+    return {topic, PartitionId(p)};
+}
 
 std::vector<TopicPartition> all_of(const std::string& topic, int partitions) {
     std::vector<TopicPartition> out;
@@ -117,7 +119,9 @@ Message first_message(Consumer& c) {
     return std::move(*m);
 }
 
-std::vector<TopicPartition> assignment_of(Consumer& c) { return sorted(c.assignment()); }
+std::vector<TopicPartition> assignment_of(Consumer& c) {
+    return sorted(c.assignment());
+}
 
 GroupDescription describe(Store& store, const std::string& group) {
     auto d = GroupAdmin(store).describe_group(group);
@@ -133,14 +137,16 @@ Offset committed_of(Consumer& c, const TopicPartition& p) {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("groups: range splits a topic, each record is read once, commits carry over",
-                   F, MemoryStore, DiskStore) {
+TEST_CASE_TEMPLATE("groups: range splits a topic, each record is read once, commits carry over", F,
+                   MemoryStore, DiskStore) {
     F f;
     auto store = f.open();
     REQUIRE(store->create_topic("t", 4).is_ok());
     for (int p = 0; p < 4; ++p) produce_to(*store, "t", p, 10);
-    const Config config{{"group.id", "g"}, {"enable.auto.commit", "false"},
-                        {"partition.assignment.strategy", "range"}, {"client.id", "app"}};
+    const Config config{{"group.id", "g"},
+                        {"enable.auto.commit", "false"},
+                        {"partition.assignment.strategy", "range"},
+                        {"client.id", "app"}};
     auto r1 = std::make_shared<Recorder>();
     auto r2 = std::make_shared<Recorder>();
     auto c1 = make_consumer(*store, config);
@@ -150,10 +156,13 @@ TEST_CASE_TEMPLATE("groups: range splits a topic, each record is read once, comm
     CHECK(r1->events.size() == 1);
     REQUIRE(c2->subscribe({"t"}, r2).is_ok());
     Seen seen;
-    poll_until({c1.get(), c2.get()}, [&] {
-        return assignment_of(*c1) == std::vector{tp("t", 0), tp("t", 1)} &&
-               assignment_of(*c2) == std::vector{tp("t", 2), tp("t", 3)};
-    }, &seen, true);
+    poll_until(
+        {c1.get(), c2.get()},
+        [&] {
+            return assignment_of(*c1) == std::vector{tp("t", 0), tp("t", 1)} &&
+                   assignment_of(*c2) == std::vector{tp("t", 2), tp("t", 3)};
+        },
+        &seen, true);
     // Eager: c1 revoked all four before getting its two back; c2 only ever got its two.
     REQUIRE(r1->events.size() >= 3);
     CHECK(r1->events[1].kind == "revoked");
@@ -163,7 +172,8 @@ TEST_CASE_TEMPLATE("groups: range splits a topic, each record is read once, comm
     CHECK(std::set(r1->owned.begin(), r1->owned.end()) ==
           std::set<TopicPartition>{tp("t", 0), tp("t", 1)});
 
-    poll_until({c1.get(), c2.get()}, [&] { return seen.size() >= 40; }, &seen, true);
+    poll_until(
+        {c1.get(), c2.get()}, [&] { return seen.size() >= 40; }, &seen, true);
     std::set<std::pair<TopicPartition, std::int64_t>> unique;
     for (const auto& [who, partition, offset] : seen) unique.insert({partition, offset});
     CHECK(seen.size() == 40);  // nothing read twice
@@ -183,8 +193,8 @@ TEST_CASE_TEMPLATE("groups: range splits a topic, each record is read once, comm
     for (int p = 0; p < 4; ++p) produce_to(*store, "t", p, 2);
     REQUIRE(c1->close().is_ok());
     seen.clear();
-    poll_until({c2.get()}, [&] { return c2->assignment().size() == 4 && seen.size() >= 8; },
-               &seen, true);
+    poll_until(
+        {c2.get()}, [&] { return c2->assignment().size() == 4 && seen.size() >= 8; }, &seen, true);
     std::set<std::pair<TopicPartition, std::int64_t>> fresh;
     for (const auto& [who, partition, offset] : seen) fresh.insert({partition, offset});
     CHECK(seen.size() == 8);
@@ -195,7 +205,8 @@ TEST_CASE_TEMPLATE("groups: range splits a topic, each record is read once, comm
     CHECK(c1->commit() == Code::closed);
 }
 
-TEST_CASE("groups: a member that stops polling is removed, fenced and told it lost its partitions") {
+TEST_CASE(
+    "groups: a member that stops polling is removed, fenced and told it lost its partitions") {
     auto clock = std::make_shared<ManualClock>(1'000'000);
     MemoryStore f;
     Options options;
@@ -203,16 +214,15 @@ TEST_CASE("groups: a member that stops polling is removed, fenced and told it lo
     auto store = f.open(options);
     REQUIRE(store->create_topic("t", 4).is_ok());
     for (int p = 0; p < 4; ++p) produce_to(*store, "t", p, 3);
-    const Config config{{"group.id", "g"}, {"enable.auto.commit", "false"},
-                        {"max.poll.interval.ms", "1000"}};
+    const Config config{
+        {"group.id", "g"}, {"enable.auto.commit", "false"}, {"max.poll.interval.ms", "1000"}};
     auto r1 = std::make_shared<Recorder>();
     auto c1 = make_consumer(*store, config);
     auto c2 = make_consumer(*store, config);
     REQUIRE(c1->subscribe({"t"}, r1).is_ok());
     REQUIRE(c2->subscribe({"t"}).is_ok());
-    poll_until({c1.get(), c2.get()}, [&] {
-        return c1->assignment().size() == 2 && c2->assignment().size() == 2;
-    });
+    poll_until({c1.get(), c2.get()},
+               [&] { return c1->assignment().size() == 2 && c2->assignment().size() == 2; });
     const auto c1_had = assignment_of(*c1);
     const auto c2_had = assignment_of(*c2);
     const std::int32_t generation = describe(*store, "g").generation;
@@ -229,7 +239,7 @@ TEST_CASE("groups: a member that stops polling is removed, fenced and told it lo
     CHECK(outsider->commit({{"t", PartitionId(0), Offset(2)}}) == Code::fenced);
 
     clock->advance_ms(600);
-    poll_n(*c2, 1);  // c2 stays alive
+    poll_n(*c2, 1);          // c2 stays alive
     clock->advance_ms(600);  // c1's last poll is now 1200 ms old
     poll_until({c2.get()}, [&] { return c2->assignment().size() == 4; });
     auto d = describe(*store, "g");
@@ -243,9 +253,8 @@ TEST_CASE("groups: a member that stops polling is removed, fenced and told it lo
 
     // c1's next poll reports the loss, then it rejoins and the group splits again.
     r1->events.clear();
-    poll_until({c1.get(), c2.get()}, [&] {
-        return c1->assignment().size() == 2 && c2->assignment().size() == 2;
-    });
+    poll_until({c1.get(), c2.get()},
+               [&] { return c1->assignment().size() == 2 && c2->assignment().size() == 2; });
     REQUIRE(!r1->events.empty());
     CHECK(r1->events.front().kind == "lost");
     CHECK(r1->events.front().partitions == c1_had);
@@ -303,7 +312,8 @@ TEST_CASE("groups: cooperative-sticky moves only what it must, and never to two 
         const auto& before = i == 0 ? first : second;
         std::vector<TopicPartition> revoked;
         for (const auto& e : recorders[i]->events) {
-            if (e.kind == "revoked") revoked.insert(revoked.end(), e.partitions.begin(), e.partitions.end());
+            if (e.kind == "revoked")
+                revoked.insert(revoked.end(), e.partitions.begin(), e.partitions.end());
             CHECK(e.kind != "lost");
         }
         CHECK(revoked.size() == 1);
@@ -328,9 +338,8 @@ TEST_CASE("groups: a static member rejoins within session.timeout.ms without a r
     auto cb = make_consumer(*store, b);
     REQUIRE(ca->subscribe({"t"}).is_ok());
     REQUIRE(cb->subscribe({"t"}).is_ok());
-    poll_until({ca.get(), cb.get()}, [&] {
-        return ca->assignment().size() == 2 && cb->assignment().size() == 2;
-    });
+    poll_until({ca.get(), cb.get()},
+               [&] { return ca->assignment().size() == 2 && cb->assignment().size() == 2; });
     const auto a_had = assignment_of(*ca);
     const auto b_had = assignment_of(*cb);
     const auto generation = describe(*store, "g").generation;
@@ -357,7 +366,8 @@ TEST_CASE("groups: a static member rejoins within session.timeout.ms without a r
     CHECK(d.generation > generation);
 }
 
-TEST_CASE("groups: auto-commit every auto.commit.interval.ms, on rebalance and on close; commit_async") {
+TEST_CASE(
+    "groups: auto-commit every auto.commit.interval.ms, on rebalance and on close; commit_async") {
     auto clock = std::make_shared<ManualClock>(0);
     MemoryStore f;
     Options options;
@@ -368,7 +378,8 @@ TEST_CASE("groups: auto-commit every auto.commit.interval.ms, on rebalance and o
     auto c = make_consumer(*store, {{"group.id", "g"}, {"auto.commit.interval.ms", "1000"}});
     REQUIRE(c->subscribe({"t"}).is_ok());
     Seen seen;
-    poll_until({c.get()}, [&] { return seen.size() == 3; }, &seen);
+    poll_until(
+        {c.get()}, [&] { return seen.size() == 3; }, &seen);
     CHECK(committed_of(*c, tp("t", 0)) == kOffsetInvalid);
     clock->advance_ms(1000);
     CHECK(c->poll(0ms).has_value());  // the 4th record; the commit covers the first 3
@@ -400,21 +411,22 @@ TEST_CASE("groups: with auto-commit, a rebalance commits before revoking") {
     REQUIRE(store->create_topic("t", 2).is_ok());
     produce_to(*store, "t", 0, 5);
     produce_to(*store, "t", 1, 5);
-    const Config config{{"group.id", "g"}, {"auto.commit.interval.ms", "100000000"},
+    const Config config{{"group.id", "g"},
+                        {"auto.commit.interval.ms", "100000000"},
                         {"partition.assignment.strategy", "roundrobin"}};
     auto c1 = make_consumer(*store, config);
     REQUIRE(c1->subscribe({"t"}).is_ok());
     Seen seen;
-    poll_until({c1.get()}, [&] { return seen.size() == 4; }, &seen);
+    poll_until(
+        {c1.get()}, [&] { return seen.size() == 4; }, &seen);
     std::map<TopicPartition, Offset> position;
     for (const auto& [who, partition, offset] : seen) position[partition] = Offset(offset + 1);
     CHECK(committed_of(*c1, tp("t", 0)) == kOffsetInvalid);
     // A second member joins; c1's next poll commits what it returned, then revokes.
     auto c2 = make_consumer(*store, config);
     REQUIRE(c2->subscribe({"t"}).is_ok());
-    poll_until({c1.get(), c2.get()}, [&] {
-        return c1->assignment().size() == 1 && c2->assignment().size() == 1;
-    });
+    poll_until({c1.get(), c2.get()},
+               [&] { return c1->assignment().size() == 1 && c2->assignment().size() == 1; });
     for (const auto& [partition, next] : position) CHECK(committed_of(*c1, partition) == next);
 }
 
@@ -427,7 +439,8 @@ TEST_CASE("groups: committed offsets survive closing and reopening the store") {
         auto c = make_consumer(*store, {{"group.id", "g"}, {"enable.auto.commit", "false"}});
         REQUIRE(c->subscribe({"t"}).is_ok());
         Seen seen;
-        poll_until({c.get()}, [&] { return seen.size() == 7; }, &seen, true);
+        poll_until(
+            {c.get()}, [&] { return seen.size() == 7; }, &seen, true);
         CHECK(c->position({tp("t", 0)})->front().offset == Offset(7));
         REQUIRE(c->close().is_ok());
         REQUIRE(store->close().is_ok());
@@ -443,8 +456,10 @@ TEST_CASE("groups: committed offsets survive closing and reopening the store") {
     CHECK(committed_of(*c, tp("t", 1)) == kOffsetInvalid);
     REQUIRE(c->subscribe({"t"}).is_ok());
     Seen seen;
-    poll_until({c.get()}, [&] { return seen.size() == 13; }, &seen);
-    for (std::size_t i = 0; i < seen.size(); ++i) CHECK(std::get<2>(seen[i]) == static_cast<std::int64_t>(7 + i));
+    poll_until(
+        {c.get()}, [&] { return seen.size() == 13; }, &seen);
+    for (std::size_t i = 0; i < seen.size(); ++i)
+        CHECK(std::get<2>(seen[i]) == static_cast<std::int64_t>(7 + i));
 }
 
 TEST_CASE("groups: after kill -9, a consumer resumes from the last successful commit") {
@@ -463,7 +478,8 @@ TEST_CASE("groups: after kill -9, a consumer resumes from the last successful co
         ::close(fds[0]);
         auto store = Store::open(f.path);
         if (!store) ::_exit(2);
-        auto c = Consumer::create(**store, {{"group.id", "g"}, {"enable.auto.commit", "false"},
+        auto c = Consumer::create(**store, {{"group.id", "g"},
+                                            {"enable.auto.commit", "false"},
                                             {"auto.offset.reset", "earliest"}});
         if (!c || !(*c)->subscribe({"t"}).is_ok()) ::_exit(3);
         for (std::int64_t committed = 0; committed < 60;) {
@@ -525,7 +541,8 @@ TEST_CASE("groups: a regex subscription picks up new topics; new partitions reba
     poll_until({c.get()}, [&] { return c->assignment().size() == 1; });
     REQUIRE(store->create_topic("orders.us", 2).is_ok());
     poll_until({c.get()}, [&] { return c->assignment().size() == 3; });
-    CHECK(assignment_of(*c) == std::vector{tp("orders.eu", 0), tp("orders.us", 0), tp("orders.us", 1)});
+    CHECK(assignment_of(*c) ==
+          std::vector{tp("orders.eu", 0), tp("orders.us", 0), tp("orders.us", 1)});
     REQUIRE(store->add_partitions("orders.eu", 3).is_ok());
     poll_until({c.get()}, [&] { return c->assignment().size() == 5; });
     produce_to(*store, "orders.eu", 2, 1);
@@ -605,7 +622,8 @@ TEST_CASE("groups: misuse is refused with clear errors") {
     CHECK(c->subscribe({}) == Code::invalid_argument);
     REQUIRE(c->subscribe({"t"}).is_ok());
     CHECK(c->assign({{"t", PartitionId(0), Offset(0)}}) == Code::invalid_argument);
-    auto other = make_consumer(*store, {{"group.id", "g"}, {"partition.assignment.strategy", "roundrobin"}});
+    auto other =
+        make_consumer(*store, {{"group.id", "g"}, {"partition.assignment.strategy", "roundrobin"}});
     Status clash = other->subscribe({"t"});
     CHECK(clash == Code::invalid_argument);
     CHECK(clash.message().find("strategy") != std::string::npos);
@@ -660,9 +678,8 @@ TEST_CASE("groups: a member blocked in a long poll stays in the group") {
     auto c2 = make_consumer(*store, config);
     REQUIRE(c1->subscribe({"t"}, r1).is_ok());
     REQUIRE(c2->subscribe({"t"}).is_ok());
-    poll_until({c1.get(), c2.get()}, [&] {
-        return c1->assignment().size() == 1 && c2->assignment().size() == 1;
-    });
+    poll_until({c1.get(), c2.get()},
+               [&] { return c1->assignment().size() == 1 && c2->assignment().size() == 1; });
     const std::string id = c1->member_id();
     std::atomic<bool> returned{false};
     std::thread blocked([&] {
@@ -681,8 +698,8 @@ TEST_CASE("groups: a second live consumer with the same group.instance.id fences
     MemoryStore f;
     auto store = f.open();
     REQUIRE(store->create_topic("t", 2).is_ok());
-    const Config config{{"group.id", "g"}, {"group.instance.id", "worker-1"},
-                        {"enable.auto.commit", "false"}};
+    const Config config{
+        {"group.id", "g"}, {"group.instance.id", "worker-1"}, {"enable.auto.commit", "false"}};
     auto r1 = std::make_shared<Recorder>();
     auto first = make_consumer(*store, config);
     REQUIRE(first->subscribe({"t"}, r1).is_ok());
@@ -714,7 +731,8 @@ TEST_CASE("groups: a second live consumer with the same group.instance.id fences
     CHECK(describe(*store, "g").members.size() == 1);
 }
 
-TEST_CASE("groups: a committed offset below the log start after deletion follows auto.offset.reset") {
+TEST_CASE(
+    "groups: a committed offset below the log start after deletion follows auto.offset.reset") {
     MemoryStore f;
     auto store = f.open();
     REQUIRE(store->create_topic("t", 1).is_ok());

@@ -5,14 +5,14 @@
 // partition, offset) seen is recorded and compared with the set the producers' reports name:
 // each group must see every record, and since every member leaves cleanly, see it exactly
 // once; at the end every group's committed offsets equal the log end offsets.
-#include "api_env.hpp"
-
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
+
+#include "api_env.hpp"
 
 using namespace brook;
 using namespace brook_test;
@@ -38,10 +38,11 @@ struct GroupRun {
 void run_slot(Store& store, GroupRun& group, unsigned seed, const std::atomic<bool>& stop) {
     std::mt19937 rng(seed);
     while (!stop.load()) {
-        auto consumer = Consumer::create(store, {{"group.id", group.id},
-                                                 {"enable.auto.commit", "false"},
-                                                 {"auto.offset.reset", "earliest"},
-                                                 {"partition.assignment.strategy", group.strategy}});
+        auto consumer =
+            Consumer::create(store, {{"group.id", group.id},
+                                     {"enable.auto.commit", "false"},
+                                     {"auto.offset.reset", "earliest"},
+                                     {"partition.assignment.strategy", group.strategy}});
         if (!consumer || !(*consumer)->subscribe({"t"}).is_ok()) {
             ++group.failures;
             return;

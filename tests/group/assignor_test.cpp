@@ -1,6 +1,8 @@
 // Tests of the assignors: Kafka's documented examples for range, roundrobin and the sticky
 // assignors, then random groups checked against a brute-force model (range, roundrobin) and
 // against the properties cooperative-sticky promises (valid, balanced, sticky).
+#include "group/assignor.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -8,14 +10,14 @@
 #include <random>
 #include <set>
 
-#include "group/assignor.hpp"
-
 using namespace brook;
 using namespace brook::group;
 
 namespace {
 
-TopicPartition tp(const std::string& topic, int p) { return {topic, PartitionId(p)}; }
+TopicPartition tp(const std::string& topic, int p) {
+    return {topic, PartitionId(p)};
+}
 
 AssignorMember member(const std::string& id, std::vector<std::string> topics,
                       std::vector<TopicPartition> owned = {}) {
@@ -46,7 +48,8 @@ void check_valid(const std::vector<AssignorMember>& members, const PartitionCoun
 TEST_CASE("assignor: range matches Kafka's documented example") {
     // Two consumers, two topics of three partitions each (RangeAssignor javadoc).
     const PartitionCounts counts{{"t0", 3}, {"t1", 3}};
-    const std::vector<AssignorMember> members{member("C0", {"t0", "t1"}), member("C1", {"t0", "t1"})};
+    const std::vector<AssignorMember> members{member("C0", {"t0", "t1"}),
+                                              member("C1", {"t0", "t1"})};
     const Assignment out = assign(Strategy::range, members, counts);
     CHECK(out.at("C0") == std::vector{tp("t0", 0), tp("t0", 1), tp("t1", 0), tp("t1", 1)});
     CHECK(out.at("C1") == std::vector{tp("t0", 2), tp("t1", 2)});
@@ -61,9 +64,10 @@ TEST_CASE("assignor: roundrobin matches Kafka's documented examples") {
 
     // Different subscriptions (RoundRobinAssignor javadoc).
     const PartitionCounts mixed{{"t0", 1}, {"t1", 2}, {"t2", 3}};
-    out = assign(Strategy::roundrobin,
-                 {member("C0", {"t0"}), member("C1", {"t0", "t1"}), member("C2", {"t0", "t1", "t2"})},
-                 mixed);
+    out =
+        assign(Strategy::roundrobin,
+               {member("C0", {"t0"}), member("C1", {"t0", "t1"}), member("C2", {"t0", "t1", "t2"})},
+               mixed);
     CHECK(out.at("C0") == std::vector{tp("t0", 0)});
     CHECK(out.at("C1") == std::vector{tp("t1", 0)});
     CHECK(out.at("C2") == std::vector{tp("t1", 1), tp("t2", 0), tp("t2", 1), tp("t2", 2)});
@@ -86,9 +90,10 @@ TEST_CASE("assignor: cooperative-sticky matches Kafka's documented StickyAssigno
 
     // Example 2: different subscriptions; sticky is balanced where roundrobin is not.
     const PartitionCounts mixed{{"t0", 1}, {"t1", 2}, {"t2", 3}};
-    out = assign(Strategy::cooperative_sticky,
-                 {member("C0", {"t0"}), member("C1", {"t0", "t1"}), member("C2", {"t0", "t1", "t2"})},
-                 mixed);
+    out =
+        assign(Strategy::cooperative_sticky,
+               {member("C0", {"t0"}), member("C1", {"t0", "t1"}), member("C2", {"t0", "t1", "t2"})},
+               mixed);
     CHECK(out.at("C0") == std::vector{tp("t0", 0)});
     CHECK(out.at("C1") == std::vector{tp("t1", 0), tp("t1", 1)});
     CHECK(out.at("C2") == std::vector{tp("t2", 0), tp("t2", 1), tp("t2", 2)});
@@ -211,6 +216,7 @@ TEST_CASE("assignor: strategy lists parse with Kafka's names") {
         CAPTURE(bad);
         auto refused = parse_strategies(bad);
         CHECK(refused.code() == Code::invalid_argument);
-        CHECK(refused.status().message().find("partition.assignment.strategy") != std::string::npos);
+        CHECK(refused.status().message().find("partition.assignment.strategy") !=
+              std::string::npos);
     }
 }

@@ -44,7 +44,9 @@ struct MemoryFixture {
     std::unique_ptr<meta::MetaStore> meta = meta::new_memory_meta_store();
 };
 
-TopicPartition tp(const std::string& topic, int p) { return {topic, PartitionId(p)}; }
+TopicPartition tp(const std::string& topic, int p) {
+    return {topic, PartitionId(p)};
+}
 
 }  // namespace
 
@@ -97,8 +99,9 @@ TEST_CASE_TEMPLATE("offset table: removal by topic and by group leaves other gro
                    LmdbFixture, MemoryFixture) {
     F f;
     OffsetTable table(*f.meta);
-    const std::vector<TopicPartitionOffset> offsets{
-        {"a", PartitionId(0), Offset(5)}, {"a", PartitionId(1), Offset(6)}, {"b", PartitionId(0), Offset(7)}};
+    const std::vector<TopicPartitionOffset> offsets{{"a", PartitionId(0), Offset(5)},
+                                                    {"a", PartitionId(1), Offset(6)},
+                                                    {"b", PartitionId(0), Offset(7)}};
     REQUIRE(table.commit("g", offsets, 1).is_ok());
     REQUIRE(table.commit("g2", offsets, 1).is_ok());
     REQUIRE(table.remove("g", "a").is_ok());
@@ -124,7 +127,9 @@ TEST_CASE_TEMPLATE("offset table: bad input is refused and writes nothing", F, L
                    MemoryFixture) {
     F f;
     OffsetTable table(*f.meta);
-    REQUIRE(table.commit("g", std::vector<TopicPartitionOffset>{{"a", PartitionId(0), Offset(3)}}, 1).is_ok());
+    REQUIRE(
+        table.commit("g", std::vector<TopicPartitionOffset>{{"a", PartitionId(0), Offset(3)}}, 1)
+            .is_ok());
     // One bad entry in a batch: nothing of the batch lands.
     const std::vector<TopicPartitionOffset> mixed{{"a", PartitionId(0), Offset(9)},
                                                   {"a", PartitionId(1), Offset(-1)}};
@@ -132,8 +137,8 @@ TEST_CASE_TEMPLATE("offset table: bad input is refused and writes nothing", F, L
     CHECK(refused == Code::invalid_argument);
     CHECK(refused.message().find("-1") != std::string::npos);
     CHECK((*table.fetch("g", tp("a", 0)))->offset == Offset(3));
-    for (const std::string& bad : {std::string(), std::string(format::kMaxGroupIdBytes + 1, 'x'),
-                                  std::string("a\0b", 3)}) {
+    for (const std::string& bad :
+         {std::string(), std::string(format::kMaxGroupIdBytes + 1, 'x'), std::string("a\0b", 3)}) {
         Status status = table.commit(bad, mixed, 1);
         CHECK(status == Code::invalid_argument);
         CHECK(status.message().find("group.id") != std::string::npos);
@@ -141,7 +146,12 @@ TEST_CASE_TEMPLATE("offset table: bad input is refused and writes nothing", F, L
     // The longest group id with the longest topic name fits LMDB's key limit.
     const std::string longest(format::kMaxGroupIdBytes, 'g');
     const std::string topic(249, 't');
-    REQUIRE(table.commit(longest, std::vector<TopicPartitionOffset>{{topic, PartitionId(0x7fffffff), Offset(1)}}, 1).is_ok());
+    REQUIRE(
+        table
+            .commit(longest,
+                    std::vector<TopicPartitionOffset>{{topic, PartitionId(0x7fffffff), Offset(1)}},
+                    1)
+            .is_ok());
     CHECK((*table.fetch(longest, {topic, PartitionId(0x7fffffff)}))->offset == Offset(1));
 }
 
@@ -149,7 +159,9 @@ TEST_CASE_TEMPLATE("offset table: a damaged record is reported as corruption, ne
                    LmdbFixture, MemoryFixture) {
     F f;
     OffsetTable table(*f.meta);
-    REQUIRE(table.commit("g", std::vector<TopicPartitionOffset>{{"a", PartitionId(0), Offset(42)}}, 9).is_ok());
+    REQUIRE(
+        table.commit("g", std::vector<TopicPartitionOffset>{{"a", PartitionId(0), Offset(42)}}, 9)
+            .is_ok());
     auto entries = f.meta->scan(format::kOffsetsSpace, "");
     REQUIRE(entries.is_ok());
     REQUIRE(entries->size() == 1);
@@ -164,7 +176,9 @@ TEST_CASE_TEMPLATE("offset table: a damaged record is reported as corruption, ne
     REQUIRE(f.meta->put(format::kOffsetsSpace, key, "short").is_ok());
     CHECK(table.fetch("g", tp("a", 0)).code() == Code::corruption);
     // A fresh commit replaces the damaged record.
-    REQUIRE(table.commit("g", std::vector<TopicPartitionOffset>{{"a", PartitionId(0), Offset(43)}}, 9).is_ok());
+    REQUIRE(
+        table.commit("g", std::vector<TopicPartitionOffset>{{"a", PartitionId(0), Offset(43)}}, 9)
+            .is_ok());
     CHECK((*table.fetch("g", tp("a", 0)))->offset == Offset(43));
 }
 
