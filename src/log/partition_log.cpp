@@ -397,9 +397,12 @@ Result<std::vector<DecodedBatch>> PartitionLog::read(Offset from, std::size_t ma
                                          from.value(), log_start_offset().value(), dir_),
                              SubCode::below_log_start);
     }
-    if (from < end) {
-        // The offsets up to the log end were published, so their batches must be there: a
-        // segment file lost them (truncated or damaged). Saying so beats an endless empty read.
+    const auto last = active();
+    if (from < end && (last->size() > 0 || last->base_offset() != end)) {
+        // The active segment is never compacted, so the batches it holds up to the published
+        // log end must be there: its file lost them (truncated or damaged). Saying so beats
+        // an endless empty read. Offsets missing from closed segments, with an empty active
+        // segment, are what compaction leaves when it removes a log's last records.
         return Status::corruption(fmt::format(
             "offsets {} to {} of {} are not in its segment files; the log is damaged", from.value(),
             end.value() - 1, dir_));

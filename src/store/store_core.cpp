@@ -50,6 +50,7 @@ Status StoreCore::validate(const Options& options) {
 
 StoreCore::StoreCore(std::string path, Options options)
     : path_(std::move(path)), options_(std::move(options)), clock_(options_.clock) {
+    groups_ = std::make_unique<group::GroupRegistry>(*this);
     if (!clock_) {
         clock_ = std::shared_ptr<const Clock>(&SystemClock::instance(), [](const Clock*) {});
     }
@@ -261,6 +262,7 @@ Status StoreCore::close() {
         }
     }
     notify_change();
+    groups_->close();
     meta_.reset();
     lock_.reset();
     return first;

@@ -23,6 +23,7 @@
 #include "cleaner/cleaner_state.hpp"
 #include "cleaner/maintenance_thread.hpp"
 #include "fs/file_system.hpp"
+#include "group/group_registry.hpp"
 #include "log/partition_log.hpp"
 #include "meta/meta_store.hpp"
 #include "store/topic_config.hpp"
@@ -120,6 +121,15 @@ class StoreCore {
     // added since, and marks deleted topics. Wakes waiters if anything changed.
     Status refresh();
 
+    // Consumer groups (group/). The metadata store is for the group layer's offset table,
+    // which reaches it only through GroupRegistry::with_offsets while the store is open.
+    group::GroupRegistry& groups() noexcept { return *groups_; }
+    meta::MetaStore& meta() noexcept { return *meta_; }
+    // Moves whenever a topic is created, grown or deleted, so groups notice cheaply.
+    std::uint64_t topology_version() const noexcept {
+        return topology_version_.load(std::memory_order_acquire);
+    }
+
   private:
     StoreCore(std::string path, Options options);
     // One maintenance pass: retention (if `retention`) and compaction of cleanable logs.
@@ -169,6 +179,8 @@ class StoreCore {
     mutable std::mutex stats_mu_;
     MaintenanceStats stats_;  // guarded by stats_mu_
     std::atomic<std::uint64_t> change_version_{0};
+    std::atomic<std::uint64_t> topology_version_{0};
+    std::unique_ptr<group::GroupRegistry> groups_;
     mutable std::mutex change_mu_;
     mutable std::condition_variable change_cv_;
     std::unique_ptr<cleaner::MaintenanceThread> maintenance_thread_;
