@@ -28,8 +28,7 @@ constexpr std::string_view kExamples =
     "  BROOK_DIR=/var/lib/app/events brook consume orders --from-beginning --format '%p %o "
     "%k=%s\\n'\n";
 
-// Every command. The groups, maintain and stats commands join this table when the library
-// has consumer groups, retention and compaction.
+// Every command. The groups commands join this table when the library has consumer groups.
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         {"topics create",
@@ -174,6 +173,41 @@ const std::vector<Command>& commands() {
          {{"repair"}},
          true,
          run_check},
+        {"maintain",
+         "",
+         "run retention and compaction once, now",
+         "Runs one maintenance pass now (Store::run_maintenance): retention (retention.ms,\n"
+         "retention.bytes) for every topic whose cleanup.policy has delete, then compaction of\n"
+         "every compacted partition that is cleanable (min.cleanable.dirty.ratio,\n"
+         "max.compaction.lag.ms). Prints what the pass deleted and compacted, and each partition\n"
+         "whose start offset, segments or bytes it changed. It writes, so it needs the store's\n"
+         "writer lock: it fails while another process has the store open for writing.\n"
+         "\nExample:\n"
+         "  brook --dir ./events maintain\n"
+         "  maintenance pass done in 3 ms\n"
+         "  retention: deleted 4 segments, 2160 bytes\n"
+         "  compaction: rewrote 0 bytes, 0 bytes smaller\n"
+         "  changed partitions:\n"
+         "    orders/0: start offset 0 -> 40, segments 6 -> 2, bytes 3240 -> 1080\n",
+         {},
+         true,
+         run_maintain},
+        {"stats",
+         "[--json]",
+         "per partition: records, bytes, segments, dirty ratio",
+         "Prints, for every partition of every topic, its start and end offsets, the records\n"
+         "it holds (end - start; for a compacted topic an upper bound, as compaction leaves\n"
+         "gaps), segments, bytes, and for a compacted topic the dirty ratio (the share of\n"
+         "cleanable bytes not yet compacted), as Store::describe_topic reports them. --json\n"
+         "prints one JSON object instead (its fields are in docs/cli.md). Works while another\n"
+         "process writes.\n"
+         "\nExample:\n"
+         "  brook --dir ./events stats\n"
+         "  TOPIC  PARTITION        START          END      RECORDS  SEGMENTS          BYTES  DIRTY\n"
+         "  orders         0           40           60           20         2           1080      -\n",
+         {{"json"}},
+         true,
+         run_stats},
     };
     return table;
 }
