@@ -196,11 +196,12 @@ const std::vector<Command>& commands() {
          "[--json]",
          "per partition: records, bytes, segments, dirty ratio",
          "Prints, for every partition of every topic, its start and end offsets, the records\n"
-         "it holds (end - start; for a compacted topic an upper bound, as compaction leaves\n"
-         "gaps), segments, bytes, and for a compacted topic the dirty ratio (the share of\n"
-         "cleanable bytes not yet compacted), as Store::describe_topic reports them. --json\n"
-         "prints one JSON object instead (its fields are in docs/cli.md). Works while another\n"
-         "process writes.\n"
+         "it holds (end - start; \"-\" for a compacted topic, whose offsets have gaps),\n"
+         "segments, bytes, and for a compacted topic the dirty ratio (the share of cleanable\n"
+         "bytes not yet compacted; 1.00 until a pass in the same process, as the library keeps\n"
+         "cleaner state in memory), as Store::describe_topic reports them. --json prints one\n"
+         "JSON object instead (its fields are in docs/cli.md). Works while another process\n"
+         "writes.\n"
          "\nExample:\n"
          "  brook --dir ./events stats\n"
          "  TOPIC  PARTITION        START          END      RECORDS  SEGMENTS          BYTES  DIRTY\n"

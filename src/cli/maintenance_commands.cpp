@@ -36,10 +36,13 @@ bool is_compacted(const TopicDescription& topic) {
     return config_value(topic, "cleanup.policy").find("compact") != std::string::npos;
 }
 
-// The offsets a partition holds: exact for a delete-policy topic, an upper bound for a
-// compacted one (compaction leaves gaps in the offsets).
-std::int64_t records_held(const PartitionDescription& p) {
-    return p.log_end_offset - p.log_start_offset;
+// The records a partition holds, where the library's offsets tell: end - start for a topic
+// that is not compacted. Compaction leaves gaps in the offsets, and the library does not count
+// a compacted log's records, so there it is unknown (shown as "-", null in JSON).
+std::string records_held(const TopicDescription& topic, const PartitionDescription& p,
+                         std::string_view unknown) {
+    if (is_compacted(topic)) return std::string(unknown);
+    return std::to_string(p.log_end_offset - p.log_start_offset);
 }
 
 std::string stats_json(const std::vector<TopicDescription>& topics) {
@@ -55,8 +58,8 @@ std::string stats_json(const std::vector<TopicDescription>& topics) {
                 "{}{{\"partition\":{},\"start_offset\":{},\"end_offset\":{},\"records\":{},"
                 "\"segments\":{},\"bytes\":{},\"dirty_ratio\":{:.4f},\"last_cleaned_offset\":{}}}",
                 i ? "," : "", p.partition.value(), p.log_start_offset.value(),
-                p.log_end_offset.value(), records_held(p), p.segment_count, p.size_bytes,
-                p.dirty_ratio, p.last_cleaned_offset.value());
+                p.log_end_offset.value(), records_held(topic, p, "null"), p.segment_count,
+                p.size_bytes, p.dirty_ratio, p.last_cleaned_offset.value());
         }
         out += "]}";
     }
@@ -76,7 +79,7 @@ std::string stats_text(const std::vector<TopicDescription>& topics) {
             out +=
                 fmt::format("{:<{}} {:>9} {:>12} {:>12} {:>12} {:>9} {:>14} {:>6}\n", topic.name,
                             width, p.partition.value(), p.log_start_offset.value(),
-                            p.log_end_offset.value(), records_held(p), p.segment_count,
+                            p.log_end_offset.value(), records_held(topic, p, "-"), p.segment_count,
                             p.size_bytes, compacted ? fmt::format("{:.2f}", p.dirty_ratio) : "-");
         }
     }
