@@ -4,6 +4,7 @@
 #include <brook/clock.hpp>
 #include <brook/config.hpp>
 #include <brook/consumer.hpp>
+#include <brook/group_admin.hpp>
 #include <brook/inspect.hpp>
 #include <brook/message.hpp>
 #include <brook/producer.hpp>

@@ -1,6 +1,9 @@
 // Consumer: reads records from assigned partitions, as confluent-kafka's Consumer does.
 //
-// This is manual assignment: assign() names the partitions and starting offsets. poll()
+// Partitions come from manual assignment, where assign() names the partitions and starting
+// offsets, or from a consumer group: with group.id set, subscribe() joins the group and the
+// group splits the subscribed topics' partitions between its members (docs/api.md,
+// "Consumer groups"). poll()
 // returns one message, consume() a batch; both block up to their timeout and wake as soon as
 // a record is appended to an assigned partition in this process (no polling loop). A
 // read-only store tails another process's writes within fetch.wait.max.ms.
@@ -12,10 +15,20 @@
 //   fetch.wait.max.ms          500      how often a read-only store re-checks for new data
 //   max.partition.fetch.bytes  1048576  bytes read from one partition at a time
 //   client.id                  ""
-// Any other key is invalid_argument. (group.id and commits come with consumer groups.)
+//   group.id                   ""       the consumer group; needed by subscribe() and commits
+//   group.instance.id          ""       static membership: rejoin under this identity
+//   partition.assignment.strategy  range,cooperative-sticky  (also roundrobin)
+//   enable.auto.commit         true     commit what poll returned, every auto.commit.interval.ms
+//   auto.commit.interval.ms    5000
+//   max.poll.interval.ms       300000   a member that does not poll this often is removed
+//   session.timeout.ms         45000    how long a closed static member keeps its partitions
+// Any other key is invalid_argument. With group.id, a partition assigned with kOffsetInvalid
+// starts at the group's committed offset, if any, before auto.offset.reset applies.
 //
-// Threads: a Consumer is used by one thread at a time, as in Kafka; close() and wakeup() may
-// be called from any thread.
+// Threads: a Consumer is used by one thread at a time, as in Kafka; wakeup() may be called from
+// any thread, and so may close() of a consumer that did not subscribe(). A subscribed consumer
+// is closed (or destroyed) by the thread that polls it, since close() commits and runs the
+// rebalance listener.
 #pragma once
 
 #include <brook/config.hpp>
@@ -24,6 +37,7 @@
 #include <brook/store.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -40,6 +54,33 @@ struct TopicPartitionTimestamp {
     PartitionId partition{};
     std::int64_t timestamp = 0;
 };
+
+class Consumer;
+
+// Rebalance callbacks. They run on the consumer's own thread, inside poll(), unsubscribe() and
+// close(), never while the consumer holds a lock, so they may call the consumer (commit, seek,
+// position, ...). Kafka's ordering holds: revoked partitions are reported (after an
+// auto-commit) before the group hands them to another member; lost partitions were already
+// handed over, so committing them fails with fenced. on_partitions_assigned runs once after
+// every completed rebalance (possibly with no partitions), and again when partitions another
+// member gave up arrive; a seek() there sets where reading starts.
+class RebalanceListener {
+public:
+    virtual ~RebalanceListener() = default;
+    virtual void on_partitions_assigned(Consumer& consumer,
+                                        const std::vector<TopicPartition>& partitions) = 0;
+    virtual void on_partitions_revoked(Consumer& consumer,
+                                       const std::vector<TopicPartition>& partitions) = 0;
+    // Kafka's default: treat lost partitions as revoked ones.
+    virtual void on_partitions_lost(Consumer& consumer,
+                                    const std::vector<TopicPartition>& partitions) {
+        on_partitions_revoked(consumer, partitions);
+    }
+};
+
+// The outcome of commit_async(): its status and the offsets it tried to commit.
+using CommitCallback =
+    std::function<void(const Status& status, const std::vector<TopicPartitionOffset>& offsets)>;
 
 class Consumer {
 public:
@@ -81,7 +122,41 @@ public:
     // Makes a blocked poll() or consume() return early. Safe from any thread.
     void wakeup();
 
-    // Leaves the assignment; later calls return closed (or nothing).
+    // Joins the consumer's group (group.id) with these topics, or with every topic whose
+    // whole name matches the ECMAScript regex `pattern`, including topics created later.
+    // Calling it again changes the subscription. The assignment arrives inside poll().
+    // @return invalid_argument (no group.id, empty list, bad pattern, manually assigned, no
+    //         strategy shared with the group's members); closed.
+    Status subscribe(const std::vector<std::string>& topics,
+                     std::shared_ptr<RebalanceListener> listener = {});
+    Status subscribe_pattern(std::string_view pattern,
+                             std::shared_ptr<RebalanceListener> listener = {});
+    // Commits (with enable.auto.commit), revokes every partition and leaves the group.
+    Status unsubscribe();
+    // This consumer's member id in its group, or "" when it is not a member.
+    std::string member_id() const;
+
+    // Commits synchronously: the consumed positions of every assigned partition, the offset
+    // after `message`, or the given offsets (each the next offset to read). Once it returns ok
+    // the commit survives a crash.
+    // @return fenced (the member was removed from the group, its generation is stale, or it
+    //         does not own a partition); not_found (no such topic or partition);
+    //         invalid_argument (no group.id, a negative offset); closed; no_space, io_error.
+    Status commit();
+    Status commit(const Message& message);
+    Status commit(const std::vector<TopicPartitionOffset>& offsets);
+    // Queues a commit of the consumed positions (or of `offsets`); it is written, and
+    // `callback` runs on this thread, at the next poll(), commit() or close().
+    void commit_async(CommitCallback callback = {});
+    void commit_async(std::vector<TopicPartitionOffset> offsets, CommitCallback callback = {});
+    // The group's committed offset of each partition, kOffsetInvalid where there is none.
+    // @return invalid_argument (no group.id); closed; corruption.
+    Result<std::vector<TopicPartitionOffset>> committed(
+        const std::vector<TopicPartition>& partitions) const;
+
+    // Leaves the group (committing and revoking first, as unsubscribe does; a static member
+    // keeps its identity for session.timeout.ms) and the assignment; later calls return closed
+    // (or nothing).
     Status close();
 
     class Impl;

@@ -153,6 +153,7 @@ public:
     const std::shared_ptr<detail::StoreCore>& core() const noexcept { return core_; }
 
 private:
+    friend class detail::StoreCore;
     explicit Store(std::shared_ptr<detail::StoreCore> core);
     std::shared_ptr<detail::StoreCore> core_;
 };

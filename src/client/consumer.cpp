@@ -10,8 +10,12 @@
 // per auto.offset.reset. With "none", and after any other read error, poll() returns one
 // error message for the partition and then skips it until seek() moves it.
 //
-// Locking: mu_ guards the assignment. It is held while reading a log but never while waiting,
-// so close() from another thread waits at most for one read.
+// With group.id, a GroupClient (client/group_client.hpp) does the group's work at the start
+// of each poll and changes the assignment through the Host interface this Impl implements.
+//
+// Locking: mu_ guards the assignment. It is held while reading a log but never while waiting
+// or running a rebalance callback, so close() from another thread waits at most for one read
+// and callbacks may call back into the consumer.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -19,8 +23,10 @@
 #include <brook/consumer.hpp>
 #include <deque>
 #include <mutex>
+#include <regex>
 
 #include "client/consumer_config.hpp"
+#include "client/group_client.hpp"
 #include "store/store_core.hpp"
 
 namespace brook {
@@ -76,13 +82,31 @@ SteadyClock::time_point deadline_after(std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-class Consumer::Impl {
+class Consumer::Impl final : public client::GroupClient::Host {
   public:
     Impl(std::shared_ptr<detail::StoreCore> core, client::ConsumerConfig config)
         : core_(std::move(core)), config_(std::move(config)) {}
 
+    // Joins the group when group.id is set. `self` is the Consumer that callbacks receive.
+    Status init(Consumer& self) {
+        self_ = &self;
+        if (config_.group_id.empty()) return Status::ok();
+        if (core_->read_only()) {
+            return Status::invalid_argument(
+                "group.id cannot be used on a read-only store: commits write the store; read it "
+                "with assign() instead");
+        }
+        BROOK_ASSIGN_OR_RETURN(auto group, core_->groups().get(config_.group_id));
+        group_ = std::make_unique<client::GroupClient>(core_, std::move(group), config_.group);
+        return Status::ok();
+    }
+
     Status assign(const std::vector<TopicPartitionOffset>& partitions) {
         BROOK_RETURN_IF_ERROR(check_open());
+        if (group_ && group_->subscribed()) {
+            return Status::invalid_argument(
+                "assign() cannot be used while subscribed to a group; unsubscribe() first");
+        }
         std::vector<AssignedPartition> next;
         for (const auto& request : partitions) {
             BROOK_ASSIGN_OR_RETURN(auto state, core_->partition(request.topic, request.partition));
@@ -90,6 +114,10 @@ class Consumer::Impl {
             p.tp = {request.topic, request.partition};
             p.state = std::move(state);
             BROOK_ASSIGN_OR_RETURN(p.position, resolve_start(p, request.offset));
+            if (p.position == kOffsetInvalid && group_) {
+                BROOK_ASSIGN_OR_RETURN(auto committed, group_->committed({p.tp}));
+                p.position = committed.front().offset;
+            }
             // A partition named twice keeps the last entry's offset.
             if (AssignedPartition* same = find_in(next, p.tp)) {
                 *same = std::move(p);
@@ -105,6 +133,10 @@ class Consumer::Impl {
     }
 
     Status unassign() {
+        if (group_ && group_->subscribed()) {
+            return Status::invalid_argument(
+                "unassign() cannot be used while subscribed to a group; unsubscribe() instead");
+        }
         std::lock_guard lock(mu_);
         BROOK_RETURN_IF_ERROR(check_open_locked());
         assigned_.clear();
@@ -183,9 +215,14 @@ class Consumer::Impl {
         const auto deadline = deadline_after(timeout);
         for (;;) {
             if (wakeup_.exchange(false)) return std::nullopt;
-            // Read the version before looking for data: an append after the look bumps it, so
-            // the wait below cannot miss it.
+            // Read the version before looking for data: an append (or a group change) after
+            // the look bumps it, so the wait below cannot miss it.
             const std::uint64_t seen = core_->change_version();
+            if (group_ && !is_closed()) {
+                if (Status stepped = group_->step(*this); !stepped) {
+                    return Message::from_error(std::move(stepped));
+                }
+            }
             {
                 std::lock_guard lock(mu_);
                 if (closed_) return std::nullopt;
@@ -198,9 +235,14 @@ class Consumer::Impl {
             if (now >= deadline) return std::nullopt;
             // No append in this process signals a read-only store's writer, so re-check
             // every fetch.wait.max.ms.
-            const auto until = core_->read_only()
-                                   ? std::min(deadline, deadline_after(config_.fetch_wait_max))
-                                   : deadline;
+            auto until = core_->read_only()
+                             ? std::min(deadline, deadline_after(config_.fetch_wait_max))
+                             : deadline;
+            // A group member inside a long poll is still polling, as in Kafka: it reports so
+            // to the group well within max.poll.interval.ms.
+            if (group_ && group_->subscribed()) {
+                until = std::min(until, deadline_after(heartbeat_interval()));
+            }
             core_->wait_for_change(seen, until, wakeup_);
         }
     }
@@ -227,7 +269,70 @@ class Consumer::Impl {
         core_->notify_change();
     }
 
+    Status subscribe(const group::Subscription& subscription,
+                     std::shared_ptr<RebalanceListener> listener) {
+        BROOK_RETURN_IF_ERROR(check_open());
+        if (!group_) {
+            return Status::invalid_argument(
+                "subscribe() needs the consumer config group.id: a subscription belongs to a "
+                "consumer group");
+        }
+        if (subscription.pattern.empty() && subscription.topics.empty()) {
+            return Status::invalid_argument(
+                "subscribe() needs at least one topic; use unsubscribe() to leave the group");
+        }
+        if (!subscription.pattern.empty()) {
+            try {
+                std::regex check(subscription.pattern, std::regex::ECMAScript);
+            } catch (const std::regex_error& e) {
+                return Status::invalid_argument(fmt::format(
+                    "subscribe_pattern: '{}' is not a valid ECMAScript regex ({})",
+                    subscription.pattern, e.what()));
+            }
+        }
+        if (!group_->subscribed()) {
+            std::lock_guard lock(mu_);
+            if (!assigned_.empty()) {
+                return Status::invalid_argument(
+                    "subscribe() cannot be used while partitions are assigned with assign(); "
+                    "unassign() first");
+            }
+        }
+        listener_ = std::move(listener);
+        return group_->subscribe(subscription);
+    }
+
+    Status unsubscribe() {
+        BROOK_RETURN_IF_ERROR(check_open());
+        if (group_) group_->leave(*this, true);
+        return Status::ok();
+    }
+
+    std::string member_id() const { return group_ ? group_->member_id() : std::string(); }
+
+    Status commit(std::optional<std::vector<TopicPartitionOffset>> offsets) {
+        BROOK_RETURN_IF_ERROR(check_group("commit"));
+        return group_->commit(offsets ? *offsets : consumed(owned()));
+    }
+
+    void commit_async(std::optional<std::vector<TopicPartitionOffset>> offsets,
+                      CommitCallback callback) {
+        if (Status usable = check_group("commit_async"); !usable) {
+            if (callback) callback(usable, offsets.value_or(std::vector<TopicPartitionOffset>{}));
+            return;
+        }
+        group_->commit_async(offsets ? std::move(*offsets) : consumed(owned()),
+                             std::move(callback));
+    }
+
+    Result<std::vector<TopicPartitionOffset>> committed(
+        const std::vector<TopicPartition>& partitions) const {
+        BROOK_RETURN_IF_ERROR(check_group("committed"));
+        return group_->committed(partitions);
+    }
+
     Status close() {
+        if (group_ && !is_closed()) group_->leave(*this, false);
         {
             std::lock_guard lock(mu_);
             if (closed_) return Status::closed("the consumer is already closed");
@@ -239,7 +344,80 @@ class Consumer::Impl {
         return Status::ok();
     }
 
+    // ---- GroupClient::Host -----------------------------------------------------------------
+
+    std::vector<TopicPartition> owned() override {
+        std::lock_guard lock(mu_);
+        std::vector<TopicPartition> out;
+        for (const auto& p : assigned_) out.push_back(p.tp);
+        return out;
+    }
+
+    std::vector<TopicPartitionOffset> consumed(
+        const std::vector<TopicPartition>& partitions) override {
+        std::lock_guard lock(mu_);
+        std::vector<TopicPartitionOffset> out;
+        for (const auto& tp : partitions) {
+            const AssignedPartition* p = find_locked(tp);
+            if (p && p->position >= Offset(0)) out.push_back({tp.topic, tp.partition, p->position});
+        }
+        return out;
+    }
+
+    void add(const std::vector<TopicPartitionOffset>& partitions) override {
+        std::vector<AssignedPartition> added;
+        for (const auto& request : partitions) {
+            // A partition of a topic deleted meanwhile is left out; the next rebalance drops it.
+            auto state = core_->partition(request.topic, request.partition);
+            if (!state) continue;
+            AssignedPartition p;
+            p.tp = {request.topic, request.partition};
+            p.state = std::move(state).value();
+            p.position = request.offset;
+            added.push_back(std::move(p));
+        }
+        std::lock_guard lock(mu_);
+        for (auto& p : added) {
+            if (find_locked(p.tp) == nullptr) assigned_.push_back(std::move(p));
+        }
+    }
+
+    void remove(const std::vector<TopicPartition>& partitions) override {
+        std::lock_guard lock(mu_);
+        std::erase_if(assigned_, [&](const AssignedPartition& p) {
+            return std::find(partitions.begin(), partitions.end(), p.tp) != partitions.end();
+        });
+        next_index_ = 0;
+    }
+
+    void assigned(const std::vector<TopicPartition>& partitions) override {
+        if (listener_) listener_->on_partitions_assigned(*self_, partitions);
+    }
+    void revoked(const std::vector<TopicPartition>& partitions) override {
+        if (listener_) listener_->on_partitions_revoked(*self_, partitions);
+    }
+    void lost(const std::vector<TopicPartition>& partitions) override {
+        if (listener_) listener_->on_partitions_lost(*self_, partitions);
+    }
+
   private:
+    bool is_closed() const {
+        std::lock_guard lock(mu_);
+        return closed_;
+    }
+
+    std::chrono::milliseconds heartbeat_interval() const {
+        const std::int64_t third = config_.group.member.max_poll_interval_ms / 3;
+        return std::chrono::milliseconds(std::clamp<std::int64_t>(third, 1, 1000));
+    }
+
+    Status check_group(std::string_view op) const {
+        BROOK_RETURN_IF_ERROR(check_open());
+        if (group_) return Status::ok();
+        return Status::invalid_argument(fmt::format(
+            "{}() needs the consumer config group.id: offsets are committed for a group", op));
+    }
+
     Status check_open() const {
         {
             std::lock_guard lock(mu_);
@@ -362,6 +540,9 @@ class Consumer::Impl {
 
     const std::shared_ptr<detail::StoreCore> core_;
     const client::ConsumerConfig config_;
+    Consumer* self_ = nullptr;
+    std::unique_ptr<client::GroupClient> group_;  // with group.id; used by the polling thread
+    std::shared_ptr<RebalanceListener> listener_;
     std::atomic<bool> wakeup_{false};
 
     mutable std::mutex mu_;  // guards the fields below
@@ -374,11 +555,18 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const Store& store, const Con
     BROOK_RETURN_IF_ERROR(store.core()->check_open());
     BROOK_ASSIGN_OR_RETURN(auto parsed, client::parse_consumer_config(config));
     auto impl = std::make_unique<Impl>(store.core(), std::move(parsed));
-    return std::unique_ptr<Consumer>(new Consumer(std::move(impl)));
+    Impl& raw = *impl;
+    std::unique_ptr<Consumer> consumer(new Consumer(std::move(impl)));
+    BROOK_RETURN_IF_ERROR(raw.init(*consumer));
+    return consumer;
 }
 
 Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Consumer::~Consumer() = default;
+// Destruction leaves the group as close() does, while the Consumer is still whole for the
+// rebalance listener.
+Consumer::~Consumer() {
+    impl_->close().ignore();
+}
 
 Status Consumer::assign(const std::vector<TopicPartitionOffset>& partitions) {
     return impl_->assign(partitions);
@@ -418,6 +606,44 @@ std::vector<Message> Consumer::consume(std::size_t max_messages,
 }
 void Consumer::wakeup() {
     impl_->wakeup();
+}
+Status Consumer::subscribe(const std::vector<std::string>& topics,
+                           std::shared_ptr<RebalanceListener> listener) {
+    return impl_->subscribe(group::Subscription{topics, {}}, std::move(listener));
+}
+Status Consumer::subscribe_pattern(std::string_view pattern,
+                                   std::shared_ptr<RebalanceListener> listener) {
+    if (pattern.empty()) return Status::invalid_argument("subscribe_pattern: the pattern is empty");
+    return impl_->subscribe(group::Subscription{{}, std::string(pattern)}, std::move(listener));
+}
+Status Consumer::unsubscribe() {
+    return impl_->unsubscribe();
+}
+std::string Consumer::member_id() const {
+    return impl_->member_id();
+}
+Status Consumer::commit() {
+    return impl_->commit(std::nullopt);
+}
+Status Consumer::commit(const Message& message) {
+    if (!message.error().is_ok()) {
+        return Status::invalid_argument("commit(message): the message carries an error, not a record");
+    }
+    return impl_->commit(std::vector<TopicPartitionOffset>{
+        {message.topic(), message.partition(), message.offset() + 1}});
+}
+Status Consumer::commit(const std::vector<TopicPartitionOffset>& offsets) {
+    return impl_->commit(offsets);
+}
+void Consumer::commit_async(CommitCallback callback) {
+    impl_->commit_async(std::nullopt, std::move(callback));
+}
+void Consumer::commit_async(std::vector<TopicPartitionOffset> offsets, CommitCallback callback) {
+    impl_->commit_async(std::move(offsets), std::move(callback));
+}
+Result<std::vector<TopicPartitionOffset>> Consumer::committed(
+    const std::vector<TopicPartition>& partitions) const {
+    return impl_->committed(partitions);
 }
 Status Consumer::close() {
     return impl_->close();

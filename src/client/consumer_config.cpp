@@ -25,6 +25,13 @@ Result<std::int32_t> parse_int(std::string_view key, std::string_view text, std:
     return static_cast<std::int32_t>(value);
 }
 
+Result<bool> parse_bool(std::string_view key, std::string_view text) {
+    if (text == "true") return true;
+    if (text == "false") return false;
+    return Status::invalid_argument(
+        fmt::format("consumer config {} = '{}' is invalid; it must be true or false", key, text));
+}
+
 Result<OffsetReset> parse_offset_reset(std::string_view text) {
     if (text == "earliest" || text == "smallest" || text == "beginning") {
         return OffsetReset::earliest;
@@ -41,6 +48,7 @@ Result<OffsetReset> parse_offset_reset(std::string_view text) {
 
 Result<ConsumerConfig> parse_consumer_config(const Config& config) {
     ConsumerConfig out;
+    out.group.member.strategies = {group::Strategy::range, group::Strategy::cooperative_sticky};
     for (const auto& [key, value] : config) {
         if (key == "auto.offset.reset") {
             BROOK_ASSIGN_OR_RETURN(out.auto_offset_reset, parse_offset_reset(value));
@@ -51,12 +59,34 @@ Result<ConsumerConfig> parse_consumer_config(const Config& config) {
             BROOK_ASSIGN_OR_RETURN(out.max_partition_fetch_bytes, parse_int(key, value, 1));
         } else if (key == "client.id") {
             out.client_id = value;
+            out.group.member.client_id = value;
+        } else if (key == "group.id") {
+            if (!value.empty()) BROOK_RETURN_IF_ERROR(group::validate_group_id(value));
+            out.group_id = value;
+        } else if (key == "group.instance.id") {
+            if (!value.empty()) out.group.member.instance_id = value;
+        } else if (key == "partition.assignment.strategy") {
+            BROOK_ASSIGN_OR_RETURN(out.group.member.strategies, group::parse_strategies(value));
+        } else if (key == "enable.auto.commit") {
+            BROOK_ASSIGN_OR_RETURN(out.group.enable_auto_commit, parse_bool(key, value));
+        } else if (key == "auto.commit.interval.ms") {
+            BROOK_ASSIGN_OR_RETURN(out.group.auto_commit_interval_ms, parse_int(key, value, 0));
+        } else if (key == "max.poll.interval.ms") {
+            BROOK_ASSIGN_OR_RETURN(out.group.member.max_poll_interval_ms, parse_int(key, value, 1));
+        } else if (key == "session.timeout.ms") {
+            BROOK_ASSIGN_OR_RETURN(out.group.member.session_timeout_ms, parse_int(key, value, 1));
         } else {
             return Status::invalid_argument(fmt::format(
-                "unknown consumer config key '{}'; the keys are auto.offset.reset, client.id, "
-                "fetch.wait.max.ms and max.partition.fetch.bytes",
+                "unknown consumer config key '{}'; the keys are auto.commit.interval.ms, "
+                "auto.offset.reset, client.id, enable.auto.commit, fetch.wait.max.ms, group.id, "
+                "group.instance.id, max.partition.fetch.bytes, max.poll.interval.ms, "
+                "partition.assignment.strategy and session.timeout.ms",
                 key));
         }
+    }
+    if (out.group_id.empty() && out.group.member.instance_id) {
+        return Status::invalid_argument(
+            "consumer config group.instance.id needs group.id: a static member belongs to a group");
     }
     return out;
 }

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <string>
 
+#include "client/group_client.hpp"
+
 namespace brook::client {
 
 // Where a consumer goes when its position is unknown or outside the log.
@@ -30,6 +32,9 @@ struct ConsumerConfig {
     std::chrono::milliseconds fetch_wait_max{500};
     std::int32_t max_partition_fetch_bytes = 1024 * 1024;
     std::string client_id;
+    // Consumer groups: group.id ("" for none) and the member's settings.
+    std::string group_id;
+    GroupClientConfig group;
 };
 
 // @return invalid_argument for an unknown key or a bad value, naming the key.

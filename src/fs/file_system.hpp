@@ -2,8 +2,9 @@
 //
 // Every file and directory operation in brook goes through this interface. There are three
 // implementations: PosixFileSystem (the real disk), MemoryFileSystem (a complete file system
-// held in memory, for in-memory stores and tests) and, later, a fault-injecting wrapper used
-// by the reliability tests. Nothing outside src/fs/ makes file system calls.
+// held in memory, for in-memory stores and tests) and, for the reliability tests, a fault-
+// injecting wrapper (tests/support/fault_fs.hpp). Nothing outside src/fs/ makes file system
+// calls, except LMDB on the metadata directory.
 //
 // Paths are plain strings joined with '/'. Errors come back as Status values:
 //   not_found       the file or directory does not exist

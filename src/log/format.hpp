@@ -96,8 +96,9 @@ inline constexpr std::uint32_t kTimeIndexMagic = 0x58444954;  // "TIDX"
 inline constexpr std::size_t kTimeIndexEntrySize = 12;
 // Index header, shared by both index kinds:
 //   0 u32 magic   4 u16 version   6 u16 flags (bit 0: sealed)   8 i64 segment base offset
-//   16 u32 entry count (valid when sealed)   20 u32 reserved (0)   24 u64 XXH3-64 of the
-//   entries (valid when sealed)
+//   16 u32 entry count (valid when sealed)   20 u32 log bytes: the .log size at seal (offset
+//   index only; 0 = not recorded)   24 u64 XXH3-64 of the entries, XOR XXH3-64 of bytes
+//   [16, 24) when log bytes is not 0 (valid when sealed)
 inline constexpr std::size_t kIndexHeaderSize = 32;
 inline constexpr std::uint16_t kIndexVersion = 1;
 inline constexpr std::uint16_t kIndexSealedFlag = 0x0001;

@@ -20,7 +20,7 @@ constexpr std::size_t kVersionPos = 4;
 constexpr std::size_t kFlagsPos = 6;
 constexpr std::size_t kBaseOffsetPos = 8;
 constexpr std::size_t kCountPos = 16;
-constexpr std::size_t kReservedPos = 20;
+constexpr std::size_t kLogBytesPos = 20;
 constexpr std::size_t kChecksumPos = 24;
 
 constexpr std::size_t kHeaderSize = format::kIndexHeaderSize;
@@ -32,8 +32,12 @@ std::size_t capacity_of(std::size_t file_size, std::size_t entry_size) noexcept 
                                  std::numeric_limits<std::uint32_t>::max());
 }
 
+// XXH3-64 of the entries; when the header records the log's size, combined with the hash of
+// the count and that size, so damage to either is caught too (docs/format.md, section 3.1).
 std::uint64_t entries_checksum(const std::byte* header, std::size_t bytes) noexcept {
-    return util::xxh3_64(std::span<const std::byte>(header + kHeaderSize, bytes));
+    const std::uint64_t entries = util::xxh3_64(std::span<const std::byte>(header + kHeaderSize, bytes));
+    if (util::load_le<std::uint32_t>(header + kLogBytesPos) == 0) return entries;
+    return entries ^ util::xxh3_64(std::span<const std::byte>(header + kCountPos, 8));
 }
 
 }  // namespace
@@ -112,10 +116,6 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open_sealed(fs::FileSystem& fs,
         return corrupt(
             fmt::format("base offset {} in the header, expected {}", base, base_offset.value()));
     }
-    const auto reserved = util::load_le<std::uint32_t>(h + kReservedPos);
-    if (reserved != 0) {
-        return corrupt(fmt::format("reserved header field is {}, expected 0", reserved));
-    }
     const auto count = util::load_le<std::uint32_t>(h + kCountPos);
     const std::uint64_t entry_bytes = std::uint64_t{count} * kind.entry_size;
     if (entry_bytes != size - kHeaderSize) {
@@ -146,12 +146,13 @@ void IndexFile::truncate_to(std::size_t count) noexcept {
     count_.store(count, std::memory_order_release);
 }
 
-Status IndexFile::seal() {
+Status IndexFile::seal(std::uint32_t log_bytes) {
     assert(!sealed());
     if (!region_) return lost_mapping();
     const std::size_t n = count_.load(std::memory_order_relaxed);
     std::byte* h = region_->data();
     util::store_le<std::uint32_t>(h + kCountPos, static_cast<std::uint32_t>(n));
+    util::store_le<std::uint32_t>(h + kLogBytesPos, log_bytes);
     util::store_le<std::uint64_t>(h + kChecksumPos, entries_checksum(h, n * kind_.entry_size));
     util::store_le<std::uint16_t>(h + kFlagsPos, format::kIndexSealedFlag);
 
@@ -177,11 +178,18 @@ Status IndexFile::unseal(std::size_t max_bytes) {
     std::byte* h = region_->data();
     util::store_le<std::uint16_t>(h + kFlagsPos, 0);
     util::store_le<std::uint32_t>(h + kCountPos, 0);
+    util::store_le<std::uint32_t>(h + kLogBytesPos, 0);
     util::store_le<std::uint64_t>(h + kChecksumPos, 0);
     sealed_.store(false, std::memory_order_release);
     BROOK_RETURN_IF_ERROR(region_->sync());
     return resize_mapping(kHeaderSize +
                           capacity_of(max_bytes, kind_.entry_size) * kind_.entry_size);
+}
+
+std::uint32_t IndexFile::sealed_log_bytes() const {
+    std::shared_lock lock(mapping_mutex_);
+    if (!region_ || !sealed()) return 0;
+    return util::load_le<std::uint32_t>(region_->data() + kLogBytesPos);
 }
 
 Status IndexFile::sync() {

@@ -128,9 +128,12 @@ class IndexFile {
     Offset base_offset() const noexcept { return base_offset_; }
     const std::string& path() const noexcept { return file_->path(); }
 
-    // Records count and checksum in the header, sets the sealed flag, trims the file to the
-    // entries and syncs it. REQUIRES: not sealed.
-    Status seal();
+    // Records count, `log_bytes` (the size of the segment's .log, or 0 if not known) and the
+    // checksum in the header, sets the sealed flag, trims the file to the entries and syncs
+    // it. REQUIRES: not sealed.
+    Status seal(std::uint32_t log_bytes = 0);
+    // The .log size recorded at seal, or 0 if none was (or the index is not sealed).
+    std::uint32_t sealed_log_bytes() const;
     // Clears the sealed flag and grows the file back to `max_bytes` (rounded down to whole
     // entries). REQUIRES: sealed.
     // @return invalid_argument if max_bytes cannot hold the current entries.

@@ -117,8 +117,12 @@ OffsetIndex::Entry OffsetIndex::entry(std::size_t i) const noexcept {
     });
 }
 
-Status OffsetIndex::seal() {
-    return file_->seal();
+Status OffsetIndex::seal(std::uint32_t log_bytes) {
+    return file_->seal(log_bytes);
+}
+
+std::uint32_t OffsetIndex::sealed_log_bytes() const {
+    return file_->sealed_log_bytes();
 }
 
 Status OffsetIndex::unseal(std::size_t max_bytes) {

@@ -70,8 +70,11 @@ public:
     // REQUIRES: i < entry_count().
     Entry entry(std::size_t i) const noexcept;
 
-    // Records count and checksum in the header, trims the file to the entries and syncs it.
-    Status seal();
+    // Records count, the segment's .log size `log_bytes` (0: not known) and the checksum in the
+    // header, trims the file to the entries and syncs it.
+    Status seal(std::uint32_t log_bytes = 0);
+    // The .log size recorded at seal; 0 if none was (older files) or the index is not sealed.
+    std::uint32_t sealed_log_bytes() const;
     // Reopens a sealed index for appending: clears the sealed flag and grows the file back to
     // `max_bytes`. Used for the active segment after a clean shutdown.
     Status unseal(std::size_t max_bytes);

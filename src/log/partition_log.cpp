@@ -209,7 +209,14 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch, const Appe
     const std::int64_t now = clock_.now_ms();
     const Offset base(end_.load(std::memory_order_relaxed));
     const Offset last = base + header->last_offset_delta;
-    if (active()->should_roll(batch.size(), last, now, config_)) BROOK_RETURN_IF_ERROR(roll(base));
+    // As in Kafka, segment.ms compares the incoming batch's timestamp with the segment's first
+    // one, so importing old records does not roll a segment per batch.
+    const std::int64_t batch_time =
+        config_.message_timestamp_type == TimestampType::log_append_time ? now
+                                                                         : header->max_timestamp;
+    if (active()->should_roll(batch.size(), last, batch_time, config_)) {
+        BROOK_RETURN_IF_ERROR(roll(base));
+    }
 
     set_base_offset(batch, base);
     AppendResult result{base, last, -1};
@@ -389,6 +396,16 @@ Result<std::vector<DecodedBatch>> PartitionLog::read(Offset from, std::size_t ma
                                          "seek to the log start or end",
                                          from.value(), log_start_offset().value(), dir_),
                              SubCode::below_log_start);
+    }
+    const auto last = active();
+    if (from < end && (last->size() > 0 || last->base_offset() != end)) {
+        // The active segment is never compacted, so the batches it holds up to the published
+        // log end must be there: its file lost them (truncated or damaged). Saying so beats
+        // an endless empty read. Offsets missing from closed segments, with an empty active
+        // segment, are what compaction leaves when it removes a log's last records.
+        return Status::corruption(fmt::format(
+            "offsets {} to {} of {} are not in its segment files; the log is damaged", from.value(),
+            end.value() - 1, dir_));
     }
     return std::vector<DecodedBatch>();
 }

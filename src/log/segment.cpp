@@ -131,6 +131,13 @@ Result<std::shared_ptr<Segment>> Segment::open_files(fs::FileSystem& fs, const s
         auto offset_index = OffsetIndex::open_sealed(fs, offset_path, base);
         auto time_index = TimeIndex::open_sealed(fs, time_path, base);
         if (offset_index.is_ok() && time_index.is_ok()) {
+            const std::uint32_t sealed_size = (*offset_index)->sealed_log_bytes();
+            if (sealed_size != 0 && sealed_size != size) {
+                return Status::corruption(fmt::format(
+                    "segment {} is {} bytes but held {} when it was sealed: the file was cut "
+                    "short or changed outside brook; restore the partition from a backup",
+                    log->path(), size, sealed_size));
+            }
             auto segment = std::shared_ptr<Segment>(
                 new Segment(fs, dir, base, std::move(log), std::move(*offset_index),
                             std::move(*time_index), size));
@@ -157,12 +164,12 @@ Result<std::shared_ptr<Segment>> Segment::open_files(fs::FileSystem& fs, const s
     return segment;
 }
 
-bool Segment::should_roll(std::size_t batch_bytes, Offset batch_last_offset, std::int64_t now_ms,
+bool Segment::should_roll(std::size_t batch_bytes, Offset batch_last_offset, std::int64_t time_ms,
                           const LogConfig& config) const noexcept {
     const std::uint64_t size = this->size();
     if (size == 0) return false;
     if (size + batch_bytes > static_cast<std::uint64_t>(config.segment_bytes)) return true;
-    if (rolling_timestamp_ && now_ms - *rolling_timestamp_ > config.segment_ms) return true;
+    if (rolling_timestamp_ && time_ms - *rolling_timestamp_ > config.segment_ms) return true;
     const auto offset_capacity =
         index_capacity(config.segment_index_bytes, format::kOffsetIndexEntrySize);
     const auto time_capacity = index_capacity(config.segment_index_bytes, format::kTimeIndexEntrySize);
@@ -226,7 +233,11 @@ Status Segment::seal() {
         time_index_->append(max_ts, max_timestamp_offset_);
     }
     if (!follower_) BROOK_RETURN_IF_ERROR(log_->sync());
-    BROOK_RETURN_IF_ERROR(offset_index_->seal());
+    // Recorded so that a sealed .log cut short later is caught on open (0: too large to say).
+    const std::uint64_t log_bytes = size();
+    BROOK_RETURN_IF_ERROR(offset_index_->seal(
+        log_bytes <= std::numeric_limits<std::uint32_t>::max() ? static_cast<std::uint32_t>(log_bytes)
+                                                               : 0));
     BROOK_RETURN_IF_ERROR(time_index_->seal());
     sealed_ = true;
     return Status::ok();
@@ -315,8 +326,17 @@ Result<std::vector<DecodedBatch>> Segment::read(Offset from, std::size_t max_byt
     std::uint64_t position = *start;
     std::size_t returned = 0;
     std::vector<std::byte> buffer;
+    // Offsets only grow along a segment. The checksum does not cover a batch's base offset, so
+    // this is what catches a damaged one before it returns records at wrong offsets.
+    Offset min_base = base_;
     while (position < limit) {
         BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit));
+        if (header.base_offset < min_base) {
+            return corruption_at(position, Status::corruption(fmt::format(
+                                               "base offset {} is below the expected {}",
+                                               header.base_offset.value(), min_base.value())));
+        }
+        min_base = header.last_offset() + 1;
         if (header.base_offset >= end) break;
         if (!batches.empty() && returned + header.total_size() > max_bytes) break;
         buffer.resize(header.total_size());

@@ -75,9 +75,10 @@ public:
     static std::optional<Offset> parse_file_name(std::string_view name, std::string_view suffix);
 
     // True if the batch should go to a new segment instead: this one is not empty and the
-    // batch would pass segment.bytes, the first batch is older than segment.ms, an index has
-    // no room left, or the batch's offsets would not fit relative to the base.
-    bool should_roll(std::size_t batch_bytes, Offset batch_last_offset, std::int64_t now_ms,
+    // batch would pass segment.bytes, `time_ms` (the batch's max timestamp on append, the
+    // clock for an idle segment) is more than segment.ms past the first batch's max timestamp,
+    // an index has no room left, or the batch's offsets would not fit relative to the base.
+    bool should_roll(std::size_t batch_bytes, Offset batch_last_offset, std::int64_t time_ms,
                      const LogConfig& config) const noexcept;
 
     // Appends one encoded batch, whose header has its final base offset, and publishes it.

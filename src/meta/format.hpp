@@ -64,6 +64,12 @@ inline constexpr char kSpaceSeparator = '\0';
 inline constexpr std::string_view kTopicIdCounter = "topic_id";
 inline constexpr std::size_t kCounterSize = 8;
 
+// ---- State keys of the store layer ------------------------------------------------------
+// Written (value "1") when a store is first opened, so that an emptied or replaced meta file
+// is told apart from a new store: topics/ holding partitions without it is corruption.
+inline constexpr std::string_view kStoreSpace = "store";
+inline constexpr std::string_view kStoreCreatedKey = "created";
+
 // ---- Topic record -----------------------------------------------------------------------
 inline constexpr std::uint8_t kTopicRecordV1 = 1;
 inline constexpr std::uint8_t kCurrentTopicRecordVersion = kTopicRecordV1;

@@ -29,6 +29,7 @@
 #include <shared_mutex>
 
 #include "meta/format.hpp"
+#include "meta/lmdb_file_check.hpp"
 #include "meta/meta_store.hpp"
 #include "meta/topic_record.hpp"
 #include "util/endian.hpp"
@@ -490,6 +491,8 @@ Result<std::unique_ptr<MetaStore>> open_lmdb_meta_store(const std::string& dir,
     }
     const std::string path = stdfs::canonical(dir, ec).string();
     if (ec) return lmdb_status(ec.value(), "resolve directory", dir);
+    const stdfs::path data = stdfs::path(path) / format::kDataFile;
+    if (stdfs::exists(data, ec)) BROOK_RETURN_IF_ERROR(check_lmdb_file_length(data.string()));
     BROOK_ASSIGN_OR_RETURN(auto env, acquire_environment(path, options));
     return std::unique_ptr<MetaStore>(
         std::make_unique<LmdbMetaStore>(std::move(env), options.read_only));

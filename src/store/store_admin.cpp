@@ -29,6 +29,7 @@ void StoreCore::publish(const std::string& name, std::shared_ptr<const TopicStat
             topics_.erase(name);
         }
     }
+    topology_version_.fetch_add(1, std::memory_order_acq_rel);
     notify_change();
 }
 
@@ -179,7 +180,9 @@ Status StoreCore::delete_topic(std::string_view name) {
         partition->log->close().ignore();  // its files go next; a failed close loses nothing
         BROOK_RETURN_IF_ERROR(remove_partition_dir(partition_dir(name, partition->id)));
     }
-    return Status::ok();
+    // As in Kafka, consumer groups' offsets go with the topic.
+    return groups_->with_offsets(
+        [&](group::OffsetTable& table) { return table.remove_topic(name); });
 }
 
 }  // namespace brook::detail

@@ -1,5 +1,6 @@
 #include "store/store_core.hpp"
 
+#include "meta/format.hpp"
 #include "store/store_layout.hpp"
 #include "store/topic_name.hpp"
 
@@ -28,13 +29,9 @@ Status PartitionState::check_live() const {
     return Status::ok();
 }
 
-StoreCore::StoreCore(std::string path, Options options)
-    : path_(std::move(path)), options_(std::move(options)) {}
-
 StoreCore::~StoreCore() { close().ignore(); }
 
-Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Options options,
-                                                   bool in_memory) {
+Status StoreCore::validate(const Options& options) {
     if (Status valid = store::validate_topic_config(options.topic_defaults); !valid.is_ok()) {
         return Status::invalid_argument("Options::topic_defaults: " + valid.message());
     }
@@ -48,11 +45,44 @@ Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Opti
         return Status::invalid_argument(
             "Options::max_partitions_per_topic and Options::max_topics must be at least 1");
     }
-    std::shared_ptr<StoreCore> core(new StoreCore(in_memory ? "" : path, std::move(options)));
-    core->clock_ = core->options_.clock;
-    if (!core->clock_) {
-        core->clock_ = std::shared_ptr<const Clock>(&SystemClock::instance(), [](const Clock*) {});
+    return Status::ok();
+}
+
+StoreCore::StoreCore(std::string path, Options options)
+    : path_(std::move(path)), options_(std::move(options)), clock_(options_.clock) {
+    groups_ = std::make_unique<group::GroupRegistry>(*this);
+    if (!clock_) {
+        clock_ = std::shared_ptr<const Clock>(&SystemClock::instance(), [](const Clock*) {});
     }
+}
+
+Result<std::shared_ptr<StoreCore>> StoreCore::open_on(std::shared_ptr<fs::FileSystem> files,
+                                                      std::string root,
+                                                      std::unique_ptr<meta::MetaStore> meta,
+                                                      Options options) {
+    BROOK_RETURN_IF_ERROR(validate(options));
+    std::shared_ptr<StoreCore> core(new StoreCore("", std::move(options)));
+    core->fs_ = std::move(files);
+    core->files_ = core->fs_.get();
+    core->root_ = std::move(root);
+    BROOK_RETURN_IF_ERROR(core->files_->create_dirs(core->root_));
+    if (!core->options_.read_only) {
+        BROOK_ASSIGN_OR_RETURN(core->lock_,
+                               core->files_->lock_file(fs::join_path(core->root_, store::kLockFile)));
+    }
+    core->meta_ = std::move(meta);
+    BROOK_RETURN_IF_ERROR(core->load());
+    return core;
+}
+
+std::unique_ptr<Store> StoreCore::make_store(std::shared_ptr<StoreCore> core) {
+    return std::unique_ptr<Store>(new Store(std::move(core)));
+}
+
+Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Options options,
+                                                   bool in_memory) {
+    BROOK_RETURN_IF_ERROR(validate(options));
+    std::shared_ptr<StoreCore> core(new StoreCore(in_memory ? "" : path, std::move(options)));
     if (in_memory) {
         core->fs_ = fs::new_memory_file_system();
         core->files_ = core->fs_.get();
@@ -89,12 +119,34 @@ Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Opti
     return core;
 }
 
+Status StoreCore::check_meta_matches_data(const std::vector<meta::TopicRecord>& records) {
+    BROOK_ASSIGN_OR_RETURN(const auto marker,
+                           meta_->get(meta::format::kStoreSpace, meta::format::kStoreCreatedKey));
+    if (marker) return Status::ok();
+    // No marker: a new store, a store made before the marker existed, or lost metadata.
+    if (records.empty() && files_->exists(fs::join_path(root_, store::kTopicsDir))) {
+        BROOK_ASSIGN_OR_RETURN(const auto partitions,
+                               files_->list_dir(fs::join_path(root_, store::kTopicsDir)));
+        if (!partitions.empty()) {
+            return Status::corruption(fmt::format(
+                "the metadata in {} has no record of this store, but {} holds {} partition "
+                "directories (such as '{}'): the metadata file was emptied or replaced. Restore "
+                "{} from a backup; brook will not guess the topics",
+                fs::join_path(root_, store::kMetaDir), fs::join_path(root_, store::kTopicsDir),
+                partitions.size(), partitions.front(), fs::join_path(root_, store::kMetaDir)));
+        }
+    }
+    if (options_.read_only) return Status::ok();
+    return meta_->put(meta::format::kStoreSpace, meta::format::kStoreCreatedKey, "1");
+}
+
 Status StoreCore::load() {
+    BROOK_ASSIGN_OR_RETURN(const auto records, meta_->list_topics());
+    BROOK_RETURN_IF_ERROR(check_meta_matches_data(records));
     if (!options_.read_only) {
         BROOK_RETURN_IF_ERROR(files_->create_dirs(fs::join_path(root_, store::kTopicsDir)));
         BROOK_RETURN_IF_ERROR(files_->sync_dir(root_));
     }
-    BROOK_ASSIGN_OR_RETURN(const auto records, meta_->list_topics());
     for (const auto& record : records) {
         BROOK_ASSIGN_OR_RETURN(auto state, load_topic(record, nullptr));
         topics_.emplace(record.name, std::move(state));
@@ -210,6 +262,7 @@ Status StoreCore::close() {
         }
     }
     notify_change();
+    groups_->close();
     meta_.reset();
     lock_.reset();
     return first;

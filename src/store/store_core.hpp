@@ -23,6 +23,7 @@
 #include "cleaner/cleaner_state.hpp"
 #include "cleaner/maintenance_thread.hpp"
 #include "fs/file_system.hpp"
+#include "group/group_registry.hpp"
 #include "log/partition_log.hpp"
 #include "meta/meta_store.hpp"
 #include "store/topic_config.hpp"
@@ -60,6 +61,14 @@ class StoreCore {
     // fresh memory file system with a memory meta store (`path` is then ignored).
     static Result<std::shared_ptr<StoreCore>> open(const std::string& path, Options options,
                                                    bool in_memory);
+    // Opens a store whose directory `root` lives on `files`, with metadata in `meta`: for tests
+    // that inject faults and power cuts into the file system. Takes the lock as a writer does.
+    static Result<std::shared_ptr<StoreCore>> open_on(std::shared_ptr<fs::FileSystem> files,
+                                                      std::string root,
+                                                      std::unique_ptr<meta::MetaStore> meta,
+                                                      Options options);
+    // A Store handle on `core`, for the same tests (Producer and Consumer take a Store).
+    static std::unique_ptr<Store> make_store(std::shared_ptr<StoreCore> core);
     ~StoreCore();
 
     Status close();
@@ -112,6 +121,15 @@ class StoreCore {
     // added since, and marks deleted topics. Wakes waiters if anything changed.
     Status refresh();
 
+    // Consumer groups (group/). The metadata store is for the group layer's offset table,
+    // which reaches it only through GroupRegistry::with_offsets while the store is open.
+    group::GroupRegistry& groups() noexcept { return *groups_; }
+    meta::MetaStore& meta() noexcept { return *meta_; }
+    // Moves whenever a topic is created, grown or deleted, so groups notice cheaply.
+    std::uint64_t topology_version() const noexcept {
+        return topology_version_.load(std::memory_order_acquire);
+    }
+
   private:
     StoreCore(std::string path, Options options);
     // One maintenance pass: retention (if `retention`) and compaction of cleanable logs.
@@ -122,7 +140,11 @@ class StoreCore {
     // Adds dirty ratio and last cleaned offset to a description of a compacted partition.
     void describe_cleaning(const TopicState& topic, const PartitionState& partition,
                            PartitionDescription& out) const;
+    static Status validate(const Options& options);
     Status load();
+    // corruption if the metadata looks new while topics/ holds partitions (an emptied or
+    // replaced meta file); otherwise marks the metadata as this store's.
+    Status check_meta_matches_data(const std::vector<meta::TopicRecord>& records);
     // Builds a topic's snapshot, reusing the partitions of `known` (same incarnation) and
     // opening the rest.
     Result<std::shared_ptr<TopicState>> load_topic(const meta::TopicRecord& record,
@@ -157,6 +179,8 @@ class StoreCore {
     mutable std::mutex stats_mu_;
     MaintenanceStats stats_;  // guarded by stats_mu_
     std::atomic<std::uint64_t> change_version_{0};
+    std::atomic<std::uint64_t> topology_version_{0};
+    std::unique_ptr<group::GroupRegistry> groups_;
     mutable std::mutex change_mu_;
     mutable std::condition_variable change_cv_;
     std::unique_ptr<cleaner::MaintenanceThread> maintenance_thread_;

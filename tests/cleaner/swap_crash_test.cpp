@@ -1,8 +1,10 @@
-// Crash safety of compaction: a pass is cut short at every one of its file system steps (the
-// fault-injecting file system makes that step and every later one fail and change nothing,
-// as if the process died there). The log must reopen to either the old segments or the new
-// ones, never a mix and never a loss, and a pass after the reopen must reach the same result
-// as an uninterrupted one.
+// Crash safety of compaction: a pass is cut short at every one of its file system steps, in
+// two ways. A process crash: the fault-injecting file system makes that step and every later
+// one fail, and the log is reopened on what the process left. A power cut: the file system's
+// durable state right after that step (unsynced file tails and directory entries dropped) is
+// reopened. Either way the log must reopen to the old segments or the new ones, never a mix
+// and never a loss, and a pass after the reopen must reach the same result as an
+// uninterrupted one.
 #include <brook/clock.hpp>
 
 #include <random>
@@ -78,10 +80,10 @@ void crash_at_every_step(std::int64_t segment_bytes, bool single_swap) {
         auto log = build(fault, config, clock);
         before = read_all(*log);
         cleaner::CleanerState state;
-        fault.mutations = 0;
+        fault.reset_counts();
         auto pass = cleaner::compact(*log, state, cleaner_config(), clock.now_ms(), true);
         REQUIRE_MESSAGE(pass.is_ok(), pass.status().to_string());
-        steps = fault.mutations;
+        steps = static_cast<std::int64_t>(fault.operations(op::mutating));
         after = read_all(*log);
         CHECK(after.size() < before.size());
         CHECK(log->segments().size() > 1);
@@ -92,25 +94,10 @@ void crash_at_every_step(std::int64_t segment_bytes, bool single_swap) {
     int reopened_new = 0;
     // Every step of a single swap; for several swaps, every step of the first ones and then
     // every fifth (the swaps repeat the same steps), and the last.
-    for (std::int64_t crash = 0; crash <= steps;
-         crash = single_swap || crash < 100 || crash + 5 > steps ? crash + 1 : crash + 5) {
-        CAPTURE(crash);
-        MemoryEnv env;
-        {
-            FaultFileSystem fault(env.fs());
-            auto log = build(fault, config, clock);
-            cleaner::CleanerState state;
-            fault.mutations = 0;
-            fault.crash_after = crash;
-            auto pass = cleaner::compact(*log, state, cleaner_config(), clock.now_ms(), true);
-            CHECK(pass.is_ok() == (crash == steps));
-            // Readers of the crashed process still see a whole log.
-            const auto live = read_all(*log);
-            CHECK((live == before || live == after || (!single_swap && contains(before, live) &&
-                                                         contains(live, after))));
-            log.reset();  // its close fails too: no clean-shutdown marker
-        }
-        auto reopened = log::PartitionLog::open(env.fs(), kDir, config, clock);
+    // Reopens `fs` after a crash and checks it against the old and new logs.
+    auto check_reopened = [&](fs::FileSystem& fs, bool power_cut) {
+        CAPTURE(power_cut);
+        auto reopened = log::PartitionLog::open(fs, kDir, config, clock);
         REQUIRE_MESSAGE(reopened.is_ok(), reopened.status().to_string());
         const auto got = read_all(**reopened);
         reopened_old += got == before ? 1 : 0;
@@ -122,13 +109,50 @@ void crash_at_every_step(std::int64_t segment_bytes, bool single_swap) {
             CHECK(contains(before, got));
             CHECK(contains(got, after));
         }
-        CHECK(!env.fs().exists(std::string(kDir) + "/" + std::string(log::format::kCleanedDir)));
-        CHECK(!env.fs().exists(std::string(kDir) + "/" + std::string(log::format::kSwapDir)));
+        CHECK(!fs.exists(std::string(kDir) + "/" + std::string(log::format::kCleanedDir)));
+        CHECK(!fs.exists(std::string(kDir) + "/" + std::string(log::format::kSwapDir)));
         // Finishing the job after the restart gives what the uninterrupted pass gave.
         cleaner::CleanerState state;
         auto pass = cleaner::compact(**reopened, state, cleaner_config(), clock.now_ms(), true);
         REQUIRE_MESSAGE(pass.is_ok(), pass.status().to_string());
         CHECK(read_all(**reopened) == after);
+    };
+    for (std::int64_t crash = 0; crash <= steps;
+         crash = single_swap || crash < 100 || crash + 5 > steps ? crash + 1 : crash + 5) {
+        CAPTURE(crash);
+        {
+            // The process dies at step crash + 1: it and every later step fail.
+            MemoryEnv env;
+            {
+                FaultFileSystem fault(env.fs());
+                auto log = build(fault, config, clock);
+                cleaner::CleanerState state;
+                fault.inject({.kinds = op::mutating,
+                              .nth = static_cast<std::uint64_t>(crash) + 1,
+                              .persistent = true});
+                auto pass = cleaner::compact(*log, state, cleaner_config(), clock.now_ms(), true);
+                CHECK(pass.is_ok() == (crash == steps));
+                // Readers of the crashed process still see a whole log.
+                const auto live = read_all(*log);
+                CHECK((live == before || live == after ||
+                       (!single_swap && contains(before, live) && contains(live, after))));
+                log.reset();  // its close fails too: no clean-shutdown marker
+            }
+            check_reopened(env.fs(), false);
+        }
+        if (crash == 0) continue;
+        // The power goes out right after step `crash`.
+        MemoryEnv env;
+        FaultFileSystem fault(env.fs());
+        auto log = build(fault, config, clock);
+        fault.mark_durable(kDir);
+        fault.crash_after(static_cast<std::uint64_t>(crash), Tear::drop, 0);
+        cleaner::CleanerState state;
+        auto pass = cleaner::compact(*log, state, cleaner_config(), clock.now_ms(), true);
+        REQUIRE_MESSAGE(pass.is_ok(), pass.status().to_string());
+        auto image = fault.captured_image();
+        REQUIRE(image != nullptr);
+        check_reopened(*image, true);
     }
     // Crashes before the commit point reopen to the old log, crashes after it to the new one.
     CHECK(reopened_old > 0);

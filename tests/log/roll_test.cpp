@@ -66,8 +66,8 @@ struct SegmentModel {
 };
 
 // A brute-force model of where batches land. A batch rolls the log when the active segment is
-// non-empty and the batch would pass segment.bytes, the first batch's max timestamp is more
-// than segment.ms old, or either index would lack room (the time index keeps one entry spare
+// non-empty and the batch would pass segment.bytes, the batch's max timestamp is more than
+// segment.ms past the first batch's (Kafka's rule), or either index would lack room (the time index keeps one entry spare
 // for the final entry written at seal). Past index.interval.bytes of log since the last entry,
 // a batch not at position 0 adds an offset index entry, and a time index entry when the
 // segment's max timestamp grew since the last one.
@@ -79,11 +79,11 @@ struct LogModel {
 
     Offset end() const { return Offset(static_cast<std::int64_t>(records.size())); }
 
-    Roll roll_for(std::size_t bytes, std::int64_t now) const {
+    Roll roll_for(std::size_t bytes, std::int64_t batch_max) const {
         const SegmentModel& s = segments.back();
         if (s.size == 0) return Roll::none;
         if (s.size + bytes > static_cast<std::uint64_t>(config.segment_bytes)) return Roll::size;
-        if (s.rolling_timestamp && now - *s.rolling_timestamp > config.segment_ms) {
+        if (s.rolling_timestamp && batch_max - *s.rolling_timestamp > config.segment_ms) {
             return Roll::time;
         }
         const auto index_bytes = config.segment_index_bytes;
@@ -104,17 +104,17 @@ struct LogModel {
         s.sealed = true;
     }
 
-    // Records the batch as appended at `now` and returns what rolled the log for it.
-    Roll add(const std::vector<log::Record>& batch, std::size_t bytes, std::int64_t now) {
-        const Roll roll = roll_for(bytes, now);
+    // Records the batch as appended and returns what rolled the log for it.
+    Roll add(const std::vector<log::Record>& batch, std::size_t bytes) {
+        std::int64_t batch_max = batch.front().timestamp;
+        for (const auto& r : batch) batch_max = std::max(batch_max, r.timestamp);
+        const Roll roll = roll_for(bytes, batch_max);
         if (roll != Roll::none) {
             seal(segments.back());
             segments.push_back(SegmentModel::starting_at(end()));
             ++rolls[roll];
         }
         SegmentModel& s = segments.back();
-        std::int64_t batch_max = batch.front().timestamp;
-        for (const auto& r : batch) batch_max = std::max(batch_max, r.timestamp);
         if (!s.max_timestamp || batch_max > *s.max_timestamp) s.max_timestamp = batch_max;
         if (!s.rolling_timestamp) s.rolling_timestamp = batch_max;
         if (s.size > 0 &&
@@ -147,10 +147,10 @@ struct LogModel {
 
 // Appends `batch` at the clock's time to both the log and the model, and returns the roll the
 // model predicts.
-Roll append_both(log::PartitionLog& log, LogModel& model, const Clock& clock,
+Roll append_both(log::PartitionLog& log, LogModel& model,
                  const std::vector<log::Record>& batch) {
     auto bytes = encode(batch);
-    const Roll roll = model.add(batch, bytes.size(), clock.now_ms());
+    const Roll roll = model.add(batch, bytes.size());
     auto result = log.append(bytes);
     REQUIRE_MESSAGE(result.is_ok(), result.status().to_string());
     REQUIRE(result->last_offset == model.end() - 1);
@@ -289,7 +289,7 @@ TEST_CASE_TEMPLATE("size rolls match the model; an oversized batch goes alone in
                 REQUIRE(bytes <= static_cast<std::size_t>(model.config.max_message_bytes));
                 oversized.emplace_back(model.end(), bytes);
             }
-            append_both(log, model, clock, batch);
+            append_both(log, model, batch);
         }
     };
 
@@ -356,26 +356,43 @@ TEST_CASE_TEMPLATE("a segment rolls when its first batch is more than segment.ms
         append(*log, now_batch(10));
         CHECK(bases(*log) == std::vector<std::int64_t>{0, 6, 10});
 
-        // The age is measured from record timestamps: an old batch changes nothing after the
-        // first, but as the first batch of a segment it makes the next append roll at once.
+        // The age is measured between record timestamps, as in Kafka: old records never roll
+        // a segment, whatever the clock says, and a batch rolls when its own timestamp is more
+        // than segment.ms past the first batch's.
         append(*log, {make_record(12, clock.now_ms() - 5000)});
-        CHECK(bases(*log) == std::vector<std::int64_t>{0, 6, 10});
         clock.advance_ms(1001);
         append(*log, {make_record(13, clock.now_ms() - 5000)});
-        CHECK(bases(*log) == std::vector<std::int64_t>{0, 6, 10, 13});
+        CHECK(bases(*log) == std::vector<std::int64_t>{0, 6, 10});
         append(*log, now_batch(14));
-        CHECK(bases(*log) == std::vector<std::int64_t>{0, 6, 10, 13, 14});
+        CHECK(bases(*log) == std::vector<std::int64_t>{0, 6, 10, 14});
         REQUIRE(log->close().is_ok());
     }
     // A reopened log recovers the active segment's first timestamp from its first batch.
     auto log = open_log(env.fs(), dir, config, clock);
     clock.advance_ms(1000);
     append(*log, now_batch(16));
-    CHECK(bases(*log) == std::vector<std::int64_t>{0, 6, 10, 13, 14});
+    CHECK(bases(*log) == std::vector<std::int64_t>{0, 6, 10, 14});
     clock.advance_ms(1);
     append(*log, now_batch(18));
-    CHECK(bases(*log) == std::vector<std::int64_t>{0, 6, 10, 13, 14, 18});
+    CHECK(bases(*log) == std::vector<std::int64_t>{0, 6, 10, 14, 18});
     CHECK(log->log_end_offset() == Offset(20));
+}
+
+TEST_CASE_TEMPLATE("importing a year-old history in timestamp order rolls by size only", Env,
+                   PosixEnv, MemoryEnv) {
+    Env env;
+    ManualClock clock(400'000'000'000);
+    log::LogConfig config = small_config();
+    config.segment_ms = 1000;
+    auto log = open_log(env.fs(), env.root() + "/p", config, clock);
+    // 100 batches, 5 ms apart, all a year older than the clock: 495 ms in all, below segment.ms.
+    const std::int64_t year_ago = clock.now_ms() - 365LL * 24 * 60 * 60 * 1000;
+    for (std::int64_t i = 0; i < 100; ++i) append(*log, {make_record(i, year_ago + 5 * i)});
+    CHECK(log->segments().size() == 1);
+    // Once the history spans more than segment.ms, the next batch starts a segment.
+    append(*log, {make_record(100, year_ago + 1001)});
+    CHECK(log->segments().size() == 2);
+    CHECK(log->segments().back().base_offset == Offset(100));
 }
 
 TEST_CASE_TEMPLATE("time rolls at random clock steps match the model", Env, PosixEnv, MemoryEnv) {
@@ -404,7 +421,7 @@ TEST_CASE_TEMPLATE("time rolls at random clock steps match the model", Env, Posi
             batch.push_back(
                 make_record(static_cast<std::int64_t>(model.records.size()), clock.now_ms()));
         }
-        append_both(*log, model, clock, batch);
+        append_both(*log, model, batch);
     }
     check_segments(*log, model);
     CHECK(model.rolls[Roll::time] > 20);
@@ -439,7 +456,7 @@ TEST_CASE_TEMPLATE("a full index rolls the segment", Env, PosixEnv, MemoryEnv) {
                     batch.push_back(sized_record(static_cast<std::int64_t>(model.records.size()),
                                                  ts, static_cast<std::size_t>(uniform(0, 60))));
                 }
-                append_both(log, model, clock, batch);
+                append_both(log, model, batch);
             }
         };
 
@@ -489,7 +506,7 @@ TEST_CASE_TEMPLATE("segment files are named by base offset; sealed indexes are t
                                              uniform(0, 100'000),
                                              static_cast<std::size_t>(uniform(0, 120))));
             }
-            append_both(log, model, clock, batch);
+            append_both(log, model, batch);
         }
     };
 
@@ -535,7 +552,7 @@ TEST_CASE_TEMPLATE("after a crash only the segments from the recovery point are 
     auto log = open_log(env.fs(), dir, model.config, clock);
     for (int b = 0; b < 60; ++b) {
         const std::int64_t n = static_cast<std::int64_t>(model.records.size());
-        append_both(*log, model, clock,
+        append_both(*log, model,
                     {make_record(n, 1'000 + (b * 37) % 100), make_record(n + 1, 2'000 - b)});
     }
     check_segments(*log, model);

@@ -1,0 +1,79 @@
+#include "meta/lmdb_file_check.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <vector>
+
+#include "util/endian.hpp"
+
+namespace brook::meta {
+namespace {
+
+// LMDB 0.9's layout (lmdb/mdb.c, MDB_page and MDB_meta), not brook's: a 16-byte page header,
+// then the meta: u32 magic, u32 version, 8-byte address, u64 map size, two 48-byte MDB_db
+// records (the first one's leading u32 is the page size), u64 last page, u64 transaction id.
+constexpr std::size_t kPageHeader = 16;
+constexpr std::size_t kMagicPos = kPageHeader + 0;
+constexpr std::size_t kPageSizePos = kPageHeader + 24;
+constexpr std::size_t kLastPagePos = kPageHeader + 120;
+constexpr std::size_t kTxnIdPos = kPageHeader + 128;
+constexpr std::size_t kMetaEnd = kTxnIdPos + 8;
+constexpr std::uint32_t kMagic = 0xBEEFC0DE;
+constexpr std::uint32_t kMinPageSize = 512;
+constexpr std::uint32_t kMaxPageSize = 1u << 16;
+
+struct Meta {
+    std::uint64_t last_page;
+    std::uint64_t txn_id;
+    std::uint32_t page_size;
+};
+
+std::optional<Meta> parse_meta(const std::vector<char>& page) {
+    if (page.size() < kMetaEnd) return std::nullopt;
+    const auto* bytes = reinterpret_cast<const std::byte*>(page.data());
+    if (util::load_le<std::uint32_t>(bytes + kMagicPos) != kMagic) return std::nullopt;
+    const Meta meta{util::load_le<std::uint64_t>(bytes + kLastPagePos),
+                    util::load_le<std::uint64_t>(bytes + kTxnIdPos),
+                    util::load_le<std::uint32_t>(bytes + kPageSizePos)};
+    if (meta.page_size < kMinPageSize || meta.page_size > kMaxPageSize) return std::nullopt;
+    if ((meta.page_size & (meta.page_size - 1)) != 0) return std::nullopt;
+    return meta;
+}
+
+}  // namespace
+
+Status check_lmdb_file_length(const std::string& data_path) {
+    std::ifstream in(data_path, std::ios::binary | std::ios::ate);
+    if (!in) {
+        return Status::io_error(fmt::format("open {}: {}", data_path, std::strerror(errno)));
+    }
+    const auto length = static_cast<std::uint64_t>(in.tellg());
+    auto read_page = [&](std::uint64_t at) {
+        std::vector<char> page(kMetaEnd);
+        if (at + kMetaEnd > length) return std::vector<char>();
+        in.seekg(static_cast<std::streamoff>(at));
+        in.read(page.data(), static_cast<std::streamsize>(page.size()));
+        return in ? page : std::vector<char>();
+    };
+    const auto first = parse_meta(read_page(0));
+    // The second meta page starts one page in; its size comes from the first, or is guessed.
+    const std::uint64_t second_at = first ? first->page_size : 4096;
+    const auto second = parse_meta(read_page(second_at));
+    std::optional<Meta> newest = first;
+    if (second && (!newest || second->txn_id > newest->txn_id)) newest = second;
+    if (!newest) return Status::ok();
+    const std::uint64_t needed = (newest->last_page + 1) * newest->page_size;
+    if (length < needed) {
+        return Status::corruption(fmt::format(
+            "metadata file {} is {} bytes, but its pages reach to byte {}: it was cut short. "
+            "Restore it from a backup",
+            data_path, length, needed));
+    }
+    return Status::ok();
+}
+
+}  // namespace brook::meta

@@ -1,0 +1,147 @@
+// Tests of the benchmark harness: the record generator every system shares, the sizes of each
+// workload, the percentiles, and the JSON rows read back as written. Nothing here is timed.
+#include <doctest/doctest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+#include "report.hpp"
+
+namespace brook::bench {
+namespace {
+
+TEST_CASE("the record generator is seeded, deterministic and sized as asked") {
+    const RecordGen a(100), b(100), other_seed(100, 7);
+    std::set<std::uint64_t> keys;
+    for (std::int64_t i = 0; i < 1000; ++i) {
+        CHECK(a.value(i) == b.value(i));
+        CHECK(a.value(i).size() == 100);
+        char k1[8], k2[8];
+        a.key(i, k1);
+        b.key(i, k2);
+        CHECK(std::string(k1, 8) == std::string(k2, 8));
+        // The big-endian bytes are the key number.
+        std::uint64_t decoded = 0;
+        for (char c : k1) decoded = decoded << 8 | static_cast<unsigned char>(c);
+        CHECK(decoded == a.key_u64(i));
+        keys.insert(a.key_u64(i));
+    }
+    CHECK(keys.size() == 1000);
+    CHECK(a.record_bytes() == 108);
+    CHECK(a.key_u64(1) != other_seed.key_u64(1));
+}
+
+TEST_CASE("JSON values are events like the quickstart's, with their average size") {
+    const RecordGen gen = RecordGen::json();
+    std::size_t total = 0;
+    for (std::int64_t i = 0; i < 65536; ++i) {
+        const std::string_view v = gen.value(i);
+        REQUIRE(v.size() > 20);
+        CHECK(v.front() == '{');
+        CHECK(v.back() == '}');
+        CHECK(v.find("\"type\": ") != std::string_view::npos);
+    }
+    for (std::int64_t i = 0; i < 65536; ++i) total += gen.value(static_cast<std::int64_t>(i)).size();
+    // Values are picked at random from the pool, so their mean is near the pool's.
+    const double mean = double(total) / 65536;
+    CHECK(mean == doctest::Approx(double(gen.record_bytes() - 8)).epsilon(0.05));
+}
+
+TEST_CASE("workload sizes follow the issue, and --quick is a tenth") {
+    const Spec full = make_spec("append-100b", "brook", false, "/d", "/s");
+    CHECK(full.records == 1'000'000);
+    CHECK(full.value_bytes == 100);
+    CHECK(full.batch == 1000);
+    CHECK(full.durability == Durability::none);
+    CHECK(make_spec("append-100b", "brook", true, "/d", "/s").records == 100'000);
+
+    const Spec kb = make_spec("append-1kb", "raw", false, "/d", "/s");
+    CHECK(kb.records == 200'000);
+    CHECK(kb.value_bytes == 1024);
+
+    const Spec per_record = make_spec("append-sync-record", "lmdb", false, "/d", "/s");
+    CHECK(per_record.batch == 1);
+    CHECK(per_record.durability == Durability::per_record);
+    CHECK(make_spec("append-sync-batch", "lmdb", false, "/d", "/s").durability ==
+          Durability::per_batch);
+
+    const Spec group = make_spec("group-commit-4", "brook", false, "/d", "/s");
+    CHECK(group.threads == 4);
+    CHECK(group.durability == Durability::per_record);
+
+    const Spec seek = make_spec("seek-offset", "brook", false, "/d", "/s");
+    CHECK(seek.records == 100'000);
+    CHECK(log_records(seek) == 10'000'000);
+    CHECK(make_spec("zstd-json", "brook", false, "/d", "/s").json);
+    CHECK(make_spec("produce-unbatched", "brook", false, "/d", "/s").batch == 1);
+}
+
+TEST_CASE("percentiles are nearest-rank over the samples") {
+    Latencies latencies;
+    for (int i = 1000; i >= 1; --i) latencies.add_ns(i * 1000);  // 1..1000 us, unsorted
+    Row row;
+    latencies.fill(row);
+    REQUIRE(row.p50_us);
+    CHECK(*row.p50_us == doctest::Approx(500));
+    CHECK(*row.p99_us == doctest::Approx(990));
+    CHECK(*row.p999_us == doctest::Approx(999));
+
+    Row empty;
+    Latencies none;
+    none.fill(empty);
+    CHECK_FALSE(empty.p50_us);
+}
+
+TEST_CASE("JSON rows have the issue's fields in order and read back as written") {
+    Row a;
+    a.workload = "append-100b";
+    a.system = "brook";
+    a.records = 1000;
+    a.record_bytes = 108;
+    a.batch = 1000;
+    a.seconds = 0.5;
+    a.peak_rss_kb = 4096;
+    Row b = a;
+    b.workload = "latency";
+    b.p50_us = 12.5;
+    b.p99_us = 30;
+    b.p999_us = 40.25;
+
+    const std::string json = json_rows({a, b});
+    CHECK(json.find("{\"workload\": \"append-100b\", \"system\": \"brook\", \"records\": 1000, "
+                    "\"record_bytes\": 108, \"batch\": 1000, \"seconds\": 0.500000, "
+                    "\"records_per_s\": 2000.0, \"mb_per_s\": 0.216, \"p50_us\": null, "
+                    "\"p99_us\": null, \"p999_us\": null, \"peak_rss_kb\": 4096}") !=
+          std::string::npos);
+
+    const std::vector<Row> back = parse_json_rows(json);
+    REQUIRE(back.size() == 2);
+    CHECK(back[0].workload == "append-100b");
+    CHECK(back[0].records_per_s() == doctest::Approx(2000));
+    CHECK_FALSE(back[0].p50_us);
+    CHECK(back[1].workload == "latency");
+    REQUIRE(back[1].p999_us);
+    CHECK(*back[1].p999_us == doctest::Approx(40.25));
+    CHECK(back[1].peak_rss_kb == 4096);
+}
+
+TEST_CASE("targets are judged as ratios of the same run") {
+    Row raw;
+    raw.workload = "append-100b";
+    raw.system = "raw";
+    raw.records = 1000;
+    raw.seconds = 1;
+    Row brook = raw;
+    brook.system = "brook";
+    brook.seconds = 2;  // 0.5x raw: below the 0.6x goal
+    const std::string text = targets({raw, brook});
+    CHECK(text.find("append-100b brook / raw") != std::string::npos);
+    const auto line = text.substr(text.find("append-100b brook / raw"));
+    CHECK(line.substr(0, line.find('\n')).find("MISSED") != std::string::npos);
+    CHECK(text.find("append-100b brook / lmdb: no row") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace brook::bench
