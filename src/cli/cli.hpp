@@ -134,6 +134,10 @@ Outcome run_consume(const Context&, const Args&);
 Outcome run_dump(const Context&, const Args&);
 Outcome run_check(const Context&, const Args&);
 Outcome run_maintain(const Context&, const Args&);
+Outcome run_groups_list(const Context&, const Args&);
+Outcome run_groups_describe(const Context&, const Args&);
+Outcome run_groups_reset_offsets(const Context&, const Args&);
+Outcome run_groups_delete(const Context&, const Args&);
 Outcome run_stats(const Context&, const Args&);
 
 }  // namespace brook::cli
