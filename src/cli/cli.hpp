@@ -2,8 +2,7 @@
 //
 // The tool is a thin layer over the public API (<brook/brook.hpp>): each command parses its
 // arguments, calls the library and prints the result. A command is a Command entry in the
-// table in main.cpp; adding one (the `groups` commands, `maintain`, `stats`) means adding an
-// entry and its run function, nothing else.
+// table in main.cpp; adding one means adding an entry and its run function, nothing else.
 //
 // Exit codes, fixed for scripts: 0 success, 1 an error (one line "brook: error: ..." on
 // stderr), 2 a usage error, 3 `check` found damage it did not repair.
@@ -95,8 +94,9 @@ std::optional<UsageError> parse_config(std::string_view flag, const std::vector<
 
 // Opens the store for a command that only reads: read-only, so it works beside a writer.
 Result<std::unique_ptr<Store>> open_for_reading(const Context& ctx);
-// Opens the store for writing, creating the directory only when `create`.
-Result<std::unique_ptr<Store>> open_for_writing(const Context& ctx, bool create);
+// Opens the store for writing with `options`, creating the directory only when `create`.
+Result<std::unique_ptr<Store>> open_for_writing(const Context& ctx, bool create,
+                                                Options options = {});
 
 // A string as a JSON string literal, quotes included.
 std::string json_string(std::string_view text);
@@ -133,5 +133,11 @@ Outcome run_produce(const Context&, const Args&);
 Outcome run_consume(const Context&, const Args&);
 Outcome run_dump(const Context&, const Args&);
 Outcome run_check(const Context&, const Args&);
+Outcome run_maintain(const Context&, const Args&);
+Outcome run_groups_list(const Context&, const Args&);
+Outcome run_groups_describe(const Context&, const Args&);
+Outcome run_groups_reset_offsets(const Context&, const Args&);
+Outcome run_groups_delete(const Context&, const Args&);
+Outcome run_stats(const Context&, const Args&);
 
 }  // namespace brook::cli

@@ -28,8 +28,7 @@ constexpr std::string_view kExamples =
     "  BROOK_DIR=/var/lib/app/events brook consume orders --from-beginning --format '%p %o "
     "%k=%s\\n'\n";
 
-// Every command. The groups, maintain and stats commands join this table when the library
-// has consumer groups, retention and compaction.
+// Every command.
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         {"topics create",
@@ -121,7 +120,7 @@ const std::vector<Command>& commands() {
          true,
          run_produce},
         {"consume",
-         "TOPIC [--partition P] [--from-beginning | --offset N | --from-time MS]\n"
+         "TOPIC [--partition P] [--group G] [--from-beginning | --offset N | --from-time MS]\n"
          "      [--max-messages N] [--follow] [--idle-timeout-ms T] [--format FMT]",
          "print records",
          "Prints records of TOPIC (every partition, or only P). Starts at the end (only new\n"
@@ -133,10 +132,16 @@ const std::vector<Command>& commands() {
          "  %t topic  %p partition  %o offset  %k key  %s value  %S value size (-1 if null)\n"
          "  %T timestamp (ms)  %h headers (k=v,k=v)  %% a percent sign\n"
          "  escapes \\n \\t \\\\; the default is \"%s\\n\"; a null key or value prints as empty.\n"
-         "\nExample:\n"
+         "With --group G it joins consumer group G, starts each partition at G's committed\n"
+         "offset (without one: at the end, or the beginning with --from-beginning), commits\n"
+         "the offset after each record it printed, and leaves G on exit. Commits are writes,\n"
+         "so --group needs the store's writer lock; it takes no --partition, --offset or\n"
+         "--from-time (move G with 'brook groups reset-offsets').\n"
+         "\nExamples:\n"
          "  brook --dir ./events consume orders --from-beginning --format '%p:%o %k=%s\\n'\n"
          "  0:0 alice=1\n"
-         "  2:0 bob=2\n",
+         "  2:0 bob=2\n"
+         "  brook --dir ./events consume orders --group audit --from-beginning\n",
          {{"partition", true},
           {"group", true},
           {"from-beginning"},
@@ -174,6 +179,93 @@ const std::vector<Command>& commands() {
          {{"repair"}},
          true,
          run_check},
+        {"groups list",
+         "",
+         "list consumer groups, one id per line, sorted",
+         "Prints the id of every consumer group that has members or committed offsets, one per\n"
+         "line, sorted. Works while another process writes.\n"
+         "\nExample:\n"
+         "  brook --dir ./events groups list\n"
+         "  audit\n"
+         "  billing\n",
+         {},
+         true,
+         run_groups_list},
+        {"groups describe",
+         "G [--json]",
+         "show a group's committed offsets and lag",
+         "Prints the group's state and member count, then per partition it committed or owns:\n"
+         "TOPIC PARTITION COMMITTED END LAG (LAG = END - COMMITTED; \"-\" where it never\n"
+         "committed). --json prints one JSON object instead, with the members and their\n"
+         "assignments (its fields are in docs/cli.md). Works while another process writes;\n"
+         "members of another process's groups are not visible from here.\n"
+         "\nExample:\n"
+         "  brook --dir ./events groups describe audit\n",
+         {{"json"}},
+         true,
+         run_groups_describe},
+        {"groups reset-offsets",
+         "G --topic T (--to-earliest | --to-latest | --to-offset N | --to-time MS)",
+         "move a group's committed offsets",
+         "Sets G's committed offset of every partition of T: to the log start, the log end,\n"
+         "offset N (clamped to each partition's start and end) or each partition's first record\n"
+         "at or after MS milliseconds since the epoch (the end if none). Creates G if needed.\n"
+         "Refused while the group has members. Prints the new offsets.\n"
+         "\nExample:\n"
+         "  brook --dir ./events groups reset-offsets audit --topic orders --to-offset 2\n"
+         "  TOPIC  PARTITION   NEW-OFFSET\n"
+         "  orders         0            2\n",
+         {{"topic", true}, {"to-earliest"}, {"to-latest"}, {"to-offset", true}, {"to-time", true}},
+         true,
+         run_groups_reset_offsets},
+        {"groups delete",
+         "G",
+         "delete a group and its committed offsets",
+         "Deletes consumer group G and its committed offsets. Refused while it has members.\n"
+         "\nExample:\n"
+         "  brook --dir ./events groups delete audit\n"
+         "  Deleted group audit.\n",
+         {},
+         true,
+         run_groups_delete},
+        {"maintain",
+         "",
+         "run retention and compaction once, now",
+         "Runs one maintenance pass now (Store::run_maintenance): retention (retention.ms,\n"
+         "retention.bytes) for every topic whose cleanup.policy has delete, then compaction of\n"
+         "every compacted partition that is cleanable (min.cleanable.dirty.ratio,\n"
+         "max.compaction.lag.ms). Prints what the pass deleted and compacted, and each partition\n"
+         "whose start offset, segments or bytes it changed. It writes, so it needs the store's\n"
+         "writer lock: it fails while another process has the store open for writing.\n"
+         "\nExample:\n"
+         "  brook --dir ./events maintain\n"
+         "  maintenance pass done in 3 ms\n"
+         "  retention: deleted 4 segments, 2160 bytes\n"
+         "  compaction: rewrote 0 bytes, 0 bytes smaller\n"
+         "  changed partitions:\n"
+         "    orders/0: start offset 0 -> 40, segments 6 -> 2, bytes 3240 -> 1080\n",
+         {},
+         true,
+         run_maintain},
+        {"stats",
+         "[--json]",
+         "per partition: records, bytes, segments, dirty ratio",
+         "Prints, for every partition of every topic, its start and end offsets, the records\n"
+         "it holds (end - start; \"-\" for a compacted topic, whose offsets have gaps),\n"
+         "segments, bytes, and for a compacted topic the dirty ratio (the share of cleanable\n"
+         "bytes not yet compacted; 1.00 until a pass in the same process, as the library keeps\n"
+         "cleaner state in memory), as Store::describe_topic reports them. --json prints one\n"
+         "JSON object instead (its fields are in docs/cli.md). Works while another process\n"
+         "writes.\n"
+         "\nExample:\n"
+         "  brook --dir ./events stats\n"
+         "  TOPIC  PARTITION        START          END      RECORDS  SEGMENTS          BYTES  "
+         "DIRTY\n"
+         "  orders         0           40           60           20         2           1080      "
+         "-\n",
+         {{"json"}},
+         true,
+         run_stats},
     };
     return table;
 }

@@ -30,10 +30,11 @@ int fail(std::string_view message) {
 
 int fail(const Status& status, std::string_view topic) {
     if (status.code() == Code::busy) {
-        return fail(
-            fmt::format("{}; commands that only read (topics list, topics describe, "
-                        "consume, dump, check) work meanwhile",
-                        status.message()));
+        return fail(fmt::format(
+            "{}; commands that only read (topics list, topics describe, "
+            "consume without --group, dump, check, stats, groups list, groups describe) "
+            "work meanwhile",
+            status.message()));
     }
     if (status.code() == Code::not_found && !topic.empty() &&
         status.message().find("unknown topic") != std::string::npos) {
@@ -96,8 +97,7 @@ Result<std::unique_ptr<Store>> open_for_reading(const Context& ctx) {
     return store;
 }
 
-Result<std::unique_ptr<Store>> open_for_writing(const Context& ctx, bool create) {
-    Options options;
+Result<std::unique_ptr<Store>> open_for_writing(const Context& ctx, bool create, Options options) {
     options.create_if_missing = create;
     auto store = Store::open(*ctx.dir, options);
     if (store.code() == Code::not_found) {

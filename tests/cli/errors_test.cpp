@@ -122,7 +122,6 @@ TEST_CASE("errors exit 1 with one line: unknown topic, bad config, missing store
     check_error(store.run({"consume", "t", "--partition", "2"}), "has no partition 2");
     check_error(store.run({"consume", "t", "--offset", "1"}), "--offset 1 is outside partition 0");
     CHECK(store.run({"produce", "t", "--partition", "5"}, "x\n").exit_code == 1);
-    check_error(store.run({"consume", "t", "--group", "g"}), "consumer groups");
     check_error(store.run({"dump", store.root() + "/missing.log"}), "no file or directory");
     check_error(store.run({"dump", store.path() + "/LOCK"}), "not a segment file");
     check_error(store.run({"dump", store.path()}), "no segment (.log) files");
