@@ -26,7 +26,7 @@ std::optional<UsageError> one_group(const Args& args) {
 }
 
 // An unknown group gets a pointer to `groups list`.
-int fail_group(const Status& status, std::string_view group) {
+int fail_group(const Status& status) {
     if (status.code() == Code::not_found && status.message().find("group '") != std::string::npos) {
         return fail(fmt::format("{}; list groups with 'brook groups list'", status.message()));
     }
@@ -137,7 +137,7 @@ Outcome run_groups_describe(const Context& ctx, const Args& args) {
     if (!store.is_ok()) return fail(store.status());
     const std::string& id = args.positional()[0];
     auto group = GroupAdmin(**store).describe_group(id);
-    if (!group.is_ok()) return fail_group(group.status(), id);
+    if (!group.is_ok()) return fail_group(group.status());
     write_stdout(args.has("json") ? describe_json(*group) : describe_text(*group));
     return kExitOk;
 }
@@ -172,7 +172,7 @@ Outcome run_groups_delete(const Context& ctx, const Args& args) {
     if (!store.is_ok()) return fail(store.status());
     const std::string& id = args.positional()[0];
     if (Status deleted = GroupAdmin(**store).delete_group(id); !deleted.is_ok()) {
-        return fail_group(deleted, id);
+        return fail_group(deleted);
     }
     if (Status closed = (*store)->close(); !closed.is_ok()) return fail(closed);
     fmt::print("Deleted group {}.\n", id);

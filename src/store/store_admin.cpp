@@ -3,6 +3,7 @@
 // Admin operations are serialised by admin_mu_. Each one updates the metadata store and the
 // partition logs, then publishes a new immutable TopicState, so clients holding the old
 // snapshot are never disturbed mid-call.
+#include "cleaner/cleaner_state_format.hpp"
 #include "store/store_core.hpp"
 #include "store/topic_name.hpp"
 
@@ -179,6 +180,12 @@ Status StoreCore::delete_topic(std::string_view name) {
         partition->deleted.store(true, std::memory_order_release);
         partition->log->close().ignore();  // its files go next; a failed close loses nothing
         BROOK_RETURN_IF_ERROR(remove_partition_dir(partition_dir(name, partition->id)));
+    }
+    BROOK_ASSIGN_OR_RETURN(const auto progress,
+                           meta_->scan(cleaner::format::kCleanerSpace,
+                                       cleaner::progress_key_prefix(current->record.topic_id)));
+    for (const auto& [key, value] : progress) {
+        BROOK_RETURN_IF_ERROR(meta_->remove(cleaner::format::kCleanerSpace, key));
     }
     // As in Kafka, consumer groups' offsets go with the topic.
     return groups_->with_offsets(

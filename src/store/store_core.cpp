@@ -1,5 +1,6 @@
 #include "store/store_core.hpp"
 
+#include "cleaner/cleaner_state_format.hpp"
 #include "meta/format.hpp"
 #include "store/store_layout.hpp"
 #include "store/topic_name.hpp"
@@ -237,6 +238,21 @@ Result<std::shared_ptr<PartitionState>> StoreCore::open_partition(
                            options_.read_only
                                ? log::PartitionLog::open_follower(*files_, dir, log_config, *clock_)
                                : log::PartitionLog::open(*files_, dir, log_config, *clock_));
+    BROOK_ASSIGN_OR_RETURN(const auto progress,
+                           meta_->get(cleaner::format::kCleanerSpace,
+                                      cleaner::progress_key(record.topic_id, id)));
+    if (progress) {
+        auto saved = cleaner::CleanerState::decode(*progress);
+        if (!saved.is_ok()) {
+            return Status::error(saved.code(),
+                                 fmt::format("the cleaner progress of {}-{} in the metadata: {}",
+                                             record.name, id.value(), saved.status().message()));
+        }
+        state->cleaner = std::move(saved).value();
+        state->cleaner.limit_to(state->log->log_end_offset());
+        state->cleaner.clamp_to(state->log->log_start_offset());
+        state->cleaned_to.store(state->cleaner.first_dirty().value(), std::memory_order_release);
+    }
     return state;
 }
 

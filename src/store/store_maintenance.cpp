@@ -6,6 +6,7 @@
 // cleaner_mu, so delete_records and a pass never work on one log at once, while producers
 // and consumers of every partition go on. Passes themselves take turns (maintenance_mu_).
 // An error in one partition is remembered and the pass goes on with the others.
+#include "cleaner/cleaner_state_format.hpp"
 #include "cleaner/compactor.hpp"
 #include "cleaner/retention.hpp"
 #include "store/store_core.hpp"
@@ -97,6 +98,11 @@ Status StoreCore::maintain_partition(const TopicState& topic, PartitionState& pa
             cleaner::compact(log, partition.cleaner, compaction_config(topic.config, options_), now));
         partition.cleaned_to.store(partition.cleaner.first_dirty().value(),
                                    std::memory_order_release);
+        // Saved after the pass's swaps: progress lost to a crash before this only makes the
+        // next pass redo work.
+        BROOK_RETURN_IF_ERROR(meta_->put(cleaner::format::kCleanerSpace,
+                                         cleaner::progress_key(topic.record.topic_id, partition.id),
+                                         partition.cleaner.encode()));
         std::lock_guard lock(stats_mu_);
         stats_.bytes_compacted += compacted.bytes_read;
         if (compacted.bytes_read > compacted.bytes_written) {
