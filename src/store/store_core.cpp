@@ -241,13 +241,11 @@ Result<std::shared_ptr<PartitionState>> StoreCore::open_partition(
     BROOK_ASSIGN_OR_RETURN(const auto progress,
                            meta_->get(cleaner::format::kCleanerSpace,
                                       cleaner::progress_key(record.topic_id, id)));
-    if (progress) {
-        auto saved = cleaner::CleanerState::decode(*progress);
-        if (!saved.is_ok()) {
-            return Status::error(saved.code(),
-                                 fmt::format("the cleaner progress of {}-{} in the metadata: {}",
-                                             record.name, id.value(), saved.status().message()));
-        }
+    // Progress only saves work: a damaged or newer record is dropped, which makes the log
+    // look wholly dirty and keeps tombstones longer, never shorter.
+    if (auto saved = progress ? cleaner::CleanerState::decode(*progress)
+                              : Result<cleaner::CleanerState>(Status::not_found("none"));
+        saved.is_ok()) {
         state->cleaner = std::move(saved).value();
         state->cleaner.limit_to(state->log->log_end_offset());
         state->cleaner.clamp_to(state->log->log_start_offset());
