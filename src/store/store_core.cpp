@@ -243,9 +243,8 @@ Result<std::shared_ptr<PartitionState>> StoreCore::open_partition(
                                       cleaner::progress_key(record.topic_id, id)));
     // Progress only saves work: a damaged or newer record is dropped, which makes the log
     // look wholly dirty and keeps tombstones longer, never shorter.
-    if (auto saved = progress ? cleaner::CleanerState::decode(*progress)
-                              : Result<cleaner::CleanerState>(Status::not_found("none"));
-        saved.is_ok()) {
+    auto saved = progress ? cleaner::CleanerState::decode(*progress) : cleaner::CleanerState();
+    if (saved.is_ok()) {
         state->cleaner = std::move(saved).value();
         state->cleaner.limit_to(state->log->log_end_offset());
         state->cleaner.clamp_to(state->log->log_start_offset());
