@@ -2,16 +2,16 @@
 // It must never crash, read out of bounds or allocate from an unchecked length. A batch it
 // accepts must agree with its own header. Each input is decoded twice: as given, and with its
 // checksum recomputed, so that mutations reach the record decoder behind the checksum.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
 #include "fuzz/fuzz_check.hpp"
 #include "log/format.hpp"
 #include "log/record_batch.hpp"
 #include "util/checksum.hpp"
 #include "util/endian.hpp"
-
-#include <cstddef>
-#include <cstdint>
-#include <span>
-#include <vector>
 
 using namespace brook;
 
@@ -42,7 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size >= log::format::kBatchHeaderSize) {
         std::vector<std::byte> fixed(bytes.begin(), bytes.end());
         const auto covered = std::span<const std::byte>(fixed).subspan(log::format::kAttributesPos);
-        util::store_le<std::uint64_t>(fixed.data() + log::format::kChecksumPos, util::xxh3_64(covered));
+        util::store_le<std::uint64_t>(fixed.data() + log::format::kChecksumPos,
+                                      util::xxh3_64(covered));
         decode(fixed);
     }
     return 0;

@@ -1,13 +1,13 @@
 // Fuzz target: the --format template parser of `brook consume` (cli/record_format.hpp). A
 // template either compiles or fails with a message; a compiled one formats a message with
 // every kind of field without crashing.
-#include "cli/record_format.hpp"
-#include "fuzz/fuzz_check.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "cli/record_format.hpp"
+#include "fuzz/fuzz_check.hpp"
 
 using namespace brook;
 

@@ -2,15 +2,15 @@
 // log/time_index.hpp) from arbitrary file contents on an in-memory file system. A load must
 // fail with an error or return an index whose entries are strictly increasing and whose
 // lookups stay inside it.
-#include "fs/file_system.hpp"
-#include "fuzz/fuzz_check.hpp"
-#include "log/offset_index.hpp"
-#include "log/time_index.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <span>
+
+#include "fs/file_system.hpp"
+#include "fuzz/fuzz_check.hpp"
+#include "log/offset_index.hpp"
+#include "log/time_index.hpp"
 
 using namespace brook;
 

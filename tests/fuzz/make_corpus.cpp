@@ -3,20 +3,19 @@
 // closed cleanly, so its indexes are sealed), stored topic records, topic configs and --format
 // templates. Usage: make_corpus <tests/fuzz/corpus>. The output is committed; rerun this only
 // when a format changes.
+#include <brook/clock.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
 #include "fs/file_system.hpp"
 #include "log/format.hpp"
 #include "log/partition_log.hpp"
 #include "log/record_batch.hpp"
 #include "log/segment.hpp"
 #include "meta/topic_record.hpp"
-
-#include <brook/clock.hpp>
-
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <string>
-#include <vector>
 
 using namespace brook;
 
@@ -28,8 +27,8 @@ void write_seed(const std::string& target, const std::string& name, const void* 
                 std::size_t size) {
     const auto dir = root / target;
     std::filesystem::create_directories(dir);
-    std::ofstream(dir / name, std::ios::binary).write(static_cast<const char*>(data),
-                                                      static_cast<std::streamsize>(size));
+    std::ofstream(dir / name, std::ios::binary)
+        .write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
 }
 
 void write_seed(const std::string& target, const std::string& name, std::string_view text) {
@@ -131,7 +130,8 @@ void topic_configs() {
 
 void format_strings() {
     write_seed("format_string", "kcat_default", "%s\\n");
-    write_seed("format_string", "all_tokens", "%t [%p] @%o %k=%s (%S bytes) ts=%T h=%h 100%%\\t\\\\\\n");
+    write_seed("format_string", "all_tokens",
+               "%t [%p] @%o %k=%s (%S bytes) ts=%T h=%h 100%%\\t\\\\\\n");
     write_seed("format_string", "unknown_token", "%q");
     write_seed("format_string", "trailing_percent", "value %");
 }

@@ -2,21 +2,20 @@
 // in-memory file system (log/segment_recovery.cpp via PartitionLog::open). Open must either
 // fail with an error or give a log whose every record reads back from valid batches, that
 // takes a new append, and that reopens to the same log end: recovery is idempotent.
-#include "fs/file_system.hpp"
-#include "fuzz/fuzz_check.hpp"
-#include "log/format.hpp"
-#include "log/partition_log.hpp"
-#include "log/record_batch.hpp"
-#include "log/segment.hpp"
-
 #include <brook/clock.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "fs/file_system.hpp"
+#include "fuzz/fuzz_check.hpp"
+#include "log/format.hpp"
+#include "log/partition_log.hpp"
+#include "log/record_batch.hpp"
+#include "log/segment.hpp"
 
 using namespace brook;
 
@@ -63,8 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto fs = fs::new_memory_file_system();
     FUZZ_CHECK(fs->create_dirs(kDir).is_ok());
     {
-        auto file = fs->open(kDir + "/" + log::Segment::file_name(Offset(0), log::format::kLogSuffix),
-                             fs::OpenMode::create_exclusive);
+        auto file =
+            fs->open(kDir + "/" + log::Segment::file_name(Offset(0), log::format::kLogSuffix),
+                     fs::OpenMode::create_exclusive);
         FUZZ_CHECK(file.is_ok());
         if (size > 0) {
             FUZZ_CHECK((*file)->append({reinterpret_cast<const std::byte*>(data), size}).is_ok());

@@ -6,14 +6,15 @@
 // Otherwise: lines "key=value"; lines before a line "--" are store defaults, lines after it
 // topic overrides. Validation and resolution must agree, every resolved value must already be
 // canonical, and resolving the resolved values again must give the same config.
-#include "fuzz/fuzz_check.hpp"
-#include "meta/topic_record.hpp"
 #include "store/topic_config.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
+
+#include "fuzz/fuzz_check.hpp"
+#include "meta/topic_record.hpp"
 
 using namespace brook;
 

@@ -1,18 +1,18 @@
 // Security of the store directory (issue 7, section 6): the modes of created files and
 // directories under several umasks, refusal of store files that are symbolic links, and
 // refusal of topic names read from the metadata store that could escape the store directory.
-#include "fs/file_system.hpp"
-#include "meta/meta_store.hpp"
-#include "support/test_env.hpp"
-
-#include <brook/store.hpp>
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <brook/store.hpp>
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "fs/file_system.hpp"
+#include "meta/meta_store.hpp"
+#include "support/test_env.hpp"
 
 using namespace brook;
 using brook::testing::PosixEnv;
@@ -91,8 +91,8 @@ TEST_CASE("a store file that is a symbolic link is refused, whatever it points t
     std::ofstream(outside) << "secret";
     const std::string link = env.root() + "/00000000000000000000.log";
     REQUIRE(::symlink(outside.c_str(), link.c_str()) == 0);
-    for (const auto mode : {fs::OpenMode::read_only, fs::OpenMode::read_write,
-                            fs::OpenMode::create_or_open}) {
+    for (const auto mode :
+         {fs::OpenMode::read_only, fs::OpenMode::read_write, fs::OpenMode::create_or_open}) {
         const auto opened = fs.open(link, mode);
         REQUIRE_FALSE(opened.is_ok());
         CHECK(opened.status().code() == Code::io_error);
