@@ -103,12 +103,15 @@ void partition_files() {
     write_seed("segment_recovery", "torn_tail", segment.data(), segment.size() - 17);
     write_seed("segment_recovery", "empty", "");
 
+    // The first byte is the target's selector: bit 0 the index kind, bit 1 "fix the header".
     for (const auto& [kind, suffix] : {std::pair{0, log::format::kOffsetIndexSuffix},
                                        std::pair{1, log::format::kTimeIndexSuffix}}) {
+        const std::string what = kind == 0 ? "offset_index" : "time_index";
         auto bytes = read_file(*fs, name(suffix));
         bytes.insert(bytes.begin(), static_cast<std::byte>(kind));
-        write_seed("index_loader", kind == 0 ? "sealed_offset_index" : "sealed_time_index",
-                   bytes.data(), bytes.size());
+        write_seed("index_loader", "sealed_" + what, bytes.data(), bytes.size());
+        bytes[0] = static_cast<std::byte>(kind | 2);
+        write_seed("index_loader", "fixed_header_" + what, bytes.data(), bytes.size());
     }
 }
 
