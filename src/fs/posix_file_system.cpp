@@ -4,6 +4,10 @@
 // bytes are moved. Errors become Status values naming the operation, the path and the system's
 // message. The store lock is an open-file-description lock (F_OFD_SETLK), so a second lock on
 // the same file fails even from the same process.
+//
+// Security of the store directory: files are created 0640 and directories 0750, both further
+// narrowed by the process umask. Files are opened with O_NOFOLLOW, so a store file replaced by
+// a symbolic link (which could point outside the store) is refused with io_error.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -19,6 +23,9 @@
 namespace brook::fs {
 namespace {
 
+constexpr mode_t kFileMode = 0640;
+constexpr mode_t kDirMode = 0750;
+
 Status errno_status(std::string_view operation, const std::string& path, int error) {
     std::string message =
         std::string(operation) + " " + path + ": " + std::system_category().message(error);
@@ -27,6 +34,9 @@ Status errno_status(std::string_view operation, const std::string& path, int err
             return Status::not_found(std::move(message));
         case EEXIST:
             return Status::already_exists(std::move(message));
+        case ELOOP:
+            return Status::io_error(message + " (store files may not be symbolic links; replace "
+                                              "the link with the file it points to)");
         case ENOSPC:
         case EDQUOT:
             return Status::no_space(std::move(message));
@@ -199,7 +209,7 @@ class PosixFileSystem final : public FileSystem {
     Result<std::unique_ptr<File>> open(const std::string& path, OpenMode mode) override {
         int fd;
         do {
-            fd = ::open(path.c_str(), open_flags(mode) | O_CLOEXEC, 0644);
+            fd = ::open(path.c_str(), open_flags(mode) | O_CLOEXEC | O_NOFOLLOW, kFileMode);
         } while (fd < 0 && errno == EINTR);
         if (fd < 0) return errno_status("open", path, errno);
         return std::unique_ptr<File>(std::make_unique<PosixFile>(fd, path));
@@ -252,7 +262,7 @@ class PosixFileSystem final : public FileSystem {
             end = path.find('/', end + 1);
             const std::string prefix = path.substr(0, end);
             if (prefix.empty() || prefix.back() == '/') continue;
-            if (::mkdir(prefix.c_str(), 0755) == 0) continue;
+            if (::mkdir(prefix.c_str(), kDirMode) == 0) continue;
             if (errno == EEXIST && is_directory(prefix)) continue;
             return errno_status("mkdir", prefix, errno == EEXIST ? ENOTDIR : errno);
         }
@@ -291,7 +301,7 @@ class PosixFileSystem final : public FileSystem {
     }
 
     Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override {
-        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, kFileMode);
         if (fd < 0) return errno_status("open lock file", path, errno);
         auto lock = std::make_unique<PosixFileLock>(fd, path);
 

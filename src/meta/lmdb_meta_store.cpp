@@ -28,6 +28,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "fs/file_system.hpp"
 #include "meta/format.hpp"
 #include "meta/lmdb_file_check.hpp"
 #include "meta/meta_store.hpp"
@@ -106,7 +107,7 @@ class Environment {
             rc = mdb_env_set_mapsize(env, std::max(options.initial_map_bytes, kMinMapBytes));
         }
         const unsigned flags = MDB_NOTLS | (options.read_only ? MDB_RDONLY : 0);
-        if (rc == MDB_SUCCESS) rc = mdb_env_open(env, path.c_str(), flags, 0644);
+        if (rc == MDB_SUCCESS) rc = mdb_env_open(env, path.c_str(), flags, 0640);
         if (rc != MDB_SUCCESS) return lmdb_status(rc, "open environment", path);
         if (mdb_env_get_maxkeysize(env) < static_cast<int>(format::kMaxKeyBytes)) {
             return Status::not_supported(
@@ -486,8 +487,8 @@ Result<std::unique_ptr<MetaStore>> open_lmdb_meta_store(const std::string& dir,
                 format::kDataFile));
         }
     } else {
-        stdfs::create_directories(dir, ec);
-        if (ec) return lmdb_status(ec.value(), "create directory", dir);
+        // Through the FileSystem so the directory gets the store's mode (0750 under the umask).
+        BROOK_RETURN_IF_ERROR(fs::posix_file_system().create_dirs(dir));
     }
     const std::string path = stdfs::canonical(dir, ec).string();
     if (ec) return lmdb_status(ec.value(), "resolve directory", dir);

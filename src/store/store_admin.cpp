@@ -125,7 +125,8 @@ Status StoreCore::alter_topic_config(std::string_view name, const Config& config
         if (value.empty()) {
             // An empty value removes the override; the key must still be a real one.
             const auto& keys = store::topic_config_keys();
-            if (std::none_of(keys.begin(), keys.end(), [&](const auto& k) { return k.name == key; })) {
+            if (std::none_of(keys.begin(), keys.end(),
+                             [&wanted = key](const auto& k) { return k.name == wanted; })) {
                 return Status::invalid_argument(fmt::format("unknown topic config '{}'", key));
             }
             state->record.overrides.erase(key);

@@ -157,6 +157,14 @@ Status StoreCore::load() {
 
 Result<std::shared_ptr<TopicState>> StoreCore::load_topic(const meta::TopicRecord& record,
                                                           const TopicState* known) const {
+    // The name becomes part of the partition directories' paths: never trust it from disk.
+    if (const Status valid = store::validate_topic_name(record.name); !valid.is_ok()) {
+        return Status::corruption(fmt::format(
+            "the metadata in {} holds a topic that is not a valid topic name ({}); restore {} "
+            "from a backup",
+            fs::join_path(root_, store::kMetaDir), valid.message(),
+            fs::join_path(root_, store::kMetaDir)));
+    }
     auto state = std::make_shared<TopicState>();
     state->record = record;
     BROOK_ASSIGN_OR_RETURN(state->config,
