@@ -18,13 +18,6 @@ using namespace brook::testing;
 
 namespace {
 
-std::unique_ptr<log::PartitionLog> open_log(fs::FileSystem& fs, const std::string& dir,
-                                            const log::LogConfig& config, const Clock& clock) {
-    auto opened = log::PartitionLog::open(fs, dir, config, clock);
-    REQUIRE_MESSAGE(opened.is_ok(), opened.status().to_string());
-    return std::move(opened).value();
-}
-
 // What the log should hold: every record with its offset, and each batch's offset range.
 struct Model {
     std::vector<log::Record> records;

@@ -20,13 +20,6 @@ using namespace brook::testing;
 
 namespace {
 
-std::unique_ptr<log::PartitionLog> open_log(fs::FileSystem& fs, const std::string& dir,
-                                            const log::LogConfig& config, const Clock& clock) {
-    auto opened = log::PartitionLog::open(fs, dir, config, clock);
-    REQUIRE_MESSAGE(opened.is_ok(), opened.status().to_string());
-    return std::move(opened).value();
-}
-
 // Small indexes: the in-memory file system allocates every preallocated index in full.
 log::LogConfig small_config() {
     log::LogConfig config;

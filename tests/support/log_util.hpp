@@ -8,11 +8,21 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 namespace brook::testing {
+
+// Opens (or creates) the partition log in `dir`, failing the test if that fails.
+inline std::unique_ptr<log::PartitionLog> open_log(fs::FileSystem& fs, const std::string& dir,
+                                                   const log::LogConfig& config,
+                                                   const Clock& clock) {
+    auto opened = log::PartitionLog::open(fs, dir, config, clock);
+    REQUIRE_MESSAGE(opened.is_ok(), opened.status().to_string());
+    return std::move(opened).value();
+}
 
 // A record with value "v<n>", key "k<n>" and the given timestamp.
 inline log::Record make_record(std::int64_t n, std::int64_t timestamp) {
