@@ -93,16 +93,20 @@ Status StoreCore::maintain_partition(const TopicState& topic, PartitionState& pa
         stats_.segments_deleted += deleted.segments_deleted;
     }
     if (has_compact(topic.config.cleanup_policy)) {
+        const std::string saved = partition.cleaner.encode();
         BROOK_ASSIGN_OR_RETURN(
             const auto compacted,
             cleaner::compact(log, partition.cleaner, compaction_config(topic.config, options_), now));
         partition.cleaned_to.store(partition.cleaner.first_dirty().value(),
                                    std::memory_order_release);
-        // Saved after the pass's swaps: progress lost to a crash before this only makes the
-        // next pass redo work.
-        BROOK_RETURN_IF_ERROR(meta_->put(cleaner::format::kCleanerSpace,
-                                         cleaner::progress_key(topic.record.topic_id, partition.id),
-                                         partition.cleaner.encode()));
+        // Saved after the pass's swaps, and only when the pass moved it (an idle partition
+        // costs no metadata write): progress lost to a crash before this only makes the next
+        // pass redo work.
+        if (std::string progress = partition.cleaner.encode(); progress != saved) {
+            BROOK_RETURN_IF_ERROR(
+                meta_->put(cleaner::format::kCleanerSpace,
+                           cleaner::progress_key(topic.record.topic_id, partition.id), progress));
+        }
         std::lock_guard lock(stats_mu_);
         stats_.bytes_compacted += compacted.bytes_read;
         if (compacted.bytes_read > compacted.bytes_written) {
