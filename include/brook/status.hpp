@@ -35,6 +35,8 @@ enum class Code : std::uint8_t {
     record_too_large = 11,    // A record or batch is larger than max.message.bytes.
     not_supported = 12,       // The operation or format version is not supported.
     closed = 13,              // The object was closed, or its log stopped after a failure.
+    out_of_order_sequence = 14,  // An idempotent batch's sequence number skips ahead.
+    invalid_txn_state = 15,   // A transaction call out of order, such as commit before begin.
 };
 
 // A finer reason for some codes, for callers that need to tell cases apart.
@@ -65,6 +67,13 @@ public:
     static Status busy(std::string m) { return error(Code::busy, std::move(m)); }
     static Status not_supported(std::string m) { return error(Code::not_supported, std::move(m)); }
     static Status closed(std::string m) { return error(Code::closed, std::move(m)); }
+    static Status fenced(std::string m) { return error(Code::fenced, std::move(m)); }
+    static Status out_of_order_sequence(std::string m) {
+        return error(Code::out_of_order_sequence, std::move(m));
+    }
+    static Status invalid_txn_state(std::string m) {
+        return error(Code::invalid_txn_state, std::move(m));
+    }
 
     bool is_ok() const noexcept { return code_ == Code::ok; }
     explicit operator bool() const noexcept { return is_ok(); }

@@ -18,6 +18,8 @@ std::string_view code_name(Code code) noexcept {
         case Code::record_too_large: return "record_too_large";
         case Code::not_supported: return "not_supported";
         case Code::closed: return "closed";
+        case Code::out_of_order_sequence: return "out_of_order_sequence";
+        case Code::invalid_txn_state: return "invalid_txn_state";
     }
     return "unknown";
 }
