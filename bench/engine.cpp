@@ -74,6 +74,7 @@ Row run_append(const Spec& spec, Engine& engine) {
     }
     engine.finish_writes();
     row.seconds = watch.seconds();
+    row.notes.push_back(watch.cpu_note());
 
     latencies.fill(row);
     for (std::string& note : engine.notes()) row.notes.push_back(std::move(note));
@@ -92,6 +93,7 @@ Row run_consume(const Spec& spec, Engine& engine) {
     Stopwatch watch;
     read += engine.scan(acc);
     row.seconds = earlier + watch.seconds();
+    row.notes.push_back(watch.cpu_note());
 
     if (read != spec.records) {
         die(spec.system + " scan read " + std::to_string(read) + " records, wrote " +

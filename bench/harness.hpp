@@ -135,15 +135,23 @@ std::string json_event(std::int64_t i, std::uint64_t seed = 0x5eed);
 std::uint64_t splitmix64(std::uint64_t x) noexcept;
 
 // Wall time since construction.
+// Wall time, and this process's CPU time (all threads), since construction. On a shared
+// machine the CPU time says how much of the wall time the case actually ran.
 class Stopwatch {
 public:
-    Stopwatch() : start_(std::chrono::steady_clock::now()) {}
+    Stopwatch() : start_(std::chrono::steady_clock::now()), cpu_start_(process_cpu_seconds()) {}
     double seconds() const {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     }
+    double cpu_seconds() const { return process_cpu_seconds() - cpu_start_; }
+    // "cpu X s of Y s wall": a note for a row timed by this watch.
+    std::string cpu_note() const;
+
+    static double process_cpu_seconds();
 
 private:
     std::chrono::steady_clock::time_point start_;
+    double cpu_start_;
 };
 
 // Collects per-operation latencies and fills a Row's percentiles.

@@ -2,9 +2,10 @@
 //
 // A Message is what a consumer receives: topic, partition, offset, key and value (both
 // nullable; a null value is a tombstone), headers, timestamp, and an error. A Message owns its
-// bytes: the string_views returned by key(), value() and the header accessors point into the
-// Message itself and stay valid until it is destroyed or assigned to. Copy out what must
-// outlive it.
+// bytes: the string_views returned by key(), value() and the header accessors point into
+// memory the Message keeps alive and stay valid until it is destroyed or assigned to. Copy out
+// what must outlive it. Messages from one read of a partition share that read's buffer (up to
+// max.partition.fetch.bytes), so a Message kept for long keeps that buffer.
 //
 // Thread safety: plain values.
 #pragma once
@@ -13,6 +14,7 @@
 #include <brook/types.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,17 +74,24 @@ public:
     Message(std::string topic, PartitionId partition, Offset offset, std::optional<std::string> key,
             std::optional<std::string> value, Headers headers, std::int64_t timestamp,
             TimestampType timestamp_type);
+    // As above, with key and value viewing bytes that `storage` keeps alive (no copy).
+    Message(std::string topic, PartitionId partition, Offset offset,
+            std::shared_ptr<const void> storage, std::optional<std::string_view> key,
+            std::optional<std::string_view> value, Headers headers, std::int64_t timestamp,
+            TimestampType timestamp_type);
 
 private:
     std::string topic_;
     PartitionId partition_;
     Offset offset_ = kOffsetInvalid;
-    std::optional<std::string> key_;
-    std::optional<std::string> value_;
     Headers headers_;
     std::int64_t timestamp_ = -1;
     TimestampType timestamp_type_ = TimestampType::create_time;
     Status error_;
+    // What key_view_ and value_view_ point into.
+    std::shared_ptr<const void> storage_;
+    std::optional<std::string_view> key_view_;
+    std::optional<std::string_view> value_view_;
 };
 
 }  // namespace brook

@@ -1,7 +1,9 @@
 // Consumer::Impl: manual assignment, per-partition positions and buffers, and blocking polls.
 //
-// Each assigned partition keeps its position (the next offset to return) and a buffer of the
-// messages decoded by its last read of up to max.partition.fetch.bytes. poll() serves the
+// Each assigned partition keeps its position (the next offset to return) and the records of
+// its last read of up to max.partition.fetch.bytes: the raw batches, read in one piece, and the
+// records decoded as views into them. A Message is made when poll() returns it and shares the
+// read's buffer, so no record is copied on its way from the file to the caller. poll() serves the
 // partitions round-robin, one message per call, starting after the partition served last, so
 // a busy partition cannot starve the others. When no partition has data, poll() waits on the
 // store's change version, which every append in this process bumps.
@@ -21,7 +23,6 @@
 #include <algorithm>
 #include <atomic>
 #include <brook/consumer.hpp>
-#include <deque>
 #include <mutex>
 #include <regex>
 
@@ -34,11 +35,20 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// The bytes of one read, kept alive by the records viewing them and the Messages made of them.
+struct FetchedBytes {
+    log::RawBatches raw;
+    std::vector<std::vector<std::byte>> decompressed;  // of the zstd batches
+};
+
 struct AssignedPartition {
     TopicPartition tp;
     std::shared_ptr<detail::PartitionState> state;
     Offset position = kOffsetInvalid;  // kOffsetInvalid until auto.offset.reset resolves it
-    std::deque<Message> buffer;        // read but not yet returned, starting at position
+    // Read but not yet returned: records[next...], starting at position, viewing `fetched`.
+    std::shared_ptr<const FetchedBytes> fetched;
+    std::vector<log::RecordView> records;
+    std::size_t next = 0;
     bool paused = false;
     bool errored = false;  // an error was returned; skipped until seek()
     bool deleted = false;  // the topic was deleted; dropped once its error is returned
@@ -61,14 +71,22 @@ TimestampType to_public(log::TimestampType type) {
                                                        : TimestampType::create_time;
 }
 
-Message to_message(const TopicPartition& tp, log::Record&& record, log::TimestampType type) {
+Message to_message(const AssignedPartition& p, const log::RecordView& record) {
     Headers headers;
     headers.reserve(record.headers.size());
-    for (auto& header : record.headers) {
-        headers.push_back(Header{std::move(header.key), std::move(header.value)});
+    for (const auto& header : record.headers) {
+        headers.push_back(Header{std::string(header.key),
+                                 header.value ? std::optional<std::string>(*header.value)
+                                              : std::nullopt});
     }
-    return Message(tp.topic, tp.partition, record.offset, std::move(record.key),
-                   std::move(record.value), std::move(headers), record.timestamp, to_public(type));
+    return Message(p.tp.topic, p.tp.partition, record.offset, p.fetched, record.key, record.value,
+                   std::move(headers), record.timestamp, to_public(record.timestamp_type));
+}
+
+void drop_buffer(AssignedPartition& p) {
+    p.records.clear();
+    p.next = 0;
+    p.fetched.reset();
 }
 
 // The time `timeout` from now, saturating instead of overflowing for huge timeouts.
@@ -159,7 +177,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
                 fmt::format("seek: {} is not assigned", name_of({target.topic, target.partition})));
         }
         BROOK_ASSIGN_OR_RETURN(p->position, resolve_start(*p, target.offset));
-        p->buffer.clear();
+        drop_buffer(*p);
         p->errored = false;
         return Status::ok();
     }
@@ -253,8 +271,12 @@ class Consumer::Impl final : public client::GroupClient::Host {
         auto first = poll(timeout);
         if (!first) return out;
         bool store_closed = first->error() == Code::closed;
-        out.push_back(std::move(*first));
         std::lock_guard lock(mu_);
+        // Room for what is read already, so the messages are not moved while it grows.
+        std::size_t buffered = 1;
+        for (const AssignedPartition& p : assigned_) buffered += p.records.size() - p.next;
+        out.reserve(std::min(max_messages, buffered));
+        out.push_back(std::move(*first));
         while (!store_closed && !closed_ && out.size() < max_messages) {
             auto message = next_locked();
             if (!message) break;
@@ -471,14 +493,13 @@ class Consumer::Impl final : public client::GroupClient::Host {
 
     // One message of `p`: buffered, freshly read, or an error; nullopt if it has none now.
     std::optional<Message> take_locked(AssignedPartition& p) {
-        if (p.buffer.empty()) {
+        if (p.next == p.records.size()) {
             if (auto error = fill_locked(p)) return error;
-            if (p.buffer.empty()) return std::nullopt;
+            if (p.next == p.records.size()) return std::nullopt;
         }
-        Message message = std::move(p.buffer.front());
-        p.buffer.pop_front();
-        p.position = message.offset() + 1;
-        return message;
+        const log::RecordView& record = p.records[p.next++];
+        p.position = record.offset + 1;
+        return to_message(p, record);
     }
 
     // Reads from the position into the (empty) buffer, resetting the position as needed.
@@ -495,7 +516,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
             if (p.position == kOffsetInvalid) {
                 if (auto error = reset_locked(p, "the partition has no position")) return error;
             }
-            auto batches = p.state->log->read(
+            auto batches = p.state->log->read_raw(
                 p.position, static_cast<std::size_t>(config_.max_partition_fetch_bytes));
             if (!batches) {
                 if (batches.code() != Code::offset_out_of_range) {
@@ -505,15 +526,21 @@ class Consumer::Impl final : public client::GroupClient::Host {
                 if (auto error = reset_locked(p, batches.status().message())) return error;
                 continue;
             }
-            if (batches->empty()) return std::nullopt;
-            for (auto& batch : *batches) {
-                for (auto& record : batch.records) {
-                    p.buffer.push_back(
-                        to_message(p.tp, std::move(record), batch.header.timestamp_type()));
-                }
+            if (batches->headers.empty()) return std::nullopt;
+            drop_buffer(p);
+            auto fetched = std::make_shared<FetchedBytes>();
+            fetched->raw = std::move(batches).value();
+            if (Status decoded = log::decode_raw_views(fetched->raw, p.position,
+                                                       fetched->decompressed, p.records);
+                !decoded) {
+                drop_buffer(p);
+                p.errored = true;
+                return Message::from_error(std::move(decoded), p.tp.topic, p.tp.partition);
             }
-            if (!p.buffer.empty()) return std::nullopt;
-            p.position = batches->back().header.last_offset() + 1;
+            const Offset after = fetched->raw.headers.back().last_offset() + 1;
+            p.fetched = std::move(fetched);
+            if (p.next < p.records.size()) return std::nullopt;
+            p.position = after;
         }
     }
 

@@ -192,6 +192,11 @@ std::uint32_t IndexFile::sealed_log_bytes() const {
     return util::load_le<std::uint32_t>(region_->data() + kLogBytesPos);
 }
 
+void IndexFile::release_pages() noexcept {
+    std::shared_lock lock(mapping_mutex_);
+    if (region_) region_->release_pages();
+}
+
 Status IndexFile::sync() {
     if (!region_) return lost_mapping();
     return region_->sync();

@@ -140,6 +140,8 @@ class IndexFile {
     Status unseal(std::size_t max_bytes);
     // Makes the mapped bytes durable (msync).
     Status sync();
+    // Drops the mapped pages from the resident set until they are read again.
+    void release_pages() noexcept;
 
   private:
     IndexFile(std::unique_ptr<fs::File> file, std::unique_ptr<fs::MappedRegion> region,

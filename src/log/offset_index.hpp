@@ -80,6 +80,8 @@ public:
     Status unseal(std::size_t max_bytes);
     // Makes the entries durable (msync). Not needed for correctness: recovery rebuilds.
     Status sync();
+    // Drops the mapped pages from the resident set until they are read again.
+    void release_pages() noexcept { file_->release_pages(); }
     bool sealed() const noexcept;
     Offset base_offset() const noexcept;
 

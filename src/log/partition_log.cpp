@@ -80,13 +80,17 @@ PartitionLog::PartitionLog(fs::FileSystem& fs, std::string dir, LogConfig config
 PartitionLog::~PartitionLog() { close().ignore(); }
 
 Status PartitionLog::load() {
-    if (Status made = fs_.create_dirs(dir_); !made.is_ok()) {
+    const bool existed = fs_.exists(dir_);
+    if (Status made = existed ? Status::ok() : fs_.create_dirs(dir_); !made.is_ok()) {
         return Status::error(made.code(),
                              fmt::format("cannot create the partition directory {}: {}; check "
                                          "that the store's directory exists and is writable",
                                          dir_, made.message()));
     }
-    BROOK_RETURN_IF_ERROR(fs_.sync_dir(fs::parent_path(dir_)));
+    // A directory that holds a valid clean-shutdown marker was made durable by the open that
+    // preceded that close; any other is synced into its parent below.
+    const auto sync_parent = [&] { return fs_.sync_dir(fs::parent_path(dir_)); };
+    if (!existed) BROOK_RETURN_IF_ERROR(sync_parent());
     BROOK_RETURN_IF_ERROR(recover_swap());
     BROOK_ASSIGN_OR_RETURN(const auto names, fs_.list_dir(dir_));
     BROOK_RETURN_IF_ERROR(remove_stray_files(names));
@@ -106,7 +110,6 @@ Status PartitionLog::load() {
 
     // A damaged checkpoint only costs a longer recovery, so it counts as absent.
     auto clean = read_checkpoint(fs_, dir_, CheckpointKind::clean_shutdown);
-    auto recovery_point = read_checkpoint(fs_, dir_, CheckpointKind::recovery_point);
     const std::string last_log =
         fs::join_path(dir_, Segment::file_name(bases.back(), format::kLogSuffix));
     std::uint64_t last_size = 0;
@@ -117,8 +120,11 @@ Status PartitionLog::load() {
     recovery_.clean_shutdown = clean.is_ok() && clean->has_value() &&
                                (*clean)->active_log_size == last_size &&
                                (*clean)->offset >= bases.back();
-    const Offset recover_from = !recovery_.clean_shutdown && recovery_point.is_ok() &&
-                                        recovery_point->has_value()
+    if (existed && !recovery_.clean_shutdown) BROOK_RETURN_IF_ERROR(sync_parent());
+    const auto recovery_point = recovery_.clean_shutdown
+                                    ? Result<std::optional<Checkpoint>>(std::nullopt)
+                                    : read_checkpoint(fs_, dir_, CheckpointKind::recovery_point);
+    const Offset recover_from = recovery_point.is_ok() && recovery_point->has_value()
                                     ? (*recovery_point)->offset
                                     : Offset(0);
 
@@ -147,8 +153,22 @@ Status PartitionLog::load() {
     Offset start = bases.front();
     if (start_checkpoint->has_value()) start = std::max(start, (*start_checkpoint)->offset);
     start_.store(std::min(start, log_end_offset()).value(), std::memory_order_release);
+    // A clean open writes nothing: the marker stays valid, and the active segment sealed,
+    // until the first write that changes the active segment (prepare_active_locked()).
+    clean_on_disk_ = recovery_.clean_shutdown;
+    return Status::ok();
+}
+
+Status PartitionLog::prepare_active_locked() {
+    if (!clean_on_disk_) return Status::ok();
+    if (Status unsealed = active()->unseal(config_); !unsealed.is_ok()) return fail_stop(unsealed);
     // From here on a crash must be detected as unclean.
-    return remove_checkpoint(fs_, dir_, CheckpointKind::clean_shutdown);
+    if (Status removed = remove_checkpoint(fs_, dir_, CheckpointKind::clean_shutdown);
+        !removed.is_ok()) {
+        return fail_stop(removed);
+    }
+    clean_on_disk_ = false;
+    return Status::ok();
 }
 
 Status PartitionLog::remove_stray_files(const std::vector<std::string>& names) {
@@ -214,6 +234,7 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch, const Appe
     const std::int64_t batch_time =
         config_.message_timestamp_type == TimestampType::log_append_time ? now
                                                                          : header->max_timestamp;
+    BROOK_RETURN_IF_ERROR(prepare_active_locked());
     if (active()->should_roll(batch.size(), last, batch_time, config_)) {
         BROOK_RETURN_IF_ERROR(roll(base));
     }
@@ -335,6 +356,8 @@ Status PartitionLog::close() {
     // A stopped log, or one that failed to open, gets no clean-shutdown marker: the next open
     // must recover it.
     if (!stopped_.is_ok() || segments_.empty() || index_fs_) return Status::ok();
+    // Nothing changed the active segment since a clean open: its marker is still valid.
+    if (clean_on_disk_) return Status::ok();
     const auto segment = active();
     if (Status sealed = segment->seal(); !sealed.is_ok()) return fail_stop(sealed);
     return write_checkpoint(fs_, dir_, CheckpointKind::clean_shutdown,
@@ -356,6 +379,11 @@ std::shared_ptr<Segment> PartitionLog::segment_after(Offset base) const {
 }
 
 Result<std::vector<DecodedBatch>> PartitionLog::read(Offset from, std::size_t max_bytes) const {
+    BROOK_ASSIGN_OR_RETURN(const RawBatches raw, read_raw(from, max_bytes));
+    return decode_raw(raw, from);
+}
+
+Result<RawBatches> PartitionLog::read_raw(Offset from, std::size_t max_bytes) const {
     const Offset end = log_end_offset();
     const Offset start = log_start_offset();
     if (from < start) {
@@ -374,8 +402,8 @@ Result<std::vector<DecodedBatch>> PartitionLog::read(Offset from, std::size_t ma
     std::uint64_t generation = generation_.load(std::memory_order_acquire);
     auto segment = segment_for(from);
     while (segment && from < end) {
-        BROOK_ASSIGN_OR_RETURN(auto batches, segment->read(from, max_bytes, end));
-        if (!batches.empty()) return batches;
+        BROOK_ASSIGN_OR_RETURN(auto batches, segment->read_raw(from, max_bytes, end));
+        if (!batches.headers.empty()) return batches;
         // Nothing at or after `from` here. If compaction or retention changed the segments
         // meanwhile, the next one is found from `from` again, not from a replaced segment.
         const std::uint64_t now = generation_.load(std::memory_order_acquire);
@@ -407,7 +435,7 @@ Result<std::vector<DecodedBatch>> PartitionLog::read(Offset from, std::size_t ma
             "offsets {} to {} of {} are not in its segment files; the log is damaged", from.value(),
             end.value() - 1, dir_));
     }
-    return std::vector<DecodedBatch>();
+    return RawBatches();
 }
 
 Result<std::optional<Offset>> PartitionLog::offset_for_timestamp(std::int64_t timestamp_ms) const {

@@ -108,6 +108,10 @@ public:
     //         its checksum (never a corrupt record).
     Result<std::vector<DecodedBatch>> read(Offset from, std::size_t max_bytes) const;
 
+    // As read(), but the batches come undecoded, read with one system call, for a reader that
+    // decodes them into views (decode_raw_views). Records below `from` are still in the first.
+    Result<RawBatches> read_raw(Offset from, std::size_t max_bytes) const;
+
     // The first offset whose record timestamp is >= `timestamp_ms`, or nullopt if none is.
     Result<std::optional<Offset>> offset_for_timestamp(std::int64_t timestamp_ms) const;
 
@@ -187,6 +191,9 @@ private:
     Status remove_tree(const std::string& path);
     Status remove_stray_files(const std::vector<std::string>& names);
     // REQUIRES: append_mu_ held.
+    // After a clean open, before the first change to the active segment: unseals its indexes
+    // and removes the clean-shutdown marker (fail-stop if either fails).
+    Status prepare_active_locked();
     Status roll(Offset new_base);
     Status flush_locked();
     Status fail_stop(const Status& cause);
@@ -218,6 +225,9 @@ private:
     std::int64_t last_flush_ms_ = 0;
     Status stopped_;  // set once: the reason the log refuses appends
     bool closed_ = false;
+    // Opened clean and not written since: the clean-shutdown marker is still on disk and the
+    // active segment still sealed.
+    bool clean_on_disk_ = false;
 
     std::mutex sync_mu_;  // guards the group-commit fields below
     std::condition_variable sync_cv_;

@@ -94,6 +94,7 @@ Result<bool> PartitionLog::roll_if_due(bool force) {
     if (segment->size() == 0) return false;
     const Offset end = log_end_offset();
     if (!force && !segment->should_roll(0, end, clock_.now_ms(), config_)) return false;
+    BROOK_RETURN_IF_ERROR(prepare_active_locked());
     BROOK_RETURN_IF_ERROR(roll(end));
     return true;
 }

@@ -95,18 +95,17 @@ class RecordReader {
     RecordReader(const BatchHeader& header, std::span<const std::byte> bytes)
         : header_(header), bytes_(bytes) {}
 
-    Result<std::vector<Record>> read_all() {
+    // Appends the batch's records to `records`, as views into the bytes.
+    Status read_all(std::vector<RecordView>& records) {
         if (header_.record_count > bytes_.size() / kMinRecordSize) {
             return fail(fmt::format("record count {} is impossible for {} bytes of records",
                                     header_.record_count, bytes_.size()));
         }
-        std::vector<Record> records;
-        records.reserve(header_.record_count);
+        records.reserve(records.size() + header_.record_count);
         std::int64_t previous_delta = -1;
         for (std::uint32_t i = 0; i < header_.record_count; ++i) {
             index_ = i;
-            BROOK_ASSIGN_OR_RETURN(Record r, read_record(previous_delta));
-            records.push_back(std::move(r));
+            BROOK_RETURN_IF_ERROR(read_record(previous_delta, records.emplace_back()));
         }
         if (previous_delta != header_.last_offset_delta) {
             return fail(fmt::format("last record has offset delta {} but the header says {}",
@@ -116,7 +115,7 @@ class RecordReader {
             return fail(
                 fmt::format("{} trailing bytes after the last record", bytes_.size() - pos_));
         }
-        return records;
+        return Status::ok();
     }
 
   private:
@@ -135,21 +134,21 @@ class RecordReader {
     }
 
     // Reads a length-prefixed byte string; a length of -1 is null when `nullable`.
-    Result<std::optional<std::string>> string(std::string_view field, bool nullable) {
+    Result<std::optional<std::string_view>> string(std::string_view field, bool nullable) {
         BROOK_ASSIGN_OR_RETURN(const std::int32_t len, varint(field));
-        if (len == -1 && nullable) return std::optional<std::string>();
+        if (len == -1 && nullable) return std::optional<std::string_view>();
         if (len < 0) return fail_record(fmt::format("{} length {} is negative", field, len));
         if (static_cast<std::size_t>(len) > end_ - pos_) {
             return fail_record(fmt::format("{} length {} overruns the record's {} remaining bytes",
                                            field, len, end_ - pos_));
         }
-        std::string s(reinterpret_cast<const char*>(bytes_.data() + pos_),
-                      static_cast<std::size_t>(len));
+        const std::string_view s(reinterpret_cast<const char*>(bytes_.data() + pos_),
+                                 static_cast<std::size_t>(len));
         pos_ += static_cast<std::size_t>(len);
-        return std::optional<std::string>(std::move(s));
+        return std::optional<std::string_view>(s);
     }
 
-    Result<Record> read_record(std::int64_t& previous_delta) {
+    Status read_record(std::int64_t& previous_delta, RecordView& r) {
         end_ = bytes_.size();
         BROOK_ASSIGN_OR_RETURN(const std::int32_t length, varint("record length"));
         if (length < 0 || static_cast<std::size_t>(length) > bytes_.size() - pos_) {
@@ -174,8 +173,8 @@ class RecordReader {
         }
         previous_delta = offset_delta;
 
-        Record r;
         r.offset = header_.base_offset + offset_delta;
+        r.timestamp_type = header_.timestamp_type();
         r.timestamp = header_.timestamp_type() == TimestampType::log_append_time
                           ? header_.max_timestamp
                           : wrapping_add(header_.first_timestamp, *ts_delta);
@@ -189,15 +188,15 @@ class RecordReader {
         }
         r.headers.reserve(static_cast<std::size_t>(header_count));
         for (std::int32_t h = 0; h < header_count; ++h) {
-            BROOK_ASSIGN_OR_RETURN(std::optional<std::string> key, string("header key", false));
-            BROOK_ASSIGN_OR_RETURN(std::optional<std::string> value, string("header value", true));
-            r.headers.push_back(Header{std::move(*key), std::move(value)});
+            BROOK_ASSIGN_OR_RETURN(const auto key, string("header key", false));
+            BROOK_ASSIGN_OR_RETURN(const auto value, string("header value", true));
+            r.headers.push_back(HeaderView{*key, value});
         }
         if (pos_ != end_) {
             return fail_record(
                 fmt::format("record length {} leaves {} bytes unread", length, end_ - pos_));
         }
-        return r;
+        return Status::ok();
     }
 
     const BatchHeader& header_;
@@ -378,7 +377,18 @@ bool checksum_matches(std::span<const std::byte> batch) noexcept {
     return load_le<std::uint64_t>(batch.data() + format::kChecksumPos) == compute_checksum(batch);
 }
 
-Result<DecodedBatch> decode_batch(std::span<const std::byte> batch) {
+namespace {
+
+std::optional<std::string> to_string(std::optional<std::string_view> view) {
+    if (!view) return std::nullopt;
+    return std::string(*view);
+}
+
+}  // namespace
+
+Result<BatchHeader> decode_batch_views(std::span<const std::byte> batch,
+                                       std::vector<std::byte>& decompressed,
+                                       std::vector<RecordView>& records) {
     BROOK_ASSIGN_OR_RETURN(BatchHeader header, parse_batch_header(batch));
     if (batch.size() != header.total_size()) {
         return Status::corruption(
@@ -393,7 +403,6 @@ Result<DecodedBatch> decode_batch(std::span<const std::byte> batch) {
                         header.base_offset.value(), header.checksum, computed));
     }
     std::span<const std::byte> section = batch.subspan(format::kRecordsPos);
-    std::vector<std::byte> decompressed;
     switch (codec_of(header.attributes)) {
         case format::kCodecNone:
             break;
@@ -413,8 +422,28 @@ Result<DecodedBatch> decode_batch(std::span<const std::byte> batch) {
                 fmt::format("batch at base offset {} uses unsupported compression codec {}",
                             header.base_offset.value(), codec_of(header.attributes)));
     }
-    BROOK_ASSIGN_OR_RETURN(std::vector<Record> records, RecordReader(header, section).read_all());
-    return DecodedBatch{header, std::move(records)};
+    BROOK_RETURN_IF_ERROR(RecordReader(header, section).read_all(records));
+    return header;
+}
+
+Result<DecodedBatch> decode_batch(std::span<const std::byte> batch) {
+    std::vector<std::byte> decompressed;
+    std::vector<RecordView> views;
+    BROOK_ASSIGN_OR_RETURN(const BatchHeader header, decode_batch_views(batch, decompressed, views));
+    DecodedBatch decoded{header, {}};
+    decoded.records.reserve(views.size());
+    for (RecordView& view : views) {
+        Record& r = decoded.records.emplace_back();
+        r.key = to_string(view.key);
+        r.value = to_string(view.value);
+        r.headers.reserve(view.headers.size());
+        for (const HeaderView& h : view.headers) {
+            r.headers.push_back(Header{std::string(h.key), to_string(h.value)});
+        }
+        r.timestamp = view.timestamp;
+        r.offset = view.offset;
+    }
+    return decoded;
 }
 
 void set_base_offset(std::span<std::byte> batch, Offset base) noexcept {

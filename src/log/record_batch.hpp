@@ -20,6 +20,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace brook::log {
@@ -85,6 +86,22 @@ struct DecodedBatch {
     std::vector<Record> records;
 };
 
+// A record decoded without copying: the views point into the batch's bytes (or into the
+// buffer its records were decompressed into), which must outlive the view.
+struct HeaderView {
+    std::string_view key;
+    std::optional<std::string_view> value;
+};
+
+struct RecordView {
+    std::optional<std::string_view> key;
+    std::optional<std::string_view> value;  // nullopt is a tombstone
+    std::vector<HeaderView> headers;
+    std::int64_t timestamp = 0;
+    Offset offset;
+    TimestampType timestamp_type = TimestampType::create_time;  // the batch's
+};
+
 // Encodes records into one batch. The checksum is computed over the final bytes.
 // @return invalid_argument if `records` is empty, offsets are not increasing with
 //         preserve_offsets, or the batch would exceed format::kMaxBatchBytes;
@@ -107,6 +124,14 @@ bool checksum_matches(std::span<const std::byte> batch) noexcept;
 // @return corruption (checksum mismatch, a length that overruns the batch, a record count
 //         that disagrees with the header, a bad zstd frame), not_supported for an unknown codec.
 Result<DecodedBatch> decode_batch(std::span<const std::byte> batch);
+
+// As decode_batch, but appends the records to `records` as views instead of copies: into
+// `batch` for an uncompressed batch, into `decompressed` (replaced) for a zstd one. Both must
+// outlive the views and stay unchanged. On error `records` may hold part of the batch.
+// @return the batch's header, or decode_batch's errors.
+Result<BatchHeader> decode_batch_views(std::span<const std::byte> batch,
+                                       std::vector<std::byte>& decompressed,
+                                       std::vector<RecordView>& records);
 
 // Overwrites the base offset of an encoded batch (outside the checksum).
 void set_base_offset(std::span<std::byte> batch, Offset base) noexcept;

@@ -1,6 +1,7 @@
 #include "log/segment.hpp"
 
 #include "log/format.hpp"
+#include "log/raw_batches.hpp"
 
 #include <fmt/format.h>
 
@@ -77,10 +78,10 @@ Result<std::shared_ptr<Segment>> Segment::create(fs::FileSystem& fs, const std::
 Result<std::shared_ptr<Segment>> Segment::open(fs::FileSystem& fs, const std::string& dir,
                                                Offset base, const LogConfig& config, bool active) {
     BROOK_ASSIGN_OR_RETURN(auto segment, open_files(fs, dir, base, config, false));
-    if (active) {
-        BROOK_RETURN_IF_ERROR(segment->load_appender_state());
-        BROOK_RETURN_IF_ERROR(segment->unseal(config));
-    }
+    if (active) BROOK_RETURN_IF_ERROR(segment->load_appender_state());
+    // Reading the index files on open touched their pages; an idle store need not keep them.
+    segment->offset_index_->release_pages();
+    segment->time_index_->release_pages();
     return segment;
 }
 
@@ -262,7 +263,21 @@ std::optional<std::int64_t> Segment::max_timestamp() const noexcept {
 Status Segment::load_appender_state() {
     const std::uint64_t limit = size();
     if (limit == 0) return Status::ok();
-    BROOK_ASSIGN_OR_RETURN(const BatchHeader first, read_header(0, limit));
+    // Headers are parsed out of chunks read whole, not read one system call each.
+    constexpr std::uint64_t kChunkBytes = 64 * 1024;
+    std::vector<std::byte> chunk;
+    std::uint64_t chunk_at = 0;
+    const auto header_at = [&](std::uint64_t at) -> Result<BatchHeader> {
+        if (chunk.empty() || at < chunk_at || at + format::kBatchHeaderSize > chunk_at + chunk.size()) {
+            if (limit - at < format::kBatchHeaderSize) return read_header(at, limit);
+            chunk.resize(static_cast<std::size_t>(std::min(limit - at, kChunkBytes)));
+            BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(at, chunk));
+            if (got != chunk.size()) return read_header(at, limit);
+            chunk_at = at;
+        }
+        return check_header(std::span(chunk).subspan(at - chunk_at), at, limit);
+    };
+    BROOK_ASSIGN_OR_RETURN(const BatchHeader first, header_at(0));
     rolling_timestamp_ = first.max_timestamp;
     // Walk from the last index entry to the end to find the next offset: a short scan of at
     // most index.interval.bytes plus one batch, never the whole segment.
@@ -270,7 +285,7 @@ Status Segment::load_appender_state() {
     if (auto last = offset_index_->last_entry()) position = last->position;
     next_offset_ = base_;
     while (position < limit) {
-        BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit));
+        BROOK_ASSIGN_OR_RETURN(const BatchHeader header, header_at(position));
         next_offset_ = header.last_offset() + 1;
         bytes_since_index_entry_ += header.total_size();
         position += header.total_size();
@@ -279,10 +294,7 @@ Status Segment::load_appender_state() {
 }
 
 Status Segment::corruption_at(std::uint64_t position, const Status& cause) const {
-    return Status::corruption(fmt::format(
-        "{} at byte {}: {}. The segment was left untouched; restore the partition from a copy, "
-        "or move this segment and the ones after it aside to discard their data",
-        log_->path(), position, cause.message()));
+    return segment_corruption(log_->path(), position, cause);
 }
 
 Result<BatchHeader> Segment::read_header(std::uint64_t position, std::uint64_t limit) const {
@@ -296,7 +308,17 @@ Result<BatchHeader> Segment::read_header(std::uint64_t position, std::uint64_t l
     if (got != buf.size()) {
         return corruption_at(position, Status::corruption("the file ends inside a batch header"));
     }
-    auto header = parse_batch_header(buf);
+    return check_header(buf, position, limit);
+}
+
+Result<BatchHeader> Segment::check_header(std::span<const std::byte> bytes,
+                                          std::uint64_t position, std::uint64_t limit) const {
+    if (limit - position < format::kBatchHeaderSize) {
+        return corruption_at(position, Status::corruption(fmt::format(
+                                           "only {} bytes remain, less than a batch header",
+                                           limit - position)));
+    }
+    auto header = parse_batch_header(bytes);
     if (!header.is_ok()) return corruption_at(position, header.status());
     if (header->total_size() > limit - position) {
         return corruption_at(position, Status::corruption(fmt::format(
@@ -317,20 +339,30 @@ Result<std::optional<std::uint64_t>> Segment::locate(Offset target, std::uint64_
     return std::optional<std::uint64_t>();
 }
 
-Result<std::vector<DecodedBatch>> Segment::read(Offset from, std::size_t max_bytes,
-                                                Offset end) const {
+Result<RawBatches> Segment::read_raw(Offset from, std::size_t max_bytes, Offset end) const {
     const std::uint64_t limit = size();
-    std::vector<DecodedBatch> batches;
+    RawBatches raw;
+    raw.file = log_->path();
     BROOK_ASSIGN_OR_RETURN(const auto start, locate(from, limit));
-    if (!start) return batches;
-    std::uint64_t position = *start;
-    std::size_t returned = 0;
-    std::vector<std::byte> buffer;
+    if (!start) return raw;
+    raw.position = *start;
+    const std::uint64_t first = *start;
+    std::size_t want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(limit - first, std::max(max_bytes, format::kBatchHeaderSize)));
+    raw.bytes.resize(want);
+    BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(first, raw.bytes));
+    if (got != want) {
+        return corruption_at(first, Status::corruption("the file ends inside a batch"));
+    }
     // Offsets only grow along a segment. The checksum does not cover a batch's base offset, so
     // this is what catches a damaged one before it returns records at wrong offsets.
     Offset min_base = base_;
-    while (position < limit) {
-        BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit));
+    std::size_t pos = 0;
+    while (first + pos < limit) {
+        if (want - pos < format::kBatchHeaderSize && !raw.headers.empty()) break;
+        const std::uint64_t position = first + pos;
+        BROOK_ASSIGN_OR_RETURN(const BatchHeader header,
+                               check_header(std::span(raw.bytes).subspan(pos), position, limit));
         if (header.base_offset < min_base) {
             return corruption_at(position, Status::corruption(fmt::format(
                                                "base offset {} is below the expected {}",
@@ -338,23 +370,28 @@ Result<std::vector<DecodedBatch>> Segment::read(Offset from, std::size_t max_byt
         }
         min_base = header.last_offset() + 1;
         if (header.base_offset >= end) break;
-        if (!batches.empty() && returned + header.total_size() > max_bytes) break;
-        buffer.resize(header.total_size());
-        BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(position, buffer));
-        if (got != buffer.size()) {
-            return corruption_at(position, Status::corruption("the file ends inside a batch"));
+        if (pos + header.total_size() > want) {
+            if (!raw.headers.empty()) break;
+            // The first batch alone is larger than max_bytes: read the rest of it.
+            raw.bytes.resize(header.total_size());
+            BROOK_ASSIGN_OR_RETURN(const std::size_t rest,
+                                   log_->read_at(first + want, std::span(raw.bytes).subspan(want)));
+            if (rest != raw.bytes.size() - want) {
+                return corruption_at(position, Status::corruption("the file ends inside a batch"));
+            }
+            want = raw.bytes.size();
         }
-        auto decoded = decode_batch(buffer);
-        if (!decoded.is_ok()) return corruption_at(position, decoded.status());
-        auto& records = decoded->records;
-        records.erase(records.begin(),
-                      std::find_if(records.begin(), records.end(),
-                                   [from](const Record& r) { return r.offset >= from; }));
-        batches.push_back(std::move(*decoded));
-        returned += header.total_size();
-        position += header.total_size();
+        raw.headers.push_back(header);
+        pos += header.total_size();
     }
-    return batches;
+    raw.bytes.resize(pos);
+    return raw;
+}
+
+Result<std::vector<DecodedBatch>> Segment::read(Offset from, std::size_t max_bytes,
+                                                Offset end) const {
+    BROOK_ASSIGN_OR_RETURN(const RawBatches raw, read_raw(from, max_bytes, end));
+    return decode_raw(raw, from);
 }
 
 Result<std::optional<Offset>> Segment::offset_for_timestamp(std::int64_t target) const {

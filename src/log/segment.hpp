@@ -18,6 +18,7 @@
 #include "fs/file_system.hpp"
 #include "log/log_config.hpp"
 #include "log/offset_index.hpp"
+#include "log/raw_batches.hpp"
 #include "log/record_batch.hpp"
 #include "log/time_index.hpp"
 
@@ -44,7 +45,8 @@ public:
     // Opens a segment whose log is known to be complete (sealed at roll, or the active segment
     // after a clean shutdown). Trusts its sealed indexes; an index that is missing or fails its
     // checks makes both be rebuilt from the log, and any bad batch met then is corruption.
-    // With `active`, the indexes are unsealed for appending.
+    // With `active`, the appender state (next offset, rolling time) is loaded; the indexes stay
+    // sealed, so an untouched segment costs no write: unseal() before the first append.
     static Result<std::shared_ptr<Segment>> open(fs::FileSystem& fs, const std::string& dir,
                                                  Offset base, const LogConfig& config, bool active);
 
@@ -95,6 +97,12 @@ public:
     // @return corruption (naming file and position) if a batch fails its checks; io_error.
     Result<std::vector<DecodedBatch>> read(Offset from, std::size_t max_bytes, Offset end) const;
 
+    // As read(), but returns the batches undecoded (their checksums not yet verified), read
+    // with one system call unless the first batch is larger than `max_bytes`. Records below
+    // `from` are still in the first batch.
+    // @return corruption (naming file and position) if a header fails its checks; io_error.
+    Result<RawBatches> read_raw(Offset from, std::size_t max_bytes, Offset end) const;
+
     // The offset of the first record whose timestamp is >= target, or nullopt if this segment
     // has none.
     Result<std::optional<Offset>> offset_for_timestamp(std::int64_t target) const;
@@ -141,6 +149,9 @@ private:
     Status load_appender_state();
     // The header of the batch at `position`, checked against `limit` (the readable size).
     Result<BatchHeader> read_header(std::uint64_t position, std::uint64_t limit) const;
+    // The same checks on header bytes already read: `bytes` starts at `position`.
+    Result<BatchHeader> check_header(std::span<const std::byte> bytes, std::uint64_t position,
+                                     std::uint64_t limit) const;
     // The position of the first batch whose last offset is >= target, or nullopt at the end.
     Result<std::optional<std::uint64_t>> locate(Offset target, std::uint64_t limit) const;
     Status corruption_at(std::uint64_t position, const Status& cause) const;

@@ -61,26 +61,52 @@ Message Message::from_error(Status error, std::string topic, PartitionId partiti
     return message;
 }
 
+namespace {
+
+// The bytes of a Message built from strings.
+struct OwnedBytes {
+    std::optional<std::string> key;
+    std::optional<std::string> value;
+};
+
+std::optional<std::string_view> view_of(const std::optional<std::string>& s) {
+    if (!s) return std::nullopt;
+    return std::string_view(*s);
+}
+
+}  // namespace
+
 Message::Message(std::string topic, PartitionId partition, Offset offset,
                  std::optional<std::string> key, std::optional<std::string> value, Headers headers,
                  std::int64_t timestamp, TimestampType timestamp_type)
     : topic_(std::move(topic)),
       partition_(partition),
       offset_(offset),
-      key_(std::move(key)),
-      value_(std::move(value)),
       headers_(std::move(headers)),
       timestamp_(timestamp),
-      timestamp_type_(timestamp_type) {}
-
-std::optional<std::string_view> Message::key() const noexcept {
-    if (!key_) return std::nullopt;
-    return std::string_view(*key_);
+      timestamp_type_(timestamp_type) {
+    auto owned = std::make_shared<const OwnedBytes>(OwnedBytes{std::move(key), std::move(value)});
+    key_view_ = view_of(owned->key);
+    value_view_ = view_of(owned->value);
+    storage_ = std::move(owned);
 }
 
-std::optional<std::string_view> Message::value() const noexcept {
-    if (!value_) return std::nullopt;
-    return std::string_view(*value_);
-}
+Message::Message(std::string topic, PartitionId partition, Offset offset,
+                 std::shared_ptr<const void> storage, std::optional<std::string_view> key,
+                 std::optional<std::string_view> value, Headers headers, std::int64_t timestamp,
+                 TimestampType timestamp_type)
+    : topic_(std::move(topic)),
+      partition_(partition),
+      offset_(offset),
+      headers_(std::move(headers)),
+      timestamp_(timestamp),
+      timestamp_type_(timestamp_type),
+      storage_(std::move(storage)),
+      key_view_(key),
+      value_view_(value) {}
+
+std::optional<std::string_view> Message::key() const noexcept { return key_view_; }
+
+std::optional<std::string_view> Message::value() const noexcept { return value_view_; }
 
 }  // namespace brook

@@ -245,3 +245,46 @@ TEST_CASE_TEMPLATE("bytes after a clean close make the next open a recovery", En
     CHECK(log->recovery_report().bytes_truncated == 40);
     CHECK(read_all(*log) == f.model);
 }
+
+TEST_CASE_TEMPLATE("a clean open writes nothing until the first append, which makes a crash unclean",
+                   Env, PosixEnv, MemoryEnv) {
+    Env env;
+    Fixture f;
+    const std::string dir = env.root() + "/p";
+    const std::string image = env.root() + "/image";
+    {
+        auto log = f.open(env.fs(), dir);
+        f.fill(*log, 20);
+    }
+    const auto names_after_close = sorted_names(env.fs(), dir);
+    const auto active_after_close = read_file(env.fs(), active_log(env.fs(), dir));
+    // Open, read, close again without writing: the directory is byte for byte what it was.
+    for (int round = 0; round < 2; ++round) {
+        auto log = f.open(env.fs(), dir);
+        CHECK(log->recovery_report().clean_shutdown);
+        CHECK(log->recovery_report().segments_scanned == 0);
+        CHECK(read_all(*log) == f.model);
+        CHECK(sorted_names(env.fs(), dir) == names_after_close);
+        // A crash now (no close) still leaves a clean, valid marker: nothing changed.
+        copy_dir(env.fs(), dir, image + std::to_string(round));
+        auto crashed = f.open(env.fs(), image + std::to_string(round));
+        CHECK(crashed->recovery_report().clean_shutdown);
+        CHECK(read_all(*crashed) == f.model);
+    }
+    CHECK(read_file(env.fs(), active_log(env.fs(), dir)) == active_after_close);
+
+    // The first append removes the marker before it writes: a crash after it is unclean, and
+    // recovery keeps every record.
+    auto log = f.open(env.fs(), dir);
+    f.fill(*log, 1);
+    CHECK_FALSE(env.fs().exists(fs::join_path(dir, std::string(log::format::kCleanShutdownFile))));
+    copy_dir(env.fs(), dir, image);
+    auto crashed = f.open(env.fs(), image);
+    CHECK_FALSE(crashed->recovery_report().clean_shutdown);
+    CHECK(read_all(*crashed) == f.model);
+    // And a clean close after writing leaves a valid marker again.
+    REQUIRE(log->close().is_ok());
+    auto reopened = f.open(env.fs(), dir);
+    CHECK(reopened->recovery_report().clean_shutdown);
+    CHECK(read_all(*reopened) == f.model);
+}

@@ -518,13 +518,18 @@ TEST_CASE_TEMPLATE("segment files are named by base offset; sealed indexes are t
         CHECK(sorted_names(env.fs(), dir) == expected_names(model, true, true));
         check_index_files(env.fs(), dir, model);
     }
-    // Reopening consumes the clean-shutdown marker and grows the active indexes back.
+    // A clean reopen writes nothing: the marker stays and the active segment stays sealed
+    // until the first append, which removes the marker and grows the active indexes back.
     auto log = open_log(env.fs(), dir, model.config, clock);
-    model.reopen();
     CHECK(log->recovery_report().clean_shutdown);
+    CHECK(sorted_names(env.fs(), dir) == expected_names(model, true, true));
+    check_index_files(env.fs(), dir, model);
+    check_contents(*log, model);
+    append_random(*log, 1);
+    model.reopen();
     CHECK(sorted_names(env.fs(), dir) == expected_names(model, true, false));
     check_index_files(env.fs(), dir, model);
-    append_random(*log, 30);
+    append_random(*log, 29);
     check_segments(*log, model);
     check_index_files(env.fs(), dir, model);
     check_contents(*log, model);

@@ -1,0 +1,57 @@
+#include "log/raw_batches.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <span>
+
+namespace brook::log {
+
+Status segment_corruption(const std::string& file, std::uint64_t position, const Status& cause) {
+    return Status::corruption(fmt::format(
+        "{} at byte {}: {}. The segment was left untouched; restore the partition from a copy, "
+        "or move this segment and the ones after it aside to discard their data",
+        file, position, cause.message()));
+}
+
+Result<std::vector<DecodedBatch>> decode_raw(const RawBatches& raw, Offset from) {
+    std::vector<DecodedBatch> batches;
+    batches.reserve(raw.headers.size());
+    std::size_t pos = 0;
+    for (const BatchHeader& header : raw.headers) {
+        auto decoded = decode_batch(std::span(raw.bytes).subspan(pos, header.total_size()));
+        if (!decoded.is_ok()) return segment_corruption(raw.file, raw.position + pos, decoded.status());
+        auto& records = decoded->records;
+        records.erase(records.begin(),
+                      std::find_if(records.begin(), records.end(),
+                                   [from](const Record& r) { return r.offset >= from; }));
+        batches.push_back(std::move(*decoded));
+        pos += header.total_size();
+    }
+    return batches;
+}
+
+Status decode_raw_views(const RawBatches& raw, Offset from,
+                        std::vector<std::vector<std::byte>>& decompressed,
+                        std::vector<RecordView>& records) {
+    std::size_t pos = 0;
+    for (const BatchHeader& header : raw.headers) {
+        const std::size_t first = records.size();
+        if (header.compression() != Compression::none) decompressed.emplace_back();
+        std::vector<std::byte> unused;
+        auto decoded = decode_batch_views(
+            std::span(raw.bytes).subspan(pos, header.total_size()),
+            header.compression() == Compression::none ? unused : decompressed.back(), records);
+        if (!decoded.is_ok()) return segment_corruption(raw.file, raw.position + pos, decoded.status());
+        if (header.base_offset < from) {
+            const auto begin = records.begin() + static_cast<std::ptrdiff_t>(first);
+            records.erase(begin, std::find_if(begin, records.end(), [from](const RecordView& r) {
+                              return r.offset >= from;
+                          }));
+        }
+        pos += header.total_size();
+    }
+    return Status::ok();
+}
+
+}  // namespace brook::log

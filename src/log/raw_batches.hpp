@@ -1,0 +1,44 @@
+// RawBatches: whole record batches read from a segment in one piece, not yet decoded.
+//
+// The read path hands these to whoever decodes them: PartitionLog::read decodes into owned
+// Records, the Consumer decodes into views of the bytes so that a record is never copied on
+// its way to a Message. Headers are parsed and checked; checksums are verified when decoding.
+//
+// Thread safety: a plain value.
+#pragma once
+
+#include <brook/status.hpp>
+#include <brook/types.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "log/record_batch.hpp"
+
+namespace brook::log {
+
+struct RawBatches {
+    std::string file;              // the segment's .log path, for error messages
+    std::uint64_t position = 0;    // where `bytes` starts in that file
+    std::vector<std::byte> bytes;  // whole batches, back to back
+    std::vector<BatchHeader> headers;
+};
+
+// The corruption error for damage at `position` of `file`, with what to do about it.
+Status segment_corruption(const std::string& file, std::uint64_t position, const Status& cause);
+
+// Decodes every batch of `raw` (checksums verified) into owned records, dropping records below
+// `from`. @return corruption naming the file and position of a bad batch.
+Result<std::vector<DecodedBatch>> decode_raw(const RawBatches& raw, Offset from);
+
+// Decodes every batch of `raw` into `records` as views into raw.bytes (or into buffers added
+// to `decompressed` for zstd batches), dropping records below `from`. `raw` and `decompressed`
+// must outlive the views; `decompressed` may grow but its elements must not be changed.
+// @return corruption naming the file and position of a bad batch.
+Status decode_raw_views(const RawBatches& raw, Offset from,
+                        std::vector<std::vector<std::byte>>& decompressed,
+                        std::vector<RecordView>& records);
+
+}  // namespace brook::log
