@@ -8,6 +8,7 @@
 // delivery.timeout.ms is checked when a batch is about to be appended: a batch that waited
 // longer than that (behind slow appends of the same partition) fails with timed_out.
 #include <fmt/format.h>
+#include <algorithm>
 
 #include <atomic>
 #include <brook/producer.hpp>
@@ -239,21 +240,58 @@ class Producer::Impl {
         for (const TopicPartition& key : accumulator_.seal_all()) accumulator_.drain(key, send_fn_);
     }
 
-    // Appends one sealed batch and reports every record in it.
-    void send(Batch& batch) {
-        std::vector<DeliveryReport> reports(batch.records.size());
-        if (steady_clock::now() - batch.created >= config_.delivery_timeout) {
-            const Status expired = Status::error(
-                Code::timed_out,
-                fmt::format("{}: a batch for {}-{} waited more than delivery.timeout.ms = {} "
-                            "before it could be appended",
-                            who(), batch.partition->topic, batch.partition->id.value(),
-                            config_.delivery_timeout.count()));
-            for (DeliveryReport& r : reports) r.error = expired;
-        } else {
-            append(batch, 0, batch.records.size(), reports);
+    // Appends sealed batches of one partition key, in order, then (acks=all) fsyncs once for
+    // all of them: the group commit of every produce_sync() caller queued meanwhile. Reports
+    // every record.
+    void send(std::vector<Batch>& batches) {
+        std::vector<std::vector<DeliveryReport>> reports(batches.size());
+        for (std::size_t b = 0; b < batches.size(); ++b) {
+            Batch& batch = batches[b];
+            reports[b].resize(batch.records.size());
+            if (steady_clock::now() - batch.created >= config_.delivery_timeout) {
+                const Status expired = Status::error(
+                    Code::timed_out,
+                    fmt::format("{}: a batch for {}-{} waited more than delivery.timeout.ms = {} "
+                                "before it could be appended",
+                                who(), batch.partition->topic, batch.partition->id.value(),
+                                config_.delivery_timeout.count()));
+                for (DeliveryReport& r : reports[b]) r.error = expired;
+            } else {
+                append(batch, 0, batch.records.size(), reports[b]);
+            }
         }
-        deliver(batch, std::move(reports));
+        if (config_.durable) sync_appended(batches, reports);
+        for (std::size_t b = 0; b < batches.size(); ++b) deliver(batches[b], std::move(reports[b]));
+    }
+
+    // fsyncs each partition the batches went to up to their last appended record; a failure
+    // becomes the error of every record appended there.
+    void sync_appended(const std::vector<Batch>& batches,
+                       std::vector<std::vector<DeliveryReport>>& reports) {
+        std::vector<std::pair<detail::PartitionState*, Offset>> ends;
+        for (std::size_t b = 0; b < batches.size(); ++b) {
+            for (const DeliveryReport& r : reports[b]) {
+                if (!r.error.is_ok()) continue;
+                detail::PartitionState* p = batches[b].partition.get();
+                auto it = std::find_if(ends.begin(), ends.end(),
+                                       [p](const auto& e) { return e.first == p; });
+                if (it == ends.end()) {
+                    ends.emplace_back(p, r.offset + 1);
+                } else {
+                    it->second = std::max(it->second, r.offset + 1);
+                }
+            }
+        }
+        for (const auto& [partition, end] : ends) {
+            const Status synced = partition->log->sync_to(end);
+            if (synced.is_ok()) continue;
+            for (std::size_t b = 0; b < batches.size(); ++b) {
+                if (batches[b].partition.get() != partition) continue;
+                for (DeliveryReport& r : reports[b]) {
+                    if (r.error.is_ok()) r.error = synced;
+                }
+            }
+        }
     }
 
     // Appends records [begin, end) of `batch` as one batch, or, if that is too large for the
@@ -264,7 +302,7 @@ class Producer::Impl {
         auto bytes = log::encode_batch(records, {.compression = batch.compression});
         // encode_batch refuses a batch above the format's hard size limit as invalid_argument.
         Result<log::AppendResult> appended =
-            bytes.is_ok() ? core_->append(*batch.partition, *bytes, config_.durable)
+            bytes.is_ok() ? core_->append(*batch.partition, *bytes, /*durable=*/false)
                           : Result<log::AppendResult>(bytes.status());
         const bool too_large =
             appended.code() == Code::record_too_large || bytes.code() == Code::invalid_argument;
@@ -334,7 +372,7 @@ class Producer::Impl {
     std::condition_variable reports_cv_;  // a report was queued or outstanding_ reached 0
     std::deque<QueuedReport> reports_;    // Guarded by reports_mu_.
 
-    const client::RecordAccumulator::SendFn send_fn_ = [this](Batch& b) { send(b); };
+    const client::RecordAccumulator::SendFn send_fn_ = [this](std::vector<Batch>& b) { send(b); };
     client::RecordAccumulator accumulator_;
     std::thread sender_;  // last, so it starts after everything it uses
 };

@@ -107,11 +107,13 @@ void RecordAccumulator::drain(const TopicPartition& key, const SendFn& send) {
     // The slot cannot be erased while `draining` is set, so the reference outlives the unlocks.
     Slot& slot = it->second;
     slot.draining = true;
+    std::vector<Batch> batches;
     while (!slot.sealed.empty()) {
-        Batch batch = std::move(slot.sealed.front());
-        slot.sealed.pop_front();
+        batches.assign(std::make_move_iterator(slot.sealed.begin()),
+                       std::make_move_iterator(slot.sealed.end()));
+        slot.sealed.clear();
         lock.unlock();
-        send(batch);
+        send(batches);
         lock.lock();
     }
     slot.draining = false;

@@ -4,8 +4,9 @@
 // and a queue of sealed batches waiting to be appended. A batch is sealed when it is full, when
 // it has lingered linger.ms, on flush, or before a produce_sync record so that record follows
 // the ones queued before it. Sealed batches of one partition are appended strictly in the
-// order they were sealed, one at a time: drain() makes the calling thread append them unless
-// another thread is already doing so for that partition, in which case that thread will.
+// order they were sealed: drain() makes the calling thread append them unless another thread
+// is already doing so for that partition, in which case that thread will. It hands over every
+// batch queued at that moment in one call, so that one fsync can cover them all.
 // This keeps per-partition order without holding any lock across an append.
 //
 // Linger uses std::chrono::steady_clock, not the store's injectable Clock: it bounds latency
@@ -60,7 +61,8 @@ struct BatchTarget {
 class RecordAccumulator {
   public:
     using SealHook = std::function<void(const Batch&)>;
-    using SendFn = std::function<void(Batch&)>;
+    // Appends the batches, in order. They are all for the same partition key.
+    using SendFn = std::function<void(std::vector<Batch>&)>;
 
     // `on_seal` runs (under the accumulator's lock) each time a batch is sealed; the producer
     // uses it to move sticky partitioning on. It must not call back into the accumulator.
@@ -91,7 +93,8 @@ class RecordAccumulator {
     void stop();
 
     // Appends the partition's sealed batches with `send`, in order, unless another thread is
-    // already draining this partition (it then appends them too).
+    // already draining this partition (it then appends them too). Each call of `send` gets all
+    // the batches sealed since the previous one.
     void drain(const TopicPartition& key, const SendFn& send);
 
   private:
