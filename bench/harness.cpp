@@ -85,8 +85,14 @@ Spec make_spec(std::string_view workload, std::string_view system, bool quick, s
         n = 100'000;  // seeks; the log holds log_records()
     } else if (workload == "open-memory") {
         n = 1'000;
+    } else if (workload == "group-4x8") {
+        n = 1'000'000;
+    } else if (workload == "compaction") {
+        n = 8'600'000;  // about 1 GB of segments
+    } else if (workload == "retention") {
+        n = 1'000;  // segments deleted
     } else if (workload == "open-disk-400") {
-        n = quick ? 1 : 5;  // each round also closes every partition, fsyncing each
+        n = quick ? 1 : 5;
     } else if (workload == "recovery") {
         n = 256 * 1024;  // 256 MiB of 1 KiB values
         s.value_bytes = 1024;

@@ -242,7 +242,9 @@ std::string targets(const std::vector<Row>& rows) {
     const Row* recovery = find_row(rows, "recovery", "brook");
     line("recovery brook (MB/s)", recovery ? std::optional<double>(recovery->mb_per_s()) : std::nullopt,
          1000, true, "");
-    out += "  compaction (MB/s): no row until the log cleaner lands\n";
+    const Row* compaction = find_row(rows, "compaction", "brook");
+    line("compaction brook (MB/s)",
+         compaction ? std::optional<double>(compaction->mb_per_s()) : std::nullopt, 200, true, "");
     return out;
 }
 

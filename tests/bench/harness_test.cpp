@@ -76,6 +76,13 @@ TEST_CASE("workload sizes follow the issue, and --quick is a tenth") {
     CHECK(log_records(seek) == 10'000'000);
     CHECK(make_spec("zstd-json", "brook", false, "/d", "/s").json);
     CHECK(make_spec("produce-unbatched", "brook", false, "/d", "/s").batch == 1);
+
+    CHECK(make_spec("group-4x8", "brook", false, "/d", "/s").records == 1'000'000);
+    // About 1 GB of 100 B records to compact; a tenth with --quick.
+    CHECK(make_spec("compaction", "brook", false, "/d", "/s").records == 8'600'000);
+    CHECK(make_spec("compaction", "brook", true, "/d", "/s").records == 860'000);
+    CHECK(make_spec("retention", "brook", false, "/d", "/s").records == 1'000);
+    CHECK(make_spec("retention", "brook", true, "/d", "/s").records == 100);
 }
 
 TEST_CASE("percentiles are nearest-rank over the samples") {
