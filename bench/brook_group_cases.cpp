@@ -123,6 +123,14 @@ Row group_4x8(const Spec& spec) {
 // case moves the clock past it.
 constexpr std::int64_t kSegmentMs = 60'000;
 
+// A store on `clock` whose maintenance runs only when the case calls run_maintenance().
+std::unique_ptr<Store> open_manual_store(const Spec& spec, std::shared_ptr<ManualClock> clock) {
+    Options options;
+    options.clock = std::move(clock);
+    options.background_maintenance = false;
+    return open_store(spec.dir + "/store", options);
+}
+
 ProducerRecord timed_record(const RecordGen& gen, std::int64_t i, std::int64_t key,
                             std::int64_t timestamp) {
     ProducerRecord record = bench_record(gen, i);
@@ -143,10 +151,7 @@ Row compaction(const Spec& spec) {
     Row row = base_row(spec, gen);
     const std::int64_t t0 = base_timestamp_ms();
     auto clock = std::make_shared<ManualClock>(t0);
-    Options options;
-    options.clock = clock;
-    options.background_maintenance = false;
-    auto store = open_store(spec.dir + "/store", options);
+    auto store = open_manual_store(spec, clock);
     Config config = bench_topic_config();
     // With delete too, maintenance rolls the idle active segment (retention.ms stays -1).
     config["cleanup.policy"] = "compact,delete";
@@ -215,10 +220,7 @@ Row retention(const Spec& spec) {
     constexpr std::int64_t kPerSegment = 100;
     const std::int64_t t0 = base_timestamp_ms();
     auto clock = std::make_shared<ManualClock>(t0);
-    Options options;
-    options.clock = clock;
-    options.background_maintenance = false;
-    auto store = open_store(spec.dir + "/store", options);
+    auto store = open_manual_store(spec, clock);
     Config config = bench_topic_config();
     config["segment.bytes"] = std::to_string(8 << 10);
     config["retention.ms"] = "3600000";
