@@ -116,7 +116,8 @@ class Producer::Impl {
     int poll(std::chrono::milliseconds timeout) {
         const auto deadline = deadline_after(timeout);
         std::unique_lock lock(reports_mu_);
-        reports_cv_.wait_until(lock, deadline, [&] { return !reports_.empty(); });
+        reports_cv_.wait_until(lock, deadline,
+                               [&] { return !reports_.empty() || silent_reports_ > 0; });
         return run_callbacks(lock);
     }
 
@@ -128,7 +129,8 @@ class Producer::Impl {
             run_callbacks(lock);
             if (outstanding_.load(std::memory_order_acquire) == 0) return Status::ok();
             const bool woke = reports_cv_.wait_until(lock, deadline, [&] {
-                return !reports_.empty() || outstanding_.load(std::memory_order_acquire) == 0;
+                return !reports_.empty() || silent_reports_ > 0 ||
+                       outstanding_.load(std::memory_order_acquire) == 0;
             });
             if (!woke) {
                 return Status::error(
@@ -324,30 +326,39 @@ class Producer::Impl {
     }
 
     // Hands each report to its produce_sync() caller or queues it for its callback.
+    // A record produced without a callback gets no report object: it is only counted, and
+    // served (taken off outstanding()) by the next poll() or flush() like the others.
     void deliver(Batch& batch, std::vector<DeliveryReport> reports) {
         std::vector<QueuedReport> queued;
+        std::size_t silent = 0;
         for (std::size_t i = 0; i < reports.size(); ++i) {
+            ReportSink& sink = batch.sinks[i];
+            if (!sink.sync && !sink.callback) {
+                ++silent;
+                continue;
+            }
             reports[i].topic = batch.partition->topic;
             reports[i].partition = batch.partition->id;
-            ReportSink& sink = batch.sinks[i];
             if (sink.sync) {
                 sink.sync->set_value(std::move(reports[i]));
             } else {
                 queued.push_back({std::move(sink.callback), std::move(reports[i])});
             }
         }
-        if (queued.empty()) return;
+        if (queued.empty() && silent == 0) return;
         std::lock_guard lock(reports_mu_);
         for (QueuedReport& q : queued) reports_.push_back(std::move(q));
+        silent_reports_ += silent;
         reports_cv_.notify_all();
     }
 
     // Runs every queued callback with the lock released, then counts the records done.
     // REQUIRES: `lock` holds reports_mu_; it holds it again on return.
     int run_callbacks(std::unique_lock<std::mutex>& lock) {
-        if (reports_.empty()) return 0;
+        if (reports_.empty() && silent_reports_ == 0) return 0;
         std::deque<QueuedReport> ready;
         ready.swap(reports_);
+        const std::size_t done = ready.size() + std::exchange(silent_reports_, 0);
         lock.unlock();
         int called = 0;
         for (QueuedReport& q : ready) {
@@ -356,7 +367,7 @@ class Producer::Impl {
             ++called;
         }
         lock.lock();
-        if (outstanding_.fetch_sub(ready.size(), std::memory_order_acq_rel) == ready.size()) {
+        if (outstanding_.fetch_sub(done, std::memory_order_acq_rel) == done) {
             reports_cv_.notify_all();
         }
         return called;
@@ -371,6 +382,7 @@ class Producer::Impl {
     std::mutex reports_mu_;
     std::condition_variable reports_cv_;  // a report was queued or outstanding_ reached 0
     std::deque<QueuedReport> reports_;    // Guarded by reports_mu_.
+    std::size_t silent_reports_ = 0;      // delivered without a callback; guarded by reports_mu_
 
     const client::RecordAccumulator::SendFn send_fn_ = [this](std::vector<Batch>& b) { send(b); };
     client::RecordAccumulator accumulator_;

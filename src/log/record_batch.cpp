@@ -73,19 +73,45 @@ Status check_record_sizes(const Record& r, std::size_t i, std::size_t limit) {
     return Status::ok();
 }
 
-void encode_record(std::vector<std::byte>& body, const Record& r, std::int64_t timestamp_delta,
+std::size_t varint_size(std::uint64_t zigzagged) noexcept {
+    std::size_t n = 1;
+    for (; zigzagged >= 0x80; zigzagged >>= 7) ++n;
+    return n;
+}
+
+std::size_t length_size(std::size_t length) noexcept {
+    return varint_size(util::zigzag_encode(static_cast<std::int32_t>(length)));
+}
+
+std::size_t nullable_size(const std::optional<std::string>& s) noexcept {
+    return s ? length_size(s->size()) + s->size() : 1;
+}
+
+// The size of what encode_record appends after the record's length prefix.
+std::size_t record_body_size(const Record& r, std::int64_t timestamp_delta,
+                             std::int32_t offset_delta) noexcept {
+    std::size_t n = 1 + varint_size(util::zigzag_encode(timestamp_delta)) +
+                    varint_size(util::zigzag_encode(offset_delta)) + nullable_size(r.key) +
+                    nullable_size(r.value) + length_size(r.headers.size());
+    for (const Header& h : r.headers) n += length_size(h.key.size()) + h.key.size() + nullable_size(h.value);
+    return n;
+}
+
+// Appends one record, length prefix first, straight into the batch being built.
+void encode_record(std::vector<std::byte>& out, const Record& r, std::int64_t timestamp_delta,
                    std::int32_t offset_delta) {
-    body.clear();
-    body.push_back(std::byte{0});
-    util::append_varlong(body, timestamp_delta);
-    util::append_varint(body, offset_delta);
-    append_nullable(body, r.key);
-    append_nullable(body, r.value);
-    util::append_varint(body, static_cast<std::int32_t>(r.headers.size()));
+    util::append_varint(
+        out, static_cast<std::int32_t>(record_body_size(r, timestamp_delta, offset_delta)));
+    out.push_back(std::byte{0});
+    util::append_varlong(out, timestamp_delta);
+    util::append_varint(out, offset_delta);
+    append_nullable(out, r.key);
+    append_nullable(out, r.value);
+    util::append_varint(out, static_cast<std::int32_t>(r.headers.size()));
     for (const Header& h : r.headers) {
-        util::append_varint(body, static_cast<std::int32_t>(h.key.size()));
-        append_bytes(body, h.key);
-        append_nullable(body, h.value);
+        util::append_varint(out, static_cast<std::int32_t>(h.key.size()));
+        append_bytes(out, h.key);
+        append_nullable(out, h.value);
     }
 }
 
@@ -237,7 +263,14 @@ Result<std::vector<std::byte>> encode_batch(std::span<const Record> records,
         compress ? kMaxUncompressedRecordsBytes : format::kMaxBatchBytes - format::kBatchHeaderSize;
 
     std::vector<std::byte> out(format::kBatchHeaderSize);
-    std::vector<std::byte> body;
+    // Room for the records up front (their bytes plus a few of framing each), so that the
+    // batch is not moved while it grows.
+    std::size_t estimate = format::kBatchHeaderSize;
+    for (const Record& r : records) {
+        estimate += 16 + (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
+        if (estimate > section_limit) break;
+    }
+    out.reserve(std::min(estimate, section_limit + format::kBatchHeaderSize));
     const std::int64_t first_timestamp = records.front().timestamp;
     std::int64_t max_timestamp = first_timestamp;
     std::int64_t previous_delta = -1;
@@ -261,10 +294,8 @@ Result<std::vector<std::byte>> encode_batch(std::span<const Record> records,
         max_timestamp = std::max(max_timestamp, r.timestamp);
 
         BROOK_RETURN_IF_ERROR(check_record_sizes(r, i, section_limit));
-        encode_record(body, r, wrapping_sub(r.timestamp, first_timestamp),
+        encode_record(out, r, wrapping_sub(r.timestamp, first_timestamp),
                       static_cast<std::int32_t>(delta));
-        util::append_varint(out, static_cast<std::int32_t>(body.size()));
-        out.insert(out.end(), body.begin(), body.end());
         if (out.size() - format::kBatchHeaderSize > section_limit) {
             return Status::invalid_argument(fmt::format(
                 "the records exceed the limit of {} bytes for one batch", section_limit));
