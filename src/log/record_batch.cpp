@@ -154,6 +154,14 @@ class RecordReader {
     }
 
     Result<std::int32_t> varint(std::string_view field) {
+        // Most lengths and deltas fit in one byte.
+        if (pos_ < end_) {
+            const auto first = std::to_integer<std::uint32_t>(bytes_[pos_]);
+            if (first < 0x80) {
+                ++pos_;
+                return util::zigzag_decode(first);
+            }
+        }
         const auto v = util::read_varint(bytes_.subspan(0, end_), pos_);
         if (!v) return fail_record(fmt::format("{} varint overruns the record", field));
         return *v;
