@@ -102,7 +102,8 @@ Row group_4x8(const Spec& spec) {
         }
         check((*producer)->flush(), "flush");
     }
-    while (consumed.load() < spec.records && !failed && std::chrono::steady_clock::now() < give_up + 600s) {
+    while (consumed.load() < spec.records && !failed &&
+           std::chrono::steady_clock::now() < give_up + 600s) {
         std::this_thread::sleep_for(100us);
     }
     row.seconds = watch.seconds();
@@ -196,8 +197,8 @@ Row compaction(const Spec& spec) {
         for (const Message& m : messages) {
             check(m.error(), "consume");
             if (m.offset().value() != expect || m.value().value_or("") != gen.value(expect)) {
-                die("compaction kept offset " + std::to_string(m.offset().value()) +
-                    ", expected " + std::to_string(expect));
+                die("compaction kept offset " + std::to_string(m.offset().value()) + ", expected " +
+                    std::to_string(expect));
             }
             ++expect;
         }

@@ -20,7 +20,8 @@ Result<std::vector<DecodedBatch>> decode_raw(const RawBatches& raw, Offset from)
     std::size_t pos = 0;
     for (const BatchHeader& header : raw.headers) {
         auto decoded = decode_batch(std::span(raw.bytes).subspan(pos, header.total_size()));
-        if (!decoded.is_ok()) return segment_corruption(raw.file, raw.position + pos, decoded.status());
+        if (!decoded.is_ok())
+            return segment_corruption(raw.file, raw.position + pos, decoded.status());
         auto& records = decoded->records;
         records.erase(records.begin(),
                       std::find_if(records.begin(), records.end(),
@@ -42,7 +43,8 @@ Status decode_raw_views(const RawBatches& raw, Offset from,
         auto decoded = decode_batch_views(
             std::span(raw.bytes).subspan(pos, header.total_size()),
             header.compression() == Compression::none ? unused : decompressed.back(), records);
-        if (!decoded.is_ok()) return segment_corruption(raw.file, raw.position + pos, decoded.status());
+        if (!decoded.is_ok())
+            return segment_corruption(raw.file, raw.position + pos, decoded.status());
         if (header.base_offset < from) {
             const auto begin = records.begin() + static_cast<std::ptrdiff_t>(first);
             records.erase(begin, std::find_if(begin, records.end(), [from](const RecordView& r) {

@@ -9,7 +9,6 @@
 
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>

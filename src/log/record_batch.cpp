@@ -93,7 +93,9 @@ std::size_t record_body_size(const Record& r, std::int64_t timestamp_delta,
     std::size_t n = 1 + varint_size(util::zigzag_encode(timestamp_delta)) +
                     varint_size(util::zigzag_encode(offset_delta)) + nullable_size(r.key) +
                     nullable_size(r.value) + length_size(r.headers.size());
-    for (const Header& h : r.headers) n += length_size(h.key.size()) + h.key.size() + nullable_size(h.value);
+    for (const Header& h : r.headers) {
+        n += length_size(h.key.size()) + h.key.size() + nullable_size(h.value);
+    }
     return n;
 }
 
@@ -468,7 +470,8 @@ Result<BatchHeader> decode_batch_views(std::span<const std::byte> batch,
 Result<DecodedBatch> decode_batch(std::span<const std::byte> batch) {
     std::vector<std::byte> decompressed;
     std::vector<RecordView> views;
-    BROOK_ASSIGN_OR_RETURN(const BatchHeader header, decode_batch_views(batch, decompressed, views));
+    BROOK_ASSIGN_OR_RETURN(const BatchHeader header,
+                           decode_batch_views(batch, decompressed, views));
     DecodedBatch decoded{header, {}};
     decoded.records.reserve(views.size());
     for (RecordView& view : views) {

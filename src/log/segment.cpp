@@ -268,7 +268,8 @@ Status Segment::load_appender_state() {
     std::vector<std::byte> chunk;
     std::uint64_t chunk_at = 0;
     const auto header_at = [&](std::uint64_t at) -> Result<BatchHeader> {
-        if (chunk.empty() || at < chunk_at || at + format::kBatchHeaderSize > chunk_at + chunk.size()) {
+        if (chunk.empty() || at < chunk_at ||
+            at + format::kBatchHeaderSize > chunk_at + chunk.size()) {
             if (limit - at < format::kBatchHeaderSize) return read_header(at, limit);
             chunk.resize(static_cast<std::size_t>(std::min(limit - at, kChunkBytes)));
             BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(at, chunk));

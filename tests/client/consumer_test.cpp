@@ -447,6 +447,50 @@ TEST_CASE_TEMPLATE("null keys, tombstones and headers round trip", F, MemoryFixt
     }
 }
 
+TEST_CASE_TEMPLATE("messages keep their bytes after later reads, seeks and the consumer's end", F,
+                   MemoryFixture, DiskFixture) {
+    F fixture;
+    auto store = open_store(fixture);
+    create_topic(*store, "t", 1);
+    auto producer = make_producer(*store);
+    constexpr int kCount = 300;
+    // Values of varied sizes, so that a small fetch size splits them over many reads.
+    const auto value_of = [](int i) {
+        return std::string(static_cast<std::size_t>(i % 97), char('a' + i % 26));
+    };
+    for (int i = 0; i < kCount; ++i) {
+        produce(*producer, record_for("t", "k" + std::to_string(i), value_of(i)));
+    }
+
+    std::vector<Message> kept;
+    std::vector<Message> copies;
+    {
+        auto consumer = make_consumer(*store, {{"max.partition.fetch.bytes", "200"}});
+        REQUIRE(consumer->assign({tpo("t", 0, kOffsetBeginning)}).is_ok());
+        kept = poll_n(*consumer, kCount / 2);
+        // A seek back drops the buffered records; the messages already returned stay whole.
+        REQUIRE(consumer->seek(tpo("t", 0, Offset(0))).is_ok());
+        for (Message& m : poll_n(*consumer, kCount)) copies.push_back(m);
+    }
+    REQUIRE(kept.size() == kCount / 2);
+    REQUIRE(copies.size() == kCount);
+    for (int i = 0; i < kCount; ++i) {
+        CAPTURE(i);
+        const auto at = static_cast<std::size_t>(i);
+        const std::string key = "k" + std::to_string(i);
+        const std::string value = value_of(i);
+        CHECK(copies[at].offset() == Offset(i));
+        CHECK(copies[at].key() == std::optional<std::string_view>(key));
+        CHECK(copies[at].value() == std::optional<std::string_view>(value));
+        if (i < kCount / 2) CHECK(kept[at].value() == std::optional<std::string_view>(value));
+    }
+    // An assigned-over copy keeps its own bytes.
+    Message first = copies.front();
+    copies.clear();
+    kept.clear();
+    CHECK(first.value() == std::optional<std::string_view>(value_of(0)));
+}
+
 TEST_CASE_TEMPLATE("a blocked poll wakes for a new record, wakeup() and close()", F, MemoryFixture,
                    DiskFixture) {
     F fixture;
