@@ -1,13 +1,14 @@
 #include "cleaner/compactor.hpp"
 
-#include "cleaner/offset_map.hpp"
-#include "log/format.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <limits>
 #include <vector>
+
+#include "cleaner/offset_map.hpp"
+#include "log/format.hpp"
+#include "log/producer_state.hpp"
 
 namespace brook::cleaner {
 namespace {
@@ -40,7 +41,7 @@ struct Group {
 
 // Decides which records of the rewritten range survive.
 class Retainer {
-public:
+  public:
     Retainer(const OffsetMap& map, Offset map_end, const CleanerState& state,
              const CompactionConfig& config, std::int64_t now_ms)
         : map_(map), map_end_(map_end), state_(state), config_(config), now_ms_(now_ms) {}
@@ -62,13 +63,22 @@ public:
         return true;
     }
 
-private:
+  private:
     const OffsetMap& map_;
     const Offset map_end_;
     const CleanerState& state_;
     const CompactionConfig& config_;
     const std::int64_t now_ms_;
 };
+
+// True for a data batch of a transaction that was aborted.
+bool aborted(const log::BatchHeader& header, const std::vector<log::AbortedTransaction>& aborted) {
+    if (!header.is_transactional() || header.is_control()) return false;
+    return std::any_of(aborted.begin(), aborted.end(), [&](const log::AbortedTransaction& e) {
+        return e.producer_id == header.producer_id && e.first_offset <= header.base_offset &&
+               header.last_offset() <= e.last_offset;
+    });
+}
 
 Result<std::vector<std::byte>> reencode(const log::DecodedBatch& batch,
                                         std::vector<log::Record> records) {
@@ -79,7 +89,16 @@ Result<std::vector<std::byte>> reencode(const log::DecodedBatch& batch,
     options.preserve_offsets = true;
     options.producer_id = batch.header.producer_id;
     options.producer_epoch = batch.header.producer_epoch;
-    options.base_sequence = batch.header.base_sequence;
+    // The first kept record's own sequence, so base sequence + last offset delta stays the
+    // sequence of the last kept record, as recovery's replay of the producer state needs.
+    options.base_sequence =
+        batch.header.base_sequence < 0
+            ? -1
+            : log::add_sequence(
+                  batch.header.base_sequence,
+                  static_cast<std::uint32_t>(records.front().offset - batch.header.base_offset));
+    options.transactional = batch.header.is_transactional();
+    options.control = batch.header.is_control();
     return log::encode_batch(records, options);
 }
 
@@ -122,6 +141,13 @@ Result<Cleanability> measure(const log::PartitionLog& log, Offset first_dirty,
             break;
         }
     }
+    // Nothing at or past the last stable offset is cleaned: the segment holding it stays whole.
+    const Offset stable = log.last_stable_offset();
+    Offset holding = segments.front().base_offset;
+    for (const auto& s : segments) {
+        if (s.base_offset <= stable) holding = s.base_offset;
+    }
+    c.first_uncleanable = std::min(c.first_uncleanable, holding);
     c.first_uncleanable = std::max(c.first_uncleanable, c.first_dirty);
     for (std::size_t i = 0; i + 1 < segments.size(); ++i) {
         const auto& s = segments[i];
@@ -133,8 +159,10 @@ Result<Cleanability> measure(const log::PartitionLog& log, Offset first_dirty,
         }
     }
     const auto total = c.clean_bytes + c.dirty_bytes;
-    c.dirty_ratio = total == 0 ? 0.0 : static_cast<double>(c.dirty_bytes) / static_cast<double>(total);
-    if (c.dirty_bytes > 0 && config.max_compaction_lag_ms != std::numeric_limits<std::int64_t>::max()) {
+    c.dirty_ratio =
+        total == 0 ? 0.0 : static_cast<double>(c.dirty_bytes) / static_cast<double>(total);
+    if (c.dirty_bytes > 0 &&
+        config.max_compaction_lag_ms != std::numeric_limits<std::int64_t>::max()) {
         // The first dirty batch holds the oldest uncompacted record.
         BROOK_ASSIGN_OR_RETURN(const auto batches, log.read(c.first_dirty, 1));
         if (!batches.empty()) {
@@ -157,20 +185,30 @@ Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
     result.cleaned_to = c.first_dirty;
     if (!c.cleanable && !force) return result;
 
+    // Aborted transactions' records are dropped and never enter the key map; markers are kept
+    // (they hold no key of the topic).
+    const auto aborted_txns = log.aborted_transactions(
+        log.log_start_offset(), Offset(std::numeric_limits<std::int64_t>::max()));
+    const auto skipped = [&](const log::BatchHeader& h) {
+        return h.is_control() || aborted(h, aborted_txns);
+    };
+
     // The key map over the dirty range, ending early if the budget runs out.
     OffsetMap map(config.dedupe_buffer_bytes,
                   static_cast<std::size_t>(c.first_uncleanable - c.first_dirty));
     Offset map_end = c.first_uncleanable;
-    BROOK_RETURN_IF_ERROR(for_each_batch(
-        log, c.first_dirty, c.first_uncleanable, [&](const log::DecodedBatch& batch) -> Result<bool> {
-            for (const auto& record : batch.records) {
-                if (record.key && !map.put(*record.key, record.offset)) {
-                    map_end = record.offset;
-                    return false;
-                }
-            }
-            return true;
-        }));
+    BROOK_RETURN_IF_ERROR(for_each_batch(log, c.first_dirty, c.first_uncleanable,
+                                         [&](const log::DecodedBatch& batch) -> Result<bool> {
+                                             if (skipped(batch.header)) return true;
+                                             for (const auto& record : batch.records) {
+                                                 if (record.key &&
+                                                     !map.put(*record.key, record.offset)) {
+                                                     map_end = record.offset;
+                                                     return false;
+                                                 }
+                                             }
+                                             return true;
+                                         }));
 
     const Retainer retainer(map, map_end, state, config, now_ms);
     const log::LogConfig log_config = log.config();
@@ -179,33 +217,43 @@ Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
         const Offset from = std::max(group.begin, log.log_start_offset());
         // A dry run first: a single segment that would lose nothing is left as it is.
         std::uint64_t removed = 0;
-        BROOK_RETURN_IF_ERROR(for_each_batch(log, from, group.end, [&](const log::DecodedBatch& batch) -> Result<bool> {
-            for (const auto& record : batch.records) {
-                if (!retainer.keep(record)) {
-                    ++removed;
-                } else if (record.key && !record.value && record.offset < map_end) {
-                    const auto expiry = retainer.tombstone_expiry(record);
-                    tombstones_due = std::min(tombstones_due.value_or(expiry), expiry);
+        BROOK_RETURN_IF_ERROR(for_each_batch(
+            log, from, group.end, [&](const log::DecodedBatch& batch) -> Result<bool> {
+                if (skipped(batch.header)) {
+                    if (!batch.header.is_control()) removed += batch.records.size();
+                    return true;
                 }
-            }
-            return true;
-        }));
+                for (const auto& record : batch.records) {
+                    if (!retainer.keep(record)) {
+                        ++removed;
+                    } else if (record.key && !record.value && record.offset < map_end) {
+                        const auto expiry = retainer.tombstone_expiry(record);
+                        tombstones_due = std::min(tombstones_due.value_or(expiry), expiry);
+                    }
+                }
+                return true;
+            }));
         if (removed == 0 && group.segments == 1 && from == group.begin) continue;
 
         std::uint64_t written = 0;
         BROOK_RETURN_IF_ERROR(log.replace_segments(
             group.begin, group.end, [&](const log::PartitionLog::BatchSink& sink) -> Status {
-                return for_each_batch(log, from, group.end, [&](log::DecodedBatch& batch) -> Result<bool> {
-                    std::vector<log::Record> kept;
-                    for (auto& record : batch.records) {
-                        if (retainer.keep(record)) kept.push_back(std::move(record));
-                    }
-                    if (kept.empty()) return true;
-                    BROOK_ASSIGN_OR_RETURN(const auto bytes, reencode(batch, std::move(kept)));
-                    BROOK_RETURN_IF_ERROR(sink(bytes));
-                    written += bytes.size();
-                    return true;
-                });
+                return for_each_batch(
+                    log, from, group.end, [&](log::DecodedBatch& batch) -> Result<bool> {
+                        std::vector<log::Record> kept;
+                        if (batch.header.is_control()) {
+                            kept = std::move(batch.records);
+                        } else if (!skipped(batch.header)) {
+                            for (auto& record : batch.records) {
+                                if (retainer.keep(record)) kept.push_back(std::move(record));
+                            }
+                        }
+                        if (kept.empty()) return true;
+                        BROOK_ASSIGN_OR_RETURN(const auto bytes, reencode(batch, std::move(kept)));
+                        BROOK_RETURN_IF_ERROR(sink(bytes));
+                        written += bytes.size();
+                        return true;
+                    });
             }));
         result.bytes_read += group.bytes;
         result.bytes_written += written;
