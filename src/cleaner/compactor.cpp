@@ -1,14 +1,14 @@
 #include "cleaner/compactor.hpp"
 
+#include "cleaner/offset_map.hpp"
+#include "log/format.hpp"
+#include "log/producer_state.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <limits>
 #include <vector>
-
-#include "cleaner/offset_map.hpp"
-#include "log/format.hpp"
-#include "log/producer_state.hpp"
 
 namespace brook::cleaner {
 namespace {
@@ -41,7 +41,7 @@ struct Group {
 
 // Decides which records of the rewritten range survive.
 class Retainer {
-  public:
+public:
     Retainer(const OffsetMap& map, Offset map_end, const CleanerState& state,
              const CompactionConfig& config, std::int64_t now_ms)
         : map_(map), map_end_(map_end), state_(state), config_(config), now_ms_(now_ms) {}
@@ -63,7 +63,7 @@ class Retainer {
         return true;
     }
 
-  private:
+private:
     const OffsetMap& map_;
     const Offset map_end_;
     const CleanerState& state_;
@@ -159,10 +159,8 @@ Result<Cleanability> measure(const log::PartitionLog& log, Offset first_dirty,
         }
     }
     const auto total = c.clean_bytes + c.dirty_bytes;
-    c.dirty_ratio =
-        total == 0 ? 0.0 : static_cast<double>(c.dirty_bytes) / static_cast<double>(total);
-    if (c.dirty_bytes > 0 &&
-        config.max_compaction_lag_ms != std::numeric_limits<std::int64_t>::max()) {
+    c.dirty_ratio = total == 0 ? 0.0 : static_cast<double>(c.dirty_bytes) / static_cast<double>(total);
+    if (c.dirty_bytes > 0 && config.max_compaction_lag_ms != std::numeric_limits<std::int64_t>::max()) {
         // The first dirty batch holds the oldest uncompacted record.
         BROOK_ASSIGN_OR_RETURN(const auto batches, log.read(c.first_dirty, 1));
         if (!batches.empty()) {
@@ -197,18 +195,17 @@ Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
     OffsetMap map(config.dedupe_buffer_bytes,
                   static_cast<std::size_t>(c.first_uncleanable - c.first_dirty));
     Offset map_end = c.first_uncleanable;
-    BROOK_RETURN_IF_ERROR(for_each_batch(log, c.first_dirty, c.first_uncleanable,
-                                         [&](const log::DecodedBatch& batch) -> Result<bool> {
-                                             if (skipped(batch.header)) return true;
-                                             for (const auto& record : batch.records) {
-                                                 if (record.key &&
-                                                     !map.put(*record.key, record.offset)) {
-                                                     map_end = record.offset;
-                                                     return false;
-                                                 }
-                                             }
-                                             return true;
-                                         }));
+    BROOK_RETURN_IF_ERROR(for_each_batch(
+        log, c.first_dirty, c.first_uncleanable, [&](const log::DecodedBatch& batch) -> Result<bool> {
+            if (skipped(batch.header)) return true;
+            for (const auto& record : batch.records) {
+                if (record.key && !map.put(*record.key, record.offset)) {
+                    map_end = record.offset;
+                    return false;
+                }
+            }
+            return true;
+        }));
 
     const Retainer retainer(map, map_end, state, config, now_ms);
     const log::LogConfig log_config = log.config();
@@ -217,43 +214,41 @@ Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
         const Offset from = std::max(group.begin, log.log_start_offset());
         // A dry run first: a single segment that would lose nothing is left as it is.
         std::uint64_t removed = 0;
-        BROOK_RETURN_IF_ERROR(for_each_batch(
-            log, from, group.end, [&](const log::DecodedBatch& batch) -> Result<bool> {
-                if (skipped(batch.header)) {
-                    if (!batch.header.is_control()) removed += batch.records.size();
-                    return true;
-                }
-                for (const auto& record : batch.records) {
-                    if (!retainer.keep(record)) {
-                        ++removed;
-                    } else if (record.key && !record.value && record.offset < map_end) {
-                        const auto expiry = retainer.tombstone_expiry(record);
-                        tombstones_due = std::min(tombstones_due.value_or(expiry), expiry);
-                    }
-                }
+        BROOK_RETURN_IF_ERROR(for_each_batch(log, from, group.end, [&](const log::DecodedBatch& batch) -> Result<bool> {
+            if (skipped(batch.header)) {
+                if (!batch.header.is_control()) removed += batch.records.size();
                 return true;
-            }));
+            }
+            for (const auto& record : batch.records) {
+                if (!retainer.keep(record)) {
+                    ++removed;
+                } else if (record.key && !record.value && record.offset < map_end) {
+                    const auto expiry = retainer.tombstone_expiry(record);
+                    tombstones_due = std::min(tombstones_due.value_or(expiry), expiry);
+                }
+            }
+            return true;
+        }));
         if (removed == 0 && group.segments == 1 && from == group.begin) continue;
 
         std::uint64_t written = 0;
         BROOK_RETURN_IF_ERROR(log.replace_segments(
             group.begin, group.end, [&](const log::PartitionLog::BatchSink& sink) -> Status {
-                return for_each_batch(
-                    log, from, group.end, [&](log::DecodedBatch& batch) -> Result<bool> {
-                        std::vector<log::Record> kept;
-                        if (batch.header.is_control()) {
-                            kept = std::move(batch.records);
-                        } else if (!skipped(batch.header)) {
-                            for (auto& record : batch.records) {
-                                if (retainer.keep(record)) kept.push_back(std::move(record));
-                            }
+                return for_each_batch(log, from, group.end, [&](log::DecodedBatch& batch) -> Result<bool> {
+                    std::vector<log::Record> kept;
+                    if (batch.header.is_control()) {
+                        kept = std::move(batch.records);
+                    } else if (!skipped(batch.header)) {
+                        for (auto& record : batch.records) {
+                            if (retainer.keep(record)) kept.push_back(std::move(record));
                         }
-                        if (kept.empty()) return true;
-                        BROOK_ASSIGN_OR_RETURN(const auto bytes, reencode(batch, std::move(kept)));
-                        BROOK_RETURN_IF_ERROR(sink(bytes));
-                        written += bytes.size();
-                        return true;
-                    });
+                    }
+                    if (kept.empty()) return true;
+                    BROOK_ASSIGN_OR_RETURN(const auto bytes, reencode(batch, std::move(kept)));
+                    BROOK_RETURN_IF_ERROR(sink(bytes));
+                    written += bytes.size();
+                    return true;
+                });
             }));
         result.bytes_read += group.bytes;
         result.bytes_written += written;

@@ -20,14 +20,15 @@ struct ProducerBatch {
     std::int32_t sequence = 0;
     int records = 1;
     bool transactional = false;
-    std::string tag = "r";  // record keys and values are <tag><i>
+    std::string tag = "r";  // record values are <tag>v<i>
+    std::string key_tag;    // record keys are <key_tag>k<i>; <tag>k<i> when empty
 };
 
 inline std::vector<log::Record> producer_records(const ProducerBatch& b) {
     std::vector<log::Record> records;
     for (int i = 0; i < b.records; ++i) {
         log::Record r;
-        r.key = b.tag + "k" + std::to_string(i);
+        r.key = (b.key_tag.empty() ? b.tag : b.key_tag) + "k" + std::to_string(i);
         r.value = b.tag + "v" + std::to_string(i);
         r.timestamp = 1000 + i;
         records.push_back(std::move(r));
