@@ -145,6 +145,9 @@ inline void check_against_model(const log::PartitionLog& log, const Model& model
 // idempotent producer and a plain one write outside transactions.
 struct Workload {
     struct Producer {
+        Producer(std::int64_t producer_id, bool is_transactional)
+            : id(producer_id), transactional(is_transactional) {}
+
         std::int64_t id;
         bool transactional;
         std::int32_t next_sequence = 0;
@@ -165,18 +168,23 @@ struct Workload {
         model.batches.push_back(std::move(batch));
     }
 
+    // Writes the marker that ends `p`'s open transaction.
+    void end_transaction(log::PartitionLog& log, Producer& p, log::ControlType type) {
+        auto result = append_marker(log, p.id, 0, type);
+        REQUIRE_MESSAGE(result.is_ok(), result.status().to_string());
+        model.txn_markers[static_cast<std::size_t>(p.open_txn)] =
+            std::pair(result->base_offset, type);
+        record(*result, {Offset(), Offset(), p.id, 0, true, true, p.open_txn, {}});
+        p.open_txn = -1;
+    }
+
     void run(log::PartitionLog& log, std::mt19937_64& rng, int steps) {
         for (int i = 0; i < steps; ++i, ++step) {
             Producer& p = producers[rng() % producers.size()];
             const int roll = static_cast<int>(rng() % 8);
             if (p.transactional && p.open_txn >= 0 && roll < 3) {
                 const auto type = roll == 0 ? log::ControlType::abort : log::ControlType::commit;
-                auto result = append_marker(log, p.id, 0, type);
-                REQUIRE_MESSAGE(result.is_ok(), result.status().to_string());
-                model.txn_markers[static_cast<std::size_t>(p.open_txn)] =
-                    std::pair(result->base_offset, type);
-                record(*result, {Offset(), Offset(), p.id, 0, true, true, p.open_txn, {}});
-                p.open_txn = -1;
+                end_transaction(log, p, type);
                 continue;
             }
             const int count = 1 + static_cast<int>(rng() % 3);
@@ -211,12 +219,7 @@ struct Workload {
         for (Producer& p : producers) {
             if (p.open_txn < 0) continue;
             const auto type = rng() % 2 == 0 ? log::ControlType::abort : log::ControlType::commit;
-            auto result = append_marker(log, p.id, 0, type);
-            REQUIRE_MESSAGE(result.is_ok(), result.status().to_string());
-            model.txn_markers[static_cast<std::size_t>(p.open_txn)] =
-                std::pair(result->base_offset, type);
-            record(*result, {Offset(), Offset(), p.id, 0, true, true, p.open_txn, {}});
-            p.open_txn = -1;
+            end_transaction(log, p, type);
         }
     }
 

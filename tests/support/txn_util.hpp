@@ -15,6 +15,17 @@
 namespace brook::testing {
 
 struct ProducerBatch {
+    ProducerBatch(std::int64_t id, std::int16_t producer_epoch, std::int32_t base_sequence,
+                  int record_count = 1, bool in_transaction = false, std::string value_tag = "r",
+                  std::string key_group = "")
+        : producer_id(id),
+          epoch(producer_epoch),
+          sequence(base_sequence),
+          records(record_count),
+          transactional(in_transaction),
+          tag(std::move(value_tag)),
+          key_tag(std::move(key_group)) {}
+
     std::int64_t producer_id = 0;
     std::int16_t epoch = 0;
     std::int32_t sequence = 0;
