@@ -11,10 +11,10 @@
 // it; after a crash open() rebuilds it, with the producer state, by replaying the batches
 // from the newest snapshot at or below the first segment recovery validates.
 //
-// Thread safety: check, record, seal_index, write_snapshot, load, open_transactions and
-// producer need the log's append lock (or exclusive access, in open). first_unstable and the
-// aborted-index lookups may be called from any thread at any time. Maintenance calls (drop_below,
-// aborted_in) are serialised by the log's maintenance lock.
+// Thread safety: check, record, seal_index, write_snapshot, load, replay, open_transactions
+// and producer need the log's append lock (or exclusive access, in open). first_unstable and
+// the aborted-index lookups may be called from any thread at any time. Maintenance calls
+// (drop_below, aborted_in) are serialised by the log's maintenance lock.
 #pragma once
 
 #include <atomic>
