@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 namespace brook::log {
@@ -59,7 +60,9 @@ Result<bool> PartitionLog::refresh() {
         segments_.push_back(std::move(segment));
     }
     if (segments_.empty()) return false;
-    end_.store(segments_.back()->next_offset().value(), std::memory_order_release);
+    const Offset new_end = segments_.back()->next_offset();
+    BROOK_RETURN_IF_ERROR(follow_transactions(Offset(old_end), new_end, !known));
+    end_.store(new_end.value(), std::memory_order_release);
     // The writer's retention and delete_records raise its start; a damaged or half-replaced
     // checkpoint is read again at the next refresh.
     Offset start = segments_.front()->base_offset();
@@ -75,7 +78,7 @@ Result<bool> PartitionLog::refresh() {
 
 PartitionLog::PartitionLog(fs::FileSystem& fs, std::string dir, LogConfig config,
                            const Clock& clock)
-    : fs_(fs), dir_(std::move(dir)), config_(config), clock_(clock) {}
+    : fs_(fs), dir_(std::move(dir)), config_(config), clock_(clock), txn_(fs, dir_) {}
 
 PartitionLog::~PartitionLog() { close().ignore(); }
 
@@ -128,6 +131,7 @@ Status PartitionLog::load() {
                                     ? (*recovery_point)->offset
                                     : Offset(0);
 
+    Offset rescan_from = Offset(std::numeric_limits<std::int64_t>::max());
     for (std::size_t i = 0; i < bases.size(); ++i) {
         const bool last = i + 1 == bases.size();
         // A segment that ends at or before the recovery point was fsynced and sealed at roll.
@@ -137,6 +141,7 @@ Status PartitionLog::load() {
                     : Segment::recover(fs_, dir_, bases[i], config_, last, last);
         if (!segment.is_ok()) return segment.status();
         if (!trusted) ++recovery_.segments_scanned;
+        if (!trusted) rescan_from = std::min(rescan_from, bases[i]);
         segments_.push_back(std::move(*segment));
     }
     if (!recovery_.clean_shutdown) recovery_.bytes_truncated = last_size - segments_.back()->size();
@@ -153,6 +158,7 @@ Status PartitionLog::load() {
     Offset start = bases.front();
     if (start_checkpoint->has_value()) start = std::max(start, (*start_checkpoint)->offset);
     start_.store(std::min(start, log_end_offset()).value(), std::memory_order_release);
+    BROOK_RETURN_IF_ERROR(load_transactions(bases, std::min(rescan_from, log_end_offset())));
     // A clean open writes nothing: the marker stays valid, and the active segment sealed,
     // until the first write that changes the active segment (prepare_active_locked()).
     clean_on_disk_ = recovery_.clean_shutdown;
@@ -180,6 +186,7 @@ Status PartitionLog::remove_stray_files(const std::vector<std::string>& names) {
     for (const auto& name : names) {
         std::optional<Offset> index_base = Segment::parse_file_name(name, format::kOffsetIndexSuffix);
         if (!index_base) index_base = Segment::parse_file_name(name, format::kTimeIndexSuffix);
+        if (!index_base) index_base = Segment::parse_file_name(name, format::kTxnIndexSuffix);
         const bool orphan_index =
             index_base && !logs.contains(Segment::file_name(*index_base, format::kLogSuffix));
         if (orphan_index || name.ends_with(format::kTempSuffix)) {
@@ -229,6 +236,11 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch, const Appe
     const std::int64_t now = clock_.now_ms();
     const Offset base(end_.load(std::memory_order_relaxed));
     const Offset last = base + header->last_offset_delta;
+    BROOK_ASSIGN_OR_RETURN(const auto checked, txn_.check(batch, *header));
+    if (checked.duplicate_of) {
+        return AppendResult{checked.duplicate_of->first_offset, checked.duplicate_of->last_offset,
+                            -1, true};
+    }
     // As in Kafka, segment.ms compares the incoming batch's timestamp with the segment's first
     // one, so importing old records does not roll a segment per batch.
     const std::int64_t batch_time =
@@ -254,6 +266,10 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch, const Appe
         now - last_flush_ms_ >= config_.flush_ms) {
         BROOK_RETURN_IF_ERROR(flush_locked());
     }
+    if (Status recorded = txn_.record(*header, checked.marker, active()->base_offset());
+        !recorded.is_ok()) {
+        return fail_stop(recorded);
+    }
     end_.store((last + 1).value(), std::memory_order_release);
     return result;
 }
@@ -261,6 +277,7 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch, const Appe
 Status PartitionLog::roll(Offset new_base) {
     const auto old = active();
     if (Status sealed = old->seal(); !sealed.is_ok()) return fail_stop(sealed);
+    BROOK_RETURN_IF_ERROR(seal_txn_index());
     auto next = Segment::create(fs_, dir_, new_base, config_);
     if (!next.is_ok()) {
         // Say the disk is full: the old segment takes appends again once there is room.
@@ -271,6 +288,7 @@ Status PartitionLog::roll(Offset new_base) {
         std::unique_lock lock(segments_mu_);
         segments_.push_back(std::move(*next));
     }
+    BROOK_RETURN_IF_ERROR(txn_.write_snapshot(new_base, producer_expiry_cutoff()));
     // Everything below new_base is now fsynced and sealed: recovery can start here.
     return write_checkpoint(fs_, dir_, CheckpointKind::recovery_point, Checkpoint{new_base, 0});
 }
@@ -360,6 +378,8 @@ Status PartitionLog::close() {
     if (clean_on_disk_) return Status::ok();
     const auto segment = active();
     if (Status sealed = segment->seal(); !sealed.is_ok()) return fail_stop(sealed);
+    BROOK_RETURN_IF_ERROR(seal_txn_index());
+    BROOK_RETURN_IF_ERROR(txn_.write_snapshot(log_end_offset(), producer_expiry_cutoff()));
     return write_checkpoint(fs_, dir_, CheckpointKind::clean_shutdown,
                             Checkpoint{log_end_offset(), segment->size()});
 }
@@ -378,13 +398,15 @@ std::shared_ptr<Segment> PartitionLog::segment_after(Offset base) const {
     return it == segments_.end() ? nullptr : *it;
 }
 
-Result<std::vector<DecodedBatch>> PartitionLog::read(Offset from, std::size_t max_bytes) const {
-    BROOK_ASSIGN_OR_RETURN(const RawBatches raw, read_raw(from, max_bytes));
+Result<std::vector<DecodedBatch>> PartitionLog::read_batches(Offset from, std::size_t max_bytes,
+                                                             Isolation isolation) const {
+    BROOK_ASSIGN_OR_RETURN(const RawBatches raw, read_raw(from, max_bytes, isolation));
     return decode_raw(raw, from);
 }
 
-Result<RawBatches> PartitionLog::read_raw(Offset from, std::size_t max_bytes) const {
-    const Offset end = log_end_offset();
+Result<RawBatches> PartitionLog::read_raw(Offset from, std::size_t max_bytes,
+                                          Isolation isolation) const {
+    const Offset log_end = log_end_offset();
     const Offset start = log_start_offset();
     if (from < start) {
         return Status::error(Code::offset_out_of_range,
@@ -393,17 +415,21 @@ Result<RawBatches> PartitionLog::read_raw(Offset from, std::size_t max_bytes) co
                                          from.value(), start.value(), dir_),
                              SubCode::below_log_start);
     }
-    if (from > end) {
+    if (from > log_end) {
         return Status::error(Code::offset_out_of_range,
                              fmt::format("offset {} is beyond the log end offset {} of {}",
-                                         from.value(), end.value(), dir_),
+                                         from.value(), log_end.value(), dir_),
                              SubCode::above_log_end);
     }
+    const Offset end = isolation == Isolation::read_committed ? stable_end(log_end) : log_end;
     std::uint64_t generation = generation_.load(std::memory_order_acquire);
     auto segment = segment_for(from);
     while (segment && from < end) {
         BROOK_ASSIGN_OR_RETURN(auto batches, segment->read_raw(from, max_bytes, end));
-        if (!batches.headers.empty()) return batches;
+        if (!batches.headers.empty()) {
+            mark_hidden(batches, isolation);
+            return batches;
+        }
         // Nothing at or after `from` here. If compaction or retention changed the segments
         // meanwhile, the next one is found from `from` again, not from a replaced segment.
         const std::uint64_t now = generation_.load(std::memory_order_acquire);

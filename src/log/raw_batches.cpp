@@ -36,7 +36,12 @@ Status decode_raw_views(const RawBatches& raw, Offset from,
                         std::vector<std::vector<std::byte>>& decompressed,
                         std::vector<RecordView>& records) {
     std::size_t pos = 0;
-    for (const BatchHeader& header : raw.headers) {
+    for (std::size_t i = 0; i < raw.headers.size(); ++i) {
+        const BatchHeader& header = raw.headers[i];
+        if (i < raw.hidden.size() && raw.hidden[i]) {
+            pos += header.total_size();
+            continue;
+        }
         const std::size_t first = records.size();
         if (header.compression() != Compression::none) decompressed.emplace_back();
         std::vector<std::byte> unused;

@@ -23,6 +23,10 @@ struct RawBatches {
     std::uint64_t position = 0;    // where `bytes` starts in that file
     std::vector<std::byte> bytes;  // whole batches, back to back
     std::vector<BatchHeader> headers;
+    // Per batch: true when a reader must skip its records (a control batch, or with
+    // read_committed a batch of an aborted transaction) and only move past it. Set by
+    // PartitionLog::read_raw; empty means none is hidden.
+    std::vector<bool> hidden;
 };
 
 // The corruption error for damage at `position` of `file`, with what to do about it.
@@ -32,7 +36,7 @@ Status segment_corruption(const std::string& file, std::uint64_t position, const
 // `from`. @return corruption naming the file and position of a bad batch.
 Result<std::vector<DecodedBatch>> decode_raw(const RawBatches& raw, Offset from);
 
-// Decodes every batch of `raw` into `records` as views into raw.bytes (or into buffers added
+// Decodes every batch of `raw` that is not hidden into `records` as views into raw.bytes (or into buffers added
 // to `decompressed` for zstd batches), dropping records below `from`. `raw` and `decompressed`
 // must outlive the views; `decompressed` may grow but its elements must not be changed.
 // @return corruption naming the file and position of a bad batch.
