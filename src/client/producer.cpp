@@ -287,11 +287,6 @@ class Producer::Impl {
         if (appended.is_ok() && client::testing::resend_batches.load(std::memory_order_relaxed)) {
             appended = core_->append(*batch.partition, *bytes, config_.durable);
         }
-        if (appended.is_ok()) {
-            session_->appended(tp, stamp, static_cast<std::int32_t>(records.size()));
-        } else if (appended.code() != Code::record_too_large) {
-            session_->append_failed(appended.status());
-        }
         const bool too_large =
             appended.code() == Code::record_too_large || bytes.code() == Code::invalid_argument;
         if (too_large && records.size() > 1) {
@@ -299,6 +294,11 @@ class Producer::Impl {
             append(batch, begin, middle, reports);
             append(batch, middle, end, reports);
             return;
+        }
+        if (appended.is_ok()) {
+            session_->appended(tp, stamp, static_cast<std::int32_t>(records.size()));
+        } else {
+            session_->append_failed(appended.status());
         }
         for (std::size_t i = begin; i < end; ++i) {
             if (!appended.is_ok()) {
