@@ -19,7 +19,7 @@ constexpr std::size_t kReadBytes = 1u << 20;
 template <typename Visit>
 Status for_each_batch(const log::PartitionLog& log, Offset from, Offset end, Visit&& visit) {
     while (from < end) {
-        BROOK_ASSIGN_OR_RETURN(auto batches, log.read(from, kReadBytes));
+        BROOK_ASSIGN_OR_RETURN(auto batches, log.read_batches(from, kReadBytes));
         if (batches.empty()) break;
         for (auto& batch : batches) {
             if (batch.header.base_offset >= end) return Status::ok();

@@ -48,12 +48,17 @@ Status write_checkpoint(fs::FileSystem& fs, const std::string& dir, CheckpointKi
     util::store_le<std::uint64_t>(buf.data() + 16, checkpoint.active_log_size);
     util::store_le<std::uint64_t>(buf.data() + 24, body_checksum(buf));
 
-    const std::string path = fs::join_path(dir, file_name(kind));
+    return replace_file(fs, dir, file_name(kind), buf);
+}
+
+Status replace_file(fs::FileSystem& fs, const std::string& dir, const std::string& name,
+                    std::span<const std::byte> bytes) {
+    const std::string path = fs::join_path(dir, name);
     const std::string temp = path + std::string(format::kTempSuffix);
     {
         BROOK_ASSIGN_OR_RETURN(auto file, fs.open(temp, fs::OpenMode::create_or_open));
         BROOK_RETURN_IF_ERROR(file->truncate(0));
-        BROOK_RETURN_IF_ERROR(file->append(buf));
+        if (!bytes.empty()) BROOK_RETURN_IF_ERROR(file->append(bytes));
         BROOK_RETURN_IF_ERROR(file->sync());
     }
     BROOK_RETURN_IF_ERROR(fs.rename(temp, path));

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,12 @@ Status write_checkpoint(fs::FileSystem& fs, const std::string& dir, CheckpointKi
 //         io_error from the file system.
 Result<std::optional<Checkpoint>> read_checkpoint(fs::FileSystem& fs, const std::string& dir,
                                                   CheckpointKind kind);
+
+// Atomically replaces `<dir>/<name>` with `bytes`: writes a temporary file, fsyncs it, renames
+// it into place and fsyncs `dir`. Shared by every small whole-file format of a partition.
+// @return io_error or no_space from the file system (a temporary file may remain).
+Status replace_file(fs::FileSystem& fs, const std::string& dir, const std::string& name,
+                    std::span<const std::byte> bytes);
 
 // Removes a checkpoint file if present and makes the removal durable.
 Status remove_checkpoint(fs::FileSystem& fs, const std::string& dir, CheckpointKind kind);

@@ -19,6 +19,10 @@ inline constexpr int kSegmentNameDigits = 20;
 inline constexpr std::string_view kLogSuffix = ".log";
 inline constexpr std::string_view kOffsetIndexSuffix = ".index";
 inline constexpr std::string_view kTimeIndexSuffix = ".timeindex";
+// Aborted-transaction index of a segment (Kafka's name); absent while the segment has none.
+inline constexpr std::string_view kTxnIndexSuffix = ".txnindex";
+// Producer-state snapshot, named by the offset it was taken at (Kafka's name).
+inline constexpr std::string_view kSnapshotSuffix = ".snapshot";
 // Temporary files carry this suffix until renamed into place; recovery deletes leftovers.
 inline constexpr std::string_view kTempSuffix = ".tmp";
 // Per-partition checkpoint files.
@@ -61,8 +65,8 @@ inline constexpr std::uint8_t kCurrentMagic = kMagicV1;
 // Attribute bits.
 inline constexpr std::uint16_t kCompressionMask = 0x0007;  // codec id, below
 inline constexpr std::uint16_t kTimestampTypeBit = 0x0008;  // 0 CreateTime, 1 LogAppendTime
-inline constexpr std::uint16_t kTransactionalBit = 0x0010;  // reserved for transactions
-inline constexpr std::uint16_t kControlBit = 0x0020;        // reserved for control batches
+inline constexpr std::uint16_t kTransactionalBit = 0x0010;  // part of a transaction
+inline constexpr std::uint16_t kControlBit = 0x0020;        // a control batch (a marker)
 inline constexpr std::uint16_t kKnownAttributeBits = 0x003f;
 
 // Compression codec ids (attribute bits 0-2), numbered as in Kafka.
@@ -83,6 +87,45 @@ inline constexpr std::uint32_t kMaxRecordsPerBatch = 1u << 24;
 //   varint value length (-1 = null value, a tombstone)   value bytes
 //   varint header count, then per header: varint key length, key, varint value length
 //   (-1 = null), value.
+
+// ---- Idempotence and transactions --------------------------------------------------------
+// An idempotent batch carries producer id >= 0, its epoch and the sequence of its first record;
+// its last record's sequence is base sequence + last offset delta, wrapping from INT32_MAX to 0.
+// A control batch (kControlBit | kTransactionalBit) ends a transaction. It holds one record:
+//   key   = i16 version (kControlRecordVersion), i16 type (kControlAbort or kControlCommit)
+//   value = i16 version (kControlRecordVersion), i32 coordinator epoch
+// Both are big-endian, as in Kafka's end-transaction marker. Its base sequence is -1.
+inline constexpr std::int16_t kControlRecordVersion = 0;
+inline constexpr std::int16_t kControlAbort = 0;
+inline constexpr std::int16_t kControlCommit = 1;
+inline constexpr std::size_t kControlKeySize = 4;
+inline constexpr std::size_t kControlValueSize = 6;
+// The producer state keeps this many of a producer's latest batches for duplicate detection.
+inline constexpr std::size_t kProducerBatchesKept = 5;
+
+// ---- Aborted-transaction index (.txnindex) -------------------------------------------------
+// Entries back to back, no header; one per aborted transaction whose abort marker is in the
+// segment, in marker order:
+//   0 i64 producer id   8 i64 first offset   16 i64 last offset (the marker's)
+//   24 i64 last stable offset when the marker was written   32 u64 XXH3-64 of bytes [0, 32)
+inline constexpr std::size_t kTxnIndexEntrySize = 40;
+
+// ---- Producer-state snapshot (<offset>.snapshot) -------------------------------------------
+// The state after every batch below <offset>:
+//   0 u32 magic   4 u16 version   6 u16 reserved (0)   8 i64 offset   16 u32 producer count
+//   20 producers, each:
+//     0 i64 producer id   8 i16 epoch   10 i64 timestamp of its last batch
+//     18 i64 first offset of its open transaction, -1 if none   26 u8 batch count (<= 5)
+//     27 batches, oldest first, each: i32 first sequence, i32 last sequence,
+//        i64 first offset, i64 last offset (24 bytes)
+//   then u64 XXH3-64 of every byte before it.
+inline constexpr std::uint32_t kSnapshotMagic = 0x50534e53;  // "SNSP"
+inline constexpr std::uint16_t kSnapshotVersion = 1;
+inline constexpr std::size_t kSnapshotHeaderSize = 20;
+inline constexpr std::size_t kSnapshotProducerSize = 27;
+inline constexpr std::size_t kSnapshotBatchSize = 24;
+// A snapshot above this size is corrupt by definition (about 500,000 producers).
+inline constexpr std::uint64_t kMaxSnapshotBytes = 64u << 20;
 
 // ---- Offset index (.index) ---------------------------------------------------------------
 // A 32-byte header, then fixed-size entries. Entry: u32 offset relative to the segment's

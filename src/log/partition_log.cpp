@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 namespace brook::log {
@@ -75,7 +76,7 @@ Result<bool> PartitionLog::refresh() {
 
 PartitionLog::PartitionLog(fs::FileSystem& fs, std::string dir, LogConfig config,
                            const Clock& clock)
-    : fs_(fs), dir_(std::move(dir)), config_(config), clock_(clock) {}
+    : fs_(fs), dir_(std::move(dir)), config_(config), clock_(clock), txn_(fs, dir_) {}
 
 PartitionLog::~PartitionLog() { close().ignore(); }
 
@@ -122,6 +123,7 @@ Status PartitionLog::load() {
                                     ? (*recovery_point)->offset
                                     : Offset(0);
 
+    Offset rescan_from = Offset(std::numeric_limits<std::int64_t>::max());
     for (std::size_t i = 0; i < bases.size(); ++i) {
         const bool last = i + 1 == bases.size();
         // A segment that ends at or before the recovery point was fsynced and sealed at roll.
@@ -131,6 +133,7 @@ Status PartitionLog::load() {
                     : Segment::recover(fs_, dir_, bases[i], config_, last, last);
         if (!segment.is_ok()) return segment.status();
         if (!trusted) ++recovery_.segments_scanned;
+        if (!trusted) rescan_from = std::min(rescan_from, bases[i]);
         segments_.push_back(std::move(*segment));
     }
     if (!recovery_.clean_shutdown) recovery_.bytes_truncated = last_size - segments_.back()->size();
@@ -147,6 +150,7 @@ Status PartitionLog::load() {
     Offset start = bases.front();
     if (start_checkpoint->has_value()) start = std::max(start, (*start_checkpoint)->offset);
     start_.store(std::min(start, log_end_offset()).value(), std::memory_order_release);
+    BROOK_RETURN_IF_ERROR(load_transactions(bases, std::min(rescan_from, log_end_offset())));
     // From here on a crash must be detected as unclean.
     return remove_checkpoint(fs_, dir_, CheckpointKind::clean_shutdown);
 }
@@ -160,6 +164,7 @@ Status PartitionLog::remove_stray_files(const std::vector<std::string>& names) {
     for (const auto& name : names) {
         std::optional<Offset> index_base = Segment::parse_file_name(name, format::kOffsetIndexSuffix);
         if (!index_base) index_base = Segment::parse_file_name(name, format::kTimeIndexSuffix);
+        if (!index_base) index_base = Segment::parse_file_name(name, format::kTxnIndexSuffix);
         const bool orphan_index =
             index_base && !logs.contains(Segment::file_name(*index_base, format::kLogSuffix));
         if (orphan_index || name.ends_with(format::kTempSuffix)) {
@@ -209,6 +214,11 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch, const Appe
     const std::int64_t now = clock_.now_ms();
     const Offset base(end_.load(std::memory_order_relaxed));
     const Offset last = base + header->last_offset_delta;
+    BROOK_ASSIGN_OR_RETURN(const auto checked, txn_.check(batch, *header));
+    if (checked.duplicate_of) {
+        return AppendResult{checked.duplicate_of->first_offset, checked.duplicate_of->last_offset,
+                            -1, true};
+    }
     // As in Kafka, segment.ms compares the incoming batch's timestamp with the segment's first
     // one, so importing old records does not roll a segment per batch.
     const std::int64_t batch_time =
@@ -233,6 +243,10 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch, const Appe
         now - last_flush_ms_ >= config_.flush_ms) {
         BROOK_RETURN_IF_ERROR(flush_locked());
     }
+    if (Status recorded = txn_.record(*header, checked.marker, active()->base_offset());
+        !recorded.is_ok()) {
+        return fail_stop(recorded);
+    }
     end_.store((last + 1).value(), std::memory_order_release);
     return result;
 }
@@ -240,6 +254,7 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch, const Appe
 Status PartitionLog::roll(Offset new_base) {
     const auto old = active();
     if (Status sealed = old->seal(); !sealed.is_ok()) return fail_stop(sealed);
+    BROOK_RETURN_IF_ERROR(seal_txn_index());
     auto next = Segment::create(fs_, dir_, new_base, config_);
     if (!next.is_ok()) {
         // Say the disk is full: the old segment takes appends again once there is room.
@@ -250,6 +265,7 @@ Status PartitionLog::roll(Offset new_base) {
         std::unique_lock lock(segments_mu_);
         segments_.push_back(std::move(*next));
     }
+    BROOK_RETURN_IF_ERROR(txn_.write_snapshot(new_base));
     // Everything below new_base is now fsynced and sealed: recovery can start here.
     return write_checkpoint(fs_, dir_, CheckpointKind::recovery_point, Checkpoint{new_base, 0});
 }
@@ -337,6 +353,8 @@ Status PartitionLog::close() {
     if (!stopped_.is_ok() || segments_.empty() || index_fs_) return Status::ok();
     const auto segment = active();
     if (Status sealed = segment->seal(); !sealed.is_ok()) return fail_stop(sealed);
+    BROOK_RETURN_IF_ERROR(seal_txn_index());
+    BROOK_RETURN_IF_ERROR(txn_.write_snapshot(log_end_offset()));
     return write_checkpoint(fs_, dir_, CheckpointKind::clean_shutdown,
                             Checkpoint{log_end_offset(), segment->size()});
 }
@@ -355,8 +373,9 @@ std::shared_ptr<Segment> PartitionLog::segment_after(Offset base) const {
     return it == segments_.end() ? nullptr : *it;
 }
 
-Result<std::vector<DecodedBatch>> PartitionLog::read(Offset from, std::size_t max_bytes) const {
-    const Offset end = log_end_offset();
+Result<std::vector<DecodedBatch>> PartitionLog::read_batches(Offset from, std::size_t max_bytes,
+                                                             Isolation isolation) const {
+    const Offset log_end = log_end_offset();
     const Offset start = log_start_offset();
     if (from < start) {
         return Status::error(Code::offset_out_of_range,
@@ -365,12 +384,13 @@ Result<std::vector<DecodedBatch>> PartitionLog::read(Offset from, std::size_t ma
                                          from.value(), start.value(), dir_),
                              SubCode::below_log_start);
     }
-    if (from > end) {
+    if (from > log_end) {
         return Status::error(Code::offset_out_of_range,
                              fmt::format("offset {} is beyond the log end offset {} of {}",
-                                         from.value(), end.value(), dir_),
+                                         from.value(), log_end.value(), dir_),
                              SubCode::above_log_end);
     }
+    const Offset end = isolation == Isolation::read_committed ? stable_end(log_end) : log_end;
     std::uint64_t generation = generation_.load(std::memory_order_acquire);
     auto segment = segment_for(from);
     while (segment && from < end) {

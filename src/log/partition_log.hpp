@@ -21,6 +21,7 @@
 #include "log/log_config.hpp"
 #include "log/record_batch.hpp"
 #include "log/segment.hpp"
+#include "log/transaction_state.hpp"
 
 #include <brook/clock.hpp>
 #include <brook/status.hpp>
@@ -49,6 +50,15 @@ struct AppendResult {
     Offset last_offset;
     // The time written into the batch for LogAppendTime logs, else -1 (as in Kafka).
     std::int64_t log_append_time = -1;
+    // True when the batch duplicated one of its producer's last 5: nothing was written and
+    // the offsets are those of the original.
+    bool duplicate = false;
+};
+
+// Which batches a read returns, as Kafka's isolation.level.
+enum class Isolation : std::uint8_t {
+    read_uncommitted,  // every batch up to the log end
+    read_committed,    // up to the last stable offset; aborted transactions' records removed
 };
 
 struct SegmentInfo {
@@ -62,6 +72,8 @@ struct RecoveryReport {
     bool clean_shutdown = false;     // nothing was rescanned
     int segments_scanned = 0;        // segments validated batch by batch
     std::uint64_t bytes_truncated = 0;  // torn tail cut off
+    int snapshots_rejected = 0;         // corrupt producer-state snapshots ignored and removed
+    std::uint64_t producer_batches_replayed = 0;  // batches replayed to rebuild producer state
 };
 
 class PartitionLog {
@@ -92,21 +104,51 @@ public:
     PartitionLog(const PartitionLog&) = delete;
     PartitionLog& operator=(const PartitionLog&) = delete;
 
-    // Appends one encoded batch (from encode_batch). The log assigns its offsets (and, for
-    // LogAppendTime, its timestamps) by patching the bytes in place.
+    // Appends one encoded batch (from encode_batch or encode_control_batch). The log assigns
+    // its offsets (and, for LogAppendTime, its timestamps) by patching the bytes in place.
+    // A batch with a producer id is checked against the producer's state first (see
+    // producer_state.hpp): a duplicate of one of its last 5 batches is acknowledged with the
+    // original offsets and `duplicate` set, and nothing is written. A transactional batch opens
+    // the producer's transaction; a control batch ends it (an abort is indexed in .txnindex).
     // @return record_too_large if the batch exceeds max.message.bytes; invalid_argument or
     //         corruption if the bytes are not a well-formed batch with a valid checksum;
+    //         fenced if the producer's epoch is older than the partition knows;
+    //         out_of_order_sequence for a sequence gap (the message names the partition,
+    //         producer, expected and received sequence); invalid_txn_state for a
+    //         non-transactional batch of a producer with an open transaction;
     //         no_space / io_error from the disk, with nothing of the batch kept; io_error with
     //         SubCode::fail_stopped once the log has stopped; closed after close().
     Result<AppendResult> append(std::span<std::byte> batch, const AppendOptions& options = {});
 
     // Reads whole batches from `from` up to about `max_bytes` (at least one batch when any is
     // available). Records below `from` in the first batch are dropped. Reading at the log end
-    // returns no batches.
+    // returns no batches. Control batches come back with `records` empty and their header
+    // intact, so a reader moves on to header.last_offset() + 1. With read_committed, only
+    // batches below the last stable offset come back (none when `from` is at or above it), and
+    // batches of aborted transactions also have `records` empty.
     // @return offset_out_of_range with SubCode::below_log_start or ::above_log_end when `from`
     //         is outside [log_start_offset, log_end_offset]; corruption if a stored batch fails
     //         its checksum (never a corrupt record).
-    Result<std::vector<DecodedBatch>> read(Offset from, std::size_t max_bytes) const;
+    Result<std::vector<DecodedBatch>> read(Offset from, std::size_t max_bytes,
+                                           Isolation isolation = Isolation::read_uncommitted) const;
+
+    // As read(), but returns every batch as stored, control records included, and aborted
+    // transactions' records too: for the cleaner and tools.
+    Result<std::vector<DecodedBatch>> read_batches(
+        Offset from, std::size_t max_bytes,
+        Isolation isolation = Isolation::read_uncommitted) const;
+
+    // ---- Transactions ------------------------------------------------------------------
+    // The first offset of the oldest open transaction (at least the log start), or the log
+    // end offset when none is open. Followers report the log end.
+    Offset last_stable_offset() const noexcept;
+    // The transactions open now, oldest first: the coordinator aborts or rolls them forward
+    // after a crash.
+    std::vector<OpenTransaction> open_transactions() const;
+    // What the log knows of a producer, or nullopt if it never wrote here.
+    std::optional<ProducerEntry> producer_state(std::int64_t producer_id) const;
+    // The aborted transactions whose abort markers lie in [begin, end), for the cleaner.
+    std::vector<AbortedTransaction> aborted_transactions(Offset begin, Offset end) const;
 
     // The first offset whose record timestamp is >= `timestamp_ms`, or nullopt if none is.
     Result<std::optional<Offset>> offset_for_timestamp(std::int64_t timestamp_ms) const;
@@ -186,6 +228,15 @@ private:
     // Removes a directory and the files in it, if it exists.
     Status remove_tree(const std::string& path);
     Status remove_stray_files(const std::vector<std::string>& names);
+    // Loads the producer state and aborted index (partition_log_txn.cpp). `rescan_from` is
+    // the first segment recovery validated, or the log end after a clean shutdown.
+    Status load_transactions(const std::vector<Offset>& bases, Offset rescan_from);
+    // Calls `visit` with every batch from `from` to the log end, below the log start too.
+    Status scan_batches(Offset from, const TransactionState::BatchVisitor& visit) const;
+    // Seals the active .txnindex at roll and close; a failure stops the log.
+    Status seal_txn_index();
+    // The last stable offset given the log end `log_end`, loaded before it.
+    Offset stable_end(Offset log_end) const noexcept;
     // REQUIRES: append_mu_ held.
     Status roll(Offset new_base);
     Status flush_locked();
@@ -224,6 +275,10 @@ private:
     bool syncing_ = false;
     std::int64_t durable_end_ = 0;
     Status sync_error_;
+
+    // The producer state, open transactions and aborted index; appends update it under
+    // append_mu_.
+    TransactionState txn_;
 
     std::atomic<std::int64_t> start_{0};
     std::atomic<std::int64_t> end_{0};

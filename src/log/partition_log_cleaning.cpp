@@ -14,6 +14,7 @@
 #include "log/checkpoint.hpp"
 #include "log/format.hpp"
 #include "log/partition_log.hpp"
+#include "log/txn_index.hpp"
 
 #include <fmt/format.h>
 
@@ -22,8 +23,10 @@
 namespace brook::log {
 namespace {
 
+// The .log comes last: a swap is complete once it has moved.
 constexpr std::string_view kSegmentSuffixes[] = {format::kOffsetIndexSuffix,
-                                                 format::kTimeIndexSuffix, format::kLogSuffix};
+                                                 format::kTimeIndexSuffix,
+                                                 format::kTxnIndexSuffix, format::kLogSuffix};
 
 }  // namespace
 
@@ -77,6 +80,10 @@ Result<std::uint64_t> PartitionLog::advance_log_start(Offset offset) {
     for (const auto& segment : removed) {
         bytes += segment->size();
         if (status.is_ok()) status = remove_segment_files(dir_, segment->base_offset());
+    }
+    if (status.is_ok() && !removed.empty()) {
+        std::shared_lock lock(segments_mu_);
+        status = txn_.drop_below(segments_.front()->base_offset());
     }
     if (status.is_ok() && !removed.empty()) status = fs_.sync_dir(dir_);
     if (!status.is_ok()) {
@@ -147,6 +154,18 @@ Status PartitionLog::replace_segments(Offset begin, Offset end,
         }));
         BROOK_RETURN_IF_ERROR(cleaned->seal());
         cleaned.reset();
+        // The markers stay, so their aborted transactions stay indexed. The file is written
+        // whenever a replaced segment has one, so the swap replaces it.
+        const auto aborted = txn_.aborted_in(begin, end);
+        bool had_index = false;
+        BROOK_ASSIGN_OR_RETURN(const auto names, fs_.list_dir(dir_));
+        for (const auto& name : names) {
+            const auto base = Segment::parse_file_name(name, format::kTxnIndexSuffix);
+            had_index = had_index || (base && *base >= begin && *base < end);
+        }
+        if (had_index || !aborted.empty()) {
+            BROOK_RETURN_IF_ERROR(write_txn_index(fs_, staging, begin, aborted));
+        }
         return write_checkpoint(fs_, staging, CheckpointKind::swap_manifest,
                                 Checkpoint{begin, static_cast<std::uint64_t>(end.value())});
     };
@@ -192,6 +211,11 @@ Status PartitionLog::complete_swap(Offset begin, Offset end) {
         const auto base = Segment::parse_file_name(name, format::kLogSuffix);
         if (base && *base > begin && *base < end) {
             BROOK_RETURN_IF_ERROR(remove_segment_files(dir_, *base));
+        }
+        // The snapshots at the removed segments' bases go with them.
+        const auto snapshot = Segment::parse_file_name(name, format::kSnapshotSuffix);
+        if (snapshot && *snapshot > begin && *snapshot < end) {
+            BROOK_RETURN_IF_ERROR(fs_.remove_file(fs::join_path(dir_, name)));
         }
     }
     // The .log moves last: while it is still in the swap directory, the step is not done.

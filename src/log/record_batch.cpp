@@ -222,6 +222,12 @@ TimestampType BatchHeader::timestamp_type() const noexcept {
                                                          : TimestampType::create_time;
 }
 
+bool BatchHeader::is_transactional() const noexcept {
+    return (attributes & format::kTransactionalBit) != 0;
+}
+
+bool BatchHeader::is_control() const noexcept { return (attributes & format::kControlBit) != 0; }
+
 Result<std::vector<std::byte>> encode_batch(std::span<const Record> records,
                                             const BatchOptions& options) {
     if (records.empty()) return Status::invalid_argument("a batch needs at least one record");
@@ -292,6 +298,8 @@ Result<std::vector<std::byte>> encode_batch(std::span<const Record> records,
     if (options.timestamp_type == TimestampType::log_append_time) {
         attributes |= format::kTimestampTypeBit;
     }
+    if (options.transactional) attributes |= format::kTransactionalBit;
+    if (options.control) attributes |= format::kControlBit;
 
     std::byte* p = out.data();
     store_le<std::int64_t>(p + format::kBaseOffsetPos, base.value());

@@ -56,6 +56,10 @@ struct BatchOptions {
     std::int64_t producer_id = -1;
     std::int16_t producer_epoch = -1;
     std::int32_t base_sequence = -1;
+    // Sets format::kTransactionalBit: the batch belongs to its producer's open transaction.
+    bool transactional = false;
+    // Sets format::kControlBit: a transaction marker (see log/control_batch.hpp).
+    bool control = false;
 };
 
 // The fixed header of a batch, parsed.
@@ -78,6 +82,8 @@ struct BatchHeader {
     std::size_t total_size() const noexcept;
     Compression compression() const noexcept;
     TimestampType timestamp_type() const noexcept;
+    bool is_transactional() const noexcept;
+    bool is_control() const noexcept;
 };
 
 struct DecodedBatch {

@@ -1,0 +1,100 @@
+// PartitionLog's exactly-once parts: isolation-aware reads, the last stable offset, the
+// producer state queries and the loading of the transaction state on open. The state itself
+// lives in TransactionState (transaction_state.hpp).
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "log/partition_log.hpp"
+
+namespace brook::log {
+namespace {
+
+// Bytes read at once while replaying batches on open.
+constexpr std::size_t kReplayReadBytes = 1u << 20;
+
+bool aborted(const BatchHeader& header, const std::vector<AbortedTransaction>& aborted) {
+    return std::any_of(aborted.begin(), aborted.end(), [&](const AbortedTransaction& e) {
+        return e.producer_id == header.producer_id && e.first_offset <= header.base_offset &&
+               header.last_offset() <= e.last_offset;
+    });
+}
+
+}  // namespace
+
+Result<std::vector<DecodedBatch>> PartitionLog::read(Offset from, std::size_t max_bytes,
+                                                     Isolation isolation) const {
+    BROOK_ASSIGN_OR_RETURN(auto batches, read_batches(from, max_bytes, isolation));
+    std::vector<AbortedTransaction> aborted_here;
+    if (isolation == Isolation::read_committed && !batches.empty()) {
+        aborted_here = txn_.aborted_overlapping(batches.front().header.base_offset,
+                                                batches.back().header.last_offset());
+    }
+    for (auto& batch : batches) {
+        const auto& h = batch.header;
+        if (h.is_control() ||
+            (h.is_transactional() && !aborted_here.empty() && aborted(h, aborted_here))) {
+            batch.records.clear();
+        }
+    }
+    return batches;
+}
+
+Offset PartitionLog::stable_end(Offset log_end) const noexcept {
+    const auto first = txn_.first_unstable();
+    if (!first) return log_end;
+    return std::min(log_end, std::max(*first, log_start_offset()));
+}
+
+Offset PartitionLog::last_stable_offset() const noexcept {
+    return stable_end(log_end_offset());
+}
+
+std::vector<OpenTransaction> PartitionLog::open_transactions() const {
+    std::lock_guard lock(append_mu_);
+    return txn_.open_transactions();
+}
+
+std::optional<ProducerEntry> PartitionLog::producer_state(std::int64_t producer_id) const {
+    std::lock_guard lock(append_mu_);
+    return txn_.producer(producer_id);
+}
+
+std::vector<AbortedTransaction> PartitionLog::aborted_transactions(Offset begin, Offset end) const {
+    return txn_.aborted_in(begin, end);
+}
+
+Status PartitionLog::seal_txn_index() {
+    if (Status sealed = txn_.seal_index(); !sealed.is_ok()) return fail_stop(sealed);
+    return Status::ok();
+}
+
+Status PartitionLog::scan_batches(Offset from, const TransactionState::BatchVisitor& visit) const {
+    const Offset end = log_end_offset();
+    for (auto segment = segment_for(from); segment && from < end;
+         segment = segment_after(segment->base_offset())) {
+        for (;;) {
+            BROOK_ASSIGN_OR_RETURN(const auto batches, segment->read(from, kReplayReadBytes, end));
+            if (batches.empty()) break;
+            for (const auto& batch : batches) {
+                BROOK_RETURN_IF_ERROR(visit(batch));
+                from = batch.header.last_offset() + 1;
+            }
+        }
+    }
+    return Status::ok();
+}
+
+Status PartitionLog::load_transactions(const std::vector<Offset>& bases, Offset rescan_from) {
+    BROOK_ASSIGN_OR_RETURN(
+        const auto report,
+        txn_.load(bases, log_end_offset(), rescan_from,
+                  [this](Offset from, const TransactionState::BatchVisitor& visit) {
+                      return scan_batches(from, visit);
+                  }));
+    recovery_.snapshots_rejected = report.snapshots_rejected;
+    recovery_.producer_batches_replayed = report.batches_replayed;
+    return Status::ok();
+}
+
+}  // namespace brook::log

@@ -1,0 +1,110 @@
+// TransactionState: the exactly-once state of one partition log.
+//
+// It owns the ProducerStateTable (duplicate detection, fencing, open transactions), the
+// aborted-transaction index of the whole log (the union of the segments' .txnindex files, kept
+// in memory; about 40 bytes per aborted transaction) and the producer-state snapshots, and
+// computes the last stable offset (LSO). PartitionLog calls it at a few points: before and
+// after writing a batch, at roll, close, open, and when segments go.
+//
+// Durability: the active segment's .txnindex is not fsynced per entry. It is fsynced at roll
+// and close, before the recovery point or clean-shutdown marker that would let open() trust
+// it; after a crash open() rebuilds it, with the producer state, by replaying the batches
+// from the newest snapshot at or below the first segment recovery validates.
+//
+// Thread safety: check, record, seal_index, write_snapshot, load, open_transactions and
+// producer need the log's append lock (or exclusive access, in open). first_unstable and the
+// aborted-index lookups may be called from any thread at any time. Maintenance calls (drop_below,
+// aborted_in) are serialised by the log's maintenance lock.
+#pragma once
+
+#include <atomic>
+#include <brook/status.hpp>
+#include <brook/types.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fs/file_system.hpp"
+#include "log/control_batch.hpp"
+#include "log/producer_state.hpp"
+#include "log/record_batch.hpp"
+
+namespace brook::log {
+
+class TransactionState {
+  public:
+    TransactionState(fs::FileSystem& fs, std::string dir);
+
+    struct Checked {
+        std::optional<BatchMetadata> duplicate_of;  // set: acknowledge, write nothing
+        std::optional<ControlMarker> marker;        // set for a control batch
+    };
+    // Checks a batch before it is written (see ProducerStateTable::check).
+    // @return the errors of ProducerStateTable::check; invalid_argument for a control batch
+    //         without a producer id or a well-formed marker, or a transactional batch without
+    //         a producer id.
+    Result<Checked> check(std::span<const std::byte> batch, const BatchHeader& header) const;
+
+    // Records a written batch. An abort marker's entry is appended to the .txnindex of the
+    // active segment `active_base`. @return io_error / no_space writing that file.
+    Status record(const BatchHeader& header, const std::optional<ControlMarker>& marker,
+                  Offset active_base);
+
+    // Fsyncs and closes the active segment's .txnindex, at roll and close, before the log
+    // trusts the segment. @return io_error.
+    Status seal_index();
+    // Writes the snapshot of the producer state at `at`, the log end now.
+    // @return io_error / no_space.
+    Status write_snapshot(Offset at);
+
+    struct LoadReport {
+        int snapshots_rejected = 0;          // corrupt snapshots ignored and removed
+        std::uint64_t batches_replayed = 0;  // batches scanned to rebuild the state
+    };
+    using BatchVisitor = std::function<Status(const DecodedBatch&)>;
+    // Calls the visitor with every batch from an offset to the log end, in order.
+    using Scanner = std::function<Status(Offset from, const BatchVisitor&)>;
+    // Loads the state on open. `bases` are the segments' base offsets (ascending), `end` the
+    // log end, `rescan_from` the first offset whose .txnindex entries are not known durable
+    // (the log end after a clean shutdown). Removes stray and corrupt snapshots, and rewrites
+    // the .txnindex files of the replayed range that differ.
+    // @return corruption / io_error from scanning the log; io_error from the files.
+    Result<LoadReport> load(const std::vector<Offset>& bases, Offset end, Offset rescan_from,
+                            const Scanner& scan);
+
+    // The first offset of the oldest open transaction, or nullopt.
+    std::optional<Offset> first_unstable() const noexcept;
+    // The aborted transactions that may overlap offsets [from, to].
+    std::vector<AbortedTransaction> aborted_overlapping(Offset from, Offset to) const;
+    // The aborted transactions whose markers lie in [begin, end).
+    std::vector<AbortedTransaction> aborted_in(Offset begin, Offset end) const;
+
+    std::vector<OpenTransaction> open_transactions() const { return table_.open_transactions(); }
+    std::optional<ProducerEntry> producer(std::int64_t id) const { return table_.get(id); }
+
+    // Segments below `first_base` were removed: forgets their aborted transactions and
+    // removes the snapshots below it. @return io_error removing files.
+    Status drop_below(Offset first_base);
+
+  private:
+    void publish_first_unstable() noexcept;
+
+    fs::FileSystem& fs_;
+    const std::string dir_;
+    ProducerStateTable table_;
+    std::unique_ptr<fs::File> active_index_;  // the active segment's .txnindex, once opened
+    Offset active_index_base_;
+
+    mutable std::shared_mutex aborted_mu_;     // guards aborted_ and max_span_
+    std::vector<AbortedTransaction> aborted_;  // ascending by last offset
+    std::int64_t max_span_ = 0;                // the largest last - first offset in aborted_
+
+    std::atomic<std::int64_t> first_unstable_{-1};  // -1: none open
+};
+
+}  // namespace brook::log
