@@ -169,7 +169,7 @@ bool run_child_process(const std::string& path, std::uint64_t seed, bool resend,
 }
 
 // Checks the exactly-once invariant; returns the number of inputs committed so far.
-std::int64_t check_store(const std::string& path) {
+std::int64_t check_exactly_once(const std::string& path) {
     auto opened = Store::open(path);
     REQUIRE_MESSAGE(opened.is_ok(), opened.status().to_string());
     Store& store = **opened;
@@ -250,13 +250,13 @@ TEST_CASE("read-process-write with aborts and kill -9 produces each result exact
         const auto run_for = std::chrono::microseconds(random() % 60'000);
         done = run_child_process(path, seed + cycle, cycle % 3 == 1, run_for);
         kills += done ? 0 : 1;
-        const std::int64_t now = check_store(path);
+        const std::int64_t now = check_exactly_once(path);
         CHECK(now >= progress);  // committed offsets never move back
         progress = now;
     }
     if (!done) done = run_child_process(path, seed, false, std::chrono::microseconds(-1));
     REQUIRE(done);
-    CHECK(check_store(path) == kInPartitions * kInputsPerPartition);
+    CHECK(check_exactly_once(path) == kInPartitions * kInputsPerPartition);
     MESSAGE("read-process-write: ", kills, " kills, ", progress,
             " inputs committed before the last run");
 }

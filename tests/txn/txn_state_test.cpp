@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "api/api_env.hpp"
 #include "api/txn_util.hpp"
 #include "client/producer_testing.hpp"
 #include "meta/meta_store.hpp"
@@ -49,8 +50,10 @@ TEST_CASE("transaction records round-trip and every damaged byte is caught") {
     auto decoded = txn::decode_record("app", bytes);
     REQUIRE(decoded.is_ok());
     CHECK(*decoded == record);
-    CHECK(*txn::decode_record("app", txn::encode_record(txn::TxnRecord{0, 0})) ==
-          txn::TxnRecord{0, 0});
+    txn::TxnRecord bare;
+    bare.producer_id = 0;
+    bare.producer_epoch = 0;
+    CHECK(*txn::decode_record("app", txn::encode_record(bare)) == bare);
 
     for (std::size_t i = 0; i < bytes.size(); ++i) {
         std::string damaged = bytes;
