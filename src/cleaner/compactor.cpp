@@ -2,6 +2,7 @@
 
 #include "cleaner/offset_map.hpp"
 #include "log/format.hpp"
+#include "log/producer_state.hpp"
 
 #include <fmt/format.h>
 
@@ -70,6 +71,15 @@ private:
     const std::int64_t now_ms_;
 };
 
+// True for a data batch of a transaction that was aborted.
+bool aborted(const log::BatchHeader& header, const std::vector<log::AbortedTransaction>& aborted) {
+    if (!header.is_transactional() || header.is_control()) return false;
+    return std::any_of(aborted.begin(), aborted.end(), [&](const log::AbortedTransaction& e) {
+        return e.producer_id == header.producer_id && e.first_offset <= header.base_offset &&
+               header.last_offset() <= e.last_offset;
+    });
+}
+
 Result<std::vector<std::byte>> reencode(const log::DecodedBatch& batch,
                                         std::vector<log::Record> records) {
     log::BatchOptions options;
@@ -79,7 +89,16 @@ Result<std::vector<std::byte>> reencode(const log::DecodedBatch& batch,
     options.preserve_offsets = true;
     options.producer_id = batch.header.producer_id;
     options.producer_epoch = batch.header.producer_epoch;
-    options.base_sequence = batch.header.base_sequence;
+    // The first kept record's own sequence, so base sequence + last offset delta stays the
+    // sequence of the last kept record, as recovery's replay of the producer state needs.
+    options.base_sequence =
+        batch.header.base_sequence < 0
+            ? -1
+            : log::add_sequence(
+                  batch.header.base_sequence,
+                  static_cast<std::uint32_t>(records.front().offset - batch.header.base_offset));
+    options.transactional = batch.header.is_transactional();
+    options.control = batch.header.is_control();
     return log::encode_batch(records, options);
 }
 
@@ -122,6 +141,13 @@ Result<Cleanability> measure(const log::PartitionLog& log, Offset first_dirty,
             break;
         }
     }
+    // Nothing at or past the last stable offset is cleaned: the segment holding it stays whole.
+    const Offset stable = log.last_stable_offset();
+    Offset holding = segments.front().base_offset;
+    for (const auto& s : segments) {
+        if (s.base_offset <= stable) holding = s.base_offset;
+    }
+    c.first_uncleanable = std::min(c.first_uncleanable, holding);
     c.first_uncleanable = std::max(c.first_uncleanable, c.first_dirty);
     for (std::size_t i = 0; i + 1 < segments.size(); ++i) {
         const auto& s = segments[i];
@@ -157,12 +183,21 @@ Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
     result.cleaned_to = c.first_dirty;
     if (!c.cleanable && !force) return result;
 
+    // Aborted transactions' records are dropped and never enter the key map; markers are kept
+    // (they hold no key of the topic).
+    const auto aborted_txns = log.aborted_transactions(
+        log.log_start_offset(), Offset(std::numeric_limits<std::int64_t>::max()));
+    const auto skipped = [&](const log::BatchHeader& h) {
+        return h.is_control() || aborted(h, aborted_txns);
+    };
+
     // The key map over the dirty range, ending early if the budget runs out.
     OffsetMap map(config.dedupe_buffer_bytes,
                   static_cast<std::size_t>(c.first_uncleanable - c.first_dirty));
     Offset map_end = c.first_uncleanable;
     BROOK_RETURN_IF_ERROR(for_each_batch(
         log, c.first_dirty, c.first_uncleanable, [&](const log::DecodedBatch& batch) -> Result<bool> {
+            if (skipped(batch.header)) return true;
             for (const auto& record : batch.records) {
                 if (record.key && !map.put(*record.key, record.offset)) {
                     map_end = record.offset;
@@ -180,6 +215,10 @@ Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
         // A dry run first: a single segment that would lose nothing is left as it is.
         std::uint64_t removed = 0;
         BROOK_RETURN_IF_ERROR(for_each_batch(log, from, group.end, [&](const log::DecodedBatch& batch) -> Result<bool> {
+            if (skipped(batch.header)) {
+                if (!batch.header.is_control()) removed += batch.records.size();
+                return true;
+            }
             for (const auto& record : batch.records) {
                 if (!retainer.keep(record)) {
                     ++removed;
@@ -197,8 +236,12 @@ Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
             group.begin, group.end, [&](const log::PartitionLog::BatchSink& sink) -> Status {
                 return for_each_batch(log, from, group.end, [&](log::DecodedBatch& batch) -> Result<bool> {
                     std::vector<log::Record> kept;
-                    for (auto& record : batch.records) {
-                        if (retainer.keep(record)) kept.push_back(std::move(record));
+                    if (batch.header.is_control()) {
+                        kept = std::move(batch.records);
+                    } else if (!skipped(batch.header)) {
+                        for (auto& record : batch.records) {
+                            if (retainer.keep(record)) kept.push_back(std::move(record));
+                        }
                     }
                     if (kept.empty()) return true;
                     BROOK_ASSIGN_OR_RETURN(const auto bytes, reencode(batch, std::move(kept)));

@@ -14,6 +14,11 @@
 //      expires, and a pass runs then even if nothing new is dirty. Survivors keep their offsets, order, timestamps and headers;
 //      each batch is re-encoded with its own codec and timestamp type. Groups whose contents
 //      would not change are left alone.
+//   Transactions: the range never reaches the segment holding the last stable offset, so
+//      every transaction in it is complete. Records of aborted transactions (found through
+//      PartitionLog::aborted_transactions) are removed and never enter the key map. Control
+//      batches (commit and abort markers) are always kept, with their offsets, so the
+//      .txnindex entries that name them stay valid; they are a few dozen bytes each.
 //   4. Each rewritten group replaces its segments through PartitionLog::replace_segments.
 //
 // Thread safety: one pass per partition at a time (the caller holds the partition's cleaner

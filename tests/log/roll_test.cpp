@@ -69,6 +69,8 @@ struct LogModel {
     std::vector<SegmentModel> segments = {SegmentModel::starting_at(Offset(0))};
     std::vector<log::Record> records;
     std::map<Roll, int> rolls;
+    // Producer-state snapshots: one at each roll and one at each close.
+    std::set<Offset> snapshots;
 
     Offset end() const { return Offset(static_cast<std::int64_t>(records.size())); }
 
@@ -105,6 +107,7 @@ struct LogModel {
         if (roll != Roll::none) {
             seal(segments.back());
             segments.push_back(SegmentModel::starting_at(end()));
+            snapshots.insert(end());
             ++rolls[roll];
         }
         SegmentModel& s = segments.back();
@@ -127,7 +130,10 @@ struct LogModel {
     }
 
     // A clean close seals the active segment; a reopen unseals it with the same entries.
-    void close() { seal(segments.back()); }
+    void close() {
+        seal(segments.back());
+        snapshots.insert(end());
+    }
     void reopen() { segments.back().sealed = false; }
 
     std::optional<Offset> first_at_or_after(std::int64_t timestamp) const {
@@ -223,6 +229,9 @@ std::vector<std::string> expected_names(const LogModel& model, bool recovery_poi
                                   log::format::kTimeIndexSuffix}) {
             names.push_back(log::Segment::file_name(s.base, suffix));
         }
+    }
+    for (const Offset at : model.snapshots) {
+        names.push_back(log::Segment::file_name(at, log::format::kSnapshotSuffix));
     }
     if (recovery_point) names.emplace_back(log::format::kRecoveryPointFile);
     if (clean_shutdown) names.emplace_back(log::format::kCleanShutdownFile);
