@@ -3,8 +3,8 @@
 //
 // PERSISTENT FORMAT, NEVER RENUMBER. Every value here is written to disk. Changing one makes
 // existing stores unreadable; add new values instead, and bump the version where a layout
-// changes. docs/format.md (section 12, "Producer ids and transaction coordinator state") describes the same layout in prose
-// and must be kept in step.
+// changes. docs/format.md (section 12, "Producer ids and transaction coordinator state")
+// describes the same layout in prose and must be kept in step.
 //
 // Space. Everything lives in the metadata store's "state" database (meta/format.hpp) under
 // the key space kTxnSpace. Within it:
