@@ -80,11 +80,16 @@ public:
     ~Producer();
 
     // Queues a record. The callback, if any, gets its delivery report from poll() or flush().
+    // A report's error may also be fenced (a newer producer owns this producer's
+    // transactional.id, or its transaction timed out) or out_of_order_sequence (the partition
+    // lost track of this idempotent producer's sequence); both are fatal for the producer.
     // @return not_found (no such topic or partition); record_too_large (larger than the
-    //         topic's max.message.bytes); invalid_argument; closed.
+    //         topic's max.message.bytes); invalid_argument; closed; with transactional.id:
+    //         invalid_txn_state (no transaction in progress), fenced, out_of_order_sequence.
     Status produce(ProducerRecord record, DeliveryCallback callback = {});
 
     // Appends a record now (with acks=all, durably) and returns its report.
+    // @return the errors of produce() and of its delivery report.
     Result<DeliveryReport> produce_sync(ProducerRecord record);
 
     // Runs the callbacks of delivered records, waiting up to `timeout` for the first one.
