@@ -86,8 +86,9 @@ Status ProducerSession::require_in_transaction_locked(std::string_view op) const
 }
 
 Status ProducerSession::before_produce(const TopicPartition& partition) {
-    if (!transactional()) return Status::ok();
     std::lock_guard lock(mu_);
+    if (state_ == State::fatal) return fatal_;
+    if (!transactional()) return Status::ok();
     BROOK_RETURN_IF_ERROR(require_in_transaction_locked("produce"));
     if (partitions_.contains(partition)) return Status::ok();
     BROOK_RETURN_IF_ERROR(fatal_if_fenced_locked(

@@ -73,7 +73,8 @@ class ProducerSession {
 
     // ---- Records, from produce() ----------------------------------------------------------
     // For a transactional producer: adds the partition to the transaction.
-    // @return invalid_txn_state outside a transaction; fenced; the coordinator's errors.
+    // @return the fatal error (fenced, out_of_order_sequence) once the producer is fatal;
+    //         invalid_txn_state outside a transaction; the coordinator's errors.
     Status before_produce(const TopicPartition& partition);
 
     // ---- Transactions ---------------------------------------------------------------------

@@ -152,3 +152,32 @@ TEST_CASE_TEMPLATE("batches resent by an idempotent producer are stored once", F
     const auto after = read_topic(*store, "events", 3, "read_committed");
     CHECK(values_of(after).size() == 360);
 }
+
+TEST_CASE("an idempotent producer whose sequence the log refuses becomes fatal") {
+    auto store = MemoryStore().open();
+    REQUIRE(store->create_topic("events", 1).is_ok());
+    // The first producer id of a new store is 0.
+    auto producer = make_producer(*store, {{"linger.ms", "0"}});
+    REQUIRE(producer->produce_sync({.topic = "events", .value = "a"}).is_ok());
+    REQUIRE(producer->produce_sync({.topic = "events", .value = "b"}).is_ok());
+    auto partition = store->core()->partition("events", PartitionId(0));
+    REQUIRE(partition.is_ok());
+    auto state = (*partition)->log->producer_state(0);
+    REQUIRE(state.has_value());
+    CHECK(state->last_sequence() == 1);
+    // Another writer with the same id takes sequences 2 and 3, so the producer's next batch
+    // (sequence 2, one record) is neither a duplicate nor the next in order.
+    std::vector<log::Record> records(2);
+    records[0].value = "x";
+    records[1].value = "y";
+    auto bytes = log::encode_batch(records, {.producer_id = 0, .producer_epoch = 0,
+                                             .base_sequence = 2});
+    REQUIRE(bytes.is_ok());
+    REQUIRE(store->core()->append(**partition, *bytes, false).is_ok());
+
+    auto refused = producer->produce_sync({.topic = "events", .value = "c"});
+    CHECK(refused.code() == Code::out_of_order_sequence);
+    CHECK(producer->produce({.topic = "events", .value = "d"}) == Code::out_of_order_sequence);
+    CHECK(values_of(read_topic(*store, "events", 1, "read_uncommitted")) ==
+          std::vector<std::string>{"a", "b", "x", "y"});
+}
