@@ -67,7 +67,7 @@ Row txn_100x3(const Spec& spec) {
     Row plain_row = row;
     plain_latencies.fill(plain_row);
     row.notes.push_back(fmt::format(
-        "txn-100x3: plain produce of the same records (acks=all, flush every 100): {:.0f} "
+        "plain produce of the same records (acks=all, flush every 100): {:.0f} "
         "records/s, p50 {:.0f} us per 100; a transaction costs {:.2f}x",
         double(spec.records) / plain_seconds, plain_row.p50_us.value_or(0),
         row.seconds / plain_seconds));
