@@ -109,6 +109,9 @@ inline constexpr std::size_t kProducerBatchesKept = 5;
 //   0 i64 producer id   8 i64 first offset   16 i64 last offset (the marker's)
 //   24 i64 last stable offset when the marker was written   32 u64 XXH3-64 of bytes [0, 32)
 inline constexpr std::size_t kTxnIndexEntrySize = 40;
+// A .txnindex above this size is damaged by definition (its segment cannot hold that many abort
+// markers); it is rebuilt from the log instead of being read.
+inline constexpr std::uint64_t kMaxTxnIndexBytes = 64u << 20;
 
 // ---- Producer-state snapshot (<offset>.snapshot) -------------------------------------------
 // The state after every batch below <offset>:

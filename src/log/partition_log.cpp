@@ -60,7 +60,9 @@ Result<bool> PartitionLog::refresh() {
         segments_.push_back(std::move(segment));
     }
     if (segments_.empty()) return false;
-    end_.store(segments_.back()->next_offset().value(), std::memory_order_release);
+    const Offset new_end = segments_.back()->next_offset();
+    BROOK_RETURN_IF_ERROR(follow_transactions(Offset(old_end), new_end, !known));
+    end_.store(new_end.value(), std::memory_order_release);
     // The writer's retention and delete_records raise its start; a damaged or half-replaced
     // checkpoint is read again at the next refresh.
     Offset start = segments_.front()->base_offset();

@@ -140,7 +140,7 @@ public:
 
     // ---- Transactions ------------------------------------------------------------------
     // The first offset of the oldest open transaction (at least the log start), or the log
-    // end offset when none is open. Followers report the log end.
+    // end offset when none is open.
     Offset last_stable_offset() const noexcept;
     // The transactions open now, oldest first: the coordinator aborts or rolls them forward
     // after a crash.
@@ -231,8 +231,12 @@ private:
     // Loads the producer state and aborted index (partition_log_txn.cpp). `rescan_from` is
     // the first segment recovery validated, or the log end after a clean shutdown.
     Status load_transactions(const std::vector<Offset>& bases, Offset rescan_from);
-    // Calls `visit` with every batch from `from` to the log end, below the log start too.
-    Status scan_batches(Offset from, const TransactionState::BatchVisitor& visit) const;
+    // For a follower's refresh: brings the transaction state from `from` up to `to`, the log
+    // end about to be published; `first` on the first refresh. Reads files, writes none.
+    Status follow_transactions(Offset from, Offset to, bool first);
+    // Calls `visit` with every batch from `from` up to `end`, below the log start too.
+    Status scan_batches(Offset from, Offset end,
+                        const TransactionState::BatchVisitor& visit) const;
     // Seals the active .txnindex at roll and close; a failure stops the log.
     Status seal_txn_index();
     // The last stable offset given the log end `log_end`, loaded before it.

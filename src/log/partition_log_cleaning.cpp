@@ -82,8 +82,9 @@ Result<std::uint64_t> PartitionLog::advance_log_start(Offset offset) {
         if (status.is_ok()) status = remove_segment_files(dir_, segment->base_offset());
     }
     if (status.is_ok() && !removed.empty()) {
-        std::shared_lock lock(segments_mu_);
-        status = txn_.drop_below(segments_.front()->base_offset());
+        // The first remaining segment holds the start.
+        const auto first = segment_for(start);
+        status = txn_.drop_below(first ? first->base_offset() : start);
     }
     if (status.is_ok() && !removed.empty()) status = fs_.sync_dir(dir_);
     if (!status.is_ok()) {

@@ -69,8 +69,8 @@ Status PartitionLog::seal_txn_index() {
     return Status::ok();
 }
 
-Status PartitionLog::scan_batches(Offset from, const TransactionState::BatchVisitor& visit) const {
-    const Offset end = log_end_offset();
+Status PartitionLog::scan_batches(Offset from, Offset end,
+                                  const TransactionState::BatchVisitor& visit) const {
     for (auto segment = segment_for(from); segment && from < end;
          segment = segment_after(segment->base_offset())) {
         for (;;) {
@@ -90,11 +90,25 @@ Status PartitionLog::load_transactions(const std::vector<Offset>& bases, Offset 
         const auto report,
         txn_.load(bases, log_end_offset(), rescan_from,
                   [this](Offset from, const TransactionState::BatchVisitor& visit) {
-                      return scan_batches(from, visit);
+                      return scan_batches(from, log_end_offset(), visit);
                   }));
     recovery_.snapshots_rejected = report.snapshots_rejected;
     recovery_.producer_batches_replayed = report.batches_replayed;
     return Status::ok();
+}
+
+Status PartitionLog::follow_transactions(Offset from, Offset to, bool first) {
+    const auto scan = [this, to](Offset at, const TransactionState::BatchVisitor& visit) {
+        return scan_batches(at, to, visit);
+    };
+    if (!first) return txn_.replay(from, scan);
+    std::vector<Offset> bases;
+    {
+        std::shared_lock lock(segments_mu_);
+        for (const auto& s : segments_) bases.push_back(s->base_offset());
+    }
+    // The writer's active segment may have aborts its .txnindex does not hold yet.
+    return txn_.load(bases, to, std::min(bases.back(), to), scan, true).status();
 }
 
 }  // namespace brook::log

@@ -90,9 +90,40 @@ Status TransactionState::write_snapshot(Offset at) {
     return log::write_snapshot(fs_, dir_, at, table_.producers());
 }
 
+Status TransactionState::replay_batch(const DecodedBatch& batch,
+                                      std::vector<AbortedTransaction>& aborted) {
+    std::optional<ControlMarker> marker;
+    if (batch.header.is_control()) {
+        BROOK_ASSIGN_OR_RETURN(marker, parse_control_batch(batch));
+    }
+    if (auto ended = table_.apply(batch.header, marker)) {
+        ended->last_stable_offset =
+            table_.first_unstable_offset().value_or(batch.header.last_offset() + 1);
+        aborted.push_back(*ended);
+    }
+    return Status::ok();
+}
+
+void TransactionState::add_aborted(const std::vector<AbortedTransaction>& entries) {
+    std::unique_lock lock(aborted_mu_);
+    for (const auto& e : entries) {
+        aborted_.push_back(e);
+        max_span_ = std::max(max_span_, e.last_offset - e.first_offset);
+    }
+}
+
+Status TransactionState::replay(Offset from, const Scanner& scan) {
+    std::vector<AbortedTransaction> found;
+    BROOK_RETURN_IF_ERROR(
+        scan(from, [&](const DecodedBatch& batch) { return replay_batch(batch, found); }));
+    add_aborted(found);
+    publish_first_unstable();
+    return Status::ok();
+}
+
 Result<TransactionState::LoadReport> TransactionState::load(const std::vector<Offset>& bases,
                                                             Offset end, Offset rescan_from,
-                                                            const Scanner& scan) {
+                                                            const Scanner& scan, bool read_only) {
     LoadReport report;
     BROOK_ASSIGN_OR_RETURN(const auto names, fs_.list_dir(dir_));
 
@@ -107,6 +138,7 @@ Result<TransactionState::LoadReport> TransactionState::load(const std::vector<Of
 
     // The newest snapshot at or below the replay limit; strays and corrupt ones are removed.
     const auto remove_snapshot = [&](Offset at) {
+        if (read_only) return Status::ok();
         return fs_.remove_file(
             fs::join_path(dir_, Segment::file_name(at, format::kSnapshotSuffix)));
     };
@@ -133,23 +165,14 @@ Result<TransactionState::LoadReport> TransactionState::load(const std::vector<Of
             return loaded.status();
         }
     }
-    if (removed_any) BROOK_RETURN_IF_ERROR(fs_.sync_dir(dir_));
+    if (removed_any && !read_only) BROOK_RETURN_IF_ERROR(fs_.sync_dir(dir_));
 
     const Offset replay_from = from.value_or(bases.front());
     table_.assign(std::move(producers));
     std::vector<AbortedTransaction> replayed;
-    BROOK_RETURN_IF_ERROR(scan(replay_from, [&](const DecodedBatch& batch) -> Status {
+    BROOK_RETURN_IF_ERROR(scan(replay_from, [&](const DecodedBatch& batch) {
         ++report.batches_replayed;
-        std::optional<ControlMarker> marker;
-        if (batch.header.is_control()) {
-            BROOK_ASSIGN_OR_RETURN(marker, parse_control_batch(batch));
-        }
-        if (auto aborted = table_.apply(batch.header, marker)) {
-            aborted->last_stable_offset =
-                table_.first_unstable_offset().value_or(batch.header.last_offset() + 1);
-            replayed.push_back(*aborted);
-        }
-        return Status::ok();
+        return replay_batch(batch, replayed);
     }));
 
     std::vector<AbortedTransaction> all;
@@ -163,7 +186,7 @@ Result<TransactionState::LoadReport> TransactionState::load(const std::vector<Of
         for (const auto& e : replayed) {
             if (e.last_offset >= bases[i] && e.last_offset < segment_end) wanted.push_back(e);
         }
-        if (wanted != indexes[i].entries || indexes[i].damaged) {
+        if (!read_only && (wanted != indexes[i].entries || indexes[i].damaged)) {
             if (wanted.empty()) {
                 BROOK_RETURN_IF_ERROR(remove_txn_index(fs_, dir_, bases[i]));
                 BROOK_RETURN_IF_ERROR(fs_.sync_dir(dir_));
@@ -175,11 +198,10 @@ Result<TransactionState::LoadReport> TransactionState::load(const std::vector<Of
     }
     {
         std::unique_lock lock(aborted_mu_);
-        aborted_ = std::move(all);
+        aborted_.clear();
         max_span_ = 0;
-        for (const auto& e : aborted_)
-            max_span_ = std::max(max_span_, e.last_offset - e.first_offset);
     }
+    add_aborted(all);
     publish_first_unstable();
     return report;
 }

@@ -11,10 +11,10 @@
 // it; after a crash open() rebuilds it, with the producer state, by replaying the batches
 // from the newest snapshot at or below the first segment recovery validates.
 //
-// Thread safety: check, record, seal_index, write_snapshot, load, open_transactions and
-// producer need the log's append lock (or exclusive access, in open). first_unstable and the
-// aborted-index lookups may be called from any thread at any time. Maintenance calls (drop_below,
-// aborted_in) are serialised by the log's maintenance lock.
+// Thread safety: check, record, seal_index, write_snapshot, load, replay, open_transactions
+// and producer need the log's append lock (or exclusive access, in open). first_unstable and
+// the aborted-index lookups may be called from any thread at any time. Maintenance calls
+// (drop_below, aborted_in) are serialised by the log's maintenance lock.
 #pragma once
 
 #include <atomic>
@@ -72,10 +72,16 @@ class TransactionState {
     // Loads the state on open. `bases` are the segments' base offsets (ascending), `end` the
     // log end, `rescan_from` the first offset whose .txnindex entries are not known durable
     // (the log end after a clean shutdown). Removes stray and corrupt snapshots, and rewrites
-    // the .txnindex files of the replayed range that differ.
+    // the .txnindex files of the replayed range that differ, unless `read_only` (a follower,
+    // whose files another process writes).
     // @return corruption / io_error from scanning the log; io_error from the files.
     Result<LoadReport> load(const std::vector<Offset>& bases, Offset end, Offset rescan_from,
-                            const Scanner& scan);
+                            const Scanner& scan, bool read_only = false);
+
+    // For a follower: replays the batches the writer published since, from `from`, into the
+    // state and the aborted index (in memory only).
+    // @return corruption / io_error from scanning the log.
+    Status replay(Offset from, const Scanner& scan);
 
     // The first offset of the oldest open transaction, or nullopt.
     std::optional<Offset> first_unstable() const noexcept;
@@ -93,6 +99,9 @@ class TransactionState {
 
   private:
     void publish_first_unstable() noexcept;
+    // Applies one batch read back from the log; an abort it ends goes to `aborted`.
+    Status replay_batch(const DecodedBatch& batch, std::vector<AbortedTransaction>& aborted);
+    void add_aborted(const std::vector<AbortedTransaction>& entries);
 
     fs::FileSystem& fs_;
     const std::string dir_;

@@ -38,6 +38,10 @@ Result<TxnIndexContents> read_txn_index(fs::FileSystem& fs, const std::string& d
     if (opened.code() == Code::not_found) return contents;
     if (!opened.is_ok()) return opened.status();
     BROOK_ASSIGN_OR_RETURN(const std::uint64_t size, (*opened)->size());
+    if (size > format::kMaxTxnIndexBytes) {
+        contents.damaged = true;
+        return contents;
+    }
     std::vector<std::byte> chunk;
     for (std::uint64_t pos = 0; pos < size;) {
         const auto want = static_cast<std::size_t>(

@@ -5,8 +5,11 @@
 #include <brook/clock.hpp>
 #include <map>
 #include <random>
+#include <set>
 
 #include "cleaner/compactor.hpp"
+#include "log/format.hpp"
+#include "log/segment.hpp"
 #include "support/fault_fs.hpp"
 #include "support/log_util.hpp"
 #include "support/test_env.hpp"
@@ -65,6 +68,25 @@ void check_compacted(const log::PartitionLog& log, const Model& model, Offset cl
     CHECK(markers(log) == expected_markers);
 }
 
+// Every snapshot sits at a segment's base offset or inside the active segment (the one close
+// writes), and every .txnindex belongs to a segment: the swap removed those of the replaced
+// segments.
+void check_files(fs::FileSystem& fs, const std::string& dir, const log::PartitionLog& log) {
+    std::set<Offset> bases;
+    for (const auto& s : log.segments()) bases.insert(s.base_offset);
+    const auto names = fs.list_dir(dir);
+    REQUIRE(names.is_ok());
+    for (const auto& name : *names) {
+        CAPTURE(name);
+        if (auto at = log::Segment::parse_file_name(name, log::format::kSnapshotSuffix)) {
+            CHECK((bases.contains(*at) || *at >= *bases.rbegin()));
+        }
+        if (auto base = log::Segment::parse_file_name(name, log::format::kTxnIndexSuffix)) {
+            CHECK(bases.contains(*base));
+        }
+    }
+}
+
 }  // namespace
 
 TEST_CASE("compaction removes aborted records, keeps markers and stops below the LSO") {
@@ -107,11 +129,19 @@ TEST_CASE("compaction removes aborted records, keeps markers and stops below the
         work.run(*log, rng, 120);
         work.finish_all(*log, rng);
         REQUIRE(log->roll_if_due(true).is_ok());
+        // Larger segments from now on: the pass merges every sealed segment into one, so the
+        // swap removes the replaced segments' snapshots and indexes.
+        config.segment_bytes = 1 << 20;
+        REQUIRE(log->set_config(config).is_ok());
+        const std::size_t segments_before = log->segments().size();
         result = cleaner::compact(*log, state, compaction, clock.now_ms(), true);
         REQUIRE(result.is_ok());
         CHECK(result->cleaned_to == log->segments().back().base_offset);
         const Offset cleaned_to = result->cleaned_to;
         check_compacted(*log, work.model, cleaned_to);
+        check_files(faulty, dir, *log);
+        CHECK(log->segments().size() == 2);
+        CHECK(segments_before > 4);
         work.check_dedupe(*log);
 
         REQUIRE(log->flush().is_ok());
