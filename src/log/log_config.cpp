@@ -30,6 +30,8 @@ Status LogConfig::validate() const {
                                       format::kMaxBatchBytes));
     BROOK_RETURN_IF_ERROR(check_range("flush.messages", flush_messages, 1, kInt64Max));
     BROOK_RETURN_IF_ERROR(check_range("flush.ms", flush_ms, 0, kInt64Max));
+    BROOK_RETURN_IF_ERROR(
+        check_range("producer.id.expiration.ms", producer_id_expiration_ms, 1, kInt64Max));
     return Status::ok();
 }
 

@@ -35,6 +35,11 @@ struct LogConfig {
     // message.timestamp.type: CreateTime keeps the producer's timestamps; LogAppendTime
     // stamps each batch with the log's clock on append.
     TimestampType message_timestamp_type = TimestampType::create_time;
+    // producer.id.expiration.ms (a broker setting in Kafka, same default): at each roll and
+    // close, a producer without an open transaction whose last batch's timestamp is older than
+    // this is forgotten. A later batch of it is then taken as a new producer's, at any
+    // sequence, so duplicate detection for it ends, as in Kafka.
+    std::int64_t producer_id_expiration_ms = 24LL * 60 * 60 * 1000;
 
     // @return invalid_argument naming the first setting that is out of range, and its range.
     Status validate() const;

@@ -267,7 +267,7 @@ Status PartitionLog::roll(Offset new_base) {
         std::unique_lock lock(segments_mu_);
         segments_.push_back(std::move(*next));
     }
-    BROOK_RETURN_IF_ERROR(txn_.write_snapshot(new_base));
+    BROOK_RETURN_IF_ERROR(txn_.write_snapshot(new_base, producer_expiry_cutoff()));
     // Everything below new_base is now fsynced and sealed: recovery can start here.
     return write_checkpoint(fs_, dir_, CheckpointKind::recovery_point, Checkpoint{new_base, 0});
 }
@@ -356,7 +356,7 @@ Status PartitionLog::close() {
     const auto segment = active();
     if (Status sealed = segment->seal(); !sealed.is_ok()) return fail_stop(sealed);
     BROOK_RETURN_IF_ERROR(seal_txn_index());
-    BROOK_RETURN_IF_ERROR(txn_.write_snapshot(log_end_offset()));
+    BROOK_RETURN_IF_ERROR(txn_.write_snapshot(log_end_offset(), producer_expiry_cutoff()));
     return write_checkpoint(fs_, dir_, CheckpointKind::clean_shutdown,
                             Checkpoint{log_end_offset(), segment->size()});
 }

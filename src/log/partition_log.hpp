@@ -239,6 +239,9 @@ private:
                         const TransactionState::BatchVisitor& visit) const;
     // Seals the active .txnindex at roll and close; a failure stops the log.
     Status seal_txn_index();
+    // Producers idle since before this time are forgotten (producer.id.expiration.ms).
+    // REQUIRES: append_mu_ held.
+    std::int64_t producer_expiry_cutoff() const noexcept;
     // The last stable offset given the log end `log_end`, loaded before it.
     Offset stable_end(Offset log_end) const noexcept;
     // REQUIRES: append_mu_ held.

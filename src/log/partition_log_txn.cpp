@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "log/partition_log.hpp"
 
@@ -44,6 +45,14 @@ Offset PartitionLog::stable_end(Offset log_end) const noexcept {
     const auto first = txn_.first_unstable();
     if (!first) return log_end;
     return std::min(log_end, std::max(*first, log_start_offset()));
+}
+
+std::int64_t PartitionLog::producer_expiry_cutoff() const noexcept {
+    const std::int64_t now = clock_.now_ms();
+    const std::int64_t lowest = std::numeric_limits<std::int64_t>::min();
+    return now < lowest + config_.producer_id_expiration_ms
+               ? lowest
+               : now - config_.producer_id_expiration_ms;
 }
 
 Offset PartitionLog::last_stable_offset() const noexcept {

@@ -119,6 +119,12 @@ std::optional<ProducerEntry> ProducerStateTable::get(std::int64_t producer_id) c
     return found->second;
 }
 
+std::size_t ProducerStateTable::expire(std::int64_t cutoff_ms) {
+    return std::erase_if(producers_, [&](const auto& item) {
+        return !item.second.transaction_first_offset && item.second.last_timestamp < cutoff_ms;
+    });
+}
+
 void ProducerStateTable::assign(std::map<std::int64_t, ProducerEntry> producers) {
     producers_ = std::move(producers);
     ongoing_.clear();

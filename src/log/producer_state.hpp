@@ -107,6 +107,10 @@ class ProducerStateTable {
     std::optional<ProducerEntry> get(std::int64_t producer_id) const;
     const std::map<std::int64_t, ProducerEntry>& producers() const noexcept { return producers_; }
 
+    // Forgets the producers without an open transaction whose last batch's timestamp is below
+    // `cutoff_ms`. @return how many it forgot.
+    std::size_t expire(std::int64_t cutoff_ms);
+
     // Replaces the whole table (from a snapshot).
     void assign(std::map<std::int64_t, ProducerEntry> producers);
 

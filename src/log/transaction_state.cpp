@@ -86,7 +86,8 @@ Status TransactionState::seal_index() {
     return Status::ok();
 }
 
-Status TransactionState::write_snapshot(Offset at) {
+Status TransactionState::write_snapshot(Offset at, std::int64_t expire_before_ms) {
+    table_.expire(expire_before_ms);
     return log::write_snapshot(fs_, dir_, at, table_.producers());
 }
 

@@ -58,9 +58,10 @@ class TransactionState {
     // Fsyncs and closes the active segment's .txnindex, at roll and close, before the log
     // trusts the segment. @return io_error.
     Status seal_index();
-    // Writes the snapshot of the producer state at `at`, the log end now.
+    // Forgets the producers idle since before `expire_before_ms` (ProducerStateTable::expire),
+    // then writes the snapshot of the producer state at `at`, the log end now.
     // @return io_error / no_space.
-    Status write_snapshot(Offset at);
+    Status write_snapshot(Offset at, std::int64_t expire_before_ms);
 
     struct LoadReport {
         int snapshots_rejected = 0;          // corrupt snapshots ignored and removed

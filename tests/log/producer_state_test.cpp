@@ -211,3 +211,47 @@ TEST_CASE("random sends, re-sends and gaps of several producers match a model of
         CHECK(state->last_sequence() == p.next - 1);
     }
 }
+
+TEST_CASE(
+    "idle producers without an open transaction expire at roll after producer.id.expiration.ms") {
+    Fixture f;
+    f.config.producer_id_expiration_ms = 5'000;
+    REQUIRE(f.log->set_config(f.config).is_ok());
+    // Record timestamps are 1000 and up (see producer_records).
+    const ProducerBatch idle{1, 0, 0, 2, false, "idle"};
+    f.write(idle);
+    f.write({2, 0, 0, 1, true, "open"});  // a transaction left open
+    f.clock.set_ms(1'000 + 5'000 + 10);
+    f.write({3, 0, 0, 1, false, "old"});
+    // Producer 4's batch carries the current time.
+    {
+        log::BatchOptions options;
+        options.producer_id = 4;
+        options.producer_epoch = 0;
+        options.base_sequence = 0;
+        log::Record r = make_record(4, f.clock.now_ms());
+        auto bytes = log::encode_batch(std::vector{r}, options);
+        REQUIRE(bytes.is_ok());
+        auto placed = f.log->append(*bytes);
+        REQUIRE(placed.is_ok());
+        r.offset = placed->base_offset;
+        f.model.push_back(r);
+    }
+    REQUIRE(f.log->roll_if_due(true).value());
+    CHECK_FALSE(f.log->producer_state(1));
+    CHECK_FALSE(f.log->producer_state(3));
+    CHECK(f.log->producer_state(2));  // its transaction is open
+    CHECK(f.log->producer_state(4));
+    // The forgotten producer's re-sent batch is taken as new and written again, as in Kafka.
+    f.write(idle);
+    f.check_contents();
+    f.log->close().ignore();
+    f.log.reset();
+    f.log = open_log(f.env.fs(), f.dir, f.config, f.clock);
+    // Close expired producer 1 again: its batch timestamps are old. The others are as before.
+    CHECK_FALSE(f.log->producer_state(1));
+    CHECK_FALSE(f.log->producer_state(3));
+    CHECK(f.log->producer_state(2));
+    CHECK(f.log->producer_state(4));
+    f.check_contents();
+}
