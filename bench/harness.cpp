@@ -98,6 +98,8 @@ Spec make_spec(std::string_view workload, std::string_view system, bool quick, s
         s.value_bytes = 1024;
     } else if (workload == "idle-rss-400") {
         n = 1;
+    } else if (workload == "txn-100x3") {
+        n = 30'000;  // 300 transactions of 100 records
     }
     if (workload == "produce-unbatched") s.batch = 1;
     s.json = workload == "zstd-json";

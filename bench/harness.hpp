@@ -27,7 +27,7 @@ inline const std::vector<std::string> kWorkloads = {
     "group-commit-4", "consume-100b", "latency",           "produce-unbatched",
     "zstd-json",     "seek-offset",  "seek-time",         "group-4x8",
     "compaction",    "retention",    "open-memory",       "open-disk-400",
-    "recovery",      "idle-rss-400",
+    "recovery",      "idle-rss-400",      "txn-100x3",
 };
 
 // System names in table order. raw is the physical limit every ratio is taken against.

@@ -22,6 +22,11 @@
 //   auto.commit.interval.ms    5000
 //   max.poll.interval.ms       300000   a member that does not poll this often is removed
 //   session.timeout.ms         45000    how long a closed static member keeps its partitions
+//   isolation.level            read_uncommitted (default) | read_committed: with
+//                              read_committed, poll() returns only records of committed
+//                              transactions (and non-transactional ones), up to the last
+//                              stable offset (LSO); get_watermark_offsets' high and
+//                              kOffsetEnd / auto.offset.reset=latest mean the LSO
 // Any other key is invalid_argument. With group.id, a partition assigned with kOffsetInvalid
 // starts at the group's committed offset, if any, before auto.offset.reset applies.
 //
@@ -46,7 +51,7 @@ namespace brook {
 
 struct WatermarkOffsets {
     Offset low{};   // log start offset
-    Offset high{};  // log end offset
+    Offset high{};  // log end offset; the last stable offset for read_committed consumers
 };
 
 struct TopicPartitionTimestamp {
@@ -135,6 +140,9 @@ public:
     Status unsubscribe();
     // This consumer's member id in its group, or "" when it is not a member.
     std::string member_id() const;
+    // The group id, generation and member id, for Producer::send_offsets_to_transaction.
+    // @return invalid_argument (no group.id); closed.
+    Result<ConsumerGroupMetadata> group_metadata() const;
 
     // Commits synchronously: the consumed positions of every assigned partition, the offset
     // after `message`, or the given offsets (each the next offset to read). Once it returns ok

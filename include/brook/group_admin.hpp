@@ -47,7 +47,11 @@ struct PartitionLag {
     PartitionId partition{};
     std::optional<Offset> committed{};  // none when the group never committed this partition
     Offset log_end_offset{};
-    std::optional<std::int64_t> lag{};  // log_end_offset - committed, when committed
+    // The first offset of the oldest open transaction, or log_end_offset when none is open.
+    Offset last_stable_offset{};
+    // log_end_offset - committed when committed (last_stable_offset - committed for a
+    // read_committed description), never below 0.
+    std::optional<std::int64_t> lag{};
 };
 
 struct GroupDescription {
@@ -83,8 +87,12 @@ class GroupAdmin {
     // Every group with members or committed offsets, sorted by id. @return closed; corruption.
     Result<std::vector<GroupListing>> list_groups() const;
 
+    // With IsolationLevel::read_committed, lag is measured against the last stable offset, as
+    // for consumers with isolation.level=read_committed.
     // @return not_found if the group has neither members nor committed offsets; closed.
-    Result<GroupDescription> describe_group(std::string_view group_id) const;
+    Result<GroupDescription> describe_group(
+        std::string_view group_id,
+        IsolationLevel isolation = IsolationLevel::read_uncommitted) const;
 
     // Sets the group's committed offset of every partition of `topic`.
     // @return the new offsets; busy while the group has members; not_found (topic);

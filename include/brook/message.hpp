@@ -52,6 +52,20 @@ struct TopicPartitionOffset {
 
 enum class TimestampType : std::uint8_t { create_time, log_append_time };
 
+// Which records a reader sees (the consumer's isolation.level): every appended record, or
+// only those of committed transactions, up to the last stable offset (docs/exactly-once.md).
+enum class IsolationLevel : std::uint8_t { read_uncommitted, read_committed };
+
+// A consumer's place in its group, from Consumer::group_metadata(), for
+// Producer::send_offsets_to_transaction: the group refuses the offsets if the member has
+// left or the group has moved to a newer generation (Kafka's ConsumerGroupMetadata).
+struct ConsumerGroupMetadata {
+    std::string group_id{};
+    std::int32_t generation_id = -1;  // -1 when the consumer is not a group member
+    std::string member_id{};          // "" when the consumer is not a group member
+    std::optional<std::string> group_instance_id{};
+};
+
 class Message {
 public:
     Message() = default;

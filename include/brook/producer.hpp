@@ -17,7 +17,20 @@
 //                      records with a null key use sticky partitioning
 //   delivery.timeout.ms 120000  a record not appended within this fails with timed_out
 //   client.id          ""     a name for messages
+//   enable.idempotence true   batches carry a producer id, epoch and per-partition sequence,
+//                      so a batch appended twice is stored once and a gap is refused
+//   transactional.id   unset  enables transactions (below); needs enable.idempotence
+//   transaction.timeout.ms 60000  an open transaction older than this (store clock) is
+//                      aborted by the store's maintenance, and this producer is fenced;
+//                      at most 900000 (Kafka's transaction.max.timeout.ms)
 // Any other key is invalid_argument.
+//
+// Transactions (docs/exactly-once.md), as in confluent-kafka: init_transactions() once, then
+// begin_transaction(), produce(), send_offsets_to_transaction(), and commit_transaction() or
+// abort_transaction(). Records of a committed transaction, and its offsets, become visible
+// together; read_committed consumers never see an aborted one. A newer producer with the same
+// transactional.id fences this one: its calls, and its records' reports, then fail with
+// fenced, and it must be destroyed. The transaction calls are made from one thread at a time.
 //
 // Threads: a Producer runs one sender thread, which appends lingering batches on time. Every
 // method may be called from any number of threads at once. Callbacks run only inside poll()
@@ -34,6 +47,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace brook {
 
@@ -66,11 +80,16 @@ public:
     ~Producer();
 
     // Queues a record. The callback, if any, gets its delivery report from poll() or flush().
+    // A report's error may also be fenced (a newer producer owns this producer's
+    // transactional.id, or its transaction timed out) or out_of_order_sequence (the partition
+    // lost track of this idempotent producer's sequence); both are fatal for the producer.
     // @return not_found (no such topic or partition); record_too_large (larger than the
-    //         topic's max.message.bytes); invalid_argument; closed.
+    //         topic's max.message.bytes); invalid_argument; closed; with transactional.id:
+    //         invalid_txn_state (no transaction in progress), fenced, out_of_order_sequence.
     Status produce(ProducerRecord record, DeliveryCallback callback = {});
 
     // Appends a record now (with acks=all, durably) and returns its report.
+    // @return the errors of produce() and of its delivery report.
     Result<DeliveryReport> produce_sync(ProducerRecord record);
 
     // Runs the callbacks of delivered records, waiting up to `timeout` for the first one.
@@ -83,6 +102,44 @@ public:
 
     // Records queued or awaiting their callback, as len(producer) in confluent-kafka.
     std::size_t outstanding() const;
+
+    // ---- Transactions (transactional.id) ----------------------------------------------
+    // Every call below returns invalid_argument on a producer without transactional.id, and
+    // fenced once a newer producer with the same transactional.id (or the transaction
+    // timeout) has fenced this one. produce() inside a transaction returns the same errors,
+    // and invalid_txn_state outside one.
+
+    // Registers the transactional.id: completes or aborts what an older producer with the
+    // same id left open, and fences that producer. Call once, before any transaction.
+    // @return invalid_txn_state if already called; invalid_argument (bad id or
+    //         transaction.timeout.ms); io_error, no_space; closed.
+    Status init_transactions(std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
+
+    // Starts a transaction; records produced until commit or abort belong to it.
+    // @return invalid_txn_state (before init_transactions, or a transaction is in progress).
+    Status begin_transaction();
+
+    // Adds a consumer's offsets (each the next offset to read) to the transaction: they are
+    // committed for `group` if and only if the transaction commits.
+    // @return fenced (also when the group no longer has this member or generation);
+    //         invalid_txn_state (no transaction); invalid_argument (negative offset);
+    //         not_found (topic or partition); closed.
+    Status send_offsets_to_transaction(
+        const std::vector<TopicPartitionOffset>& offsets, const ConsumerGroupMetadata& group,
+        std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
+
+    // Flushes the transaction's records, then commits them and its offsets atomically: once
+    // it returns ok they survive a crash and read_committed consumers see them.
+    // @return invalid_txn_state (no transaction, or a record of it failed: abort instead);
+    //         fenced; timed_out (records still queued after `timeout`: call again);
+    //         io_error, no_space (call again, or reopen the store, which completes the commit
+    //         if it was decided); closed.
+    Status commit_transaction(std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
+
+    // Appends what is queued, then aborts the transaction: its records are never visible to
+    // read_committed consumers, and its offsets are dropped.
+    // @return invalid_txn_state (no transaction); fenced; timed_out; io_error; closed.
+    Status abort_transaction(std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
 
     class Impl;
 

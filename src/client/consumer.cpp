@@ -214,7 +214,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
     Result<WatermarkOffsets> get_watermark_offsets(const TopicPartition& tp) const {
         BROOK_RETURN_IF_ERROR(check_open());
         BROOK_ASSIGN_OR_RETURN(auto state, core_->partition(tp.topic, tp.partition));
-        return WatermarkOffsets{state->log->log_start_offset(), state->log->log_end_offset()};
+        return WatermarkOffsets{state->log->log_start_offset(), end_offset(*state)};
     }
 
     Result<std::vector<TopicPartitionOffset>> offsets_for_times(
@@ -331,6 +331,12 @@ class Consumer::Impl final : public client::GroupClient::Host {
     }
 
     std::string member_id() const { return group_ ? group_->member_id() : std::string(); }
+
+    Result<ConsumerGroupMetadata> group_metadata() const {
+        BROOK_RETURN_IF_ERROR(check_group("group_metadata"));
+        return ConsumerGroupMetadata{config_.group_id, group_->generation(), group_->member_id(),
+                                     config_.group.member.instance_id};
+    }
 
     Status commit(std::optional<std::vector<TopicPartitionOffset>> offsets) {
         BROOK_RETURN_IF_ERROR(check_group("commit"));
@@ -458,10 +464,24 @@ class Consumer::Impl final : public client::GroupClient::Host {
         return find_in(assigned_, tp);
     }
 
+    // Where reading ends for this consumer: the log end, or for read_committed the last
+    // stable offset.
+    Offset end_offset(const detail::PartitionState& state) const {
+        return config_.isolation == IsolationLevel::read_committed
+                   ? state.log->last_stable_offset()
+                   : state.log->log_end_offset();
+    }
+
+    log::Isolation log_isolation() const {
+        return config_.isolation == IsolationLevel::read_committed
+                   ? log::Isolation::read_committed
+                   : log::Isolation::read_uncommitted;
+    }
+
     // The position an assign() or seek() offset stands for; kOffsetInvalid stays unresolved.
-    static Result<Offset> resolve_start(const AssignedPartition& p, Offset offset) {
+    Result<Offset> resolve_start(const AssignedPartition& p, Offset offset) const {
         if (offset == kOffsetBeginning) return p.state->log->log_start_offset();
-        if (offset == kOffsetEnd) return p.state->log->log_end_offset();
+        if (offset == kOffsetEnd) return end_offset(*p.state);
         if (offset == kOffsetInvalid || offset >= Offset(0)) return offset;
         return Status::invalid_argument(
             fmt::format("{}: offset {} is neither an offset nor kOffsetBeginning, kOffsetEnd or "
@@ -517,7 +537,8 @@ class Consumer::Impl final : public client::GroupClient::Host {
                 if (auto error = reset_locked(p, "the partition has no position")) return error;
             }
             auto batches = p.state->log->read_raw(
-                p.position, static_cast<std::size_t>(config_.max_partition_fetch_bytes));
+                p.position, static_cast<std::size_t>(config_.max_partition_fetch_bytes),
+                log_isolation());
             if (!batches) {
                 if (batches.code() != Code::offset_out_of_range) {
                     p.errored = true;
@@ -552,7 +573,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
                 p.position = p.state->log->log_start_offset();
                 return std::nullopt;
             case client::OffsetReset::latest:
-                p.position = p.state->log->log_end_offset();
+                p.position = end_offset(*p.state);
                 return std::nullopt;
             case client::OffsetReset::none:
                 break;
@@ -648,6 +669,9 @@ Status Consumer::unsubscribe() {
 }
 std::string Consumer::member_id() const {
     return impl_->member_id();
+}
+Result<ConsumerGroupMetadata> Consumer::group_metadata() const {
+    return impl_->group_metadata();
 }
 Status Consumer::commit() {
     return impl_->commit(std::nullopt);

@@ -75,12 +75,23 @@ Result<ConsumerConfig> parse_consumer_config(const Config& config) {
             BROOK_ASSIGN_OR_RETURN(out.group.member.max_poll_interval_ms, parse_int(key, value, 1));
         } else if (key == "session.timeout.ms") {
             BROOK_ASSIGN_OR_RETURN(out.group.member.session_timeout_ms, parse_int(key, value, 1));
+        } else if (key == "isolation.level") {
+            if (value == "read_uncommitted") {
+                out.isolation = IsolationLevel::read_uncommitted;
+            } else if (value == "read_committed") {
+                out.isolation = IsolationLevel::read_committed;
+            } else {
+                return Status::invalid_argument(fmt::format(
+                    "invalid consumer config isolation.level = '{}': expected read_uncommitted "
+                    "or read_committed",
+                    value));
+            }
         } else {
             return Status::invalid_argument(fmt::format(
                 "unknown consumer config key '{}'; the keys are auto.commit.interval.ms, "
                 "auto.offset.reset, client.id, enable.auto.commit, fetch.wait.max.ms, group.id, "
-                "group.instance.id, max.partition.fetch.bytes, max.poll.interval.ms, "
-                "partition.assignment.strategy and session.timeout.ms",
+                "group.instance.id, isolation.level, max.partition.fetch.bytes, "
+                "max.poll.interval.ms, partition.assignment.strategy and session.timeout.ms",
                 key));
         }
     }

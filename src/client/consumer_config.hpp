@@ -9,6 +9,7 @@
 #pragma once
 
 #include <brook/config.hpp>
+#include <brook/message.hpp>
 #include <brook/status.hpp>
 #include <chrono>
 #include <cstdint>
@@ -32,6 +33,9 @@ struct ConsumerConfig {
     std::chrono::milliseconds fetch_wait_max{500};
     std::int32_t max_partition_fetch_bytes = 1024 * 1024;
     std::string client_id;
+    // isolation.level: read_committed reads up to the last stable offset, without aborted
+    // transactions.
+    IsolationLevel isolation = IsolationLevel::read_uncommitted;
     // Consumer groups: group.id ("" for none) and the member's settings.
     std::string group_id;
     GroupClientConfig group;

@@ -12,7 +12,8 @@ namespace brook::client {
 namespace {
 
 constexpr std::string_view kKnownKeys =
-    "acks, batch.size, client.id, compression.type, delivery.timeout.ms, linger.ms, partitioner";
+    "acks, batch.size, client.id, compression.type, delivery.timeout.ms, enable.idempotence, "
+    "linger.ms, partitioner, transaction.timeout.ms, transactional.id";
 
 Status bad_value(std::string_view key, std::string_view value, std::string_view accepted) {
     return Status::invalid_argument(
@@ -62,6 +63,14 @@ Status apply(ProducerConfig& out, const std::string& key, const std::string& val
         out.delivery_timeout = std::chrono::milliseconds(ms);
     } else if (key == "client.id") {
         out.client_id = value;
+    } else if (key == "enable.idempotence") {
+        if (value != "true" && value != "false") return bad_value(key, value, "true or false");
+        out.idempotent = value == "true";
+    } else if (key == "transactional.id") {
+        if (value.empty()) return bad_value(key, value, "a non-empty id");
+        out.transactional_id = value;
+    } else if (key == "transaction.timeout.ms") {
+        BROOK_ASSIGN_OR_RETURN(out.transaction_timeout_ms, parse_int(key, value, 1));
     } else {
         return Status::invalid_argument(
             fmt::format("unknown producer config key '{}'; known keys: {}", key, kKnownKeys));
@@ -79,6 +88,11 @@ Result<ProducerConfig> parse_producer_config(const Config& config) {
             "invalid producer config: delivery.timeout.ms = {} is below linger.ms = {}; a "
             "batch may linger that long, so delivery.timeout.ms must be at least linger.ms",
             out.delivery_timeout.count(), out.linger.count()));
+    }
+    if (out.transactional_id && !out.idempotent) {
+        return Status::invalid_argument(
+            "invalid producer config: transactional.id needs enable.idempotence = true; remove "
+            "enable.idempotence = false");
     }
     return out;
 }

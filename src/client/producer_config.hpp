@@ -12,6 +12,7 @@
 #include <brook/status.hpp>
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 
 #include "client/partitioner.hpp"
@@ -28,10 +29,15 @@ struct ProducerConfig {
     PartitionerKind partitioner = PartitionerKind::murmur2;
     std::chrono::milliseconds delivery_timeout{120000};
     std::string client_id;
+    // enable.idempotence: batches carry a producer id, epoch and sequence (txn/).
+    bool idempotent = true;
+    std::optional<std::string> transactional_id;
+    std::int32_t transaction_timeout_ms = 60000;
 };
 
 // Builds a ProducerConfig from Kafka's defaults overlaid with `config`. delivery.timeout.ms
 // must be at least linger.ms, as in Kafka's Java client, since a batch may linger that long.
+// transactional.id needs enable.idempotence, as in Kafka.
 // @return invalid_argument for the first bad setting, in key order.
 Result<ProducerConfig> parse_producer_config(const Config& config);
 

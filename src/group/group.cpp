@@ -179,6 +179,28 @@ Status Group::commit(const std::string& member_id, const std::vector<TopicPartit
                      std::int64_t now_ms) {
     std::lock_guard lock(mu_);
     expire_locked(now_ms);
+    BROOK_RETURN_IF_ERROR(check_commit_locked(member_id, offsets));
+    return registry_.with_offsets(
+        [&](OffsetTable& table) { return table.commit(id_, offsets, now_ms); });
+}
+
+Status Group::check_commit(const std::string& member_id, std::int32_t generation,
+                           const std::vector<TopicPartitionOffset>& offsets, std::int64_t now_ms) {
+    std::lock_guard lock(mu_);
+    expire_locked(now_ms);
+    BROOK_RETURN_IF_ERROR(check_commit_locked(member_id, offsets));
+    if (!member_id.empty() && generation != generation_) {
+        return Status::error(
+            Code::fenced,
+            fmt::format("offsets refused: member {} of group '{}' sent generation {}, the group "
+                        "is at generation {}. Poll to rejoin, then send the offsets again",
+                        member_id, id_, generation, generation_));
+    }
+    return Status::ok();
+}
+
+Status Group::check_commit_locked(const std::string& member_id,
+                                  const std::vector<TopicPartitionOffset>& offsets) const {
     if (member_id.empty()) {
         if (!members_.empty()) {
             return Status::error(
@@ -214,8 +236,7 @@ Status Group::commit(const std::string& member_id, const std::vector<TopicPartit
     for (const auto& o : offsets) {
         BROOK_RETURN_IF_ERROR(registry_.check_partition({o.topic, o.partition}));
     }
-    return registry_.with_offsets(
-        [&](OffsetTable& table) { return table.commit(id_, offsets, now_ms); });
+    return Status::ok();
 }
 
 GroupSnapshot Group::snapshot(std::int64_t now_ms) {

@@ -121,6 +121,11 @@ class Group {
     Status commit(const std::string& member_id, const std::vector<TopicPartitionOffset>& offsets,
                   std::int64_t now_ms);
 
+    // The checks of commit() without the write, plus the generation, for offsets sent with a
+    // transaction (Kafka's TxnOffsetCommit). @return fenced; not_found (topic or partition).
+    Status check_commit(const std::string& member_id, std::int32_t generation,
+                        const std::vector<TopicPartitionOffset>& offsets, std::int64_t now_ms);
+
     GroupSnapshot snapshot(std::int64_t now_ms);
 
     // Runs `action` under the group's mutex if the group has no members.
@@ -154,6 +159,8 @@ class Group {
     std::vector<std::string> resolve_locked(const Subscription& s, const PartitionCounts& counts);
     bool topics_changed_locked();
     Status busy_locked() const;
+    Status check_commit_locked(const std::string& member_id,
+                               const std::vector<TopicPartitionOffset>& offsets) const;
 
     const std::string id_;
     GroupRegistry& registry_;

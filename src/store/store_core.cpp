@@ -4,6 +4,7 @@
 #include "meta/format.hpp"
 #include "store/store_layout.hpp"
 #include "store/topic_name.hpp"
+#include "txn/coordinator.hpp"
 
 #include <fmt/format.h>
 
@@ -152,6 +153,9 @@ Status StoreCore::load() {
         BROOK_ASSIGN_OR_RETURN(auto state, load_topic(record, nullptr));
         topics_.emplace(record.name, std::move(state));
     }
+    transactions_ = std::make_unique<txn::Coordinator>(*this);
+    // Transactions a crash left open or half-completed are settled before anyone reads.
+    if (!options_.read_only) BROOK_RETURN_IF_ERROR(transactions_->recover());
     return Status::ok();
 }
 

@@ -28,6 +28,10 @@
 #include "meta/meta_store.hpp"
 #include "store/topic_config.hpp"
 
+namespace brook::txn {
+class Coordinator;
+}
+
 namespace brook::detail {
 
 struct PartitionState {
@@ -125,6 +129,8 @@ class StoreCore {
     // which reaches it only through GroupRegistry::with_offsets while the store is open.
     group::GroupRegistry& groups() noexcept { return *groups_; }
     meta::MetaStore& meta() noexcept { return *meta_; }
+    // The transaction coordinator (txn/coordinator.hpp); it recovered at open.
+    txn::Coordinator& transactions() noexcept { return *transactions_; }
     // Moves whenever a topic is created, grown or deleted, so groups notice cheaply.
     std::uint64_t topology_version() const noexcept {
         return topology_version_.load(std::memory_order_acquire);
@@ -181,6 +187,7 @@ class StoreCore {
     std::atomic<std::uint64_t> change_version_{0};
     std::atomic<std::uint64_t> topology_version_{0};
     std::unique_ptr<group::GroupRegistry> groups_;
+    std::unique_ptr<txn::Coordinator> transactions_;
     mutable std::mutex change_mu_;
     mutable std::condition_variable change_cv_;
     std::unique_ptr<cleaner::MaintenanceThread> maintenance_thread_;

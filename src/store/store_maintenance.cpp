@@ -10,6 +10,7 @@
 #include "cleaner/compactor.hpp"
 #include "cleaner/retention.hpp"
 #include "store/store_core.hpp"
+#include "txn/coordinator.hpp"
 
 #include <fmt/format.h>
 
@@ -72,6 +73,10 @@ Status StoreCore::maintain(bool retention) {
                                       status.sub_code());
             }
         }
+    }
+    // transaction.timeout.ms: abort what has been open too long on the store's clock.
+    if (Status expired = transactions_->expire(); !expired.is_ok() && first.is_ok()) {
+        first = expired;
     }
     std::lock_guard lock(stats_mu_);
     ++stats_.passes;
