@@ -359,24 +359,13 @@ TEST_CASE_TEMPLATE("stress: 8 producers, 8 consumers in 3 groups, compaction and
 
     // The groups drain: every group has committed every partition's log end.
     GroupAdmin admin(*store);
-    auto drained = [&] {
-        monitor.sample();
-        for (auto& g : groups) {
-            auto d = admin.describe_group(g.id);
-            if (!d) return false;
-            int committed = 0;
-            for (const auto& p : d->partitions) committed += p.committed.has_value();
-            if (committed != kEventPartitions || d->total_lag != 0) return false;
-        }
-        return true;
-    };
-    const auto deadline = std::chrono::steady_clock::now() + 240s;
-    while (!drained() && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(20ms);  // waiting for progress, not timing anything
-    }
+    const std::vector<std::string> ids = {"a", "b", "c"};
+    const bool drained =
+        wait_for_groups_drained(admin, ids, kEventPartitions, [&] { monitor.sample(); });
     stop_consumers.store(true);
     for (auto& t : consumers) t.join();
-    REQUIRE(drained());
+    REQUIRE(drained);
+    REQUIRE(groups_drained(admin, ids, kEventPartitions, [&] { monitor.sample(); }));
     CHECK(monitor.violations == 0);
 
     const auto& events = acks.by_topic["events"];
