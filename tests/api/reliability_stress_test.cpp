@@ -30,7 +30,7 @@
 //     record from the log start to the end.
 //
 // Size: BROOK_STRESS_RECORDS=N sets the records per producer (default 3000 in memory and 200 on
-// disk; under sanitizers 600 and 100, enough for every check above to have something to see).
+// disk; under sanitizers 300 and 60, enough for every check above to have something to see).
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -55,8 +55,8 @@ constexpr int kKeysPerProducer = 12;
 constexpr int kMaintenancePasses = 40;
 
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr int kRecordsInMemory = 600;
-constexpr int kRecordsOnDisk = 100;
+constexpr int kRecordsInMemory = 300;
+constexpr int kRecordsOnDisk = 60;
 #else
 constexpr int kRecordsInMemory = 3000;
 constexpr int kRecordsOnDisk = 200;
