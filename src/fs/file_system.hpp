@@ -105,7 +105,9 @@ public:
     // True if a file or directory exists at `path`.
     virtual bool exists(const std::string& path) = 0;
 
-    // The names (not paths) of the entries in a directory, in no particular order.
+    // The names (not paths) of the entries in a directory, in no particular order. The POSIX
+    // file system refuses a `path` that is itself a symbolic link with corruption, as open()
+    // refuses a file that is one.
     virtual Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
 
     // Creates a directory and any missing parents. Succeeds if it already exists.

@@ -6,8 +6,9 @@
 // the same file fails even from the same process.
 //
 // Security of the store directory: files are created 0640 and directories 0750, both further
-// narrowed by the process umask. Files are opened with O_NOFOLLOW, so a store file replaced by
-// a symbolic link (which could point outside the store) is refused with io_error.
+// narrowed by the process umask. Files are opened, and directories listed, with O_NOFOLLOW, so a
+// store file or partition directory replaced by a symbolic link (which could point outside the
+// store) is refused with corruption naming the path.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -35,8 +36,10 @@ Status errno_status(std::string_view operation, const std::string& path, int err
         case EEXIST:
             return Status::already_exists(std::move(message));
         case ELOOP:
-            return Status::io_error(message + " (store files may not be symbolic links; replace "
-                                              "the link with the file it points to)");
+            return Status::corruption(message +
+                                      " (it is a symbolic link: brook refuses links inside a store, "
+                                      "which could point outside it; replace the link with the "
+                                      "file or directory it points to)");
         case ENOSPC:
         case EDQUOT:
             return Status::no_space(std::move(message));
@@ -243,8 +246,24 @@ class PosixFileSystem final : public FileSystem {
     }
 
     Result<std::vector<std::string>> list_dir(const std::string& path) override {
-        DIR* dir = ::opendir(path.c_str());
-        if (dir == nullptr) return errno_status("opendir", path, errno);
+        int fd;
+        do {
+            fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        } while (fd < 0 && errno == EINTR);
+        if (fd < 0) {
+            // O_DIRECTORY | O_NOFOLLOW fails on a link with ENOTDIR: report it as the link.
+            const int error = errno;
+            struct stat st {};
+            const bool link =
+                error == ENOTDIR && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+            return errno_status("opendir", path, link ? ELOOP : error);
+        }
+        DIR* dir = ::fdopendir(fd);
+        if (dir == nullptr) {
+            const int error = errno;
+            ::close(fd);
+            return errno_status("opendir", path, error);
+        }
         std::vector<std::string> names;
         while (true) {
             errno = 0;

@@ -232,9 +232,11 @@ Status Group::check_commit_locked(const std::string& member_id,
             }
         }
     }
-    // Offsets of a deleted topic are dropped with it, so none may be written afterwards.
+    // Offsets of a deleted topic are dropped with it, so none may be written afterwards. The
+    // records below a committed offset are made durable first: after a power cut the offset
+    // would otherwise point past the log end (acks=1 records not yet flushed).
     for (const auto& o : offsets) {
-        BROOK_RETURN_IF_ERROR(registry_.check_partition({o.topic, o.partition}));
+        BROOK_RETURN_IF_ERROR(registry_.sync_below({o.topic, o.partition}, o.offset));
     }
     return Status::ok();
 }

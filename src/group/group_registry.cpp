@@ -1,5 +1,7 @@
 #include "group/group_registry.hpp"
 
+#include <algorithm>
+
 #include "store/store_core.hpp"
 
 namespace brook::group {
@@ -58,6 +60,11 @@ Result<PartitionCounts> GroupRegistry::partition_counts() {
 
 Status GroupRegistry::check_partition(const TopicPartition& partition) {
     return core_.partition(partition.topic, partition.partition).status();
+}
+
+Status GroupRegistry::sync_below(const TopicPartition& partition, Offset end) {
+    BROOK_ASSIGN_OR_RETURN(auto state, core_.partition(partition.topic, partition.partition));
+    return state->log->sync_to(std::min(end, state->log->log_end_offset()));
 }
 
 std::uint64_t GroupRegistry::topology_version() const {

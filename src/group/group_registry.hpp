@@ -50,6 +50,11 @@ class GroupRegistry {
     Result<PartitionCounts> partition_counts();
     // @return not_found unless the topic and partition exist.
     Status check_partition(const TopicPartition& partition);
+    // Makes the partition's records below `end` (or all, if `end` is past the log end) durable,
+    // so that a committed offset never points past what a power cut keeps.
+    // @return not_found unless the topic and partition exist; io_error (the log fail-stops)
+    //         if the fsync fails.
+    Status sync_below(const TopicPartition& partition, Offset end);
     std::uint64_t topology_version() const;
     std::int64_t now_ms() const;
     // Wakes blocked polls so their consumers look at the group again.

@@ -4,10 +4,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <vector>
 
+#include "meta/format.hpp"
 #include "util/endian.hpp"
 
 namespace brook::meta {
@@ -72,6 +74,25 @@ Status check_lmdb_file_length(const std::string& data_path) {
             "metadata file {} is {} bytes, but its pages reach to byte {}: it was cut short. "
             "Restore it from a backup",
             data_path, length, needed));
+    }
+    return Status::ok();
+}
+
+Status check_lmdb_not_symbolic_links(const std::string& dir) {
+    namespace stdfs = std::filesystem;
+    for (const stdfs::path path : {stdfs::path(dir), stdfs::path(dir) / format::kDataFile,
+                                   stdfs::path(dir) / format::kLockFile}) {
+        std::error_code ec;
+        const stdfs::file_status status = stdfs::symlink_status(path, ec);
+        if (ec && ec != std::errc::no_such_file_or_directory) {
+            return Status::io_error(fmt::format("lstat {}: {}", path.string(), ec.message()));
+        }
+        if (status.type() == stdfs::file_type::symlink) {
+            return Status::corruption(fmt::format(
+                "metadata {} is a symbolic link: brook refuses links inside a store, which could "
+                "point outside it; replace the link with the file or directory it points to",
+                path.string()));
+        }
     }
     return Status::ok();
 }

@@ -1,4 +1,10 @@
-// A check of an LMDB data file's length against its own meta pages, made before LMDB maps it.
+// Checks of LMDB's files made before LMDB opens them: none is a symbolic link, and the data
+// file's length matches its own meta pages.
+//
+// LMDB opens its directory and files following symbolic links, so a link planted in place of
+// the metadata directory, data.mdb or lock.mdb could make brook read or write a file outside
+// the store. brook opens its own files with O_NOFOLLOW; these are refused before LMDB runs.
+//
 //
 // LMDB maps data.mdb and follows page numbers without bounds checks, so a file cut short (a
 // failed copy, a full disk while restoring a backup) makes it read past the end of the mapping
@@ -18,5 +24,10 @@ namespace brook::meta {
 //         corruption naming the file and both lengths if it is too short;
 //         io_error if it cannot be read.
 Status check_lmdb_file_length(const std::string& data_path);
+
+// @return ok if neither `dir` nor its data.mdb and lock.mdb is a symbolic link (missing ones
+//         are fine); corruption naming the link and what to do otherwise; io_error if one
+//         cannot be examined.
+Status check_lmdb_not_symbolic_links(const std::string& dir);
 
 }  // namespace brook::meta

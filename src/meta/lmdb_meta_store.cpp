@@ -478,6 +478,7 @@ Result<std::unique_ptr<MetaStore>> open_lmdb_meta_store(const std::string& dir,
                                                         const MetaOptions& options) {
     namespace stdfs = std::filesystem;
     std::error_code ec;
+    BROOK_RETURN_IF_ERROR(check_lmdb_not_symbolic_links(dir));
     if (options.read_only) {
         const bool exists = stdfs::exists(stdfs::path(dir) / format::kDataFile, ec);
         if (ec) return lmdb_status(ec.value(), "look for data file", dir);

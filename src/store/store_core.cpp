@@ -169,6 +169,15 @@ Result<std::shared_ptr<TopicState>> StoreCore::load_topic(const meta::TopicRecor
             fs::join_path(root_, store::kMetaDir), valid.message(),
             fs::join_path(root_, store::kMetaDir)));
     }
+    // The partition count sizes what is opened and allocated: bounded by the configured limit.
+    if (record.partitions < 1 || record.partitions > options_.max_partitions_per_topic) {
+        return Status::corruption(fmt::format(
+            "the metadata in {} gives topic '{}' {} partitions, outside 1 to {} "
+            "(Options::max_partitions_per_topic); raise that limit if the store was written with "
+            "a higher one, else restore {} from a backup",
+            fs::join_path(root_, store::kMetaDir), record.name, record.partitions,
+            options_.max_partitions_per_topic, fs::join_path(root_, store::kMetaDir)));
+    }
     auto state = std::make_shared<TopicState>();
     state->record = record;
     BROOK_ASSIGN_OR_RETURN(state->config,

@@ -6,10 +6,14 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace brook_test {
 
@@ -54,5 +58,33 @@ struct MemoryStore {
         return std::move(store).value();
     }
 };
+
+// True once every group in `group_ids` has committed all `partitions` partitions of the
+// topics it reads up to their log ends. `before_each` runs before every look.
+inline bool groups_drained(const brook::GroupAdmin& admin, const std::vector<std::string>& group_ids,
+                           int partitions, const std::function<void()>& before_each = {}) {
+    if (before_each) before_each();
+    for (const auto& id : group_ids) {
+        auto d = admin.describe_group(id);
+        if (!d) return false;
+        int committed = 0;
+        for (const auto& p : d->partitions) committed += p.committed.has_value();
+        if (committed != partitions || d->total_lag != 0) return false;
+    }
+    return true;
+}
+
+// Waits for groups_drained(), re-checking every 20 ms, for at most 240 s.
+inline bool wait_for_groups_drained(const brook::GroupAdmin& admin,
+                                    const std::vector<std::string>& group_ids, int partitions,
+                                    const std::function<void()>& before_each = {}) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+    while (!groups_drained(admin, group_ids, partitions, before_each)) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        // Waiting for progress, not timing anything.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
 
 }  // namespace brook_test

@@ -121,23 +121,11 @@ TEST_CASE_TEMPLATE("group stress: members come and go, every group reads every r
 
     // Let the groups drain: done when every group has committed up to each log end.
     GroupAdmin admin(*store);
-    auto drained = [&] {
-        for (auto& g : groups) {
-            auto d = admin.describe_group(g.id);
-            if (!d) return false;
-            int committed = 0;
-            for (const auto& p : d->partitions) committed += p.committed.has_value();
-            if (committed != kPartitions || d->total_lag != 0) return false;
-        }
-        return true;
-    };
-    const auto deadline = std::chrono::steady_clock::now() + 240s;
-    while (!drained() && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(20ms);  // waiting for progress, not timing anything
-    }
+    const std::vector<std::string> ids = {"a", "b", "c"};
+    const bool drained = wait_for_groups_drained(admin, ids, kPartitions);
     stop.store(true);
     for (auto& t : threads) t.join();
-    REQUIRE(drained());
+    REQUIRE(drained);
 
     for (auto& g : groups) {
         CAPTURE(g.id);

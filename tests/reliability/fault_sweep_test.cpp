@@ -7,230 +7,166 @@
 // unsynced tails dropped or torn). After each run the store is reopened without faults and
 // checked against what the workload was told:
 //   - every acknowledged record is present at its offset and intact, in order: all of them
-//     after an injected error, the durable (acks=all or synced) ones after a power cut;
+//     after an injected error, the durable (acks=all or synced) ones after a power cut; except
+//     where the workload asked for them to go: below a delete_records offset, older than the
+//     retention cutoff of a maintenance pass, or (compacted topic) superseded by a later
+//     acknowledged record with the same key;
 //   - nothing unacknowledged appears torn: every record read is one the workload produced,
-//     whole, in production order, at gap-free offsets;
+//     whole, in production order, at gap-free offsets from the log start (increasing offsets
+//     on the compacted topic);
+//   - committed offsets of the consumer group are never ahead of the log end and never behind
+//     the last commit the API acknowledged;
 //   - each error the API returned has the code of the injected fault (no_space for ENOSPC,
 //     io_error for EIO), or is the io_error / fail_stopped of a log stopped by it, and the
 //     first one names the injected fault.
 //
-// The workload has a store-level part (public API: Producer with acks=all, alone and in group
-// commits, and acks=1) and a partition-log part (appends with sync, flushes, segment rolls).
-// Consumer-group offset commits, retention and compaction slot in as further steps of
-// StoreWorkload::run when those features land; the checks then add "committed offsets are
-// never ahead of the log end" and relax gap-freedom where retention and compaction allow.
+// The store workload (store_workload.hpp, public API) produces with acks=all alone, in batches
+// sharing an fsync and from several producer threads at once (group commit), and with acks=1;
+// consumes and commits offsets in a consumer group; deletes consumed records (delete_records);
+// and runs a maintenance pass that applies time retention (the store clock is a ManualClock
+// moved past retention.ms) and compacts a compacted topic with small segments.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <brook/consumer.hpp>
+#include <brook/group_admin.hpp>
 #include <brook/producer.hpp>
+#include <cstdlib>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "log/partition_log.hpp"
 #include "meta/meta_store.hpp"
+#include "reliability/store_workload.hpp"
 #include "store/store_core.hpp"
 #include "support/fault_fs.hpp"
+#include "support/journaled_meta_store.hpp"
 #include "support/log_util.hpp"
 
 using namespace brook;
 using namespace brook::testing;
+using namespace brook::testing::sweep;
 
 namespace {
 
-constexpr const char* kRoot = "/store";
-constexpr const char* kTopic = "events";
-constexpr int kPartitions = 2;
-
-// A meta store shared across reopenings of a store: LMDB stands outside the FileSystem, so the
-// sweeps keep metadata in memory and treat it as durable once written.
-class SharedMetaStore final : public meta::MetaStore {
-  public:
-    explicit SharedMetaStore(std::shared_ptr<meta::MetaStore> inner) : inner_(std::move(inner)) {}
-    Status put_topic(const meta::TopicRecord& t) override { return inner_->put_topic(t); }
-    Result<std::optional<meta::TopicRecord>> get_topic(std::string_view n) override {
-        return inner_->get_topic(n);
+// Whether the workload asked for `ack` to be removed before a power cut after `cut` mutating
+// operations: below a delete_records offset, or older than the maintenance pass's retention
+// cutoff. (On the compacted topic, check_store keeps only each key's latest record.)
+bool removable(const Outcome& outcome, const Ack& ack, std::uint64_t cut) {
+    if (ack.topic != kTopic) return false;
+    const auto bound = outcome.delete_below.find(ack.partition);
+    if (bound != outcome.delete_below.end() && outcome.delete_ops <= cut &&
+        ack.offset < bound->second) {
+        return true;
     }
-    Result<std::vector<meta::TopicRecord>> list_topics() override { return inner_->list_topics(); }
-    Status delete_topic(std::string_view n) override { return inner_->delete_topic(n); }
-    Result<std::uint64_t> allocate_id() override { return inner_->allocate_id(); }
-    Status put(std::string_view s, std::string_view k, std::string_view v) override {
-        return inner_->put(s, k, v);
-    }
-    Result<std::optional<std::string>> get(std::string_view s, std::string_view k) override {
-        return inner_->get(s, k);
-    }
-    Status remove(std::string_view s, std::string_view k) override { return inner_->remove(s, k); }
-    Result<std::vector<std::pair<std::string, std::string>>> scan(std::string_view s,
-                                                                  std::string_view p) override {
-        return inner_->scan(s, p);
-    }
-    Status write(std::span<const Write> w) override { return inner_->write(w); }
-
-  private:
-    std::shared_ptr<meta::MetaStore> inner_;
-};
-
-// One acknowledgement the workload received.
-struct Ack {
-    std::int32_t partition = 0;
-    std::int64_t offset = 0;
-    std::string value;
-    bool durable = false;
-    std::uint64_t ops_before = 0;  // mutating operations done when the ack came back
-};
-
-// What a workload run was told by the API.
-struct Outcome {
-    std::vector<Ack> acks;
-    std::vector<Status> errors;
-    std::set<std::string> produced;  // every value handed to the API
-};
-
-// Builds a unique, self-describing value: a torn or mixed-up record cannot pass for it.
-std::string value_of(int seq) {
-    return fmt::format("value-{:04}-{}", seq, std::string(seq % 23, 'x'));
+    return outcome.maintenance_ops != 0 && outcome.maintenance_ops <= cut &&
+           ack.timestamp < outcome.expired_before_ms;
 }
 
-int seq_of(const std::string& value) {
-    return std::stoi(value.substr(6, 4));
-}
-
-// The store-level reference workload. Steps run in a fixed order on one thread, so a run with
-// the same faults makes the same operations.
-class StoreWorkload {
-  public:
-    StoreWorkload(FaultFileSystem& files, std::shared_ptr<meta::MetaStore> meta)
-        : files_(files), meta_(std::move(meta)) {}
-
-    Outcome run() {
-        auto store = open();
-        if (!store) return std::move(outcome_);
-        const Config topic = {{"segment.bytes", "400"},
-                              {"segment.index.bytes", "4096"},
-                              {"index.interval.bytes", "100"}};
-        if (!note(store->create_topic(kTopic, kPartitions, topic))) return std::move(outcome_);
-        produce_one_by_one(*store, "all", 6);
-        produce_group_commit(*store, 8);
-        // A clean close and a reopen in the middle: the clean-shutdown path, then recovery.
-        note(store->close());
-        store.reset();  // a closed store keeps its index mappings until destroyed
-        store = open();
-        if (!store) return std::move(outcome_);
-        produce_one_by_one(*store, "1", 4);
-        produce_one_by_one(*store, "all", 2);
-        // Slots for later features: consumer groups committing offsets, a retention pass and
-        // a compaction pass on the store go here.
-        note(store->close());
-        return std::move(outcome_);
-    }
-
-  private:
-    std::unique_ptr<Store> open() {
-        auto core = detail::StoreCore::open_on(
-            std::shared_ptr<fs::FileSystem>(&files_, [](fs::FileSystem*) {}), kRoot,
-            std::make_unique<SharedMetaStore>(meta_), {});
-        if (!note(core.status())) return nullptr;
-        return detail::StoreCore::make_store(*core);
-    }
-
-    bool note(const Status& status) {
-        if (!status.is_ok()) outcome_.errors.push_back(status);
-        return status.is_ok();
-    }
-
-    ProducerRecord next_record() {
-        const int seq = next_seq_++;
-        outcome_.produced.insert(value_of(seq));
-        return {.topic = kTopic,
-                .key = fmt::format("k{}", seq),
-                .value = value_of(seq),
-                .partition = PartitionId(seq % kPartitions)};
-    }
-
-    void acknowledge(const DeliveryReport& report, std::string value, bool durable) {
-        if (!note(report.error)) return;
-        outcome_.acks.push_back({report.partition.value(), report.offset.value(), std::move(value),
-                                 durable, files_.operations(op::mutating)});
-    }
-
-    void produce_one_by_one(Store& store, const std::string& acks, int count) {
-        auto producer = Producer::create(store, {{"acks", acks}});
-        if (!note(producer.status())) return;
-        for (int i = 0; i < count; ++i) {
-            ProducerRecord record = next_record();
-            const std::string value = *record.value;
-            auto report = (*producer)->produce_sync(std::move(record));
-            if (!note(report.status())) continue;
-            acknowledge(*report, value, acks == "all");
-        }
-    }
-
-    // Records queued together and sent as batches on flush: each batch shares one fsync.
-    void produce_group_commit(Store& store, int count) {
-        auto producer = Producer::create(
-            store, {{"acks", "all"}, {"linger.ms", "600000"}, {"delivery.timeout.ms", "600000"}});
-        if (!note(producer.status())) return;
-        for (int i = 0; i < count; ++i) {
-            ProducerRecord record = next_record();
-            const std::string value = *record.value;
-            note((*producer)->produce(std::move(record), [this, value](const DeliveryReport& r) {
-                acknowledge(r, value, true);
-            }));
-        }
-        note((*producer)->flush());
-    }
-
-    FaultFileSystem& files_;
-    std::shared_ptr<meta::MetaStore> meta_;
-    Outcome outcome_;
-    int next_seq_ = 0;
+// What check_store read: per topic and partition, the log start and the records.
+struct Seen {
+    std::map<std::pair<std::string, std::int32_t>, std::int64_t> log_start;
+    std::map<std::pair<std::string, std::int32_t>, std::size_t> records;
 };
 
 // Reads every partition of the reopened store and checks it against the outcome. `required`
-// picks the acknowledgements that must have survived.
+// picks the acknowledgements that must have survived a power cut after `cut` mutating
+// operations (no cut: every operation counts).
 template <typename Required>
-void check_store(std::shared_ptr<fs::FileSystem> files, std::shared_ptr<meta::MetaStore> meta,
-                 const Outcome& outcome, Required required, int partitions = kPartitions) {
+Seen check_store(std::shared_ptr<fs::FileSystem> files, std::shared_ptr<meta::MetaStore> meta,
+                 const Outcome& outcome, Required required, int partitions = kPartitions,
+                 std::uint64_t cut = std::numeric_limits<std::uint64_t>::max()) {
+    Options options;
+    options.background_maintenance = false;
     auto core = detail::StoreCore::open_on(std::move(files), kRoot,
-                                           std::make_unique<SharedMetaStore>(meta), {});
+                                           std::make_unique<SharedMetaStore>(meta), options);
     REQUIRE_MESSAGE(core.is_ok(), "reopening without faults failed: ", core.status().to_string());
-    std::map<std::pair<std::int32_t, std::int64_t>, std::string> found;
-    auto topic = (*core)->topic(kTopic);
-    if (topic.is_ok()) {
+    std::map<std::tuple<std::string, std::int32_t, std::int64_t>, std::string> found;
+    Seen seen;
+    for (const std::string name : {kTopic, kCompacted}) {
+        auto topic = (*core)->topic(name);
+        if (!topic.is_ok()) continue;
         for (const auto& partition : (*topic)->partitions) {
             const auto& log = *partition->log;
-            CHECK(log.log_start_offset() == Offset(0));
             const auto records = read_all(log);
+            seen.log_start[{name, partition->id.value()}] = log.log_start_offset().value();
+            seen.records[{name, partition->id.value()}] = records.size();
             int last_seq = -1;
+            std::int64_t last_offset = -1;
             for (std::size_t i = 0; i < records.size(); ++i) {
                 const auto& r = records[i];
+                CAPTURE(name);
                 CAPTURE(r.value.value_or("<null>"));
                 REQUIRE(r.value.has_value());
-                // Gap-free offsets; each record one the workload produced, whole, in order.
-                CHECK(r.offset == Offset(static_cast<std::int64_t>(i)));
                 REQUIRE(outcome.produced.contains(*r.value));
                 const int seq = seq_of(*r.value);
-                CHECK(r.key == fmt::format("k{}", seq));
-                CHECK(seq % partitions == partition->id.value());
-                CHECK(seq > last_seq);
-                last_seq = seq;
-                found[{partition->id.value(), r.offset.value()}] = *r.value;
+                CHECK(r.key == key_of(name, seq));
+                if (name == kTopic) {
+                    // Gap-free offsets from the log start; only deletion moves the start.
+                    CHECK(r.offset == log.log_start_offset() + static_cast<std::int64_t>(i));
+                    CHECK(seq % partitions == partition->id.value());
+                } else {
+                    CHECK(r.offset.value() > last_offset);  // compaction leaves gaps
+                }
+                last_offset = r.offset.value();
+                // Each record one the workload produced, whole, in production order.
+                if (!outcome.unordered.contains(seq)) {
+                    CHECK(seq > last_seq);
+                    last_seq = seq;
+                }
+                found[{name, partition->id.value(), r.offset.value()}] = *r.value;
             }
         }
     }
+    // The required acknowledgements; on the compacted topic only each key's latest one.
+    std::vector<const Ack*> must;
+    std::map<std::string, const Ack*> latest_of_key;
     for (const auto& ack : outcome.acks) {
-        if (!required(ack)) continue;
-        CAPTURE(ack.partition);
-        CAPTURE(ack.offset);
-        CAPTURE(ack.value);
-        const auto it = found.find({ack.partition, ack.offset});
-        REQUIRE_MESSAGE(it != found.end(), "an acknowledged record is missing");
-        CHECK(it->second == ack.value);
+        if (!required(ack) || removable(outcome, ack, cut)) continue;
+        if (ack.topic != kCompacted) {
+            must.push_back(&ack);
+            continue;
+        }
+        const Ack*& latest = latest_of_key[key_of(kCompacted, seq_of(ack.value))];
+        if (!latest || latest->offset < ack.offset) latest = &ack;
     }
-    REQUIRE((*core)->close().is_ok());
+    for (const auto& [key, ack] : latest_of_key) must.push_back(ack);
+    for (const Ack* ack : must) {
+        CAPTURE(ack->topic);
+        CAPTURE(ack->partition);
+        CAPTURE(ack->offset);
+        CAPTURE(ack->value);
+        const auto it = found.find({ack->topic, ack->partition, ack->offset});
+        REQUIRE_MESSAGE(it != found.end(), "an acknowledged record is missing");
+        CHECK(it->second == ack->value);
+    }
+    // Committed offsets: at or below the log end, never behind an acknowledged commit made
+    // before the cut.
+    std::map<std::int32_t, std::int64_t> acked_commit;
+    for (const auto& c : outcome.commits) {
+        if (c.ops < cut) acked_commit[c.partition] = std::max(acked_commit[c.partition], c.offset);
+    }
+    auto store = detail::StoreCore::make_store(*core);
+    auto group = GroupAdmin(*store).describe_group(kGroup);
+    if (!acked_commit.empty()) REQUIRE_MESSAGE(group.is_ok(), group.status().to_string());
+    if (group.is_ok()) {
+        for (const auto& p : group->partitions) {
+            if (!p.committed) continue;
+            CAPTURE(p.partition.value());
+            CAPTURE(p.committed->value());
+            CHECK_MESSAGE(*p.committed <= p.log_end_offset,
+                          "a committed offset is ahead of the log end ", p.log_end_offset.value());
+            const auto acked = acked_commit.find(p.partition.value());
+            if (acked != acked_commit.end()) CHECK(p.committed->value() >= acked->second);
+        }
+    }
+    REQUIRE(store->close().is_ok());
+    return seen;
 }
 
 // Each error is the injected one, or the fail-stop it caused in a log (io_error with
@@ -255,6 +191,7 @@ void check_errors(const Outcome& outcome, Code injected) {
 struct Fresh {
     std::shared_ptr<fs::FileSystem> memory = fs::new_memory_file_system();
     std::shared_ptr<meta::MetaStore> meta = meta::new_memory_meta_store();
+    std::shared_ptr<MetaJournal> journal = std::make_shared<MetaJournal>();
     FaultFileSystem faulty{*memory};
     Fresh() {
         REQUIRE(memory->create_dirs(kRoot).is_ok());
@@ -262,14 +199,32 @@ struct Fresh {
     }
 };
 
+// Sweeps try every k (every `stride`-th under sanitizers, where runs are slower; the
+// environment variable BROOK_SWEEP_STRIDE sets it).
+std::uint64_t sweep_stride() {
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+    constexpr std::uint64_t kDefault = 4;
+#else
+    constexpr std::uint64_t kDefault = 1;
+#endif
+    const char* text = std::getenv("BROOK_SWEEP_STRIDE");
+    return text && *text ? std::max<std::uint64_t>(1, std::strtoull(text, nullptr, 10)) : kDefault;
+}
+
 // Operation counts of a clean run of the store workload: all kinds, then mutating ones.
 std::pair<std::uint64_t, std::uint64_t> clean_store_run() {
     Fresh fresh;
-    StoreWorkload workload(fresh.faulty, fresh.meta);
+    StoreWorkload workload(fresh.faulty, fresh.meta, fresh.journal);
     const Outcome outcome = workload.run();
     for (const auto& error : outcome.errors) FAIL_CHECK(error.to_string());
-    REQUIRE(outcome.acks.size() == 20);
-    check_store(fresh.memory, fresh.meta, outcome, [](const Ack&) { return true; });
+    REQUIRE(outcome.acks.size() == 38);
+    REQUIRE(outcome.commits.size() == 2 * kPartitions);
+    const Seen seen =
+        check_store(fresh.memory, fresh.meta, outcome, [](const Ack&) { return true; });
+    // The workload's deletion, retention and compaction really removed records.
+    CHECK(seen.log_start.at({kTopic, 0}) >= outcome.delete_below.at(0));
+    CHECK(seen.log_start.at({kTopic, 1}) > 0);
+    CHECK(seen.records.at({kCompacted, 0}) < 12);
     return {fresh.faulty.operations(op::all), fresh.faulty.operations(op::mutating)};
 }
 
@@ -281,17 +236,18 @@ TEST_CASE("store sweep: every operation failed once and persistently, with EIO a
     std::uint64_t runs = 0;
     for (const Code code : {Code::io_error, Code::no_space}) {
         for (const bool persistent : {false, true}) {
-            for (std::uint64_t k = 1; k <= total; ++k) {
+            for (std::uint64_t k = 1; k <= total; k += sweep_stride()) {
                 CAPTURE(k);
                 CAPTURE(persistent);
                 CAPTURE(code_name(code));
                 Fresh fresh;
                 fresh.faulty.inject(
                     {.kinds = op::all, .nth = k, .persistent = persistent, .code = code});
-                StoreWorkload workload(fresh.faulty, fresh.meta);
+                StoreWorkload workload(fresh.faulty, fresh.meta, fresh.journal);
                 const Outcome outcome = workload.run();
                 fresh.faulty.clear_faults();
-                REQUIRE(fresh.faulty.failures_injected() >= 1);
+                // Threads sharing fsyncs make the operation count vary a little between runs.
+                if (fresh.faulty.failures_injected() == 0) CHECK(outcome.errors.empty());
                 check_errors(outcome, code);
                 check_store(fresh.memory, fresh.meta, outcome, [](const Ack&) { return true; });
                 ++runs;
@@ -305,18 +261,19 @@ TEST_CASE("store sweep: a power cut after every mutating operation, with every k
     const auto [total, mutating] = clean_store_run();
     std::uint64_t runs = 0;
     for (const Tear tear : {Tear::drop, Tear::prefix, Tear::garbage, Tear::zeros}) {
-        for (std::uint64_t k = 1; k <= mutating; ++k) {
+        for (std::uint64_t k = 1; k <= mutating; k += sweep_stride()) {
             CAPTURE(k);
             CAPTURE(tear_name(tear));
             Fresh fresh;
             fresh.faulty.crash_after(k, tear, k);
-            StoreWorkload workload(fresh.faulty, fresh.meta);
+            StoreWorkload workload(fresh.faulty, fresh.meta, fresh.journal);
             const Outcome outcome = workload.run();
             REQUIRE(outcome.errors.empty());
             auto image = fresh.faulty.captured_image();
-            REQUIRE(image != nullptr);
-            check_store(image, fresh.meta, outcome,
-                        [k](const Ack& ack) { return ack.durable && ack.ops_before <= k; });
+            if (image == nullptr) continue;  // fewer operations this time (shared fsyncs)
+            check_store(
+                image, fresh.journal->image(k), outcome,
+                [k](const Ack& ack) { return ack.durable && ack.ops_before <= k; }, kPartitions, k);
             ++runs;
         }
     }
@@ -371,8 +328,11 @@ TEST_CASE("concurrent durable producers survive a power cut at a random point") 
                             outcome.errors.push_back(report.status());
                             continue;
                         }
-                        outcome.acks.push_back(
-                            {report->partition.value(), report->offset.value(), value, true, ops});
+                        outcome.acks.push_back({.partition = report->partition.value(),
+                                                .offset = report->offset.value(),
+                                                .value = value,
+                                                .durable = true,
+                                                .ops_before = ops});
                     }
                 });
             }
@@ -387,4 +347,39 @@ TEST_CASE("concurrent durable producers survive a power cut at a random point") 
             image, fresh.meta, outcome,
             [crash_point](const Ack& ack) { return ack.ops_before <= crash_point; }, kThreads);
     }
+}
+
+// Regression (found by the power-cut sweep): a consumer group committed the offset after
+// acks=1 records that were not yet on disk; a power cut then left the committed offset ahead
+// of the log end, so the group would skip the next records written at those offsets. A commit
+// now makes the records below it durable first.
+TEST_CASE("a committed offset survives a power cut together with the records below it") {
+    Fresh fresh;
+    Options options;
+    options.background_maintenance = false;
+    auto core = detail::StoreCore::open_on(
+        std::shared_ptr<fs::FileSystem>(&fresh.faulty, [](fs::FileSystem*) {}), kRoot,
+        std::make_unique<SharedMetaStore>(fresh.meta), options);
+    REQUIRE(core.is_ok());
+    auto store = detail::StoreCore::make_store(*core);
+    REQUIRE(store->create_topic(kTopic, 1).is_ok());
+    auto producer = Producer::create(*store, {{"acks", "1"}});
+    REQUIRE(producer.is_ok());
+    for (int i = 0; i < 3; ++i) {
+        REQUIRE((*producer)->produce_sync({.topic = kTopic, .value = value_of(i)}).is_ok());
+    }
+    auto consumer = Consumer::create(*store, {{"group.id", kGroup}});
+    REQUIRE(consumer.is_ok());
+    REQUIRE((*consumer)->commit({{kTopic, PartitionId(0), Offset(3)}}).is_ok());
+    auto image = fresh.faulty.crash_image(Tear::drop);
+    auto reopened = detail::StoreCore::open_on(
+        image, kRoot, std::make_unique<SharedMetaStore>(fresh.meta), options);
+    REQUIRE(reopened.is_ok());
+    auto after = detail::StoreCore::make_store(*reopened);
+    auto group = GroupAdmin(*after).describe_group(kGroup);
+    REQUIRE(group.is_ok());
+    REQUIRE(group->partitions.size() == 1);
+    CHECK(group->partitions[0].committed == Offset(3));
+    CHECK(group->partitions[0].log_end_offset == Offset(3));
+    REQUIRE(after->close().is_ok());
 }
