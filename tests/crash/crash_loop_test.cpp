@@ -31,8 +31,6 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <fmt/format.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +44,7 @@
 
 #include "crash/crash_child.hpp"
 #include "store/store_core.hpp"
+#include "support/killed_child.hpp"
 #include "support/log_util.hpp"
 #include "support/test_env.hpp"
 
@@ -74,49 +73,14 @@ std::uint64_t env_number(const char* name, std::uint64_t fallback) {
 // `run_for` after it started. Returns the lines it reported.
 std::string run_and_kill(const std::string& path, std::uint64_t cycle,
                          std::chrono::microseconds run_for, bool during_open) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::close(fds[0]);
-        run_child(path, fds[1], cycle);
-    }
-    ::close(fds[1]);
-    std::string received;
-    char buffer[4096];
-    using Clock = std::chrono::steady_clock;
-    auto deadline = during_open ? Clock::now() + run_for : Clock::time_point::max();
-    bool killed = false;
-    for (;;) {
-        if (deadline == Clock::time_point::max() && received.starts_with("R\n")) {
-            deadline = Clock::now() + run_for;
-        }
-        int wait_ms = -1;
-        if (!killed && deadline != Clock::time_point::max()) {
-            const auto left =
-                std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-            if (left <= 0) {
-                ::kill(pid, SIGKILL);
-                killed = true;
-            } else {
-                wait_ms = static_cast<int>(left);
-            }
-        }
-        pollfd readable{fds[0], POLLIN, 0};
-        if (::poll(&readable, 1, wait_ms) <= 0) continue;
-        const ssize_t got = ::read(fds[0], buffer, sizeof buffer);
-        if (got <= 0) break;  // EOF: the child is gone
-        received.append(buffer, static_cast<std::size_t>(got));
-    }
-    ::close(fds[0]);
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    ChildOutcome child =
+        run_killed_child([&](int fd) { run_child(path, fd, cycle); }, run_for, during_open);
+    std::string& received = child.received;
     // The child never stops on its own: it either was killed or reported an error.
-    CHECK_MESSAGE(WIFSIGNALED(status), "the child exited by itself; its last lines: ",
+    CHECK_MESSAGE(WIFSIGNALED(child.status), "the child exited by itself; its last lines: ",
                   received.substr(received.size() > 300 ? received.size() - 300 : 0));
     if (received.starts_with("R\n")) received.erase(0, 2);
-    return received;
+    return std::move(received);
 }
 
 struct Acked {

@@ -12,8 +12,6 @@
 // BROOK_RPW_CYCLES=N and BROOK_RPW_SEED=S change the number of kills and their timing.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +23,7 @@
 
 #include "api/txn_util.hpp"
 #include "client/producer_testing.hpp"
+#include "support/killed_child.hpp"
 #include "support/test_env.hpp"
 
 using namespace brook;
@@ -123,48 +122,13 @@ std::string input_value(int partition, int index) {
 // for it to finish). Returns whether it finished all inputs.
 bool run_child_process(const std::string& path, std::uint64_t seed, bool resend,
                        std::chrono::microseconds run_for) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::close(fds[0]);
-        run_child(path, fds[1], seed, resend);
-    }
-    ::close(fds[1]);
-    using Clock = std::chrono::steady_clock;
-    const bool kill_it = run_for.count() >= 0;
-    auto deadline = Clock::time_point::max();
-    std::string received;
-    bool killed = false;
-    char buffer[256];
-    for (;;) {
-        if (kill_it && deadline == Clock::time_point::max() && received.starts_with("R\n")) {
-            deadline = Clock::now() + run_for;
-        }
-        int wait_ms = -1;
-        if (kill_it && !killed && deadline != Clock::time_point::max()) {
-            const auto left =
-                std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-            if (left <= 0) {
-                ::kill(pid, SIGKILL);
-                killed = true;
-            } else {
-                wait_ms = static_cast<int>(left);
-            }
-        }
-        pollfd readable{fds[0], POLLIN, 0};
-        if (::poll(&readable, 1, wait_ms) <= 0) continue;
-        const ssize_t got = ::read(fds[0], buffer, sizeof buffer);
-        if (got <= 0) break;
-        received.append(buffer, static_cast<std::size_t>(got));
-    }
-    ::close(fds[0]);
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    REQUIRE_MESSAGE(received.find("E ") == std::string::npos, "the child failed: ", received);
-    const bool done = received.find("D\n") != std::string::npos;
-    CHECK_MESSAGE((WIFSIGNALED(status) || done), "the child stopped early: ", received);
+    const brook::testing::ChildOutcome child = brook::testing::run_killed_child(
+        [&](int fd) { run_child(path, fd, seed, resend); }, run_for);
+    REQUIRE_MESSAGE(child.received.find("E ") == std::string::npos, "the child failed: ",
+                    child.received);
+    const bool done = child.received.find("D\n") != std::string::npos;
+    CHECK_MESSAGE((WIFSIGNALED(child.status) || done), "the child stopped early: ",
+                  child.received);
     return done;
 }
 
