@@ -90,7 +90,7 @@ TEST_CASE("a sequence gap is out_of_order_sequence naming partition, producer, e
     const Offset end = f.log->log_end_offset();
     auto gap = try_append(*f.log, {42, 3, 6, 1});
     REQUIRE(gap.code() == Code::out_of_order_sequence);
-    const std::string& message = gap.status().message();
+    const std::string message = gap.status().message();
     CHECK(message.find(f.dir) != std::string::npos);
     CHECK(message.find("producer 42") != std::string::npos);
     CHECK(message.find("expected sequence 4") != std::string::npos);
