@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <span>
 
 #include "log/partition_log.hpp"
 
@@ -86,14 +87,37 @@ Status PartitionLog::seal_txn_index() {
 
 Status PartitionLog::scan_batches(Offset from, Offset end,
                                   const TransactionState::BatchVisitor& visit) const {
+    // Only control batches are decoded: the producer state needs the other batches' headers
+    // alone, so their records are not copied out. Every checksum is still verified.
+    DecodedBatch header_only;
     for (auto segment = segment_for(from); segment && from < end;
          segment = segment_after(segment->base_offset())) {
         for (;;) {
-            BROOK_ASSIGN_OR_RETURN(const auto batches, segment->read(from, kReplayReadBytes, end));
-            if (batches.empty()) break;
-            for (const auto& batch : batches) {
-                BROOK_RETURN_IF_ERROR(visit(batch));
-                from = batch.header.last_offset() + 1;
+            BROOK_ASSIGN_OR_RETURN(const RawBatches raw,
+                                   segment->read_raw(from, kReplayReadBytes, end));
+            if (raw.headers.empty()) break;
+            std::size_t pos = 0;
+            for (const BatchHeader& header : raw.headers) {
+                const auto bytes = std::span(raw.bytes).subspan(pos, header.total_size());
+                const std::uint64_t position = raw.position + pos;
+                pos += header.total_size();
+                if (header.is_control()) {
+                    auto decoded = decode_batch(bytes);
+                    if (!decoded.is_ok()) {
+                        return segment_corruption(raw.file, position, decoded.status());
+                    }
+                    BROOK_RETURN_IF_ERROR(visit(*decoded));
+                } else {
+                    if (!checksum_matches(bytes)) {
+                        return segment_corruption(raw.file, position,
+                                                  Status::corruption(fmt::format(
+                                                      "batch checksum mismatch at base offset {}",
+                                                      header.base_offset.value())));
+                    }
+                    header_only.header = header;
+                    BROOK_RETURN_IF_ERROR(visit(header_only));
+                }
+                from = header.last_offset() + 1;
             }
         }
     }

@@ -127,6 +127,24 @@ TEST_CASE("a corrupt snapshot is ignored, reported, removed and the state rebuil
     CHECK(f.states() == before);
 }
 
+TEST_CASE("replaying the log for the producer state reports a damaged batch as corruption") {
+    Fixture f;
+    const Offset first = f.log->segments().front().base_offset;
+    REQUIRE(f.log->close().is_ok());
+    for (const Offset at : f.offsets_with(log::format::kSnapshotSuffix)) {
+        REQUIRE(f.env.fs().remove_file(f.path(at, log::format::kSnapshotSuffix)).is_ok());
+    }
+    const std::string segment = f.path(first, log::format::kLogSuffix);
+    f.log.reset();
+    // A byte inside the first batch's records: the checksum covers it, the header checks do not.
+    f.flip_byte(segment, log::format::kBatchHeaderSize + 2);
+    auto reopened = log::PartitionLog::open(f.env.fs(), f.dir, f.config, f.clock);
+    REQUIRE_FALSE(reopened.is_ok());
+    CHECK(reopened.status().code() == Code::corruption);
+    CHECK(reopened.status().message().find(segment) != std::string::npos);
+    CHECK(reopened.status().message().find("checksum") != std::string::npos);
+}
+
 TEST_CASE("a snapshot's lengths are checked before anything is allocated from them") {
     log::ProducerMap producers;
     producers[3] = log::ProducerEntry{3, 1, 50, Offset(7), {{0, 4, Offset(7), Offset(11)}}};
