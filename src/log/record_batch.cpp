@@ -140,7 +140,7 @@ class RecordReader {
         std::int64_t previous_delta = -1;
         for (std::uint32_t i = 0; i < header_.record_count; ++i) {
             index_ = i;
-            if (!read_record(previous_delta, records.emplace_back())) [[unlikely]] {
+            if (!read_record(previous_delta, records)) [[unlikely]] {
                 return std::move(error_);
             }
         }
@@ -233,7 +233,9 @@ class RecordReader {
         return true;
     }
 
-    bool read_record(std::int64_t& previous_delta, RecordView& r) {
+    // Appends one record to `records`, built whole (a value-initialized RecordView first
+    // would cost a block clear per record).
+    bool read_record(std::int64_t& previous_delta, std::vector<RecordView>& records) {
         std::int32_t length = 0;
         if (!varint(end_, length)) [[unlikely]] return fail_overrun("record length");
         if (length < 0 || static_cast<std::size_t>(length) > static_cast<std::size_t>(end_ - p_))
@@ -262,13 +264,10 @@ class RecordReader {
         }
         previous_delta = offset_delta;
 
-        r.offset = header_.base_offset + offset_delta;
-        r.timestamp_type = timestamp_type_;
-        r.timestamp = timestamp_type_ == TimestampType::log_append_time
-                          ? header_.max_timestamp
-                          : wrapping_add(header_.first_timestamp, ts_delta);
-        if (!string(record_end, "key", true, r.key)) [[unlikely]] return false;
-        if (!string(record_end, "value", true, r.value)) [[unlikely]] return false;
+        std::optional<std::string_view> key;
+        std::optional<std::string_view> value;
+        if (!string(record_end, "key", true, key)) [[unlikely]] return false;
+        if (!string(record_end, "value", true, value)) [[unlikely]] return false;
         std::int32_t header_count = 0;
         if (!varint(record_end, header_count)) [[unlikely]] return fail_overrun("header count");
         if (header_count < 0 ||
@@ -277,10 +276,14 @@ class RecordReader {
             return fail_record(fmt::format("header count {} is impossible for {} remaining bytes",
                                            header_count, record_end - p_));
         }
+        RecordView& r = records.emplace_back(RecordView{
+            key, value, {},
+            timestamp_type_ == TimestampType::log_append_time
+                ? header_.max_timestamp
+                : wrapping_add(header_.first_timestamp, ts_delta),
+            header_.base_offset + offset_delta, timestamp_type_});
         if (header_count > 0) {
             r.headers.reserve(static_cast<std::size_t>(header_count));
-            std::optional<std::string_view> key;
-            std::optional<std::string_view> value;
             for (std::int32_t h = 0; h < header_count; ++h) {
                 if (!string(record_end, "header key", false, key)) return false;
                 if (!string(record_end, "header value", true, value)) return false;
