@@ -212,25 +212,26 @@ class RecordReader {
         return next_varint<std::uint32_t>(limit, out);
     }
 
-    // Reads a length-prefixed byte string ending at or before `limit`; a length of -1 is null
-    // when `nullable`.
+    // Reads a length-prefixed byte string ending at or before `limit`: its first byte and
+    // length, or a length of -1 for null when `nullable`. Plain scalars, not an optional
+    // string_view, so that they stay in registers on their way into the RecordView.
     [[gnu::always_inline]] bool string(const std::byte* limit, std::string_view field,
-                                       bool nullable, std::optional<std::string_view>& out) {
-        std::int32_t len = 0;
+                                       bool nullable, const char*& data, std::int32_t& len) {
         if (!varint(limit, len)) [[unlikely]] return fail_overrun(field);
         if (len < 0) [[unlikely]] {
-            if (len == -1 && nullable) {
-                out.reset();
-                return true;
-            }
+            if (len == -1 && nullable) return true;
             return fail_length(field, len, limit);
         }
         if (static_cast<std::size_t>(len) > static_cast<std::size_t>(limit - p_)) [[unlikely]] {
             return fail_length(field, len, limit);
         }
-        out.emplace(reinterpret_cast<const char*>(p_), static_cast<std::size_t>(len));
+        data = reinterpret_cast<const char*>(p_);
         p_ += len;
         return true;
+    }
+    static std::optional<std::string_view> view_of(const char* data, std::int32_t len) noexcept {
+        if (len < 0) return std::nullopt;
+        return std::string_view(data, static_cast<std::size_t>(len));
     }
 
     // Appends one record to `records`, built whole (a value-initialized RecordView first
@@ -264,10 +265,12 @@ class RecordReader {
         }
         previous_delta = offset_delta;
 
-        std::optional<std::string_view> key;
-        std::optional<std::string_view> value;
-        if (!string(record_end, "key", true, key)) [[unlikely]] return false;
-        if (!string(record_end, "value", true, value)) [[unlikely]] return false;
+        const char* key = nullptr;
+        std::int32_t key_len = -1;
+        const char* value = nullptr;
+        std::int32_t value_len = -1;
+        if (!string(record_end, "key", true, key, key_len)) [[unlikely]] return false;
+        if (!string(record_end, "value", true, value, value_len)) [[unlikely]] return false;
         std::int32_t header_count = 0;
         if (!varint(record_end, header_count)) [[unlikely]] return fail_overrun("header count");
         if (header_count < 0 ||
@@ -276,18 +279,18 @@ class RecordReader {
             return fail_record(fmt::format("header count {} is impossible for {} remaining bytes",
                                            header_count, record_end - p_));
         }
-        RecordView& r = records.emplace_back(RecordView{
-            key, value, {},
+        RecordView& r = records.emplace_back(
+            key, key_len, value, value_len,
             timestamp_type_ == TimestampType::log_append_time
                 ? header_.max_timestamp
                 : wrapping_add(header_.first_timestamp, ts_delta),
-            header_.base_offset + offset_delta, timestamp_type_});
+            header_.base_offset + offset_delta, timestamp_type_);
         if (header_count > 0) {
             r.headers.reserve(static_cast<std::size_t>(header_count));
             for (std::int32_t h = 0; h < header_count; ++h) {
-                if (!string(record_end, "header key", false, key)) return false;
-                if (!string(record_end, "header value", true, value)) return false;
-                r.headers.push_back(HeaderView{*key, value});
+                if (!string(record_end, "header key", false, key, key_len)) return false;
+                if (!string(record_end, "header value", true, value, value_len)) return false;
+                r.headers.push_back(HeaderView{*view_of(key, key_len), view_of(value, value_len)});
             }
         }
         if (p_ != record_end) [[unlikely]] {
