@@ -2,11 +2,14 @@
 //
 // Each assigned partition keeps its position (the next offset to return) and the records of
 // its last read of up to max.partition.fetch.bytes: the raw batches, read in one piece, and the
-// records decoded as views into them. A Message is made when poll() returns it and shares the
-// read's buffer, so no record is copied on its way from the file to the caller. poll() serves the
-// partitions round-robin, one message per call, starting after the partition served last, so
-// a busy partition cannot starve the others. When no partition has data, poll() waits on the
-// store's change version, which every append in this process bumps.
+// records decoded as views into them (client/fetched_records.hpp). A Message is made when poll()
+// returns it and shares the read's buffer, so no record is copied on its way from the file to
+// the caller; the buffer is recycled for a later read once its last Message is gone. poll()
+// serves the partitions round-robin, one message per call, starting after the partition served
+// last, so a busy partition cannot starve the others; consume() does the same, except that a
+// partition assigned alone hands out its whole read at once, straight into the result.
+// When no partition has data, poll() waits on the store's change version, which every append
+// in this process bumps.
 //
 // A partition whose position is unknown (kOffsetInvalid) or falls outside the log is reset
 // per auto.offset.reset. With "none", and after any other read error, poll() returns one

@@ -9,9 +9,9 @@ Headers to_headers(const std::vector<log::HeaderView>& views) {
     Headers headers;
     headers.reserve(views.size());
     for (const auto& header : views) {
-        headers.push_back(Header{std::string(header.key),
-                                 header.value ? std::optional<std::string>(*header.value)
-                                              : std::nullopt});
+        headers.push_back(
+            Header{std::string(header.key),
+                   header.value ? std::optional<std::string>(*header.value) : std::nullopt});
     }
     return headers;
 }

@@ -13,7 +13,6 @@
 
 #include <brook/message.hpp>
 #include <brook/status.hpp>
-
 #include <cstddef>
 #include <memory>
 #include <mutex>

@@ -57,7 +57,8 @@ namespace {
 
 // The source of a Message built from owned values: it keeps them.
 struct OwnedSource final : detail::MessageSource {
-    OwnedSource(std::string topic, Status error) : MessageSource(std::move(topic), std::move(error)) {}
+    OwnedSource(std::string topic, Status error)
+        : MessageSource(std::move(topic), std::move(error)) {}
 
     std::shared_ptr<const void> storage;  // what the key and value view, if not the strings below
     std::optional<std::string> key;
@@ -93,7 +94,8 @@ const Status& Message::no_error() noexcept {
 
 Message Message::from_error(Status error, std::string topic, PartitionId partition) {
     Message message;
-    message.source_ = std::make_shared<const detail::MessageSource>(std::move(topic), std::move(error));
+    message.source_ =
+        std::make_shared<const detail::MessageSource>(std::move(topic), std::move(error));
     message.partition_ = partition;
     return message;
 }

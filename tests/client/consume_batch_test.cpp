@@ -26,7 +26,8 @@ struct Produced {
 Produced record_number(int i) {
     Produced p;
     if (i % 7 != 3) p.key = "key-" + std::to_string(i);
-    if (i % 11 != 5) p.value = std::string(static_cast<std::size_t>((i * 37) % 300), char('a' + i % 26));
+    if (i % 11 != 5)
+        p.value = std::string(static_cast<std::size_t>((i * 37) % 300), char('a' + i % 26));
     if (i % 5 == 0) p.headers = {{"h" + std::to_string(i), "x"}, {"null", std::nullopt}};
     return p;
 }

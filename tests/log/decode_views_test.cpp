@@ -81,17 +81,16 @@ void check_same(const RecordView& view, const Record& expected, TimestampType ty
     CHECK(view.offset == expected.offset);
     CHECK(view.timestamp == expected.timestamp);
     CHECK(view.timestamp_type == type);
-    CHECK(view.key == (expected.key ? std::optional<std::string_view>(*expected.key)
-                                    : std::nullopt));
-    CHECK(view.value == (expected.value ? std::optional<std::string_view>(*expected.value)
-                                        : std::nullopt));
+    CHECK(view.key ==
+          (expected.key ? std::optional<std::string_view>(*expected.key) : std::nullopt));
+    CHECK(view.value ==
+          (expected.value ? std::optional<std::string_view>(*expected.value) : std::nullopt));
     REQUIRE(view.headers.size() == expected.headers.size());
     for (std::size_t h = 0; h < view.headers.size(); ++h) {
         CHECK(view.headers[h].key == expected.headers[h].key);
-        CHECK(view.headers[h].value ==
-              (expected.headers[h].value
-                   ? std::optional<std::string_view>(*expected.headers[h].value)
-                   : std::nullopt));
+        CHECK(view.headers[h].value == (expected.headers[h].value ? std::optional<std::string_view>(
+                                                                        *expected.headers[h].value)
+                                                                  : std::nullopt));
     }
 }
 
@@ -198,8 +197,7 @@ TEST_CASE("a varint cut by the end of its record is corruption on the inline pat
     std::vector<RecordView> views;
     auto decoded = decode_batch_views(cut, decompressed, views);
     REQUIRE(decoded.code() == Code::corruption);
-    CHECK(decoded.status().message().find("value varint overruns the record") !=
-          std::string::npos);
+    CHECK(decoded.status().message().find("value varint overruns the record") != std::string::npos);
 }
 
 }  // namespace
