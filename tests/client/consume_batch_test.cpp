@@ -3,13 +3,19 @@
 // the messages sharing them are gone. Every record produced (null and empty keys and values,
 // headers, varied sizes) must come back exactly once, in order, with its topic; messages kept
 // from earlier calls must keep their bytes while later reads reuse buffers; copies of a
-// message outlive it; and several partitions still come back whole, round-robin.
+// message outlive it; messages checked and destroyed on another thread (so that their buffers
+// go back to the consumer from there) hold the right bytes; and several partitions still come
+// back whole, round-robin.
 #include <doctest/doctest.h>
 
 #include <brook/brook.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace brook;
@@ -96,6 +102,63 @@ TEST_CASE("consume of one partition returns every record in order while buffers 
     kept.clear();
     consumer->reset();
     check_record(copy, "events", static_cast<int>(copy.offset().value()));
+}
+
+TEST_CASE("messages destroyed on another thread give their buffers back while reading goes on") {
+    constexpr int kCount = 4000;
+    auto store = open_with_records({"events"}, 1, kCount);
+    auto consumer = Consumer::create(*store, {{"max.partition.fetch.bytes", "2048"}});
+    REQUIRE(consumer.is_ok());
+    REQUIRE((*consumer)->assign({{"events", PartitionId(0), kOffsetBeginning}}).is_ok());
+
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::vector<Message>> queue;
+    bool done = false;
+    int checked = 0;
+    int wrong = 0;
+    std::thread checker([&] {
+        for (;;) {
+            std::vector<Message> batch;
+            {
+                std::unique_lock lock(mu);
+                cv.wait(lock, [&] { return done || !queue.empty(); });
+                if (queue.empty()) return;
+                batch = std::move(queue.front());
+                queue.pop_front();
+            }
+            for (const Message& m : batch) {
+                const Produced p = record_number(static_cast<int>(m.offset().value()));
+                const bool same =
+                    m.value() ==
+                        (p.value ? std::optional<std::string_view>(*p.value) : std::nullopt) &&
+                    m.key() == (p.key ? std::optional<std::string_view>(*p.key) : std::nullopt) &&
+                    m.headers() == p.headers && m.topic() == "events";
+                wrong += same ? 0 : 1;
+                ++checked;
+            }
+            // The batch is destroyed here, on this thread.
+        }
+    });
+    int received = 0;
+    while (received < kCount) {
+        std::vector<Message> batch = (*consumer)->consume(1 + received % 250, 5s);
+        REQUIRE_MESSAGE(!batch.empty(), "stopped at ", received);
+        for (const Message& m : batch) CHECK(m.offset() == Offset(received++));
+        {
+            std::lock_guard lock(mu);
+            queue.push_back(std::move(batch));
+        }
+        cv.notify_one();
+    }
+    {
+        std::lock_guard lock(mu);
+        done = true;
+    }
+    cv.notify_one();
+    checker.join();
+    CHECK(checked == kCount);
+    CHECK(wrong == 0);
 }
 
 TEST_CASE("consume of several partitions returns every record of each, in order") {
