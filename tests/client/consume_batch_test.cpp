@@ -71,18 +71,24 @@ void check_record(const Message& m, const std::string& topic, int i) {
     CHECK(m.headers() == p.headers);
 }
 
+// A consumer of partition 0 of "events" from its start, reading `fetch_bytes` at a time.
+std::unique_ptr<Consumer> consumer_of_events(const Store& store, const std::string& fetch_bytes) {
+    auto consumer = Consumer::create(store, {{"max.partition.fetch.bytes", fetch_bytes}});
+    REQUIRE_MESSAGE(consumer.is_ok(), consumer.status().to_string());
+    REQUIRE((*consumer)->assign({{"events", PartitionId(0), kOffsetBeginning}}).is_ok());
+    return std::move(consumer).value();
+}
+
 TEST_CASE("consume of one partition returns every record in order while buffers are recycled") {
     constexpr int kCount = 3000;
     auto store = open_with_records({"events"}, 1, kCount);
     // Small reads: many of them per consume() call, and many buffers to recycle.
-    auto consumer = Consumer::create(*store, {{"max.partition.fetch.bytes", "4096"}});
-    REQUIRE(consumer.is_ok());
-    REQUIRE((*consumer)->assign({{"events", PartitionId(0), kOffsetBeginning}}).is_ok());
+    auto consumer = consumer_of_events(*store, "4096");
 
     std::vector<Message> kept;  // every third call's messages stay alive to the end
     int next = 0;
     for (int call = 0; next < kCount; ++call) {
-        std::vector<Message> batch = (*consumer)->consume(1 + (call * 97) % 700, 5s);
+        std::vector<Message> batch = consumer->consume(1 + (call * 97) % 700, 5s);
         REQUIRE_MESSAGE(!batch.empty(), "stopped at ", next);
         for (const Message& m : batch) {
             CHECK(m.offset() == Offset(next));
@@ -92,7 +98,7 @@ TEST_CASE("consume of one partition returns every record in order while buffers 
         if (call % 3 == 0) kept.insert(kept.end(), batch.begin(), batch.end());
     }
     CHECK(next == kCount);
-    CHECK((*consumer)->consume(10, 0ms).empty());
+    CHECK(consumer->consume(10, 0ms).empty());
 
     // The kept messages still hold their own bytes, after every later read.
     for (const Message& m : kept) check_record(m, "events", static_cast<int>(m.offset().value()));
@@ -100,16 +106,14 @@ TEST_CASE("consume of one partition returns every record in order while buffers 
     REQUIRE(!kept.empty());
     Message copy = kept.back();
     kept.clear();
-    consumer->reset();
+    consumer.reset();
     check_record(copy, "events", static_cast<int>(copy.offset().value()));
 }
 
 TEST_CASE("messages destroyed on another thread give their buffers back while reading goes on") {
     constexpr int kCount = 4000;
     auto store = open_with_records({"events"}, 1, kCount);
-    auto consumer = Consumer::create(*store, {{"max.partition.fetch.bytes", "2048"}});
-    REQUIRE(consumer.is_ok());
-    REQUIRE((*consumer)->assign({{"events", PartitionId(0), kOffsetBeginning}}).is_ok());
+    auto consumer = consumer_of_events(*store, "2048");
 
     std::mutex mu;
     std::condition_variable cv;
@@ -142,7 +146,7 @@ TEST_CASE("messages destroyed on another thread give their buffers back while re
     });
     int received = 0;
     while (received < kCount) {
-        std::vector<Message> batch = (*consumer)->consume(1 + received % 250, 5s);
+        std::vector<Message> batch = consumer->consume(1 + received % 250, 5s);
         REQUIRE_MESSAGE(!batch.empty(), "stopped at ", received);
         for (const Message& m : batch) CHECK(m.offset() == Offset(received++));
         {
@@ -164,18 +168,19 @@ TEST_CASE("messages destroyed on another thread give their buffers back while re
 TEST_CASE("consume of several partitions returns every record of each, in order") {
     constexpr int kCount = 2000;
     auto store = open_with_records({"a", "b"}, 3, kCount);
-    auto consumer = Consumer::create(*store, {{"max.partition.fetch.bytes", "2048"}});
-    REQUIRE(consumer.is_ok());
+    auto created = Consumer::create(*store, {{"max.partition.fetch.bytes", "2048"}});
+    REQUIRE(created.is_ok());
+    auto consumer = std::move(created).value();
     std::vector<TopicPartitionOffset> assignment;
     for (const char* topic : {"a", "b"}) {
         for (int p = 0; p < 3; ++p) assignment.push_back({topic, PartitionId(p), kOffsetBeginning});
     }
-    REQUIRE((*consumer)->assign(assignment).is_ok());
+    REQUIRE(consumer->assign(assignment).is_ok());
 
     std::map<std::pair<std::string, int>, int> next;  // per partition, the next record number
     int total = 0;
     while (total < 2 * kCount) {
-        std::vector<Message> batch = (*consumer)->consume(500, 5s);
+        std::vector<Message> batch = consumer->consume(500, 5s);
         REQUIRE_MESSAGE(!batch.empty(), "stopped at ", total);
         for (const Message& m : batch) {
             const int partition = m.partition().value();
@@ -186,7 +191,7 @@ TEST_CASE("consume of several partitions returns every record of each, in order"
         }
     }
     CHECK(total == 2 * kCount);
-    CHECK((*consumer)->consume(10, 0ms).empty());
+    CHECK(consumer->consume(10, 0ms).empty());
 }
 
 }  // namespace
