@@ -5,9 +5,11 @@
 // bytes: the string_views returned by key(), value() and the header accessors point into
 // memory the Message keeps alive and stay valid until it is destroyed or assigned to. Copy out
 // what must outlive it. Messages from one read of a partition share that read's buffer (up to
-// max.partition.fetch.bytes), so a Message kept for long keeps that buffer.
+// max.partition.fetch.bytes), its topic name and its decoded headers, so a Message kept for
+// long keeps that buffer, and copying a Message copies no bytes.
 //
-// Thread safety: plain values.
+// Thread safety: plain values. Messages sharing a read may be used and destroyed on different
+// threads.
 #pragma once
 
 #include <brook/status.hpp>
@@ -18,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace brook {
@@ -66,6 +69,23 @@ struct ConsumerGroupMetadata {
     std::optional<std::string> group_instance_id{};
 };
 
+namespace detail {
+
+// What Messages share: their topic and error, and (in subclasses) the memory their key, value
+// and headers live in. The consumer makes one per read of a partition; its Messages keep it
+// alive.
+struct MessageSource {
+    MessageSource() = default;
+    MessageSource(std::string topic_name, Status status)
+        : topic(std::move(topic_name)), error(std::move(status)) {}
+    virtual ~MessageSource() = default;
+
+    std::string topic;
+    Status error;
+};
+
+}  // namespace detail
+
 class Message {
 public:
     Message() = default;
@@ -73,16 +93,22 @@ public:
     // A message that only carries an error, for a partition (or none).
     static Message from_error(Status error, std::string topic = {}, PartitionId partition = {});
 
-    const std::string& topic() const noexcept { return topic_; }
+    const std::string& topic() const noexcept { return source_ ? source_->topic : no_topic(); }
     PartitionId partition() const noexcept { return partition_; }
     Offset offset() const noexcept { return offset_; }
-    std::optional<std::string_view> key() const noexcept;
-    std::optional<std::string_view> value() const noexcept;
-    const Headers& headers() const noexcept { return headers_; }
+    std::optional<std::string_view> key() const noexcept {
+        if (!has_key_) return std::nullopt;
+        return std::string_view(key_, key_size_);
+    }
+    std::optional<std::string_view> value() const noexcept {
+        if (!has_value_) return std::nullopt;
+        return std::string_view(value_, value_size_);
+    }
+    const Headers& headers() const noexcept { return headers_ ? *headers_ : no_headers(); }
     std::int64_t timestamp() const noexcept { return timestamp_; }
     TimestampType timestamp_type() const noexcept { return timestamp_type_; }
     // ok for a record; otherwise the message carries no record.
-    const Status& error() const noexcept { return error_; }
+    const Status& error() const noexcept { return source_ ? source_->error : no_error(); }
 
     // Used by the consumer to build messages.
     Message(std::string topic, PartitionId partition, Offset offset, std::optional<std::string> key,
@@ -93,19 +119,43 @@ public:
             std::shared_ptr<const void> storage, std::optional<std::string_view> key,
             std::optional<std::string_view> value, Headers headers, std::int64_t timestamp,
             TimestampType timestamp_type);
+    // As above, sharing `source`: key, value and `*headers` (null for none) must live in it.
+    // REQUIRES: source is not null and its error is ok.
+    Message(std::shared_ptr<const detail::MessageSource> source, PartitionId partition,
+            Offset offset, std::optional<std::string_view> key,
+            std::optional<std::string_view> value, const Headers* headers,
+            std::int64_t timestamp, TimestampType timestamp_type) noexcept
+        : source_(std::move(source)),
+          headers_(headers),
+          key_(key ? key->data() : nullptr),
+          value_(value ? value->data() : nullptr),
+          key_size_(key ? key->size() : 0),
+          value_size_(value ? value->size() : 0),
+          offset_(offset),
+          timestamp_(timestamp),
+          partition_(partition),
+          timestamp_type_(timestamp_type),
+          has_key_(key.has_value()),
+          has_value_(value.has_value()) {}
 
 private:
-    std::string topic_;
-    PartitionId partition_;
+    static const std::string& no_topic() noexcept;
+    static const Headers& no_headers() noexcept;
+    static const Status& no_error() noexcept;
+
+    // Topic, error, and what key_, value_ and headers_ point into; null for Message().
+    std::shared_ptr<const detail::MessageSource> source_;
+    const Headers* headers_ = nullptr;  // null when the message has none
+    const char* key_ = nullptr;
+    const char* value_ = nullptr;
+    std::size_t key_size_ = 0;
+    std::size_t value_size_ = 0;
     Offset offset_ = kOffsetInvalid;
-    Headers headers_;
     std::int64_t timestamp_ = -1;
+    PartitionId partition_;
     TimestampType timestamp_type_ = TimestampType::create_time;
-    Status error_;
-    // What key_view_ and value_view_ point into.
-    std::shared_ptr<const void> storage_;
-    std::optional<std::string_view> key_view_;
-    std::optional<std::string_view> value_view_;
+    bool has_key_ = false;
+    bool has_value_ = false;
 };
 
 }  // namespace brook

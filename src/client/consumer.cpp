@@ -2,11 +2,14 @@
 //
 // Each assigned partition keeps its position (the next offset to return) and the records of
 // its last read of up to max.partition.fetch.bytes: the raw batches, read in one piece, and the
-// records decoded as views into them. A Message is made when poll() returns it and shares the
-// read's buffer, so no record is copied on its way from the file to the caller. poll() serves the
-// partitions round-robin, one message per call, starting after the partition served last, so
-// a busy partition cannot starve the others. When no partition has data, poll() waits on the
-// store's change version, which every append in this process bumps.
+// records decoded as views into them (client/fetched_records.hpp). A Message is made when poll()
+// returns it and shares the read's buffer, so no record is copied on its way from the file to
+// the caller; the buffer is recycled for a later read once its last Message is gone. poll()
+// serves the partitions round-robin, one message per call, starting after the partition served
+// last, so a busy partition cannot starve the others; consume() does the same, except that a
+// partition assigned alone hands out its whole read at once, straight into the result.
+// When no partition has data, poll() waits on the store's change version, which every append
+// in this process bumps.
 //
 // A partition whose position is unknown (kOffsetInvalid) or falls outside the log is reset
 // per auto.offset.reset. With "none", and after any other read error, poll() returns one
@@ -27,6 +30,7 @@
 #include <regex>
 
 #include "client/consumer_config.hpp"
+#include "client/fetched_records.hpp"
 #include "client/group_client.hpp"
 #include "store/store_core.hpp"
 
@@ -35,20 +39,12 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// The bytes of one read, kept alive by the records viewing them and the Messages made of them.
-struct FetchedBytes {
-    log::RawBatches raw;
-    std::vector<std::vector<std::byte>> decompressed;  // of the zstd batches
-};
-
 struct AssignedPartition {
     TopicPartition tp;
     std::shared_ptr<detail::PartitionState> state;
     Offset position = kOffsetInvalid;  // kOffsetInvalid until auto.offset.reset resolves it
-    // Read but not yet returned: records[next...], starting at position, viewing `fetched`.
-    std::shared_ptr<const FetchedBytes> fetched;
-    std::vector<log::RecordView> records;
-    std::size_t next = 0;
+    // Read but not yet returned, starting at position.
+    client::FetchedRecords buffered;
     bool paused = false;
     bool errored = false;  // an error was returned; skipped until seek()
     bool deleted = false;  // the topic was deleted; dropped once its error is returned
@@ -66,28 +62,7 @@ auto* find_in(Vector& assigned, const TopicPartition& tp) {
     return it == assigned.end() ? nullptr : &*it;
 }
 
-TimestampType to_public(log::TimestampType type) {
-    return type == log::TimestampType::log_append_time ? TimestampType::log_append_time
-                                                       : TimestampType::create_time;
-}
-
-Message to_message(const AssignedPartition& p, const log::RecordView& record) {
-    Headers headers;
-    headers.reserve(record.headers.size());
-    for (const auto& header : record.headers) {
-        headers.push_back(Header{std::string(header.key),
-                                 header.value ? std::optional<std::string>(*header.value)
-                                              : std::nullopt});
-    }
-    return Message(p.tp.topic, p.tp.partition, record.offset, p.fetched, record.key, record.value,
-                   std::move(headers), record.timestamp, to_public(record.timestamp_type));
-}
-
-void drop_buffer(AssignedPartition& p) {
-    p.records.clear();
-    p.next = 0;
-    p.fetched.reset();
-}
+void drop_buffer(AssignedPartition& p) { p.buffered.clear(); }
 
 // The time `timeout` from now, saturating instead of overflowing for huge timeouts.
 SteadyClock::time_point deadline_after(std::chrono::milliseconds timeout) {
@@ -274,14 +249,12 @@ class Consumer::Impl final : public client::GroupClient::Host {
         std::lock_guard lock(mu_);
         // Room for what is read already, so the messages are not moved while it grows.
         std::size_t buffered = 1;
-        for (const AssignedPartition& p : assigned_) buffered += p.records.size() - p.next;
+        for (const AssignedPartition& p : assigned_) buffered += p.buffered.remaining();
         out.reserve(std::min(max_messages, buffered));
         out.push_back(std::move(*first));
         while (!store_closed && !closed_ && out.size() < max_messages) {
-            auto message = next_locked();
-            if (!message) break;
-            store_closed = message->error() == Code::closed;
-            out.push_back(std::move(*message));
+            if (!next_locked(out, max_messages)) break;
+            store_closed = out.back().error() == Code::closed;
         }
         return out;
     }
@@ -491,14 +464,25 @@ class Consumer::Impl final : public client::GroupClient::Host {
 
     // The next message, serving partitions round-robin; nullopt if none has one now.
     std::optional<Message> next_locked() {
-        if (Status open = core_->check_open(); !open) return Message::from_error(std::move(open));
+        polled_.clear();
+        if (!next_locked(polled_, 1)) return std::nullopt;
+        return std::move(polled_.front());
+    }
+
+    // Appends the next messages to `out`, up to `max` in all, serving partitions round-robin
+    // one message at a time; a partition assigned alone hands out what it has read in one go.
+    // After an error message it appends nothing more. @return false if none has one now.
+    bool next_locked(std::vector<Message>& out, std::size_t max) {
+        if (Status open = core_->check_open(); !open) {
+            out.push_back(Message::from_error(std::move(open)));
+            return true;
+        }
         const std::size_t n = assigned_.size();
         for (std::size_t i = 0; i < n; ++i) {
             const std::size_t index = (next_index_ + i) % n;
             AssignedPartition& p = assigned_[index];
             if (p.paused || p.errored) continue;
-            auto message = take_locked(p);
-            if (!message) continue;
+            if (!take_locked(p, out, n == 1 ? max : out.size() + 1)) continue;
             if (p.deleted) {
                 // The partition after the dropped one moves into its slot.
                 assigned_.erase(assigned_.begin() + static_cast<std::ptrdiff_t>(index));
@@ -506,20 +490,30 @@ class Consumer::Impl final : public client::GroupClient::Host {
             } else {
                 next_index_ = index + 1;
             }
-            return message;
+            return true;
         }
-        return std::nullopt;
+        return false;
     }
 
-    // One message of `p`: buffered, freshly read, or an error; nullopt if it has none now.
-    std::optional<Message> take_locked(AssignedPartition& p) {
-        if (p.next == p.records.size()) {
-            if (auto error = fill_locked(p)) return error;
-            if (p.next == p.records.size()) return std::nullopt;
+    // Appends messages of `p` to `out`, up to `max` in all: buffered, freshly read, or one
+    // error. @return false if it has none now.
+    bool take_locked(AssignedPartition& p, std::vector<Message>& out, std::size_t max) {
+        const std::size_t before = out.size();
+        while (out.size() < max) {
+            if (p.buffered.remaining() == 0) {
+                if (auto error = fill_locked(p)) {
+                    out.push_back(std::move(*error));
+                    return true;
+                }
+                if (p.buffered.remaining() == 0) break;
+            }
+            const std::size_t n = std::min(p.buffered.remaining(), max - out.size());
+            if (out.size() + n > out.capacity()) {
+                out.reserve(std::min(max, std::max(out.size() + n, 2 * out.capacity())));
+            }
+            p.position = p.buffered.emit(p.tp.partition, n, out);
         }
-        const log::RecordView& record = p.records[p.next++];
-        p.position = record.offset + 1;
-        return to_message(p, record);
+        return out.size() > before;
     }
 
     // Reads from the position into the (empty) buffer, resetting the position as needed.
@@ -536,31 +530,26 @@ class Consumer::Impl final : public client::GroupClient::Host {
             if (p.position == kOffsetInvalid) {
                 if (auto error = reset_locked(p, "the partition has no position")) return error;
             }
-            auto batches = p.state->log->read_raw(
-                p.position, static_cast<std::size_t>(config_.max_partition_fetch_bytes),
-                log_isolation());
-            if (!batches) {
-                if (batches.code() != Code::offset_out_of_range) {
+            drop_buffer(p);
+            auto fetched = fetch_pool_->take(p.tp.topic);
+            if (Status read = p.state->log->read_raw_into(
+                    p.position, static_cast<std::size_t>(config_.max_partition_fetch_bytes),
+                    log_isolation(), fetched->raw);
+                !read) {
+                if (read.code() != Code::offset_out_of_range) {
                     p.errored = true;
-                    return Message::from_error(batches.status(), p.tp.topic, p.tp.partition);
+                    return Message::from_error(std::move(read), p.tp.topic, p.tp.partition);
                 }
-                if (auto error = reset_locked(p, batches.status().message())) return error;
+                if (auto error = reset_locked(p, read.message())) return error;
                 continue;
             }
-            if (batches->headers.empty()) return std::nullopt;
-            drop_buffer(p);
-            auto fetched = std::make_shared<FetchedBytes>();
-            fetched->raw = std::move(batches).value();
-            if (Status decoded = log::decode_raw_views(fetched->raw, p.position,
-                                                       fetched->decompressed, p.records);
-                !decoded) {
-                drop_buffer(p);
+            if (fetched->raw.headers.empty()) return std::nullopt;
+            const Offset after = fetched->raw.headers.back().last_offset() + 1;
+            if (Status decoded = p.buffered.decode(std::move(fetched), p.position); !decoded) {
                 p.errored = true;
                 return Message::from_error(std::move(decoded), p.tp.topic, p.tp.partition);
             }
-            const Offset after = fetched->raw.headers.back().last_offset() + 1;
-            p.fetched = std::move(fetched);
-            if (p.next < p.records.size()) return std::nullopt;
+            if (p.buffered.remaining() > 0) return std::nullopt;
             p.position = after;
         }
     }
@@ -592,11 +581,16 @@ class Consumer::Impl final : public client::GroupClient::Host {
     std::unique_ptr<client::GroupClient> group_;  // with group.id; used by the polling thread
     std::shared_ptr<RebalanceListener> listener_;
     std::atomic<bool> wakeup_{false};
+    // Read buffers, recycled once the Messages sharing them are gone.
+    const std::shared_ptr<client::FetchPool> fetch_pool_ = std::make_shared<client::FetchPool>(
+        2 * std::max<std::size_t>(static_cast<std::size_t>(config_.max_partition_fetch_bytes),
+                                  std::size_t{1} << 16));
 
     mutable std::mutex mu_;  // guards the fields below
     bool closed_ = false;
     std::vector<AssignedPartition> assigned_;
     std::size_t next_index_ = 0;  // where the next round-robin pass starts
+    std::vector<Message> polled_;  // poll()'s message on its way out, kept for its capacity
 };
 
 Result<std::unique_ptr<Consumer>> Consumer::create(const Store& store, const Config& config) {

@@ -406,6 +406,16 @@ Result<std::vector<DecodedBatch>> PartitionLog::read_batches(Offset from, std::s
 
 Result<RawBatches> PartitionLog::read_raw(Offset from, std::size_t max_bytes,
                                           Isolation isolation) const {
+    RawBatches raw;
+    BROOK_RETURN_IF_ERROR(read_raw_into(from, max_bytes, isolation, raw));
+    return raw;
+}
+
+Status PartitionLog::read_raw_into(Offset from, std::size_t max_bytes, Isolation isolation,
+                                   RawBatches& raw) const {
+    raw.bytes.clear();
+    raw.headers.clear();
+    raw.hidden.clear();
     const Offset log_end = log_end_offset();
     const Offset start = log_start_offset();
     if (from < start) {
@@ -425,10 +435,10 @@ Result<RawBatches> PartitionLog::read_raw(Offset from, std::size_t max_bytes,
     std::uint64_t generation = generation_.load(std::memory_order_acquire);
     auto segment = segment_for(from);
     while (segment && from < end) {
-        BROOK_ASSIGN_OR_RETURN(auto batches, segment->read_raw(from, max_bytes, end));
-        if (!batches.headers.empty()) {
-            mark_hidden(batches, isolation);
-            return batches;
+        BROOK_RETURN_IF_ERROR(segment->read_raw_into(from, max_bytes, end, raw));
+        if (!raw.headers.empty()) {
+            mark_hidden(raw, isolation);
+            return Status::ok();
         }
         // Nothing at or after `from` here. If compaction or retention changed the segments
         // meanwhile, the next one is found from `from` again, not from a replaced segment.
@@ -461,7 +471,7 @@ Result<RawBatches> PartitionLog::read_raw(Offset from, std::size_t max_bytes,
             "offsets {} to {} of {} are not in its segment files; the log is damaged", from.value(),
             end.value() - 1, dir_));
     }
-    return RawBatches();
+    return Status::ok();
 }
 
 Result<std::optional<Offset>> PartitionLog::offset_for_timestamp(std::int64_t timestamp_ms) const {

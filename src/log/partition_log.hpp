@@ -156,6 +156,9 @@ public:
     // whose records a reader skips.
     Result<RawBatches> read_raw(Offset from, std::size_t max_bytes,
                                 Isolation isolation = Isolation::read_uncommitted) const;
+    // As read_raw(), into `raw` (emptied first), reusing its buffers' memory.
+    Status read_raw_into(Offset from, std::size_t max_bytes, Isolation isolation,
+                         RawBatches& raw) const;
 
     // The first offset whose record timestamp is >= `timestamp_ms`, or nullopt if none is.
     Result<std::optional<Offset>> offset_for_timestamp(std::int64_t timestamp_ms) const;

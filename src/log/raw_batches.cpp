@@ -35,6 +35,12 @@ Result<std::vector<DecodedBatch>> decode_raw(const RawBatches& raw, Offset from)
 Status decode_raw_views(const RawBatches& raw, Offset from,
                         std::vector<std::vector<std::byte>>& decompressed,
                         std::vector<RecordView>& records) {
+    // Room for every record up front, so that the views are not moved batch after batch.
+    std::size_t count = records.size();
+    for (std::size_t i = 0; i < raw.headers.size(); ++i) {
+        if (i >= raw.hidden.size() || !raw.hidden[i]) count += raw.headers[i].record_count;
+    }
+    records.reserve(count);
     std::size_t pos = 0;
     for (std::size_t i = 0; i < raw.headers.size(); ++i) {
         const BatchHeader& header = raw.headers[i];

@@ -11,6 +11,9 @@
 #include <brook/types.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <type_traits>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -18,10 +21,32 @@
 
 namespace brook::log {
 
+// Allocates bytes without initializing them: a read overwrites its buffer, so zero-filling it
+// first (what std::vector<std::byte>::resize does) would be wasted work.
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+    template <typename U>
+    struct rebind {
+        using other = UninitializedAllocator<U>;
+    };
+    UninitializedAllocator() = default;
+    template <typename U>
+    UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
+    template <typename U>
+    void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+        ::new (static_cast<void*>(p)) U;
+    }
+    template <typename U, typename... Args>
+    void construct(U* p, Args&&... args) {
+        ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+};
+using ReadBuffer = std::vector<std::byte, UninitializedAllocator<std::byte>>;
+
 struct RawBatches {
-    std::string file;              // the segment's .log path, for error messages
-    std::uint64_t position = 0;    // where `bytes` starts in that file
-    std::vector<std::byte> bytes;  // whole batches, back to back
+    std::string file;            // the segment's .log path, for error messages
+    std::uint64_t position = 0;  // where `bytes` starts in that file
+    ReadBuffer bytes;            // whole batches, back to back
     std::vector<BatchHeader> headers;
     // Per batch: true when a reader must skip its records (a control batch, or with
     // read_committed a batch of an aborted transaction) and only move past it. Set by

@@ -100,6 +100,17 @@ struct HeaderView {
 };
 
 struct RecordView {
+    RecordView() = default;
+    // Key and value as their first byte and length, a length of -1 being null: the decoder
+    // builds records in place from these, with no optional in between.
+    RecordView(const char* key_data, std::int32_t key_length, const char* value_data,
+               std::int32_t value_length, std::int64_t timestamp_ms, Offset record_offset,
+               TimestampType type) noexcept
+        : timestamp(timestamp_ms), offset(record_offset), timestamp_type(type) {
+        if (key_length >= 0) key.emplace(key_data, static_cast<std::size_t>(key_length));
+        if (value_length >= 0) value.emplace(value_data, static_cast<std::size_t>(value_length));
+    }
+
     std::optional<std::string_view> key;
     std::optional<std::string_view> value;  // nullopt is a tombstone
     std::vector<HeaderView> headers;

@@ -341,11 +341,21 @@ Result<std::optional<std::uint64_t>> Segment::locate(Offset target, std::uint64_
 }
 
 Result<RawBatches> Segment::read_raw(Offset from, std::size_t max_bytes, Offset end) const {
-    const std::uint64_t limit = size();
     RawBatches raw;
+    BROOK_RETURN_IF_ERROR(read_raw_into(from, max_bytes, end, raw));
+    return raw;
+}
+
+Status Segment::read_raw_into(Offset from, std::size_t max_bytes, Offset end,
+                              RawBatches& raw) const {
+    const std::uint64_t limit = size();
     raw.file = log_->path();
+    raw.position = 0;
+    raw.bytes.clear();
+    raw.headers.clear();
+    raw.hidden.clear();
     BROOK_ASSIGN_OR_RETURN(const auto start, locate(from, limit));
-    if (!start) return raw;
+    if (!start) return Status::ok();
     raw.position = *start;
     const std::uint64_t first = *start;
     std::size_t want = static_cast<std::size_t>(
@@ -386,7 +396,7 @@ Result<RawBatches> Segment::read_raw(Offset from, std::size_t max_bytes, Offset 
         pos += header.total_size();
     }
     raw.bytes.resize(pos);
-    return raw;
+    return Status::ok();
 }
 
 Result<std::vector<DecodedBatch>> Segment::read(Offset from, std::size_t max_bytes,

@@ -102,6 +102,8 @@ public:
     // `from` are still in the first batch.
     // @return corruption (naming file and position) if a header fails its checks; io_error.
     Result<RawBatches> read_raw(Offset from, std::size_t max_bytes, Offset end) const;
+    // As read_raw(), into `raw`, reusing its buffers' memory.
+    Status read_raw_into(Offset from, std::size_t max_bytes, Offset end, RawBatches& raw) const;
 
     // The offset of the first record whose timestamp is >= target, or nullopt if this segment
     // has none.

@@ -53,21 +53,22 @@ MaintenanceStats Store::maintenance_stats() const { return core_->maintenance_st
 
 const std::string& Store::path() const noexcept { return core_->path(); }
 
-Message Message::from_error(Status error, std::string topic, PartitionId partition) {
-    Message message;
-    message.topic_ = std::move(topic);
-    message.partition_ = partition;
-    message.error_ = std::move(error);
-    return message;
-}
-
 namespace {
 
-// The bytes of a Message built from strings.
-struct OwnedBytes {
+// The source of a Message built from owned values: it keeps them.
+struct OwnedSource final : detail::MessageSource {
+    OwnedSource(std::string topic, Status error)
+        : MessageSource(std::move(topic), std::move(error)) {}
+
+    std::shared_ptr<const void> storage;  // what the key and value view, if not the strings below
     std::optional<std::string> key;
     std::optional<std::string> value;
+    Headers headers;
 };
+
+const Headers* headers_or_null(const Headers& headers) {
+    return headers.empty() ? nullptr : &headers;
+}
 
 std::optional<std::string_view> view_of(const std::optional<std::string>& s) {
     if (!s) return std::nullopt;
@@ -76,37 +77,49 @@ std::optional<std::string_view> view_of(const std::optional<std::string>& s) {
 
 }  // namespace
 
+const std::string& Message::no_topic() noexcept {
+    static const std::string empty;
+    return empty;
+}
+
+const Headers& Message::no_headers() noexcept {
+    static const Headers empty;
+    return empty;
+}
+
+const Status& Message::no_error() noexcept {
+    static const Status ok;
+    return ok;
+}
+
+Message Message::from_error(Status error, std::string topic, PartitionId partition) {
+    Message message;
+    message.source_ =
+        std::make_shared<const detail::MessageSource>(std::move(topic), std::move(error));
+    message.partition_ = partition;
+    return message;
+}
+
 Message::Message(std::string topic, PartitionId partition, Offset offset,
                  std::optional<std::string> key, std::optional<std::string> value, Headers headers,
-                 std::int64_t timestamp, TimestampType timestamp_type)
-    : topic_(std::move(topic)),
-      partition_(partition),
-      offset_(offset),
-      headers_(std::move(headers)),
-      timestamp_(timestamp),
-      timestamp_type_(timestamp_type) {
-    auto owned = std::make_shared<const OwnedBytes>(OwnedBytes{std::move(key), std::move(value)});
-    key_view_ = view_of(owned->key);
-    value_view_ = view_of(owned->value);
-    storage_ = std::move(owned);
+                 std::int64_t timestamp, TimestampType timestamp_type) {
+    auto owned = std::make_shared<OwnedSource>(std::move(topic), Status::ok());
+    owned->key = std::move(key);
+    owned->value = std::move(value);
+    owned->headers = std::move(headers);
+    *this = Message(owned, partition, offset, view_of(owned->key), view_of(owned->value),
+                    headers_or_null(owned->headers), timestamp, timestamp_type);
 }
 
 Message::Message(std::string topic, PartitionId partition, Offset offset,
                  std::shared_ptr<const void> storage, std::optional<std::string_view> key,
                  std::optional<std::string_view> value, Headers headers, std::int64_t timestamp,
-                 TimestampType timestamp_type)
-    : topic_(std::move(topic)),
-      partition_(partition),
-      offset_(offset),
-      headers_(std::move(headers)),
-      timestamp_(timestamp),
-      timestamp_type_(timestamp_type),
-      storage_(std::move(storage)),
-      key_view_(key),
-      value_view_(value) {}
-
-std::optional<std::string_view> Message::key() const noexcept { return key_view_; }
-
-std::optional<std::string_view> Message::value() const noexcept { return value_view_; }
+                 TimestampType timestamp_type) {
+    auto owned = std::make_shared<OwnedSource>(std::move(topic), Status::ok());
+    owned->storage = std::move(storage);
+    owned->headers = std::move(headers);
+    *this = Message(owned, partition, offset, key, value, headers_or_null(owned->headers),
+                    timestamp, timestamp_type);
+}
 
 }  // namespace brook

@@ -1,0 +1,90 @@
+#include "client/fetched_records.hpp"
+
+#include <utility>
+
+namespace brook::client {
+namespace {
+
+Headers to_headers(const std::vector<log::HeaderView>& views) {
+    Headers headers;
+    headers.reserve(views.size());
+    for (const auto& header : views) {
+        headers.push_back(
+            Header{std::string(header.key),
+                   header.value ? std::optional<std::string>(*header.value) : std::nullopt});
+    }
+    return headers;
+}
+
+}  // namespace
+
+std::shared_ptr<FetchedBytes> FetchPool::take(const std::string& topic) {
+    std::unique_ptr<FetchedBytes> bytes;
+    {
+        std::lock_guard lock(mu_);
+        if (!free_.empty()) {
+            bytes = std::move(free_.back());
+            free_.pop_back();
+        }
+    }
+    if (!bytes) bytes = std::make_unique<FetchedBytes>();
+    bytes->topic = topic;
+    // The deleter keeps the pool alive until every buffer it handed out is back.
+    return std::shared_ptr<FetchedBytes>(
+        bytes.release(), [pool = shared_from_this()](FetchedBytes* b) { pool->give_back(b); });
+}
+
+void FetchPool::give_back(FetchedBytes* bytes) noexcept {
+    std::unique_ptr<FetchedBytes> owned(bytes);
+    if (owned->raw.bytes.capacity() > max_kept_bytes_) return;
+    owned->raw.headers.clear();
+    owned->raw.hidden.clear();
+    owned->decompressed.clear();
+    owned->headers.clear();
+    std::lock_guard lock(mu_);
+    if (free_.size() < kMaxFree) free_.push_back(std::move(owned));
+}
+
+Status FetchedRecords::decode(std::shared_ptr<FetchedBytes> bytes, Offset from) {
+    clear();
+    if (Status decoded = log::decode_raw_views(bytes->raw, from, bytes->decompressed, records_);
+        !decoded) {
+        clear();
+        return decoded;
+    }
+    for (std::size_t i = 0; i < records_.size(); ++i) {
+        if (records_[i].headers.empty()) continue;
+        if (headers_.empty()) {
+            // The first record with headers: the ones before it have none.
+            headers_.assign(records_.size(), nullptr);
+            std::size_t with_headers = 0;
+            for (const auto& r : records_) with_headers += r.headers.empty() ? 0 : 1;
+            bytes->headers.reserve(with_headers);
+        }
+        headers_[i] = &bytes->headers.emplace_back(to_headers(records_[i].headers));
+    }
+    bytes_ = std::move(bytes);
+    return Status::ok();
+}
+
+void FetchedRecords::clear() {
+    records_.clear();
+    headers_.clear();
+    next_ = 0;
+    bytes_.reset();
+}
+
+Offset FetchedRecords::emit(PartitionId partition, std::size_t n, std::vector<Message>& out) {
+    const std::size_t end = next_ + n;
+    for (std::size_t i = next_; i < end; ++i) {
+        with_record(partition, i, [&out](auto&&... args) { out.emplace_back(args...); });
+    }
+    next_ = end;
+    return records_[end - 1].offset + 1;
+}
+
+Message FetchedRecords::take(PartitionId partition) {
+    return with_record(partition, next_++, [](auto&&... args) { return Message(args...); });
+}
+
+}  // namespace brook::client

@@ -1,0 +1,197 @@
+// Tests for Consumer::consume's batch path through the public API: a partition assigned alone
+// hands out whole reads into the returned vector, from read buffers the consumer recycles once
+// the messages sharing them are gone. Every record produced (null and empty keys and values,
+// headers, varied sizes) must come back exactly once, in order, with its topic; messages kept
+// from earlier calls must keep their bytes while later reads reuse buffers; copies of a
+// message outlive it; messages checked and destroyed on another thread (so that their buffers
+// go back to the consumer from there) hold the right bytes; and several partitions still come
+// back whole, round-robin.
+#include <doctest/doctest.h>
+
+#include <brook/brook.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace brook;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Produced {
+    std::optional<std::string> key;
+    std::optional<std::string> value;
+    Headers headers;
+};
+
+Produced record_number(int i) {
+    Produced p;
+    if (i % 7 != 3) p.key = "key-" + std::to_string(i);
+    if (i % 11 != 5)
+        p.value = std::string(static_cast<std::size_t>((i * 37) % 300), char('a' + i % 26));
+    if (i % 5 == 0) p.headers = {{"h" + std::to_string(i), "x"}, {"null", std::nullopt}};
+    return p;
+}
+
+std::unique_ptr<Store> open_with_records(const std::vector<std::string>& topics, int partitions,
+                                         int count) {
+    auto store = Store::open_in_memory();
+    REQUIRE_MESSAGE(store.is_ok(), store.status().to_string());
+    auto producer = Producer::create(**store, {{"linger.ms", "0"}});
+    REQUIRE(producer.is_ok());
+    for (const auto& topic : topics) {
+        REQUIRE((*store)->create_topic(topic, partitions).is_ok());
+        for (int i = 0; i < count; ++i) {
+            const Produced p = record_number(i);
+            ProducerRecord record;
+            record.topic = topic;
+            record.partition = PartitionId(i % partitions);
+            record.key = p.key;
+            record.value = p.value;
+            record.headers = p.headers;
+            REQUIRE((*producer)->produce(std::move(record)).is_ok());
+        }
+    }
+    REQUIRE((*producer)->flush().is_ok());
+    return std::move(store).value();
+}
+
+void check_record(const Message& m, const std::string& topic, int i) {
+    CAPTURE(i);
+    const Produced p = record_number(i);
+    REQUIRE_MESSAGE(m.error().is_ok(), m.error().to_string());
+    CHECK(m.topic() == topic);
+    CHECK(m.key() == (p.key ? std::optional<std::string_view>(*p.key) : std::nullopt));
+    CHECK(m.value() == (p.value ? std::optional<std::string_view>(*p.value) : std::nullopt));
+    CHECK(m.headers() == p.headers);
+}
+
+// A consumer of partition 0 of "events" from its start, reading `fetch_bytes` at a time.
+std::unique_ptr<Consumer> consumer_of_events(const Store& store, const std::string& fetch_bytes) {
+    auto consumer = Consumer::create(store, {{"max.partition.fetch.bytes", fetch_bytes}});
+    REQUIRE_MESSAGE(consumer.is_ok(), consumer.status().to_string());
+    REQUIRE((*consumer)->assign({{"events", PartitionId(0), kOffsetBeginning}}).is_ok());
+    return std::move(consumer).value();
+}
+
+TEST_CASE("consume of one partition returns every record in order while buffers are recycled") {
+    constexpr int kCount = 3000;
+    auto store = open_with_records({"events"}, 1, kCount);
+    // Small reads: many of them per consume() call, and many buffers to recycle.
+    auto consumer = consumer_of_events(*store, "4096");
+
+    std::vector<Message> kept;  // every third call's messages stay alive to the end
+    int next = 0;
+    for (int call = 0; next < kCount; ++call) {
+        std::vector<Message> batch = consumer->consume(1 + (call * 97) % 700, 5s);
+        REQUIRE_MESSAGE(!batch.empty(), "stopped at ", next);
+        for (const Message& m : batch) {
+            CHECK(m.offset() == Offset(next));
+            check_record(m, "events", next);
+            ++next;
+        }
+        if (call % 3 == 0) kept.insert(kept.end(), batch.begin(), batch.end());
+    }
+    CHECK(next == kCount);
+    CHECK(consumer->consume(10, 0ms).empty());
+
+    // The kept messages still hold their own bytes, after every later read.
+    for (const Message& m : kept) check_record(m, "events", static_cast<int>(m.offset().value()));
+    // A copy outlives the message it was copied from, and the consumer.
+    REQUIRE(!kept.empty());
+    Message copy = kept.back();
+    kept.clear();
+    consumer.reset();
+    check_record(copy, "events", static_cast<int>(copy.offset().value()));
+}
+
+TEST_CASE("messages destroyed on another thread give their buffers back while reading goes on") {
+    constexpr int kCount = 4000;
+    auto store = open_with_records({"events"}, 1, kCount);
+    auto consumer = consumer_of_events(*store, "2048");
+
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::vector<Message>> queue;
+    bool done = false;
+    int checked = 0;
+    int wrong = 0;
+    std::thread checker([&] {
+        for (;;) {
+            std::vector<Message> batch;
+            {
+                std::unique_lock lock(mu);
+                cv.wait(lock, [&] { return done || !queue.empty(); });
+                if (queue.empty()) return;
+                batch = std::move(queue.front());
+                queue.pop_front();
+            }
+            for (const Message& m : batch) {
+                const Produced p = record_number(static_cast<int>(m.offset().value()));
+                const bool same =
+                    m.value() ==
+                        (p.value ? std::optional<std::string_view>(*p.value) : std::nullopt) &&
+                    m.key() == (p.key ? std::optional<std::string_view>(*p.key) : std::nullopt) &&
+                    m.headers() == p.headers && m.topic() == "events";
+                wrong += same ? 0 : 1;
+                ++checked;
+            }
+            // The batch is destroyed here, on this thread.
+        }
+    });
+    int received = 0;
+    while (received < kCount) {
+        std::vector<Message> batch = consumer->consume(1 + received % 250, 5s);
+        REQUIRE_MESSAGE(!batch.empty(), "stopped at ", received);
+        for (const Message& m : batch) CHECK(m.offset() == Offset(received++));
+        {
+            std::lock_guard lock(mu);
+            queue.push_back(std::move(batch));
+        }
+        cv.notify_one();
+    }
+    {
+        std::lock_guard lock(mu);
+        done = true;
+    }
+    cv.notify_one();
+    checker.join();
+    CHECK(checked == kCount);
+    CHECK(wrong == 0);
+}
+
+TEST_CASE("consume of several partitions returns every record of each, in order") {
+    constexpr int kCount = 2000;
+    auto store = open_with_records({"a", "b"}, 3, kCount);
+    auto created = Consumer::create(*store, {{"max.partition.fetch.bytes", "2048"}});
+    REQUIRE(created.is_ok());
+    auto consumer = std::move(created).value();
+    std::vector<TopicPartitionOffset> assignment;
+    for (const char* topic : {"a", "b"}) {
+        for (int p = 0; p < 3; ++p) assignment.push_back({topic, PartitionId(p), kOffsetBeginning});
+    }
+    REQUIRE(consumer->assign(assignment).is_ok());
+
+    std::map<std::pair<std::string, int>, int> next;  // per partition, the next record number
+    int total = 0;
+    while (total < 2 * kCount) {
+        std::vector<Message> batch = consumer->consume(500, 5s);
+        REQUIRE_MESSAGE(!batch.empty(), "stopped at ", total);
+        for (const Message& m : batch) {
+            const int partition = m.partition().value();
+            int& i = next.try_emplace({m.topic(), partition}, partition).first->second;
+            check_record(m, m.topic(), i);
+            i += 3;
+            ++total;
+        }
+    }
+    CHECK(total == 2 * kCount);
+    CHECK(consumer->consume(10, 0ms).empty());
+}
+
+}  // namespace
