@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "log/format.hpp"
+
 namespace brook::client {
 
 RecordAccumulator::RecordAccumulator(std::chrono::milliseconds linger, std::size_t batch_size,
@@ -24,33 +26,43 @@ Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target) {
         batch.partition_count = target.partition_count;
         batch.compression = target.compression;
         batch.created = std::chrono::steady_clock::now();
-        due_cv_.notify_one();
+        // The sender is awake, or will wake before this batch is due: no need to signal it.
+        if (batch.created + linger_ < sleeping_until_) due_cv_.notify_one();
     }
     return *slot.open;
 }
 
+void RecordAccumulator::encode(Batch& batch, const RecordToAdd& add, ReportSink sink) {
+    const ProducerRecord& r = add.record;
+    const std::uint32_t index = batch.records.record_count();
+    batch.records.add(r.key, r.value, std::span<const Header>(r.headers), add.timestamp,
+                      static_cast<std::int32_t>(index), add.fields);
+    if (sink.callback || sink.sync) batch.reports.push_back({index, add.timestamp, std::move(sink)});
+}
+
 bool RecordAccumulator::add(const TopicPartition& key, const BatchTarget& target,
-                            log::Record record, ReportSink sink, std::size_t bytes, bool seal_now) {
+                            const RecordToAdd& record, ReportSink sink) {
     std::lock_guard lock(mu_);
     Slot& slot = slots_[key];
     const std::size_t sealed_before = slot.sealed.size();
+    if (slot.open && slot.open->partition == target.partition) {
+        // At most this much beyond the fields: length, attributes and deltas as varints.
+        constexpr std::size_t kMaxRecordOverhead = 5 + 1 + 10 + 5;
+        const std::size_t after = slot.open->records.size_bytes() + record.fields + kMaxRecordOverhead;
+        if (after > target.max_batch_bytes) seal(slot);
+    }
     Batch& batch = open_batch(slot, target);
-    batch.records.push_back(std::move(record));
-    batch.sinks.push_back(std::move(sink));
-    batch.estimated_bytes += bytes;
-    if (seal_now || batch.estimated_bytes >= batch_size_) seal(slot);
+    encode(batch, record, std::move(sink));
+    if (batch.records.size_bytes() - log::format::kBatchHeaderSize >= batch_size_) seal(slot);
     return slot.sealed.size() != sealed_before;
 }
 
 void RecordAccumulator::add_alone(const TopicPartition& key, const BatchTarget& target,
-                                  log::Record record, ReportSink sink, std::size_t bytes) {
+                                  const RecordToAdd& record, ReportSink sink) {
     std::lock_guard lock(mu_);
     Slot& slot = slots_[key];
     if (slot.open) seal(slot);
-    Batch& batch = open_batch(slot, target);
-    batch.records.push_back(std::move(record));
-    batch.sinks.push_back(std::move(sink));
-    batch.estimated_bytes = bytes;
+    encode(open_batch(slot, target), record, std::move(sink));
     seal(slot);
 }
 
@@ -74,12 +86,16 @@ std::vector<TopicPartition> RecordAccumulator::wait_for_due() {
             }
         }
         if (!oldest) {
+            sleeping_until_ = TimePoint::max();
             due_cv_.wait(lock);
+            sleeping_until_ = TimePoint::min();
             continue;
         }
         const auto now = std::chrono::steady_clock::now();
         if (now < *oldest + linger_) {
-            due_cv_.wait_until(lock, *oldest + linger_);
+            sleeping_until_ = *oldest + linger_;
+            due_cv_.wait_until(lock, sleeping_until_);
+            sleeping_until_ = TimePoint::min();
             continue;
         }
         std::vector<TopicPartition> keys;
