@@ -352,6 +352,7 @@ class Producer::Impl {
             }
         }
         record_outcome(tp, stamp, appended, 0, count, out);
+        if (bytes.is_ok()) accumulator_.recycle(std::move(bytes).value());
     }
 
     // Appends `records` [begin, end) of `batch` as one batch, or as two halves if too large.

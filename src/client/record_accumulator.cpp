@@ -22,6 +22,10 @@ Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target) {
     if (slot.open && slot.open->partition != target.partition) seal(slot);
     if (!slot.open) {
         Batch& batch = slot.open.emplace();
+        if (!spare_buffers_.empty()) {
+            batch.records = log::BatchBuilder(std::move(spare_buffers_.back()));
+            spare_buffers_.pop_back();
+        }
         batch.partition = target.partition;
         batch.partition_count = target.partition_count;
         batch.compression = target.compression;
@@ -114,6 +118,14 @@ void RecordAccumulator::stop() {
     std::lock_guard lock(mu_);
     stopped_ = true;
     due_cv_.notify_all();
+}
+
+void RecordAccumulator::recycle(std::vector<std::byte> buffer) {
+    // A few buffers of at most about batch.size: enough for the batches in flight at once.
+    constexpr std::size_t kSpareBuffers = 4;
+    if (buffer.size() > batch_size_ + batch_size_ / 2 + 4096) return;
+    std::lock_guard lock(mu_);
+    if (spare_buffers_.size() < kSpareBuffers) spare_buffers_.push_back(std::move(buffer));
 }
 
 void RecordAccumulator::drain(const TopicPartition& key, const SendFn& send) {

@@ -117,6 +117,9 @@ class RecordAccumulator {
     // Makes wait_for_due() return at once, now and from then on.
     void stop();
 
+    // Keeps the bytes of a batch that was appended, for a batch opened later to encode into.
+    void recycle(std::vector<std::byte> buffer);
+
     // Appends the partition's sealed batches with `send`, in order, unless another thread is
     // already draining this partition (it then appends them too). Each call of `send` gets all
     // the batches sealed since the previous one.
@@ -147,6 +150,7 @@ class RecordAccumulator {
     std::condition_variable due_cv_;  // wakes wait_for_due() on an earlier due batch or stop
     std::map<TopicPartition, Slot> slots_;  // Guarded by mu_.
     bool stopped_ = false;                  // Guarded by mu_.
+    std::vector<std::vector<std::byte>> spare_buffers_;  // Guarded by mu_.
     // When wait_for_due() is asleep, the time it wakes at (max(): only when notified); min()
     // while it is awake and will look at every open batch before sleeping. Guarded by mu_.
     TimePoint sleeping_until_ = TimePoint::min();

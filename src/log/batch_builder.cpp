@@ -38,6 +38,9 @@ std::uint64_t length_zigzag(std::size_t length) noexcept {
 
 BatchBuilder::BatchBuilder() : size_(format::kBatchHeaderSize) {}
 
+BatchBuilder::BatchBuilder(std::vector<std::byte> buffer)
+    : bytes_(std::move(buffer)), size_(format::kBatchHeaderSize) {}
+
 std::size_t BatchBuilder::length_size(std::size_t length) noexcept {
     return varint_size(length_zigzag(length));
 }

@@ -27,6 +27,10 @@ namespace brook::log {
 class BatchBuilder {
   public:
     BatchBuilder();
+    // Encodes into `buffer`, whose bytes (its size(), not its capacity) are overwritten: a
+    // buffer from an earlier finish(), recycled so a producer does not allocate and zero a
+    // new one for every batch.
+    explicit BatchBuilder(std::vector<std::byte> buffer);
 
     // The encoded size of a record's key, value and headers (the fields after its offset
     // delta). Header is log::Header or brook::Header: a string key and an optional value.
