@@ -65,7 +65,8 @@ class Producer::Impl {
     }
 
     Status produce(const ProducerRecord& record, DeliveryCallback callback) {
-        BROOK_ASSIGN_OR_RETURN(Prepared p, prepare(record));
+        Prepared p;
+        BROOK_RETURN_IF_ERROR(prepare(record, p));
         outstanding_.fetch_add(1, std::memory_order_relaxed);
         const bool sealed =
             accumulator_.add(p.key, p.target, {record, p.timestamp, p.fields},
@@ -75,7 +76,8 @@ class Producer::Impl {
     }
 
     Result<DeliveryReport> produce_sync(const ProducerRecord& record) {
-        BROOK_ASSIGN_OR_RETURN(Prepared p, prepare(record));
+        Prepared p;
+        BROOK_RETURN_IF_ERROR(prepare(record, p));
         auto promise = std::make_shared<std::promise<DeliveryReport>>();
         std::future<DeliveryReport> future = promise->get_future();
         accumulator_.add_alone(p.key, p.target, {record, p.timestamp, p.fields},
@@ -150,7 +152,7 @@ class Producer::Impl {
     }
 
     // Checks the store, the topic and the record's size, and picks the record's partition.
-    Result<Prepared> prepare(const ProducerRecord& record) {
+    Status prepare(const ProducerRecord& record, Prepared& p) {
         BROOK_RETURN_IF_ERROR(core_->check_open());
         BROOK_ASSIGN_OR_RETURN(const std::shared_ptr<const detail::TopicState> topic,
                                cached_topic(record.topic));
@@ -179,7 +181,6 @@ class Producer::Impl {
             partition = sticky_.partition(record.topic, count);
         }
 
-        Prepared p;
         p.key = {record.topic, PartitionId(partition)};
         BROOK_RETURN_IF_ERROR(session_->before_produce(p.key));
         const auto limit = static_cast<std::size_t>(state.config.max_message_bytes);
@@ -198,7 +199,7 @@ class Producer::Impl {
                     "= {} of topic '{}'; send a smaller record or raise max.message.bytes",
                     alone, limit, record.topic));
         }
-        return p;
+        return Status::ok();
     }
 
     // The topic's snapshot, from a one-topic cache that any change of the store's topics

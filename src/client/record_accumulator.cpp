@@ -16,7 +16,7 @@ void RecordAccumulator::seal(Slot& slot) {
     slot.open.reset();
 }
 
-Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target) {
+Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target, bool& wake_sender) {
     // A topic deleted and created again under the same name has new PartitionStates; records
     // for the new one must not join a batch bound for the old one.
     if (slot.open && slot.open->partition != target.partition) seal(slot);
@@ -31,12 +31,17 @@ Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target) {
         batch.compression = target.compression;
         batch.created = std::chrono::steady_clock::now();
         // The sender is awake, or will wake before this batch is due: no need to signal it.
-        if (batch.created + linger_ < sleeping_until_) due_cv_.notify_one();
+        // Otherwise the caller signals it once mu_ is released, so it does not wake only to
+        // block on mu_.
+        if (batch.created + linger_ < sleeping_until_) {
+            wake_sender = true;
+            sleeping_until_ = TimePoint::min();  // one signal is enough
+        }
     }
     return *slot.open;
 }
 
-void RecordAccumulator::encode(Batch& batch, const RecordToAdd& add, ReportSink sink) {
+void RecordAccumulator::encode(Batch& batch, const RecordToAdd& add, ReportSink&& sink) {
     const ProducerRecord& r = add.record;
     const std::uint32_t index = batch.records.record_count();
     batch.records.add(r.key, r.value, std::span<const Header>(r.headers), add.timestamp,
@@ -45,8 +50,8 @@ void RecordAccumulator::encode(Batch& batch, const RecordToAdd& add, ReportSink 
 }
 
 bool RecordAccumulator::add(const TopicPartition& key, const BatchTarget& target,
-                            const RecordToAdd& record, ReportSink sink) {
-    std::lock_guard lock(mu_);
+                            const RecordToAdd& record, ReportSink&& sink) {
+    std::unique_lock lock(mu_);
     Slot& slot = slots_[key];
     const std::size_t sealed_before = slot.sealed.size();
     if (slot.open && slot.open->partition == target.partition) {
@@ -55,19 +60,26 @@ bool RecordAccumulator::add(const TopicPartition& key, const BatchTarget& target
         const std::size_t after = slot.open->records.size_bytes() + record.fields + kMaxRecordOverhead;
         if (after > target.max_batch_bytes) seal(slot);
     }
-    Batch& batch = open_batch(slot, target);
+    bool wake_sender = false;
+    Batch& batch = open_batch(slot, target, wake_sender);
     encode(batch, record, std::move(sink));
     if (batch.records.size_bytes() - log::format::kBatchHeaderSize >= batch_size_) seal(slot);
-    return slot.sealed.size() != sealed_before;
+    const bool sealed = slot.sealed.size() != sealed_before;
+    lock.unlock();
+    if (wake_sender) due_cv_.notify_one();
+    return sealed;
 }
 
 void RecordAccumulator::add_alone(const TopicPartition& key, const BatchTarget& target,
-                                  const RecordToAdd& record, ReportSink sink) {
-    std::lock_guard lock(mu_);
+                                  const RecordToAdd& record, ReportSink&& sink) {
+    std::unique_lock lock(mu_);
     Slot& slot = slots_[key];
     if (slot.open) seal(slot);
-    encode(open_batch(slot, target), record, std::move(sink));
+    bool wake_sender = false;
+    encode(open_batch(slot, target, wake_sender), record, std::move(sink));
     seal(slot);
+    lock.unlock();
+    if (wake_sender) due_cv_.notify_one();
 }
 
 std::vector<TopicPartition> RecordAccumulator::seal_all() {

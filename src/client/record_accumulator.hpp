@@ -100,12 +100,12 @@ class RecordAccumulator {
     // not kept.
     // @return true if a batch of this partition was sealed, so the caller should drain() it.
     bool add(const TopicPartition& key, const BatchTarget& target, const RecordToAdd& record,
-             ReportSink sink);
+             ReportSink&& sink);
 
     // Seals the partition's open batch, if any, then queues `record` as a batch of its own.
     // The caller then drains the partition.
     void add_alone(const TopicPartition& key, const BatchTarget& target, const RecordToAdd& record,
-                   ReportSink sink);
+                   ReportSink&& sink);
 
     // Seals every open batch. @return the partitions that have batches to drain.
     std::vector<TopicPartition> seal_all();
@@ -135,10 +135,11 @@ class RecordAccumulator {
     // REQUIRES: mu_ held and slot.open set.
     void seal(Slot& slot);
     // Encodes `record` into `batch`. REQUIRES: mu_ held.
-    static void encode(Batch& batch, const RecordToAdd& record, ReportSink sink);
+    static void encode(Batch& batch, const RecordToAdd& record, ReportSink&& sink);
     // Opens a batch for `target` in `slot`, sealing an open one for a deleted and re-created
-    // topic first. REQUIRES: mu_ held.
-    Batch& open_batch(Slot& slot, const BatchTarget& target);
+    // topic first. Sets `wake_sender` if the caller must signal due_cv_ (after releasing mu_).
+    // REQUIRES: mu_ held.
+    Batch& open_batch(Slot& slot, const BatchTarget& target, bool& wake_sender);
 
     const std::chrono::milliseconds linger_;
     const std::size_t batch_size_;
