@@ -322,8 +322,10 @@ class Producer::Impl {
                                            Result<std::vector<std::byte>>& bytes) {
         // encode_batch and finish() refuse a batch above the format's hard size limit.
         if (!bytes.is_ok()) return bytes.status();
+        // The bytes were just encoded here: the log need not hash them again.
+        const log::AppendOptions fresh{.freshly_encoded = true};
         Result<log::AppendResult> appended =
-            core_->append(*batch.partition, *bytes, /*durable=*/false);
+            core_->append(*batch.partition, *bytes, /*durable=*/false, fresh);
         // A retry whose first acknowledgement was lost (tests inject it): the log knows the
         // batch by its sequence and answers with the original offsets.
         if (appended.is_ok() && client::testing::resend_batches.load(std::memory_order_relaxed)) {
