@@ -128,6 +128,7 @@ class Producer::Impl {
 
   private:
     struct Prepared {
+        std::shared_ptr<const detail::TopicState> topic;  // keeps target.partition alive
         TopicPartition key;
         BatchTarget target;
         std::int64_t timestamp = 0;
@@ -154,9 +155,8 @@ class Producer::Impl {
     // Checks the store, the topic and the record's size, and picks the record's partition.
     Status prepare(const ProducerRecord& record, Prepared& p) {
         BROOK_RETURN_IF_ERROR(core_->check_open());
-        BROOK_ASSIGN_OR_RETURN(const std::shared_ptr<const detail::TopicState> topic,
-                               cached_topic(record.topic));
-        const detail::TopicState& state = *topic;
+        BROOK_RETURN_IF_ERROR(cached_topic(record.topic, p.topic));
+        const detail::TopicState& state = *p.topic;
         if (!record.key && state.config.cleanup_policy != store::CleanupPolicy::delete_segments) {
             return Status::invalid_argument(fmt::format(
                 "topic '{}' is compacted (cleanup.policy includes compact), so every record needs "
@@ -181,10 +181,11 @@ class Producer::Impl {
             partition = sticky_.partition(record.topic, count);
         }
 
-        p.key = {record.topic, PartitionId(partition)};
+        p.key.topic = record.topic;
+        p.key.partition = PartitionId(partition);
         BROOK_RETURN_IF_ERROR(session_->before_produce(p.key));
         const auto limit = static_cast<std::size_t>(state.config.max_message_bytes);
-        p.target = {state.partitions[partition], count, compression_for(state.config), limit};
+        p.target = {&state.partitions[partition], count, compression_for(state.config), limit};
         p.timestamp = record.timestamp ? *record.timestamp : core_->clock().now_ms();
         p.fields = log::BatchBuilder::fields_size(record.key, record.value,
                                                   std::span<const Header>(record.headers));
@@ -204,13 +205,14 @@ class Producer::Impl {
 
     // The topic's snapshot, from a one-topic cache that any change of the store's topics
     // (create, alter, delete) invalidates.
-    Result<std::shared_ptr<const detail::TopicState>> cached_topic(const std::string& name) {
+    Status cached_topic(const std::string& name, std::shared_ptr<const detail::TopicState>& out) {
         const std::uint64_t version = core_->topology_version();
         {
             std::lock_guard lock(topic_cache_mu_);
             if (topic_cache_ && topic_cache_version_ == version &&
                 topic_cache_->record.name == name) {
-                return topic_cache_;
+                out = topic_cache_;
+                return Status::ok();
             }
         }
         auto topic = core_->topic(name);
@@ -222,7 +224,8 @@ class Producer::Impl {
         std::lock_guard lock(topic_cache_mu_);
         topic_cache_ = *topic;
         topic_cache_version_ = version;
-        return std::move(topic).value();
+        out = std::move(topic).value();
+        return Status::ok();
     }
 
     log::Compression compression_for(const store::TopicConfig& topic) const {

@@ -19,14 +19,14 @@ void RecordAccumulator::seal(Slot& slot) {
 Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target, bool& wake_sender) {
     // A topic deleted and created again under the same name has new PartitionStates; records
     // for the new one must not join a batch bound for the old one.
-    if (slot.open && slot.open->partition != target.partition) seal(slot);
+    if (slot.open && slot.open->partition != *target.partition) seal(slot);
     if (!slot.open) {
         Batch& batch = slot.open.emplace();
         if (!spare_buffers_.empty()) {
             batch.records = log::BatchBuilder(std::move(spare_buffers_.back()));
             spare_buffers_.pop_back();
         }
-        batch.partition = target.partition;
+        batch.partition = *target.partition;
         batch.partition_count = target.partition_count;
         batch.compression = target.compression;
         batch.created = std::chrono::steady_clock::now();
@@ -54,7 +54,7 @@ bool RecordAccumulator::add(const TopicPartition& key, const BatchTarget& target
     std::unique_lock lock(mu_);
     Slot& slot = slots_[key];
     const std::size_t sealed_before = slot.sealed.size();
-    if (slot.open && slot.open->partition == target.partition) {
+    if (slot.open && slot.open->partition == *target.partition) {
         // At most this much beyond the fields: length, attributes and deltas as varints.
         constexpr std::size_t kMaxRecordOverhead = 5 + 1 + 10 + 5;
         const std::size_t after = slot.open->records.size_bytes() + record.fields + kMaxRecordOverhead;

@@ -64,7 +64,9 @@ struct Batch {
 
 // What a record is added to: the partition it goes to and how its batch is encoded.
 struct BatchTarget {
-    std::shared_ptr<detail::PartitionState> partition;
+    // Into the topic snapshot the caller holds (not copied per record): only a new batch
+    // takes a reference of its own.
+    const std::shared_ptr<detail::PartitionState>* partition = nullptr;
     std::int32_t partition_count = 0;
     log::Compression compression = log::Compression::none;
     // A record that would take the batch above this many bytes (uncompressed, header
