@@ -185,7 +185,14 @@ class Producer::Impl {
         p.key.partition = PartitionId(partition);
         BROOK_RETURN_IF_ERROR(session_->before_produce(p.key));
         const auto limit = static_cast<std::size_t>(state.config.max_message_bytes);
-        p.target = {&state.partitions[partition], count, compression_for(state.config), limit};
+        const log::Compression compression = compression_for(state.config);
+        // zstd may grow incompressible records a little; a batch must stay below the format's
+        // hard limit after compression, or it could not be split when the log refuses it.
+        constexpr std::size_t kZstdBatchLimit =
+            log::format::kMaxBatchBytes - (log::format::kMaxBatchBytes >> 7);
+        p.target = {&state.partitions[partition], count, compression,
+                    compression == log::Compression::zstd ? std::min(limit, kZstdBatchLimit)
+                                                          : limit};
         p.timestamp = record.timestamp ? *record.timestamp : core_->clock().now_ms();
         p.fields = log::BatchBuilder::fields_size(record.key, record.value,
                                                   std::span<const Header>(record.headers));

@@ -145,9 +145,9 @@ Result<std::vector<std::byte>> BatchBuilder::finish(const BatchOptions& options)
     store_le<std::int16_t>(p + format::kProducerEpochPos, options.producer_epoch);
     store_le<std::int32_t>(p + format::kBaseSequencePos, options.base_sequence);
     store_le<std::uint32_t>(p + format::kRecordCountPos, count);
-    store_le<std::uint64_t>(p + format::kChecksumPos,
-                            util::xxh3_64(std::span<const std::byte>(out).subspan(
-                                format::kAttributesPos)));
+    store_le<std::uint64_t>(
+        p + format::kChecksumPos,
+        util::xxh3_64(std::span<const std::byte>(out).subspan(format::kAttributesPos)));
     return out;
 }
 

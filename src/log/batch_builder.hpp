@@ -10,9 +10,8 @@
 // Thread safety: a BatchBuilder is a plain value; one thread at a time.
 #pragma once
 
-#include <brook/status.hpp>
-
 #include <algorithm>
+#include <brook/status.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>

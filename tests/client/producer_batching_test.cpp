@@ -100,7 +100,9 @@ TEST_CASE_TEMPLATE("linger.ms = 0: records produced while the sender appends sha
     REQUIRE(store->create_topic("t", 1).is_ok());
     bool durable = false;
     SUBCASE("acks=1") {}
-    SUBCASE("acks=all") { durable = true; }
+    SUBCASE("acks=all") {
+        durable = true;
+    }
     HeldSender held;
     auto created = Producer::create(
         *store, {{"linger.ms", "0"}, {"batch.size", "1000000"}, {"acks", durable ? "all" : "1"}});
@@ -122,7 +124,8 @@ TEST_CASE_TEMPLATE("linger.ms = 0: records produced while the sender appends sha
                 CHECK(report.offset == Offset(i));
                 CHECK(report.timestamp == model_record(i).timestamp);
                 CHECK(report.topic == "t");
-                every_report_after_write = every_report_after_write && log.log_end_offset() > report.offset;
+                every_report_after_write =
+                    every_report_after_write && log.log_end_offset() > report.offset;
                 reported.push_back(i);
             });
         REQUIRE(status.is_ok());
@@ -181,15 +184,16 @@ TEST_CASE_TEMPLATE("linger.ms = 0 over three partitions: every record once, in o
     std::vector<std::vector<int>> numbers(3);
     for (int i = 0; i < kRecords; ++i) {
         const Produced m = model_record(i);
-        REQUIRE(producer
-                    .produce({.topic = "t", .key = m.key, .value = m.value, .timestamp = m.timestamp},
-                             [&, i](const DeliveryReport& report) {
-                                 REQUIRE(report.error.is_ok());
-                                 const auto p = static_cast<std::size_t>(report.partition.value());
-                                 offsets[p].push_back(report.offset.value());
-                                 numbers[p].push_back(i);
-                             })
-                    .is_ok());
+        REQUIRE(
+            producer
+                .produce({.topic = "t", .key = m.key, .value = m.value, .timestamp = m.timestamp},
+                         [&, i](const DeliveryReport& report) {
+                             REQUIRE(report.error.is_ok());
+                             const auto p = static_cast<std::size_t>(report.partition.value());
+                             offsets[p].push_back(report.offset.value());
+                             numbers[p].push_back(i);
+                         })
+                .is_ok());
         producer.poll(0ms);
     }
     REQUIRE(producer.flush().is_ok());
@@ -213,7 +217,66 @@ TEST_CASE_TEMPLATE("linger.ms = 0 over three partitions: every record once, in o
         CHECK(n == numbers[p].size());
         total += static_cast<int>(n);
         // Within a partition, records are stored in the order they were produced.
-        for (std::size_t k = 1; k < numbers[p].size(); ++k) CHECK(numbers[p][k - 1] < numbers[p][k]);
+        for (std::size_t k = 1; k < numbers[p].size(); ++k)
+            CHECK(numbers[p][k - 1] < numbers[p][k]);
     }
     CHECK(total == kRecords);
+}
+
+TEST_CASE_TEMPLATE("batches stay within max.message.bytes; one the log refuses later is split",
+                   Fixture, MemoryStore, DiskStore) {
+    Fixture fixture;
+    auto store = fixture.open();
+    REQUIRE(store->create_topic("t", 1, {{"max.message.bytes", "4000"}}).is_ok());
+    auto created = Producer::create(*store, {{"linger.ms", "60000"}, {"batch.size", "10000000"}});
+    REQUIRE(created.is_ok());
+    Producer& producer = **created;
+
+    // 40 records of about 420 bytes: more than one batch of 4000 bytes can hold, so the
+    // producer starts new batches instead of building one the log would refuse.
+    std::vector<Offset> offsets;
+    const auto produce_all = [&](int first, int n) {
+        for (int i = first; i < first + n; ++i) {
+            const Produced m = model_record(i);
+            REQUIRE(producer
+                        .produce({.topic = "t",
+                                  .key = m.key,
+                                  .value = m.value + std::string(400, 'v'),
+                                  .timestamp = m.timestamp},
+                                 [&](const DeliveryReport& r) {
+                                     CHECK_MESSAGE(r.error.is_ok(), r.error.to_string());
+                                     offsets.push_back(r.offset);
+                                 })
+                        .is_ok());
+        }
+    };
+    produce_all(0, 40);
+    REQUIRE(producer.flush().is_ok());
+    std::size_t batches_before = read_all(*store, "t").size();
+    CHECK(batches_before > 4);
+
+    // A batch queued while max.message.bytes is lowered under it is refused by the log and
+    // appended in halves, in order.
+    produce_all(40, 8);
+    REQUIRE(store->alter_topic_config("t", {{"max.message.bytes", "1000"}}).is_ok());
+    REQUIRE(producer.flush().is_ok());
+
+    REQUIRE(offsets.size() == 48);
+    for (std::size_t i = 0; i < offsets.size(); ++i)
+        CHECK(offsets[i] == Offset(static_cast<std::int64_t>(i)));
+    const auto batches = read_all(*store, "t");
+    CHECK(batches.size() == batches_before + 4);  // 8 records split down to pairs
+    int i = 0;
+    for (const log::DecodedBatch& batch : batches) {
+        CHECK(batch.header.total_size() <= (i < 40 ? 4000u : 1000u));
+        for (const log::Record& r : batch.records) {
+            const Produced m = model_record(i);
+            CHECK(r.offset == Offset(i));
+            CHECK(r.key == m.key);
+            CHECK(r.value == m.value + std::string(400, 'v'));
+            CHECK(r.timestamp == m.timestamp);
+            ++i;
+        }
+    }
+    CHECK(i == 48);
 }

@@ -2,12 +2,13 @@
 // one record at a time (also into a recycled buffer, and zstd-compressed) decode to exactly
 // the records added, with the header fields asked for; and a batch appended as freshly
 // encoded skips the append-time hash but is still verified when read.
+#include "log/batch_builder.hpp"
+
 #include <doctest/doctest.h>
 
 #include <brook/clock.hpp>
 #include <random>
 
-#include "log/batch_builder.hpp"
 #include "log/format.hpp"
 #include "support/log_util.hpp"
 #include "support/test_env.hpp"
@@ -31,8 +32,8 @@ std::vector<log::Record> model_records(std::uint32_t seed, std::size_t n) {
             r.headers.push_back({"h" + std::to_string(h),
                                  rng() % 2 ? std::optional<std::string>() : std::string(h, 'x')});
         }
-        r.timestamp = static_cast<std::int64_t>(static_cast<std::uint64_t>(stamps[rng() % 6]) +
-                                                rng() % 1000);
+        r.timestamp =
+            static_cast<std::int64_t>(static_cast<std::uint64_t>(stamps[rng() % 6]) + rng() % 1000);
     }
     return records;
 }
