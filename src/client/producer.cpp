@@ -68,9 +68,8 @@ class Producer::Impl {
         Prepared p;
         BROOK_RETURN_IF_ERROR(prepare(record, p));
         outstanding_.fetch_add(1, std::memory_order_relaxed);
-        const bool sealed =
-            accumulator_.add(p.key, p.target, {record, p.timestamp, p.fields},
-                             ReportSink{std::move(callback), nullptr});
+        const bool sealed = accumulator_.add(p.key, p.target, {record, p.timestamp, p.fields},
+                                             ReportSink{std::move(callback), nullptr});
         if (sealed) accumulator_.drain(p.key, send_fn_);
         return Status::ok();
     }
@@ -190,9 +189,9 @@ class Producer::Impl {
         // hard limit after compression, or it could not be split when the log refuses it.
         constexpr std::size_t kZstdBatchLimit =
             log::format::kMaxBatchBytes - (log::format::kMaxBatchBytes >> 7);
-        p.target = {&state.partitions[partition], count, compression,
-                    compression == log::Compression::zstd ? std::min(limit, kZstdBatchLimit)
-                                                          : limit};
+        p.target = {
+            &state.partitions[partition], count, compression,
+            compression == log::Compression::zstd ? std::min(limit, kZstdBatchLimit) : limit};
         p.timestamp = record.timestamp ? *record.timestamp : core_->clock().now_ms();
         p.fields = log::BatchBuilder::fields_size(record.key, record.value,
                                                   std::span<const Header>(record.headers));
@@ -225,8 +224,8 @@ class Producer::Impl {
         auto topic = core_->topic(name);
         if (!topic.is_ok()) {
             if (topic.code() != Code::not_found) return topic.status();
-            return Status::not_found(fmt::format(
-                "unknown topic '{}'; create it first with Store::create_topic", name));
+            return Status::not_found(
+                fmt::format("unknown topic '{}'; create it first with Store::create_topic", name));
         }
         std::lock_guard lock(topic_cache_mu_);
         topic_cache_ = *topic;
@@ -373,8 +372,8 @@ class Producer::Impl {
                       std::span<const log::Record> records, std::uint32_t begin, std::uint32_t end,
                       std::vector<Appended>& out) {
         const txn::BatchStamp stamp = session_->stamp(tp);
-        auto bytes = log::encode_batch(records.subspan(begin, end - begin),
-                                       batch_options(batch, stamp));
+        auto bytes =
+            log::encode_batch(records.subspan(begin, end - begin), batch_options(batch, stamp));
         const Result<log::AppendResult> appended = append_bytes(batch, bytes);
         if (too_large(appended) && end - begin > 1) {
             const std::uint32_t middle = begin + (end - begin) / 2;
@@ -409,7 +408,8 @@ class Producer::Impl {
         for (PendingReport& pending : batch.reports) {
             while (results[r].end <= pending.index) ++r;
             const Appended& a = results[r];
-            DeliveryReport report{.topic = batch.partition->topic, .partition = batch.partition->id};
+            DeliveryReport report{.topic = batch.partition->topic,
+                                  .partition = batch.partition->id};
             if (a.status.is_ok()) {
                 report.offset = a.base + static_cast<std::int64_t>(pending.index - a.begin);
                 report.timestamp = a.log_append_time != -1 ? a.log_append_time : pending.timestamp;

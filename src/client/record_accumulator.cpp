@@ -46,7 +46,8 @@ void RecordAccumulator::encode(Batch& batch, const RecordToAdd& add, ReportSink&
     const std::uint32_t index = batch.records.record_count();
     batch.records.add(r.key, r.value, std::span<const Header>(r.headers), add.timestamp,
                       static_cast<std::int32_t>(index), add.fields);
-    if (sink.callback || sink.sync) batch.reports.push_back({index, add.timestamp, std::move(sink)});
+    if (sink.callback || sink.sync)
+        batch.reports.push_back({index, add.timestamp, std::move(sink)});
 }
 
 bool RecordAccumulator::add(const TopicPartition& key, const BatchTarget& target,
@@ -57,7 +58,8 @@ bool RecordAccumulator::add(const TopicPartition& key, const BatchTarget& target
     if (slot.open && slot.open->partition == *target.partition) {
         // At most this much beyond the fields: length, attributes and deltas as varints.
         constexpr std::size_t kMaxRecordOverhead = 5 + 1 + 10 + 5;
-        const std::size_t after = slot.open->records.size_bytes() + record.fields + kMaxRecordOverhead;
+        const std::size_t after =
+            slot.open->records.size_bytes() + record.fields + kMaxRecordOverhead;
         if (after > target.max_batch_bytes) seal(slot);
     }
     bool wake_sender = false;

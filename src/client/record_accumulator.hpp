@@ -5,11 +5,12 @@
 // it has lingered linger.ms, on flush, or before a produce_sync record so that record follows
 // the ones queued before it. With linger.ms = 0 a batch is due as soon as it opens, as in
 // Kafka: the sender thread seals and appends it at once, and records added while the sender is
-// busy appending join the next open batch, so a fast producer gets batches without waiting. Sealed batches of one partition are appended strictly in the
-// order they were sealed: drain() makes the calling thread append them unless another thread
-// is already doing so for that partition, in which case that thread will. It hands over every
-// batch queued at that moment in one call, so that one fsync can cover them all.
-// This keeps per-partition order without holding any lock across an append.
+// busy appending join the next open batch, so a fast producer gets batches without waiting.
+// Sealed batches of one partition are appended strictly in the order they were sealed: drain()
+// makes the calling thread append them unless another thread is already doing so for that
+// partition, in which case that thread will. It hands over every batch queued at that moment in
+// one call, so that one fsync can cover them all. This keeps per-partition order without
+// holding any lock across an append.
 //
 // Linger uses std::chrono::steady_clock, not the store's injectable Clock: it bounds latency
 // in real time, while the store Clock only decides record timestamps.
@@ -57,7 +58,7 @@ struct Batch {
     std::shared_ptr<detail::PartitionState> partition;
     std::int32_t partition_count = 0;  // of the topic when the batch was opened
     log::Compression compression = log::Compression::none;
-    log::BatchBuilder records;            // encoded as they were added
+    log::BatchBuilder records;           // encoded as they were added
     std::vector<PendingReport> reports;  // in index order
     std::chrono::steady_clock::time_point created;
 };
