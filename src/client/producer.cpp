@@ -1,12 +1,7 @@
-// Producer and Producer::Impl: resolving each record's partition, handing it to the
-// RecordAccumulator, appending sealed batches to the store, and queueing delivery reports.
-//
-// An in-process append either succeeds or fails for good (the topic was deleted, the store
-// closed, the disk failed), so there is no retry loop: a failed append is reported at once to
-// every record of the batch. The one exception is a batch larger than max.message.bytes,
-// which is split in halves until each record succeeds or fails on its own merits.
-// delivery.timeout.ms is checked when a batch is about to be appended: a batch that waited
-// longer than that (behind slow appends of the same partition) fails with timed_out.
+// Producer and Producer::Impl: resolving each record's partition, encoding it into its
+// partition's open batch in the RecordAccumulator, having sealed batches appended to the store
+// (BatchAppender, batch_appender.hpp), and queueing delivery reports. A record produced
+// without a callback gets no report object: it is only counted.
 #include <fmt/format.h>
 #include <algorithm>
 
@@ -18,6 +13,7 @@
 #include <thread>
 #include <utility>
 
+#include "client/batch_appender.hpp"
 #include "client/partitioner.hpp"
 #include "client/producer_config.hpp"
 #include "client/producer_testing.hpp"
@@ -34,6 +30,7 @@ std::atomic<void (*)()> client::testing::before_send{nullptr};
 
 namespace {
 
+using client::Appended;
 using client::Batch;
 using client::BatchTarget;
 using client::PendingReport;
@@ -56,6 +53,10 @@ class Producer::Impl {
           config_(std::move(config)),
           session_(std::move(session)),
           accumulator_(config_.linger, config_.batch_size, [this](const Batch& b) { on_seal(b); }),
+          appender_(*core_, *session_, accumulator_,
+                    {.durable = config_.durable,
+                     .delivery_timeout = config_.delivery_timeout,
+                     .who = who()}),
           sender_([this] { run_sender(); }) {}
 
     ~Impl() {
@@ -132,14 +133,6 @@ class Producer::Impl {
         BatchTarget target;
         std::int64_t timestamp = 0;
         std::size_t fields = 0;  // BatchBuilder::fields_size() of the record
-    };
-    // What became of records [begin, end) of a batch: appended from `base` on, or failed.
-    struct Appended {
-        std::uint32_t begin = 0;
-        std::uint32_t end = 0;
-        Status status;
-        Offset base;
-        std::int64_t log_append_time = -1;
     };
     struct QueuedReport {
         DeliveryCallback callback;
@@ -268,132 +261,8 @@ class Producer::Impl {
     // every record.
     void send(std::vector<Batch>& batches) {
         if (auto* hook = client::testing::before_send.load(std::memory_order_acquire)) hook();
-        std::vector<std::vector<Appended>> results(batches.size());
-        for (std::size_t b = 0; b < batches.size(); ++b) {
-            Batch& batch = batches[b];
-            if (steady_clock::now() - batch.created >= config_.delivery_timeout) {
-                const Status expired = Status::error(
-                    Code::timed_out,
-                    fmt::format("{}: a batch for {}-{} waited more than delivery.timeout.ms = {} "
-                                "before it could be appended",
-                                who(), batch.partition->topic, batch.partition->id.value(),
-                                config_.delivery_timeout.count()));
-                results[b].push_back({0, batch.records.record_count(), expired, Offset(0), -1});
-            } else {
-                append(batch, results[b]);
-            }
-        }
-        if (config_.durable) sync_appended(batches, results);
+        const std::vector<std::vector<Appended>> results = appender_.append_all(batches);
         for (std::size_t b = 0; b < batches.size(); ++b) deliver(batches[b], results[b]);
-    }
-
-    // fsyncs each partition the batches went to up to their last appended record; a failure
-    // becomes the error of every record appended there.
-    void sync_appended(const std::vector<Batch>& batches,
-                       std::vector<std::vector<Appended>>& results) {
-        std::vector<std::pair<detail::PartitionState*, Offset>> ends;
-        for (std::size_t b = 0; b < batches.size(); ++b) {
-            detail::PartitionState* p = batches[b].partition.get();
-            for (const Appended& a : results[b]) {
-                if (!a.status.is_ok()) continue;
-                const Offset end = a.base + static_cast<std::int64_t>(a.end - a.begin);
-                auto it = std::find_if(ends.begin(), ends.end(),
-                                       [p](const auto& e) { return e.first == p; });
-                if (it == ends.end()) {
-                    ends.emplace_back(p, end);
-                } else {
-                    it->second = std::max(it->second, end);
-                }
-            }
-        }
-        for (const auto& [partition, end] : ends) {
-            const Status synced = partition->log->sync_to(end);
-            if (synced.is_ok()) continue;
-            for (std::size_t b = 0; b < batches.size(); ++b) {
-                if (batches[b].partition.get() != partition) continue;
-                for (Appended& a : results[b]) {
-                    if (a.status.is_ok()) a.status = synced;
-                }
-            }
-        }
-    }
-
-    log::BatchOptions batch_options(const Batch& batch, const txn::BatchStamp& stamp) const {
-        return {.compression = batch.compression,
-                .producer_id = stamp.producer_id,
-                .producer_epoch = stamp.producer_epoch,
-                .base_sequence = stamp.base_sequence,
-                .transactional = stamp.transactional};
-    }
-
-    // Appends one encoded batch to the batch's partition, as the log answers it.
-    Result<log::AppendResult> append_bytes(const Batch& batch,
-                                           Result<std::vector<std::byte>>& bytes) {
-        // encode_batch and finish() refuse a batch above the format's hard size limit.
-        if (!bytes.is_ok()) return bytes.status();
-        // The bytes were just encoded here: the log need not hash them again.
-        const log::AppendOptions fresh{.freshly_encoded = true};
-        Result<log::AppendResult> appended =
-            core_->append(*batch.partition, *bytes, /*durable=*/false, fresh);
-        // A retry whose first acknowledgement was lost (tests inject it): the log knows the
-        // batch by its sequence and answers with the original offsets.
-        if (appended.is_ok() && client::testing::resend_batches.load(std::memory_order_relaxed)) {
-            appended = core_->append(*batch.partition, *bytes, config_.durable);
-        }
-        return appended;
-    }
-
-    static bool too_large(const Result<log::AppendResult>& appended) {
-        return appended.code() == Code::record_too_large ||
-               appended.code() == Code::invalid_argument;
-    }
-
-    // Appends the batch as encoded, or, if that is too large for the topic (its
-    // max.message.bytes was lowered, or zstd grew it), in halves recursively.
-    void append(Batch& batch, std::vector<Appended>& out) {
-        const TopicPartition tp{batch.partition->topic, batch.partition->id};
-        const std::uint32_t count = batch.records.record_count();
-        const txn::BatchStamp stamp = session_->stamp(tp);
-        auto bytes = batch.records.finish(batch_options(batch, stamp));
-        const Result<log::AppendResult> appended = append_bytes(batch, bytes);
-        if (too_large(appended) && count > 1 && bytes.is_ok()) {
-            auto decoded = log::decode_batch(*bytes);
-            if (decoded.is_ok()) {
-                append_split(batch, tp, decoded->records, 0, count, out);
-                return;
-            }
-        }
-        record_outcome(tp, stamp, appended, 0, count, out);
-        if (bytes.is_ok()) accumulator_.recycle(std::move(bytes).value());
-    }
-
-    // Appends `records` [begin, end) of `batch` as one batch, or as two halves if too large.
-    void append_split(const Batch& batch, const TopicPartition& tp,
-                      std::span<const log::Record> records, std::uint32_t begin, std::uint32_t end,
-                      std::vector<Appended>& out) {
-        const txn::BatchStamp stamp = session_->stamp(tp);
-        auto bytes =
-            log::encode_batch(records.subspan(begin, end - begin), batch_options(batch, stamp));
-        const Result<log::AppendResult> appended = append_bytes(batch, bytes);
-        if (too_large(appended) && end - begin > 1) {
-            const std::uint32_t middle = begin + (end - begin) / 2;
-            append_split(batch, tp, records, begin, middle, out);
-            append_split(batch, tp, records, middle, end, out);
-            return;
-        }
-        record_outcome(tp, stamp, appended, begin, end, out);
-    }
-
-    void record_outcome(const TopicPartition& tp, const txn::BatchStamp& stamp,
-                        const Result<log::AppendResult>& appended, std::uint32_t begin,
-                        std::uint32_t end, std::vector<Appended>& out) {
-        if (!appended.is_ok()) {
-            session_->append_failed(appended.status());
-            out.push_back({begin, end, appended.status(), Offset(0), -1});
-            return;
-        }
-        session_->appended(tp, stamp, static_cast<std::int32_t>(end - begin));
-        out.push_back({begin, end, Status::ok(), appended->base_offset, appended->log_append_time});
     }
 
     // Hands each report to its produce_sync() caller or queues it for its callback.
@@ -472,6 +341,7 @@ class Producer::Impl {
 
     const client::RecordAccumulator::SendFn send_fn_ = [this](std::vector<Batch>& b) { send(b); };
     client::RecordAccumulator accumulator_;
+    client::BatchAppender appender_;
     std::thread sender_;  // last, so it starts after everything it uses
 };
 
