@@ -10,7 +10,9 @@
 //   acks               "1" (default: a report means appended: visible to consumers and in the
 //                      OS page cache), "0" (same in brook), "all" / "-1" (a report means the
 //                      batch was fsynced; concurrent waiters share one fsync)
-//   linger.ms          5      how long a batch waits for more records
+//   linger.ms          5      how long a batch waits for more records; 0 sends as soon as
+//                      possible: the sender thread appends a batch as soon as it opens, and
+//                      records produced meanwhile collect into the next batch
 //   batch.size         16384  bytes of records per batch before it is sent
 //   compression.type   none | zstd (default none); a topic's own compression.type wins
 //   partitioner        murmur2 (default; Kafka's Java client mapping), murmur2_random, xxh3;

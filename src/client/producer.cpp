@@ -1,12 +1,7 @@
-// Producer and Producer::Impl: resolving each record's partition, handing it to the
-// RecordAccumulator, appending sealed batches to the store, and queueing delivery reports.
-//
-// An in-process append either succeeds or fails for good (the topic was deleted, the store
-// closed, the disk failed), so there is no retry loop: a failed append is reported at once to
-// every record of the batch. The one exception is a batch larger than max.message.bytes,
-// which is split in halves until each record succeeds or fails on its own merits.
-// delivery.timeout.ms is checked when a batch is about to be appended: a batch that waited
-// longer than that (behind slow appends of the same partition) fails with timed_out.
+// Producer and Producer::Impl: resolving each record's partition, encoding it into its
+// partition's open batch in the RecordAccumulator, having sealed batches appended to the store
+// (BatchAppender, batch_appender.hpp), and queueing delivery reports. A record produced
+// without a callback gets no report object: it is only counted.
 #include <fmt/format.h>
 #include <algorithm>
 
@@ -18,10 +13,12 @@
 #include <thread>
 #include <utility>
 
+#include "client/batch_appender.hpp"
 #include "client/partitioner.hpp"
 #include "client/producer_config.hpp"
 #include "client/producer_testing.hpp"
 #include "client/record_accumulator.hpp"
+#include "log/batch_builder.hpp"
 #include "log/format.hpp"
 #include "store/store_core.hpp"
 #include "txn/producer_session.hpp"
@@ -29,49 +26,16 @@
 namespace brook {
 
 std::atomic<bool> client::testing::resend_batches{false};
+std::atomic<void (*)()> client::testing::before_send{nullptr};
 
 namespace {
 
+using client::Appended;
 using client::Batch;
 using client::BatchTarget;
+using client::PendingReport;
 using client::ReportSink;
 using std::chrono::steady_clock;
-
-// The bytes of a zig-zag varint holding the non-negative `n`.
-std::size_t varint_size(std::uint64_t n) noexcept {
-    std::uint64_t v = n << 1;
-    std::size_t bytes = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        ++bytes;
-    }
-    return bytes;
-}
-
-std::size_t nullable_size(const std::optional<std::string>& s) noexcept {
-    return s ? varint_size(s->size()) + s->size() : 1;
-}
-
-// The encoded size of a record, with one-byte timestamp and offset deltas (exact for a record
-// alone in its batch, and close enough for filling batches).
-std::size_t record_size(const log::Record& r) noexcept {
-    std::size_t body =
-        3 + nullable_size(r.key) + nullable_size(r.value) + varint_size(r.headers.size());
-    for (const log::Header& h : r.headers) {
-        body += varint_size(h.key.size()) + h.key.size() + nullable_size(h.value);
-    }
-    return varint_size(body) + body;
-}
-
-log::Record to_log_record(ProducerRecord& record, std::int64_t now_ms) {
-    log::Record out;
-    out.key = std::move(record.key);
-    out.value = std::move(record.value);
-    out.timestamp = record.timestamp.value_or(now_ms);
-    out.headers.reserve(record.headers.size());
-    for (Header& h : record.headers) out.headers.push_back({std::move(h.key), std::move(h.value)});
-    return out;
-}
 
 steady_clock::time_point deadline_after(std::chrono::milliseconds timeout) {
     // Far enough to be "never", near enough not to overflow steady_clock.
@@ -89,6 +53,10 @@ class Producer::Impl {
           config_(std::move(config)),
           session_(std::move(session)),
           accumulator_(config_.linger, config_.batch_size, [this](const Batch& b) { on_seal(b); }),
+          appender_(*core_, *session_, accumulator_,
+                    {.durable = config_.durable,
+                     .delivery_timeout = config_.delivery_timeout,
+                     .who = who()}),
           sender_([this] { run_sender(); }) {}
 
     ~Impl() {
@@ -97,22 +65,23 @@ class Producer::Impl {
         send_all();
     }
 
-    Status produce(ProducerRecord record, DeliveryCallback callback) {
-        BROOK_ASSIGN_OR_RETURN(Prepared p, prepare(std::move(record)));
+    Status produce(const ProducerRecord& record, DeliveryCallback callback) {
+        Prepared p;
+        BROOK_RETURN_IF_ERROR(prepare(record, p));
         outstanding_.fetch_add(1, std::memory_order_relaxed);
-        const bool sealed = accumulator_.add(p.key, p.target, std::move(p.record),
-                                             ReportSink{std::move(callback), nullptr}, p.bytes,
-                                             config_.linger.count() == 0);
+        const bool sealed = accumulator_.add(p.key, p.target, {record, p.timestamp, p.fields},
+                                             ReportSink{std::move(callback), nullptr});
         if (sealed) accumulator_.drain(p.key, send_fn_);
         return Status::ok();
     }
 
-    Result<DeliveryReport> produce_sync(ProducerRecord record) {
-        BROOK_ASSIGN_OR_RETURN(Prepared p, prepare(std::move(record)));
+    Result<DeliveryReport> produce_sync(const ProducerRecord& record) {
+        Prepared p;
+        BROOK_RETURN_IF_ERROR(prepare(record, p));
         auto promise = std::make_shared<std::promise<DeliveryReport>>();
         std::future<DeliveryReport> future = promise->get_future();
-        accumulator_.add_alone(p.key, p.target, std::move(p.record),
-                               ReportSink{{}, std::move(promise)}, p.bytes);
+        accumulator_.add_alone(p.key, p.target, {record, p.timestamp, p.fields},
+                               ReportSink{{}, std::move(promise)});
         // If another thread is draining this partition, it appends the record instead.
         accumulator_.drain(p.key, send_fn_);
         DeliveryReport report = future.get();
@@ -121,6 +90,11 @@ class Producer::Impl {
     }
 
     int poll(std::chrono::milliseconds timeout) {
+        // poll(0) after every produce() is the common habit: without reports it costs no lock.
+        if (timeout <= std::chrono::milliseconds::zero() &&
+            !reports_ready_.load(std::memory_order_acquire)) {
+            return 0;
+        }
         const auto deadline = deadline_after(timeout);
         std::unique_lock lock(reports_mu_);
         reports_cv_.wait_until(lock, deadline,
@@ -154,10 +128,11 @@ class Producer::Impl {
 
   private:
     struct Prepared {
+        std::shared_ptr<const detail::TopicState> topic;  // keeps target.partition alive
         TopicPartition key;
         BatchTarget target;
-        log::Record record;
-        std::size_t bytes = 0;
+        std::int64_t timestamp = 0;
+        std::size_t fields = 0;  // BatchBuilder::fields_size() of the record
     };
     struct QueuedReport {
         DeliveryCallback callback;
@@ -170,15 +145,10 @@ class Producer::Impl {
     }
 
     // Checks the store, the topic and the record's size, and picks the record's partition.
-    Result<Prepared> prepare(ProducerRecord record) {
+    Status prepare(const ProducerRecord& record, Prepared& p) {
         BROOK_RETURN_IF_ERROR(core_->check_open());
-        auto topic = core_->topic(record.topic);
-        if (!topic.is_ok()) {
-            if (topic.code() != Code::not_found) return topic.status();
-            return Status::not_found(fmt::format(
-                "unknown topic '{}'; create it first with Store::create_topic", record.topic));
-        }
-        const detail::TopicState& state = **topic;
+        BROOK_RETURN_IF_ERROR(cached_topic(record.topic, p.topic));
+        const detail::TopicState& state = *p.topic;
         if (!record.key && state.config.cleanup_policy != store::CleanupPolicy::delete_segments) {
             return Status::invalid_argument(fmt::format(
                 "topic '{}' is compacted (cleanup.policy includes compact), so every record needs "
@@ -203,15 +173,24 @@ class Producer::Impl {
             partition = sticky_.partition(record.topic, count);
         }
 
-        Prepared p;
-        p.key = {record.topic, PartitionId(partition)};
+        p.key.topic = record.topic;
+        p.key.partition = PartitionId(partition);
         BROOK_RETURN_IF_ERROR(session_->before_produce(p.key));
-        p.target = {state.partitions[partition], count, compression_for(state.config)};
-        p.record = to_log_record(record, core_->clock().now_ms());
-        p.bytes = record_size(p.record);
-        // Like Kafka's producer, judge a record by its uncompressed size alone in a batch.
-        const std::size_t alone = log::format::kBatchHeaderSize + p.bytes;
         const auto limit = static_cast<std::size_t>(state.config.max_message_bytes);
+        const log::Compression compression = compression_for(state.config);
+        // zstd may grow incompressible records a little; a batch must stay below the format's
+        // hard limit after compression, or it could not be split when the log refuses it.
+        constexpr std::size_t kZstdBatchLimit =
+            log::format::kMaxBatchBytes - (log::format::kMaxBatchBytes >> 7);
+        p.target = {
+            &state.partitions[partition], count, compression,
+            compression == log::Compression::zstd ? std::min(limit, kZstdBatchLimit) : limit};
+        p.timestamp = record.timestamp ? *record.timestamp : core_->clock().now_ms();
+        p.fields = log::BatchBuilder::fields_size(record.key, record.value,
+                                                  std::span<const Header>(record.headers));
+        // Like Kafka's producer, judge a record by its uncompressed size alone in a batch.
+        const std::size_t alone =
+            log::format::kBatchHeaderSize + log::BatchBuilder::record_size(p.fields, 0, 0);
         if (alone > limit) {
             return Status::error(
                 Code::record_too_large,
@@ -220,7 +199,32 @@ class Producer::Impl {
                     "= {} of topic '{}'; send a smaller record or raise max.message.bytes",
                     alone, limit, record.topic));
         }
-        return p;
+        return Status::ok();
+    }
+
+    // The topic's snapshot, from a one-topic cache that any change of the store's topics
+    // (create, alter, delete) invalidates.
+    Status cached_topic(const std::string& name, std::shared_ptr<const detail::TopicState>& out) {
+        const std::uint64_t version = core_->topology_version();
+        {
+            std::lock_guard lock(topic_cache_mu_);
+            if (topic_cache_ && topic_cache_version_ == version &&
+                topic_cache_->record.name == name) {
+                out = topic_cache_;
+                return Status::ok();
+            }
+        }
+        auto topic = core_->topic(name);
+        if (!topic.is_ok()) {
+            if (topic.code() != Code::not_found) return topic.status();
+            return Status::not_found(
+                fmt::format("unknown topic '{}'; create it first with Store::create_topic", name));
+        }
+        std::lock_guard lock(topic_cache_mu_);
+        topic_cache_ = *topic;
+        topic_cache_version_ = version;
+        out = std::move(topic).value();
+        return Status::ok();
     }
 
     log::Compression compression_for(const store::TopicConfig& topic) const {
@@ -256,125 +260,42 @@ class Producer::Impl {
     // all of them: the group commit of every produce_sync() caller queued meanwhile. Reports
     // every record.
     void send(std::vector<Batch>& batches) {
-        std::vector<std::vector<DeliveryReport>> reports(batches.size());
-        for (std::size_t b = 0; b < batches.size(); ++b) {
-            Batch& batch = batches[b];
-            reports[b].resize(batch.records.size());
-            if (steady_clock::now() - batch.created >= config_.delivery_timeout) {
-                const Status expired = Status::error(
-                    Code::timed_out,
-                    fmt::format("{}: a batch for {}-{} waited more than delivery.timeout.ms = {} "
-                                "before it could be appended",
-                                who(), batch.partition->topic, batch.partition->id.value(),
-                                config_.delivery_timeout.count()));
-                for (DeliveryReport& r : reports[b]) r.error = expired;
-            } else {
-                append(batch, 0, batch.records.size(), reports[b]);
-            }
-        }
-        if (config_.durable) sync_appended(batches, reports);
-        for (std::size_t b = 0; b < batches.size(); ++b) deliver(batches[b], std::move(reports[b]));
-    }
-
-    // fsyncs each partition the batches went to up to their last appended record; a failure
-    // becomes the error of every record appended there.
-    void sync_appended(const std::vector<Batch>& batches,
-                       std::vector<std::vector<DeliveryReport>>& reports) {
-        std::vector<std::pair<detail::PartitionState*, Offset>> ends;
-        for (std::size_t b = 0; b < batches.size(); ++b) {
-            for (const DeliveryReport& r : reports[b]) {
-                if (!r.error.is_ok()) continue;
-                detail::PartitionState* p = batches[b].partition.get();
-                auto it = std::find_if(ends.begin(), ends.end(),
-                                       [p](const auto& e) { return e.first == p; });
-                if (it == ends.end()) {
-                    ends.emplace_back(p, r.offset + 1);
-                } else {
-                    it->second = std::max(it->second, r.offset + 1);
-                }
-            }
-        }
-        for (const auto& [partition, end] : ends) {
-            const Status synced = partition->log->sync_to(end);
-            if (synced.is_ok()) continue;
-            for (std::size_t b = 0; b < batches.size(); ++b) {
-                if (batches[b].partition.get() != partition) continue;
-                for (DeliveryReport& r : reports[b]) {
-                    if (r.error.is_ok()) r.error = synced;
-                }
-            }
-        }
-    }
-
-    // Appends records [begin, end) of `batch` as one batch, or, if that is too large for the
-    // topic, as two halves recursively. Fills in their reports' offsets, timestamps or errors.
-    void append(Batch& batch, std::size_t begin, std::size_t end,
-                std::vector<DeliveryReport>& reports) {
-        const std::span<const log::Record> records(batch.records.data() + begin, end - begin);
-        const TopicPartition tp{batch.partition->topic, batch.partition->id};
-        const txn::BatchStamp stamp = session_->stamp(tp);
-        auto bytes = log::encode_batch(records, {.compression = batch.compression,
-                                                 .producer_id = stamp.producer_id,
-                                                 .producer_epoch = stamp.producer_epoch,
-                                                 .base_sequence = stamp.base_sequence,
-                                                 .transactional = stamp.transactional});
-        // encode_batch refuses a batch above the format's hard size limit as invalid_argument.
-        Result<log::AppendResult> appended =
-            bytes.is_ok() ? core_->append(*batch.partition, *bytes, /*durable=*/false)
-                          : Result<log::AppendResult>(bytes.status());
-        // A retry whose first acknowledgement was lost (tests inject it): the log knows the
-        // batch by its sequence and answers with the original offsets.
-        if (appended.is_ok() && client::testing::resend_batches.load(std::memory_order_relaxed)) {
-            appended = core_->append(*batch.partition, *bytes, config_.durable);
-        }
-        const bool too_large =
-            appended.code() == Code::record_too_large || bytes.code() == Code::invalid_argument;
-        if (too_large && records.size() > 1) {
-            const std::size_t middle = begin + records.size() / 2;
-            append(batch, begin, middle, reports);
-            append(batch, middle, end, reports);
-            return;
-        }
-        if (appended.is_ok()) {
-            session_->appended(tp, stamp, static_cast<std::int32_t>(records.size()));
-        } else {
-            session_->append_failed(appended.status());
-        }
-        for (std::size_t i = begin; i < end; ++i) {
-            if (!appended.is_ok()) {
-                reports[i].error = appended.status();
-                continue;
-            }
-            reports[i].offset = appended->base_offset + static_cast<std::int64_t>(i - begin);
-            reports[i].timestamp = appended->log_append_time != -1 ? appended->log_append_time
-                                                                   : batch.records[i].timestamp;
-        }
+        if (auto* hook = client::testing::before_send.load(std::memory_order_acquire)) hook();
+        const std::vector<std::vector<Appended>> results = appender_.append_all(batches);
+        for (std::size_t b = 0; b < batches.size(); ++b) deliver(batches[b], results[b]);
     }
 
     // Hands each report to its produce_sync() caller or queues it for its callback.
     // A record produced without a callback gets no report object: it is only counted, and
     // served (taken off outstanding()) by the next poll() or flush() like the others.
-    void deliver(Batch& batch, std::vector<DeliveryReport> reports) {
+    void deliver(Batch& batch, const std::vector<Appended>& results) {
         std::vector<QueuedReport> queued;
-        std::size_t silent = 0;
-        for (std::size_t i = 0; i < reports.size(); ++i) {
-            ReportSink& sink = batch.sinks[i];
-            if (!sink.sync && !sink.callback) {
-                ++silent;
-                continue;
-            }
-            reports[i].topic = batch.partition->topic;
-            reports[i].partition = batch.partition->id;
-            if (sink.sync) {
-                sink.sync->set_value(std::move(reports[i]));
+        // The batch's records were moved out when it was encoded; the results cover them all.
+        const std::size_t silent = results.back().end - batch.reports.size();
+        queued.reserve(batch.reports.size());
+        std::size_t r = 0;
+        for (PendingReport& pending : batch.reports) {
+            while (results[r].end <= pending.index) ++r;
+            const Appended& a = results[r];
+            DeliveryReport report{.topic = batch.partition->topic,
+                                  .partition = batch.partition->id};
+            if (a.status.is_ok()) {
+                report.offset = a.base + static_cast<std::int64_t>(pending.index - a.begin);
+                report.timestamp = a.log_append_time != -1 ? a.log_append_time : pending.timestamp;
             } else {
-                queued.push_back({std::move(sink.callback), std::move(reports[i])});
+                report.error = a.status;
+            }
+            if (pending.sink.sync) {
+                pending.sink.sync->set_value(std::move(report));
+            } else {
+                queued.push_back({std::move(pending.sink.callback), std::move(report)});
             }
         }
         if (queued.empty() && silent == 0) return;
         std::lock_guard lock(reports_mu_);
         for (QueuedReport& q : queued) reports_.push_back(std::move(q));
         silent_reports_ += silent;
+        reports_ready_.store(true, std::memory_order_release);
         reports_cv_.notify_all();
     }
 
@@ -385,6 +306,7 @@ class Producer::Impl {
         std::deque<QueuedReport> ready;
         ready.swap(reports_);
         const std::size_t done = ready.size() + std::exchange(silent_reports_, 0);
+        reports_ready_.store(false, std::memory_order_relaxed);
         lock.unlock();
         int called = 0;
         for (QueuedReport& q : ready) {
@@ -403,6 +325,9 @@ class Producer::Impl {
     const client::ProducerConfig config_;
     const std::unique_ptr<txn::ProducerSession> session_;
     client::StickyPartitioner sticky_;
+    std::mutex topic_cache_mu_;
+    std::shared_ptr<const detail::TopicState> topic_cache_;  // Guarded by topic_cache_mu_.
+    std::uint64_t topic_cache_version_ = 0;  // StoreCore::topology_version() when cached
     // Records produced and not yet handed to their callback (produce_sync records excluded).
     std::atomic<std::size_t> outstanding_{0};
 
@@ -410,9 +335,13 @@ class Producer::Impl {
     std::condition_variable reports_cv_;  // a report was queued or outstanding_ reached 0
     std::deque<QueuedReport> reports_;    // Guarded by reports_mu_.
     std::size_t silent_reports_ = 0;      // delivered without a callback; guarded by reports_mu_
+    // Whether reports_ or silent_reports_ has anything; written under reports_mu_, read by
+    // poll(0) without it.
+    std::atomic<bool> reports_ready_{false};
 
     const client::RecordAccumulator::SendFn send_fn_ = [this](std::vector<Batch>& b) { send(b); };
     client::RecordAccumulator accumulator_;
+    client::BatchAppender appender_;
     std::thread sender_;  // last, so it starts after everything it uses
 };
 
@@ -438,11 +367,11 @@ Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Producer::~Producer() = default;
 
 Status Producer::produce(ProducerRecord record, DeliveryCallback callback) {
-    return impl_->produce(std::move(record), std::move(callback));
+    return impl_->produce(record, std::move(callback));
 }
 
 Result<DeliveryReport> Producer::produce_sync(ProducerRecord record) {
-    return impl_->produce_sync(std::move(record));
+    return impl_->produce_sync(record);
 }
 
 int Producer::poll(std::chrono::milliseconds timeout) {

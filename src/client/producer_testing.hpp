@@ -1,9 +1,15 @@
-// A fault a test can inject into every Producer of the process: each batch is appended twice,
-// as a retry after a lost acknowledgement would append it, and the second answer is the one
-// reported. With enable.idempotence the log recognises the second append by its producer id
-// and sequence and answers with the original offsets, so nothing is stored twice.
+// Faults and pauses a test can inject into every Producer of the process.
 //
-// Thread safety: an atomic; set it before producing.
+// resend_batches: each batch is appended twice, as a retry after a lost acknowledgement would
+// append it, and the second answer is the one reported. With enable.idempotence the log
+// recognises the second append by its producer id and sequence and answers with the original
+// offsets, so nothing is stored twice.
+//
+// before_send: when set, called by whichever thread (the sender thread, or a thread in
+// produce(), produce_sync() or flush()) is about to append a partition's sealed batches,
+// before it appends them; a test blocks in it to hold that thread busy.
+//
+// Thread safety: atomics; set them before producing and clear them after.
 #pragma once
 
 #include <atomic>
@@ -11,5 +17,6 @@
 namespace brook::client::testing {
 
 extern std::atomic<bool> resend_batches;
+extern std::atomic<void (*)()> before_send;
 
 }  // namespace brook::client::testing

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "log/format.hpp"
+
 namespace brook::client {
 
 RecordAccumulator::RecordAccumulator(std::chrono::milliseconds linger, std::size_t batch_size,
@@ -14,44 +16,72 @@ void RecordAccumulator::seal(Slot& slot) {
     slot.open.reset();
 }
 
-Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target) {
+Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target, bool& wake_sender) {
     // A topic deleted and created again under the same name has new PartitionStates; records
     // for the new one must not join a batch bound for the old one.
-    if (slot.open && slot.open->partition != target.partition) seal(slot);
+    if (slot.open && slot.open->partition != *target.partition) seal(slot);
     if (!slot.open) {
         Batch& batch = slot.open.emplace();
-        batch.partition = target.partition;
+        if (!spare_buffers_.empty()) {
+            batch.records = log::BatchBuilder(std::move(spare_buffers_.back()));
+            spare_buffers_.pop_back();
+        }
+        batch.partition = *target.partition;
         batch.partition_count = target.partition_count;
         batch.compression = target.compression;
         batch.created = std::chrono::steady_clock::now();
-        due_cv_.notify_one();
+        // The sender is awake, or will wake before this batch is due: no need to signal it.
+        // Otherwise the caller signals it once mu_ is released, so it does not wake only to
+        // block on mu_.
+        if (batch.created + linger_ < sleeping_until_) {
+            wake_sender = true;
+            sleeping_until_ = TimePoint::min();  // one signal is enough
+        }
     }
     return *slot.open;
 }
 
+void RecordAccumulator::encode(Batch& batch, const RecordToAdd& add, ReportSink&& sink) {
+    const ProducerRecord& r = add.record;
+    const std::uint32_t index = batch.records.record_count();
+    batch.records.add(r.key, r.value, std::span<const Header>(r.headers), add.timestamp,
+                      static_cast<std::int32_t>(index), add.fields);
+    if (sink.callback || sink.sync)
+        batch.reports.push_back({index, add.timestamp, std::move(sink)});
+}
+
 bool RecordAccumulator::add(const TopicPartition& key, const BatchTarget& target,
-                            log::Record record, ReportSink sink, std::size_t bytes, bool seal_now) {
-    std::lock_guard lock(mu_);
+                            const RecordToAdd& record, ReportSink&& sink) {
+    std::unique_lock lock(mu_);
     Slot& slot = slots_[key];
     const std::size_t sealed_before = slot.sealed.size();
-    Batch& batch = open_batch(slot, target);
-    batch.records.push_back(std::move(record));
-    batch.sinks.push_back(std::move(sink));
-    batch.estimated_bytes += bytes;
-    if (seal_now || batch.estimated_bytes >= batch_size_) seal(slot);
-    return slot.sealed.size() != sealed_before;
+    if (slot.open && slot.open->partition == *target.partition) {
+        // At most this much beyond the fields: length, attributes and deltas as varints.
+        constexpr std::size_t kMaxRecordOverhead = 5 + 1 + 10 + 5;
+        const std::size_t after =
+            slot.open->records.size_bytes() + record.fields + kMaxRecordOverhead;
+        if (after > target.max_batch_bytes) seal(slot);
+    }
+    bool wake_sender = false;
+    Batch& batch = open_batch(slot, target, wake_sender);
+    encode(batch, record, std::move(sink));
+    if (batch.records.size_bytes() - log::format::kBatchHeaderSize >= batch_size_) seal(slot);
+    const bool sealed = slot.sealed.size() != sealed_before;
+    lock.unlock();
+    if (wake_sender) due_cv_.notify_one();
+    return sealed;
 }
 
 void RecordAccumulator::add_alone(const TopicPartition& key, const BatchTarget& target,
-                                  log::Record record, ReportSink sink, std::size_t bytes) {
-    std::lock_guard lock(mu_);
+                                  const RecordToAdd& record, ReportSink&& sink) {
+    std::unique_lock lock(mu_);
     Slot& slot = slots_[key];
     if (slot.open) seal(slot);
-    Batch& batch = open_batch(slot, target);
-    batch.records.push_back(std::move(record));
-    batch.sinks.push_back(std::move(sink));
-    batch.estimated_bytes = bytes;
+    bool wake_sender = false;
+    encode(open_batch(slot, target, wake_sender), record, std::move(sink));
     seal(slot);
+    lock.unlock();
+    if (wake_sender) due_cv_.notify_one();
 }
 
 std::vector<TopicPartition> RecordAccumulator::seal_all() {
@@ -74,12 +104,16 @@ std::vector<TopicPartition> RecordAccumulator::wait_for_due() {
             }
         }
         if (!oldest) {
+            sleeping_until_ = TimePoint::max();
             due_cv_.wait(lock);
+            sleeping_until_ = TimePoint::min();
             continue;
         }
         const auto now = std::chrono::steady_clock::now();
         if (now < *oldest + linger_) {
-            due_cv_.wait_until(lock, *oldest + linger_);
+            sleeping_until_ = *oldest + linger_;
+            due_cv_.wait_until(lock, sleeping_until_);
+            sleeping_until_ = TimePoint::min();
             continue;
         }
         std::vector<TopicPartition> keys;
@@ -98,6 +132,14 @@ void RecordAccumulator::stop() {
     std::lock_guard lock(mu_);
     stopped_ = true;
     due_cv_.notify_all();
+}
+
+void RecordAccumulator::recycle(std::vector<std::byte> buffer) {
+    // A few buffers of at most about batch.size: enough for the batches in flight at once.
+    constexpr std::size_t kSpareBuffers = 4;
+    if (buffer.size() > batch_size_ + batch_size_ / 2 + 4096) return;
+    std::lock_guard lock(mu_);
+    if (spare_buffers_.size() < kSpareBuffers) spare_buffers_.push_back(std::move(buffer));
 }
 
 void RecordAccumulator::drain(const TopicPartition& key, const SendFn& send) {

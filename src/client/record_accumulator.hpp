@@ -3,11 +3,14 @@
 // Each partition a producer writes to has at most one open batch, which records are added to,
 // and a queue of sealed batches waiting to be appended. A batch is sealed when it is full, when
 // it has lingered linger.ms, on flush, or before a produce_sync record so that record follows
-// the ones queued before it. Sealed batches of one partition are appended strictly in the
-// order they were sealed: drain() makes the calling thread append them unless another thread
-// is already doing so for that partition, in which case that thread will. It hands over every
-// batch queued at that moment in one call, so that one fsync can cover them all.
-// This keeps per-partition order without holding any lock across an append.
+// the ones queued before it. With linger.ms = 0 a batch is due as soon as it opens, as in
+// Kafka: the sender thread seals and appends it at once, and records added while the sender is
+// busy appending join the next open batch, so a fast producer gets batches without waiting.
+// Sealed batches of one partition are appended strictly in the order they were sealed: drain()
+// makes the calling thread append them unless another thread is already doing so for that
+// partition, in which case that thread will. It hands over every batch queued at that moment in
+// one call, so that one fsync can cover them all. This keeps per-partition order without
+// holding any lock across an append.
 //
 // Linger uses std::chrono::steady_clock, not the store's injectable Clock: it bounds latency
 // in real time, while the store Clock only decides record timestamps.
@@ -29,6 +32,7 @@
 #include <optional>
 #include <vector>
 
+#include "log/batch_builder.hpp"
 #include "log/record_batch.hpp"
 #include "store/store_core.hpp"
 
@@ -41,21 +45,42 @@ struct ReportSink {
     std::shared_ptr<std::promise<DeliveryReport>> sync;
 };
 
+// A record of a batch that gets a report object (it has a callback, or came from
+// produce_sync()): its index in the batch, its own timestamp and where its report goes.
+// Records produced without a callback have none: they are only counted.
+struct PendingReport {
+    std::uint32_t index = 0;
+    std::int64_t timestamp = 0;
+    ReportSink sink;
+};
+
 struct Batch {
     std::shared_ptr<detail::PartitionState> partition;
     std::int32_t partition_count = 0;  // of the topic when the batch was opened
     log::Compression compression = log::Compression::none;
-    std::vector<log::Record> records;
-    std::vector<ReportSink> sinks;  // one per record, in the same order
-    std::size_t estimated_bytes = 0;
+    log::BatchBuilder records;           // encoded as they were added
+    std::vector<PendingReport> reports;  // in index order
     std::chrono::steady_clock::time_point created;
 };
 
 // What a record is added to: the partition it goes to and how its batch is encoded.
 struct BatchTarget {
-    std::shared_ptr<detail::PartitionState> partition;
+    // Into the topic snapshot the caller holds (not copied per record): only a new batch
+    // takes a reference of its own.
+    const std::shared_ptr<detail::PartitionState>* partition = nullptr;
     std::int32_t partition_count = 0;
     log::Compression compression = log::Compression::none;
+    // A record that would take the batch above this many bytes (uncompressed, header
+    // included) goes to a new batch instead: the topic's max.message.bytes.
+    std::size_t max_batch_bytes = 0;
+};
+
+// A record to add: the producer's record (its key, value and headers are encoded into the
+// batch), its timestamp and BatchBuilder::fields_size() of it.
+struct RecordToAdd {
+    const ProducerRecord& record;
+    std::int64_t timestamp = 0;
+    std::size_t fields = 0;
 };
 
 class RecordAccumulator {
@@ -71,16 +96,19 @@ class RecordAccumulator {
     RecordAccumulator(const RecordAccumulator&) = delete;
     RecordAccumulator& operator=(const RecordAccumulator&) = delete;
 
-    // Adds a record of about `bytes` bytes to the open batch of its partition, opening one if
-    // needed. Seals the batch if it reaches batch.size or `seal_now` is set.
+    // Encodes a record into the open batch of its partition, opening one if needed (which
+    // wakes wait_for_due() only if the new batch is due before the time it sleeps until).
+    // Seals the open batch first if the record would take it past target.max_batch_bytes,
+    // and seals it after if it reaches batch.size. A sink without a callback or promise is
+    // not kept.
     // @return true if a batch of this partition was sealed, so the caller should drain() it.
-    bool add(const TopicPartition& key, const BatchTarget& target, log::Record record,
-             ReportSink sink, std::size_t bytes, bool seal_now);
+    bool add(const TopicPartition& key, const BatchTarget& target, const RecordToAdd& record,
+             ReportSink&& sink);
 
     // Seals the partition's open batch, if any, then queues `record` as a batch of its own.
     // The caller then drains the partition.
-    void add_alone(const TopicPartition& key, const BatchTarget& target, log::Record record,
-                   ReportSink sink, std::size_t bytes);
+    void add_alone(const TopicPartition& key, const BatchTarget& target, const RecordToAdd& record,
+                   ReportSink&& sink);
 
     // Seals every open batch. @return the partitions that have batches to drain.
     std::vector<TopicPartition> seal_all();
@@ -91,6 +119,9 @@ class RecordAccumulator {
 
     // Makes wait_for_due() return at once, now and from then on.
     void stop();
+
+    // Keeps the bytes of a batch that was appended, for a batch opened later to encode into.
+    void recycle(std::vector<std::byte> buffer);
 
     // Appends the partition's sealed batches with `send`, in order, unless another thread is
     // already draining this partition (it then appends them too). Each call of `send` gets all
@@ -106,18 +137,27 @@ class RecordAccumulator {
 
     // REQUIRES: mu_ held and slot.open set.
     void seal(Slot& slot);
+    // Encodes `record` into `batch`. REQUIRES: mu_ held.
+    static void encode(Batch& batch, const RecordToAdd& record, ReportSink&& sink);
     // Opens a batch for `target` in `slot`, sealing an open one for a deleted and re-created
-    // topic first. REQUIRES: mu_ held.
-    Batch& open_batch(Slot& slot, const BatchTarget& target);
+    // topic first. Sets `wake_sender` if the caller must signal due_cv_ (after releasing mu_).
+    // REQUIRES: mu_ held.
+    Batch& open_batch(Slot& slot, const BatchTarget& target, bool& wake_sender);
 
     const std::chrono::milliseconds linger_;
     const std::size_t batch_size_;
     const SealHook on_seal_;
 
+    using TimePoint = std::chrono::steady_clock::time_point;
+
     std::mutex mu_;
-    std::condition_variable due_cv_;        // wakes wait_for_due() on a new batch or stop
+    std::condition_variable due_cv_;  // wakes wait_for_due() on an earlier due batch or stop
     std::map<TopicPartition, Slot> slots_;  // Guarded by mu_.
     bool stopped_ = false;                  // Guarded by mu_.
+    std::vector<std::vector<std::byte>> spare_buffers_;  // Guarded by mu_.
+    // When wait_for_due() is asleep, the time it wakes at (max(): only when notified); min()
+    // while it is awake and will look at every open batch before sleeping. Guarded by mu_.
+    TimePoint sleeping_until_ = TimePoint::min();
 };
 
 }  // namespace brook::client

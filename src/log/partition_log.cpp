@@ -226,7 +226,8 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch, const Appe
             fmt::format("{} bytes are too few for a record batch", batch.size()));
     }
     auto header = parse_batch_header(batch);
-    if (!header.is_ok() || header->total_size() != batch.size() || !checksum_matches(batch)) {
+    if (!header.is_ok() || header->total_size() != batch.size() ||
+        (!options.freshly_encoded && !checksum_matches(batch))) {
         return Status::invalid_argument(fmt::format(
             "the bytes handed to append are not one well-formed batch ({}); encode them with "
             "encode_batch",

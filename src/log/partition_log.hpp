@@ -43,6 +43,10 @@ namespace brook::log {
 struct AppendOptions {
     // fsync before returning, and publish the batch to readers only after the fsync.
     bool sync = false;
+    // The caller encoded the bytes in this process (encode_batch or BatchBuilder), which
+    // computed their checksum, and has not changed them since: append checks the header but
+    // does not hash the batch again. Readers verify the checksum as always.
+    bool freshly_encoded = false;
 };
 
 struct AppendResult {

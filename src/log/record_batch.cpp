@@ -7,6 +7,7 @@
 #include <limits>
 #include <string_view>
 
+#include "log/batch_builder.hpp"
 #include "log/compression.hpp"
 #include "log/format.hpp"
 #include "util/checksum.hpp"
@@ -37,25 +38,8 @@ std::uint64_t compute_checksum(std::span<const std::byte> batch) noexcept {
 }
 
 // Timestamp deltas wrap, so that any pair of int64 timestamps round-trips.
-std::int64_t wrapping_sub(std::int64_t a, std::int64_t b) noexcept {
-    return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
-}
 std::int64_t wrapping_add(std::int64_t a, std::int64_t b) noexcept {
     return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
-}
-
-void append_bytes(std::vector<std::byte>& out, std::string_view s) {
-    const auto* p = reinterpret_cast<const std::byte*>(s.data());
-    out.insert(out.end(), p, p + s.size());
-}
-
-void append_nullable(std::vector<std::byte>& out, const std::optional<std::string>& s) {
-    if (!s) {
-        util::append_varint(out, -1);
-        return;
-    }
-    util::append_varint(out, static_cast<std::int32_t>(s->size()));
-    append_bytes(out, *s);
 }
 
 // Checks everything about a record that could make it unencodable within `limit` bytes, so
@@ -71,50 +55,6 @@ Status check_record_sizes(const Record& r, std::size_t i, std::size_t limit) {
             fmt::format("record {} is too large for one batch (limit {} bytes)", i, limit));
     }
     return Status::ok();
-}
-
-std::size_t varint_size(std::uint64_t zigzagged) noexcept {
-    std::size_t n = 1;
-    for (; zigzagged >= 0x80; zigzagged >>= 7) ++n;
-    return n;
-}
-
-std::size_t length_size(std::size_t length) noexcept {
-    return varint_size(util::zigzag_encode(static_cast<std::int32_t>(length)));
-}
-
-std::size_t nullable_size(const std::optional<std::string>& s) noexcept {
-    return s ? length_size(s->size()) + s->size() : 1;
-}
-
-// The size of what encode_record appends after the record's length prefix.
-std::size_t record_body_size(const Record& r, std::int64_t timestamp_delta,
-                             std::int32_t offset_delta) noexcept {
-    std::size_t n = 1 + varint_size(util::zigzag_encode(timestamp_delta)) +
-                    varint_size(util::zigzag_encode(offset_delta)) + nullable_size(r.key) +
-                    nullable_size(r.value) + length_size(r.headers.size());
-    for (const Header& h : r.headers) {
-        n += length_size(h.key.size()) + h.key.size() + nullable_size(h.value);
-    }
-    return n;
-}
-
-// Appends one record, length prefix first, straight into the batch being built.
-void encode_record(std::vector<std::byte>& out, const Record& r, std::int64_t timestamp_delta,
-                   std::int32_t offset_delta) {
-    util::append_varint(
-        out, static_cast<std::int32_t>(record_body_size(r, timestamp_delta, offset_delta)));
-    out.push_back(std::byte{0});
-    util::append_varlong(out, timestamp_delta);
-    util::append_varint(out, offset_delta);
-    append_nullable(out, r.key);
-    append_nullable(out, r.value);
-    util::append_varint(out, static_cast<std::int32_t>(r.headers.size()));
-    for (const Header& h : r.headers) {
-        util::append_varint(out, static_cast<std::int32_t>(h.key.size()));
-        append_bytes(out, h.key);
-        append_nullable(out, h.value);
-    }
 }
 
 // Decodes the records section of a batch whose header has already been checked. The hot path
@@ -345,17 +285,15 @@ Result<std::vector<std::byte>> encode_batch(std::span<const Record> records,
     const std::size_t section_limit =
         compress ? kMaxUncompressedRecordsBytes : format::kMaxBatchBytes - format::kBatchHeaderSize;
 
-    std::vector<std::byte> out(format::kBatchHeaderSize);
+    BatchBuilder builder;
     // Room for the records up front (their bytes plus a few of framing each), so that the
     // batch is not moved while it grows.
-    std::size_t estimate = format::kBatchHeaderSize;
+    std::size_t estimate = 0;
     for (const Record& r : records) {
         estimate += 16 + (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
         if (estimate > section_limit) break;
     }
-    out.reserve(std::min(estimate, section_limit + format::kBatchHeaderSize));
-    const std::int64_t first_timestamp = records.front().timestamp;
-    std::int64_t max_timestamp = first_timestamp;
+    builder.reserve(std::min(estimate, section_limit));
     std::int64_t previous_delta = -1;
     for (std::size_t i = 0; i < records.size(); ++i) {
         const Record& r = records[i];
@@ -374,12 +312,12 @@ Result<std::vector<std::byte>> encode_batch(std::span<const Record> records,
             }
         }
         previous_delta = delta;
-        max_timestamp = std::max(max_timestamp, r.timestamp);
 
         BROOK_RETURN_IF_ERROR(check_record_sizes(r, i, section_limit));
-        encode_record(out, r, wrapping_sub(r.timestamp, first_timestamp),
-                      static_cast<std::int32_t>(delta));
-        if (out.size() - format::kBatchHeaderSize > section_limit) {
+        const std::span<const Header> headers(r.headers);
+        builder.add(r.key, r.value, headers, r.timestamp, static_cast<std::int32_t>(delta),
+                    BatchBuilder::fields_size(r.key, r.value, headers));
+        if (builder.size_bytes() - format::kBatchHeaderSize > section_limit) {
             return Status::invalid_argument(fmt::format(
                 "the records exceed the limit of {} bytes for one batch", section_limit));
         }
@@ -388,43 +326,7 @@ Result<std::vector<std::byte>> encode_batch(std::span<const Record> records,
         return Status::invalid_argument(
             fmt::format("base offset {} leaves no room for the batch's offsets", base.value()));
     }
-
-    std::uint16_t attributes = format::kCodecNone;
-    if (compress) {
-        BROOK_ASSIGN_OR_RETURN(
-            std::vector<std::byte> compressed,
-            zstd_compress(std::span(out).subspan(format::kBatchHeaderSize), options.zstd_level));
-        out.resize(format::kBatchHeaderSize);
-        out.insert(out.end(), compressed.begin(), compressed.end());
-        attributes = format::kCodecZstd;
-    }
-    if (out.size() > format::kMaxBatchBytes) {
-        return Status::invalid_argument(fmt::format("the batch is {} bytes, above the limit of {}",
-                                                    out.size(), format::kMaxBatchBytes));
-    }
-    if (options.timestamp_type == TimestampType::log_append_time) {
-        attributes |= format::kTimestampTypeBit;
-    }
-    if (options.transactional) attributes |= format::kTransactionalBit;
-    if (options.control) attributes |= format::kControlBit;
-
-    std::byte* p = out.data();
-    store_le<std::int64_t>(p + format::kBaseOffsetPos, base.value());
-    store_le<std::uint32_t>(p + format::kBatchLengthPos,
-                            static_cast<std::uint32_t>(out.size() - format::kBatchLengthOverhead));
-    store_le<std::uint8_t>(p + format::kMagicPos, format::kCurrentMagic);
-    store_le<std::uint16_t>(p + format::kAttributesPos, attributes);
-    store_le<std::uint32_t>(p + format::kLastOffsetDeltaPos,
-                            static_cast<std::uint32_t>(previous_delta));
-    store_le<std::int64_t>(p + format::kFirstTimestampPos, first_timestamp);
-    store_le<std::int64_t>(p + format::kMaxTimestampPos, max_timestamp);
-    store_le<std::int64_t>(p + format::kProducerIdPos, options.producer_id);
-    store_le<std::int16_t>(p + format::kProducerEpochPos, options.producer_epoch);
-    store_le<std::int32_t>(p + format::kBaseSequencePos, options.base_sequence);
-    store_le<std::uint32_t>(p + format::kRecordCountPos,
-                            static_cast<std::uint32_t>(records.size()));
-    store_le<std::uint64_t>(p + format::kChecksumPos, compute_checksum(out));
-    return out;
+    return builder.finish(options);
 }
 
 Result<BatchHeader> parse_batch_header(std::span<const std::byte> bytes) {

@@ -331,10 +331,10 @@ Result<std::shared_ptr<PartitionState>> StoreCore::partition(std::string_view to
 }
 
 Result<log::AppendResult> StoreCore::append(PartitionState& partition, std::span<std::byte> batch,
-                                            bool durable) {
+                                            bool durable, const log::AppendOptions& options) {
     BROOK_RETURN_IF_ERROR(check_open());
     BROOK_RETURN_IF_ERROR(partition.check_live());
-    auto appended = partition.log->append(batch);
+    auto appended = partition.log->append(batch, options);
     if (!appended.is_ok()) {
         // A log closed by delete_topic under our feet reads as the deletion it is.
         BROOK_RETURN_IF_ERROR(partition.check_live());

@@ -99,10 +99,10 @@ class StoreCore {
 
     // Appends an encoded batch to a partition and wakes waiting consumers. With `durable`, the
     // result is returned only once an fsync covers the batch; concurrent durable appends share
-    // fsyncs (group commit).
+    // fsyncs (group commit). `options` go to PartitionLog::append.
     // @return not_found if the topic was deleted; the log's errors otherwise.
     Result<log::AppendResult> append(PartitionState& partition, std::span<std::byte> batch,
-                                     bool durable);
+                                     bool durable, const log::AppendOptions& options = {});
 
     // A counter that grows whenever data is appended or the store changes. Consumers read it
     // before looking for data, then wait_for_change() until it moves.

@@ -52,6 +52,7 @@ void ProducerSession::append_failed(const Status& error) {
         // to land exactly once, as Kafka makes these errors fatal.
         if (state_ != State::fatal) fatal_ = error;
         state_ = State::fatal;
+        fatal_seen_.store(true, std::memory_order_release);
         return;
     }
     if (state_ == State::in_transaction && abortable_.is_ok()) abortable_ = error;
@@ -86,6 +87,8 @@ Status ProducerSession::require_in_transaction_locked(std::string_view op) const
 }
 
 Status ProducerSession::before_produce(const TopicPartition& partition) {
+    // The common case, an idempotent producer in good standing, takes no lock.
+    if (!transactional() && !fatal_seen_.load(std::memory_order_acquire)) return Status::ok();
     std::lock_guard lock(mu_);
     if (state_ == State::fatal) return fatal_;
     if (!transactional()) return Status::ok();
@@ -198,6 +201,7 @@ Status ProducerSession::fatal_if_fenced_locked(Status status) {
     if (status.code() == Code::fenced && state_ != State::fatal) {
         state_ = State::fatal;
         fatal_ = status;
+        fatal_seen_.store(true, std::memory_order_release);
     }
     return status;
 }

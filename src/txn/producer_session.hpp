@@ -21,6 +21,7 @@
 #include <brook/message.hpp>
 #include <brook/status.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -114,6 +115,8 @@ class ProducerSession {
     Status abortable_;  // the first append error of the transaction in progress
     std::set<TopicPartition> partitions_;  // added to the transaction in progress
     bool has_offsets_ = false;
+    // Set with state_ = fatal, for before_produce() to read without mu_.
+    std::atomic<bool> fatal_seen_{false};
 };
 
 }  // namespace brook::txn

@@ -1,0 +1,114 @@
+// BatchBuilder: encodes records one at a time into a growing batch, then finishes it with its
+// header and checksum. encode_batch() builds a whole batch with it; the Producer encodes each
+// record into its partition's open batch as it is produced, so a record is copied once, from
+// the caller's strings into the batch, and never held as a Record.
+//
+// Records use the layout of log/format.hpp. Offset deltas are the caller's (strictly
+// increasing; the producer's are 0, 1, 2, ...); timestamp deltas are taken from the first
+// record's timestamp, wrapping, so any int64 timestamps round-trip.
+//
+// Thread safety: a BatchBuilder is a plain value; one thread at a time.
+#pragma once
+
+#include <algorithm>
+#include <brook/status.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "log/record_batch.hpp"
+
+namespace brook::log {
+
+class BatchBuilder {
+  public:
+    BatchBuilder();
+    // Encodes into `buffer`, whose bytes (its size(), not its capacity) are overwritten: a
+    // buffer from an earlier finish(), recycled so a producer does not allocate and zero a
+    // new one for every batch.
+    explicit BatchBuilder(std::vector<std::byte> buffer);
+
+    // The encoded size of a record's key, value and headers (the fields after its offset
+    // delta). Header is log::Header or brook::Header: a string key and an optional value.
+    template <typename HeaderT>
+    static std::size_t fields_size(const std::optional<std::string>& key,
+                                   const std::optional<std::string>& value,
+                                   std::span<const HeaderT> headers) noexcept {
+        std::size_t n = nullable_size(key) + nullable_size(value) + length_size(headers.size());
+        for (const HeaderT& h : headers) {
+            n += length_size(h.key.size()) + h.key.size() + nullable_size(h.value);
+        }
+        return n;
+    }
+
+    // The encoded size of a record whose fields take `fields` bytes, with the given deltas.
+    static std::size_t record_size(std::size_t fields, std::int64_t timestamp_delta,
+                                   std::int32_t offset_delta) noexcept;
+
+    // Makes room for `bytes` of records without growing again.
+    void reserve(std::size_t bytes);
+
+    // Appends a record. `fields` is fields_size() of the same key, value and headers.
+    // REQUIRES: offset_delta is above the previous record's; every length fits an int32.
+    template <typename HeaderT>
+    void add(const std::optional<std::string>& key, const std::optional<std::string>& value,
+             std::span<const HeaderT> headers, std::int64_t timestamp, std::int32_t offset_delta,
+             std::size_t fields) {
+        std::byte* p = begin_record(timestamp, offset_delta, fields);
+        p = put_nullable(p, key);
+        p = put_nullable(p, value);
+        p = put_length(p, headers.size());
+        for (const HeaderT& h : headers) {
+            p = put_length(p, h.key.size());
+            p = put_bytes(p, h.key);
+            p = put_nullable(p, h.value);
+        }
+        end_record(p);
+    }
+
+    std::uint32_t record_count() const noexcept { return count_; }
+    bool empty() const noexcept { return count_ == 0; }
+    // The batch's size so far, uncompressed, header included.
+    std::size_t size_bytes() const noexcept { return size_; }
+    std::int64_t first_timestamp() const noexcept { return first_timestamp_; }
+
+    // Writes the header (base offset, producer fields, attributes from `options`) and the
+    // checksum, compressing the records first when options.compression asks. The builder is
+    // empty afterwards. options.preserve_offsets is ignored: the offsets are the records'.
+    // REQUIRES: !empty().
+    // @return invalid_argument if the batch exceeds format::kMaxBatchBytes; io_error if zstd
+    //         fails.
+    Result<std::vector<std::byte>> finish(const BatchOptions& options);
+
+  private:
+    static std::size_t varint_size(std::uint64_t zigzagged) noexcept {
+        std::size_t n = 1;
+        for (; zigzagged >= 0x80; zigzagged >>= 7) ++n;
+        return n;
+    }
+    static std::size_t length_size(std::size_t length) noexcept;
+    static std::size_t nullable_size(const std::optional<std::string>& s) noexcept {
+        return s ? length_size(s->size()) + s->size() : 1;
+    }
+    static std::byte* put_length(std::byte* p, std::size_t length) noexcept;
+    static std::byte* put_bytes(std::byte* p, const std::string& s) noexcept;
+    static std::byte* put_nullable(std::byte* p, const std::optional<std::string>& s) noexcept;
+
+    // Reserves the record's bytes, writes its length, attributes and deltas.
+    // @return where its key goes.
+    std::byte* begin_record(std::int64_t timestamp, std::int32_t offset_delta, std::size_t fields);
+    void end_record(std::byte* end) noexcept;
+
+    std::vector<std::byte> bytes_;  // [0, size_) in use: header room, then the records
+    std::size_t size_;
+    std::size_t record_end_ = 0;  // where the record being added must end
+    std::uint32_t count_ = 0;
+    std::int32_t last_offset_delta_ = -1;
+    std::int64_t first_timestamp_ = 0;
+    std::int64_t max_timestamp_ = 0;
+};
+
+}  // namespace brook::log
