@@ -261,7 +261,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
             if (group_ && group_->subscribed()) {
                 until = std::min(until, deadline_after(heartbeat_interval()));
             }
-            core_->wait_for_change(seen, until, wakeup_);
+            core_->wait_for_change(seen, until, wakeup_, spin_);
         }
     }
 
@@ -592,6 +592,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
     std::unique_ptr<client::GroupClient> group_;  // with group.id; used by the polling thread
     std::shared_ptr<RebalanceListener> listener_;
     std::atomic<bool> wakeup_{false};
+    store::SpinBudget spin_;  // used by the thread in poll()
 
     mutable std::mutex mu_;  // guards the fields below
     bool closed_ = false;
