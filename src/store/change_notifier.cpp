@@ -26,7 +26,18 @@ inline void cpu_relax() noexcept {
 
 }  // namespace
 
-void SpinBudget::learn(std::chrono::nanoseconds waited, bool changed) noexcept {
+void SpinBudget::learn(std::chrono::nanoseconds waited, std::chrono::nanoseconds parked,
+                       bool changed) noexcept {
+    if (cooldown_ > 0) {
+        --cooldown_;
+        return;
+    }
+    // After a short spin, a change soon after parking only says to spin longer.
+    if (changed && budget_ >= kMaxSpin / 2 && parked > std::chrono::nanoseconds(0) &&
+        parked < kStarvedWake) {
+        cooldown_ = kCooldownWaits;
+        return;
+    }
     if (changed && waited <= kMaxSpin) {
         budget_ = std::min(kMaxSpin, std::max(budget_ * 2, waited + waited / 4));
     } else {
@@ -68,9 +79,10 @@ void ChangeNotifier::wait(std::uint64_t seen, SteadyClock::time_point deadline,
     const auto spin_end =
         deadline - start > spin.current() ? start + spin.current() : deadline;
     if (spin_until(seen, spin_end, stop, closed)) {
-        spin.learn(SteadyClock::now() - start, true);
+        spin.learn(SteadyClock::now() - start, std::chrono::nanoseconds(0), true);
         return;
     }
+    const auto parked_at = SteadyClock::now();
     bool changed = false;
     {
         std::unique_lock lock(mu_);
@@ -78,7 +90,8 @@ void ChangeNotifier::wait(std::uint64_t seen, SteadyClock::time_point deadline,
         changed = cv_.wait_until(lock, deadline, [&] { return done(seen, stop, closed); });
         parked_.fetch_sub(1, std::memory_order_relaxed);
     }
-    spin.learn(SteadyClock::now() - start, changed);
+    const auto end = SteadyClock::now();
+    spin.learn(end - start, end - parked_at, changed);
 }
 
 }  // namespace brook::store

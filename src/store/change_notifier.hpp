@@ -28,17 +28,28 @@ inline constexpr std::chrono::nanoseconds kMaxSpin = std::chrono::microseconds(1
 
 // How long one waiter spins, learned from its recent waits: a wait that ended within kMaxSpin
 // doubles the budget (spinning would have caught it), a longer one halves it, so a consumer
-// fed a steady stream spins and an idle one soon barely does.
+// fed a steady stream spins and an idle one soon barely does. A change that comes just after
+// a long spin (at least kMaxSpin / 2) gave up and the thread parked is the mark of
+// oversubscribed CPUs, where the thread that makes the change could not run until the spinner
+// stopped: the waiter then does not spin for its next kCooldownWaits waits.
 class SpinBudget {
   public:
-    std::chrono::nanoseconds current() const noexcept { return budget_; }
-    // Records that a wait ended after `waited` (with a change, or not at all when `changed`
-    // is false).
-    void learn(std::chrono::nanoseconds waited, bool changed) noexcept;
+    static constexpr int kCooldownWaits = 64;
+    // A wake-up this soon after parking counts as "just after the spin gave up".
+    static constexpr std::chrono::nanoseconds kStarvedWake = std::chrono::microseconds(40);
+
+    std::chrono::nanoseconds current() const noexcept {
+        return cooldown_ > 0 ? std::chrono::nanoseconds(0) : budget_;
+    }
+    // Records a wait that ended after `waited`, of which the thread slept `parked` (zero when
+    // the spin saw the change), with a change or (`changed` false) at its deadline.
+    void learn(std::chrono::nanoseconds waited, std::chrono::nanoseconds parked,
+               bool changed) noexcept;
 
   private:
     static constexpr std::chrono::nanoseconds kMinSpin = std::chrono::microseconds(1);
     std::chrono::nanoseconds budget_ = kMaxSpin;
+    int cooldown_ = 0;  // waits left without spinning
 };
 
 class ChangeNotifier {

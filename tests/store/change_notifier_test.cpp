@@ -18,7 +18,7 @@ using SteadyClock = std::chrono::steady_clock;
 // A budget that has learned to spin as little as it may, so a wait parks at once.
 SpinBudget parking_budget() {
     SpinBudget spin;
-    for (int i = 0; i < 64; ++i) spin.learn(1s, true);
+    for (int i = 0; i < 64; ++i) spin.learn(1s, 1s, true);
     return spin;
 }
 
@@ -37,23 +37,39 @@ struct Waited {
 TEST_CASE("the spin budget doubles after short waits, halves after long ones, within bounds") {
     SpinBudget spin;
     CHECK(spin.current() == kMaxSpin);
-    spin.learn(kMaxSpin * 2, true);
+    spin.learn(kMaxSpin * 2, kMaxSpin, true);
     CHECK(spin.current() == kMaxSpin / 2);
-    spin.learn(1s, false);
+    spin.learn(1s, 1s, false);
     CHECK(spin.current() == kMaxSpin / 4);
-    spin.learn(0ns, false);  // a timeout shrinks it, however soon it came
+    spin.learn(kMaxSpin / 4, 0ns, false);  // a timeout shrinks it, however soon it came
     CHECK(spin.current() == kMaxSpin / 8);
-    spin.learn(1us, true);
+    spin.learn(1us, 0ns, true);
     CHECK(spin.current() == kMaxSpin / 4);
     // A change that came later than the budget but within kMaxSpin: spin a little longer
-    // than it took.
-    spin.learn(kMaxSpin * 4 / 5, true);
+    // than it took. Soon after a short spin, it is no sign of starved CPUs.
+    spin.learn(kMaxSpin * 4 / 5, kMaxSpin * 4 / 5 - kMaxSpin / 4, true);
     CHECK(spin.current() == kMaxSpin);
-    for (int i = 0; i < 8; ++i) spin.learn(1us, true);
+    for (int i = 0; i < 8; ++i) spin.learn(1us, 0ns, true);
     CHECK(spin.current() == kMaxSpin);
-    for (int i = 0; i < 64; ++i) spin.learn(1s, true);
+    for (int i = 0; i < 64; ++i) spin.learn(1s, 1s, true);
     CHECK(spin.current() > 0ns);
     CHECK(spin.current() <= 1us);
+}
+
+TEST_CASE("a change just after a long spin gave up stops spinning for a while") {
+    SpinBudget spin;
+    REQUIRE(spin.current() == kMaxSpin);
+    spin.learn(kMaxSpin + 10us, 10us, true);
+    CHECK(spin.current() == 0ns);
+    for (int i = 1; i < SpinBudget::kCooldownWaits; ++i) {
+        spin.learn(1us, 1us, true);
+        CHECK(spin.current() == 0ns);
+    }
+    spin.learn(1us, 1us, true);
+    CHECK(spin.current() == kMaxSpin);
+    // A change that came long after parking is no such sign: spinning goes on (halved).
+    spin.learn(kMaxSpin + SpinBudget::kStarvedWake + 1us, SpinBudget::kStarvedWake + 1us, true);
+    CHECK(spin.current() == kMaxSpin / 2);
 }
 
 TEST_CASE("a parked waiter wakes on notify, on its stop flag and on close") {
