@@ -236,7 +236,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
             if (group_ && group_->subscribed()) {
                 until = std::min(until, deadline_after(heartbeat_interval()));
             }
-            core_->wait_for_change(seen, until, wakeup_);
+            core_->wait_for_change(seen, until, wakeup_, spin_);
         }
     }
 
@@ -585,6 +585,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
     const std::shared_ptr<client::FetchPool> fetch_pool_ = std::make_shared<client::FetchPool>(
         2 * std::max<std::size_t>(static_cast<std::size_t>(config_.max_partition_fetch_bytes),
                                   std::size_t{1} << 16));
+    store::SpinBudget spin_;  // used by the thread in poll()
 
     mutable std::mutex mu_;  // guards the fields below
     bool closed_ = false;

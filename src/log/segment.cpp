@@ -202,6 +202,12 @@ void Segment::index_batch(std::uint64_t position, const BatchHeader& header,
     }
     bytes_since_index_entry_ += header.total_size();
     next_offset_ = header.last_offset() + 1;
+    const std::int64_t relative = header.base_offset - base_;
+    if (relative >= 0 && relative < std::numeric_limits<std::uint32_t>::max() &&
+        position < std::numeric_limits<std::uint32_t>::max()) {
+        last_batch_.store(static_cast<std::uint64_t>(relative) << 32 | position,
+                          std::memory_order_release);
+    }
 }
 
 Status Segment::append(std::span<const std::byte> batch, const BatchHeader& header,
@@ -332,6 +338,15 @@ Result<BatchHeader> Segment::check_header(std::span<const std::byte> bytes,
 Result<std::optional<std::uint64_t>> Segment::locate(Offset target, std::uint64_t limit) const {
     std::uint64_t position = offset_index_->lookup(target).position;
     if (position >= limit) position = 0;
+    // Batch positions grow with offsets, so the newest batch at or below the target is as
+    // good a start as an index entry, and at the tail a much closer one.
+    if (const std::uint64_t last = last_batch_.load(std::memory_order_acquire); last != kNoBatch) {
+        const std::uint64_t last_position = last & std::numeric_limits<std::uint32_t>::max();
+        if (base_ + static_cast<std::int64_t>(last >> 32) <= target && last_position < limit &&
+            last_position > position) {
+            position = last_position;
+        }
+    }
     while (position < limit) {
         BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit));
         if (header.last_offset() >= target) return std::optional<std::uint64_t>(position);

@@ -165,6 +165,11 @@ private:
     std::unique_ptr<OffsetIndex> offset_index_;
     std::unique_ptr<TimeIndex> time_index_;
     std::atomic<std::uint64_t> size_;
+    // The newest indexed batch, as (base offset - base_) << 32 | position, or kNoBatch: a
+    // finer floor than the sparse offset index for reads at the tail, where a consumer that
+    // keeps up asks for the batch just appended. Stored before size_ publishes the batch.
+    static constexpr std::uint64_t kNoBatch = ~std::uint64_t{0};
+    std::atomic<std::uint64_t> last_batch_{kNoBatch};
     std::atomic<std::int64_t> max_timestamp_;
     bool sealed_ = false;
     bool follower_ = false;  // opened by follow(): the log file is read-only

@@ -345,23 +345,11 @@ Result<log::AppendResult> StoreCore::append(PartitionState& partition, std::span
     return appended;
 }
 
-void StoreCore::notify_change() {
-    {
-        std::lock_guard lock(change_mu_);
-        change_version_.fetch_add(1, std::memory_order_acq_rel);
-    }
-    change_cv_.notify_all();
-}
+void StoreCore::notify_change() { changes_.notify(); }
 
 void StoreCore::wait_for_change(std::uint64_t seen, std::chrono::steady_clock::time_point deadline,
-                                const std::atomic<bool>& stop) {
-    {
-        std::unique_lock lock(change_mu_);
-        change_cv_.wait_until(lock, deadline, [&] {
-            return change_version_.load(std::memory_order_acquire) != seen ||
-                   stop.load(std::memory_order_acquire) || closed_.load(std::memory_order_acquire);
-        });
-    }
+                                const std::atomic<bool>& stop, store::SpinBudget& spin) {
+    changes_.wait(seen, deadline, stop, closed_, spin);
     // A reader's writer is another process, which cannot wake it: look at the files instead.
     // A failed refresh shows up again where the consumer reads the partition.
     if (options_.read_only) refresh().ignore();

@@ -12,7 +12,6 @@
 #include <atomic>
 #include <brook/store.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +25,7 @@
 #include "group/group_registry.hpp"
 #include "log/partition_log.hpp"
 #include "meta/meta_store.hpp"
+#include "store/change_notifier.hpp"
 #include "store/topic_config.hpp"
 
 namespace brook::txn {
@@ -106,13 +106,12 @@ class StoreCore {
 
     // A counter that grows whenever data is appended or the store changes. Consumers read it
     // before looking for data, then wait_for_change() until it moves.
-    std::uint64_t change_version() const noexcept {
-        return change_version_.load(std::memory_order_acquire);
-    }
-    // Blocks until change_version() != seen, `deadline`, or `stop` becomes true. For a
-    // read-only store it then refreshes from disk, since its writer cannot wake it.
+    std::uint64_t change_version() const noexcept { return changes_.version(); }
+    // Blocks until change_version() != seen, `deadline`, or `stop` becomes true, spinning
+    // briefly first as `spin` allows (store/change_notifier.hpp). For a read-only store it
+    // then refreshes from disk, since its writer cannot wake it.
     void wait_for_change(std::uint64_t seen, std::chrono::steady_clock::time_point deadline,
-                         const std::atomic<bool>& stop);
+                         const std::atomic<bool>& stop, store::SpinBudget& spin);
     // Wakes every waiter (for Consumer::wakeup and close).
     void notify_change();
 
@@ -184,12 +183,10 @@ class StoreCore {
     std::atomic<bool> stopping_{false};  // set by close(): a running pass stops early
     mutable std::mutex stats_mu_;
     MaintenanceStats stats_;  // guarded by stats_mu_
-    std::atomic<std::uint64_t> change_version_{0};
     std::atomic<std::uint64_t> topology_version_{0};
     std::unique_ptr<group::GroupRegistry> groups_;
     std::unique_ptr<txn::Coordinator> transactions_;
-    mutable std::mutex change_mu_;
-    mutable std::condition_variable change_cv_;
+    store::ChangeNotifier changes_;
     std::unique_ptr<cleaner::MaintenanceThread> maintenance_thread_;
 };
 
