@@ -18,7 +18,7 @@ constexpr std::size_t kReadBytes = 1u << 20;
 constexpr std::size_t kPrefetchDistance = 8;
 // The live-offset bitmap covers at least this many offsets, whatever the budget, and at most
 // a quarter of log.cleaner.dedupe.buffer.size (the key map gets the rest).
-constexpr std::size_t kMinLiveBits = std::size_t{1} << 20;
+constexpr std::size_t kMinLiveBits = std::size_t{1} << 16;
 
 // The key map over the dirty range and what its scan learnt.
 struct KeyMap {
