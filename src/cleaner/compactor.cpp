@@ -1,6 +1,7 @@
 #include "cleaner/compactor.hpp"
 
 #include "cleaner/batch_filter.hpp"
+#include "cleaner/key_scan.hpp"
 #include "cleaner/live_offsets.hpp"
 #include "cleaner/offset_map.hpp"
 #include "log/format.hpp"
@@ -75,8 +76,9 @@ Result<KeyMap> build_key_map(const log::PartitionLog& log,
     KeyMap km{OffsetMap(budget - std::min(budget, live_bits / 8), span), LiveOffsets(),
               c.first_uncleanable, std::vector<std::uint64_t>(segments.size())};
     bool live_ready = false;
-    std::vector<log::RecordView> views;
+    std::vector<log::RecordView> scratch;
     std::vector<std::byte> decompressed;
+    std::vector<KeyedOffset> keys;
     std::vector<OffsetMap::KeyHash> hashes;
     std::size_t segment = 0;
     const Status scanned = for_each_raw_batch(
@@ -91,33 +93,32 @@ Result<KeyMap> build_key_map(const log::PartitionLog& log,
                 if (header.base_offset >= c.first_dirty) km.dirty_records[segment] += header.record_count;
                 return true;
             }
-            views.clear();
-            BROOK_RETURN_IF_ERROR(log::decode_batch_views(bytes, decompressed, views).status());
+            BROOK_RETURN_IF_ERROR(scan_keys(bytes, header, scratch, decompressed, keys));
             const bool control = header.is_control();
-            hashes.resize(views.size());
-            for (std::size_t i = 0; i < views.size(); ++i) {
-                if (!control && views[i].key) hashes[i] = OffsetMap::hash(*views[i].key);
+            hashes.resize(keys.size());
+            for (std::size_t i = 0; i < keys.size(); ++i) {
+                if (!control && keys[i].key) hashes[i] = OffsetMap::hash(*keys[i].key);
             }
-            for (std::size_t i = 0; i < views.size(); ++i) {
-                const log::RecordView& v = views[i];
-                if (!control && i + kPrefetchDistance < views.size() && views[i + kPrefetchDistance].key) {
+            for (std::size_t i = 0; i < keys.size(); ++i) {
+                const KeyedOffset& k = keys[i];
+                if (!control && i + kPrefetchDistance < keys.size() && keys[i + kPrefetchDistance].key) {
                     km.map.prefetch(hashes[i + kPrefetchDistance]);
                 }
-                if (v.offset < c.first_dirty) continue;
+                if (k.offset < c.first_dirty) continue;
                 if (!live_ready) {
-                    km.live = LiveOffsets(v.offset, std::min<std::size_t>(
+                    km.live = LiveOffsets(k.offset, std::min<std::size_t>(
                                                         live_bits, static_cast<std::size_t>(
-                                                                       c.first_uncleanable - v.offset)));
+                                                                       c.first_uncleanable - k.offset)));
                     live_ready = true;
                 }
-                if (!km.live.covers(v.offset)) {
-                    km.end = v.offset;
+                if (!km.live.covers(k.offset)) {
+                    km.end = k.offset;
                     return false;
                 }
-                if (control || !v.key) {
-                    km.live.set(v.offset);
-                } else if (!km.map.put(hashes[i], v.offset)) {
-                    km.end = v.offset;
+                if (control || !k.key) {
+                    km.live.set(k.offset);
+                } else if (!km.map.put(hashes[i], k.offset)) {
+                    km.end = k.offset;
                     return false;
                 }
                 ++km.dirty_records[segment];
