@@ -267,3 +267,34 @@ TEST_CASE("the live-offset bitmap finds the next set offset as a scan would") {
         }
     }
 }
+
+TEST_CASE("segments that die whole merge with their neighbour into one rewrite") {
+    MemoryEnv env;
+    Fixture f(env.fs(), env.root() + "/p", kRetention);
+    // Eight segments of the same 100 keys, then a ninth with their last values.
+    for (int round = 0; round < 9; ++round) {
+        std::vector<log::Record> batch;
+        for (int k = 0; k < 100; ++k) {
+            log::Record r = make_record(k, round);
+            r.value = std::string(100, static_cast<char>('a' + round));
+            batch.push_back(r);
+        }
+        f.append(std::move(batch), log::Compression::none);
+        REQUIRE(f.log->roll_if_due(true).is_ok());
+    }
+    REQUIRE(f.log->segments().size() == 10);
+    const auto result = f.pass();
+    CHECK(result.records_removed == 800);
+    // One cleaned segment holding the last round, then the empty active one.
+    const auto segments = f.log->segments();
+    REQUIRE(segments.size() == 2);
+    CHECK(segments[0].base_offset == Offset(0));
+    CHECK(segments[1].base_offset == Offset(900));
+    const auto records = records_of(*f.log);
+    REQUIRE(records.size() == 100);
+    CHECK(records.front().offset == Offset(800));
+    // Nothing left to remove: the next pass leaves the segment alone.
+    const auto again = f.pass();
+    CHECK(again.bytes_written == 0);
+    CHECK(again.records_removed == 0);
+}
