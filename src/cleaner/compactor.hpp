@@ -4,16 +4,21 @@
 //   1. The dirty range runs from the state's first dirty offset to the first uncleanable
 //      offset: the base of the active segment, or of the first segment holding a record newer
 //      than min.compaction.lag.ms, whichever is lower.
-//   2. The key map (OffsetMap, within log.cleaner.dedupe.buffer.size) records the latest offset
-//      of every key in the dirty range. When it fills, the range ends at the first record that
-//      did not fit; the rest waits for the next pass.
+//   2. One scan of the dirty range (scan_keys: offsets and keys only) fills the key map
+//      (OffsetMap, within log.cleaner.dedupe.buffer.size) with the latest offset of every key,
+//      and the live-offset bitmap (LiveOffsets, at most a quarter of that budget) with a bit
+//      per surviving record. When either fills, the range ends at the first record that did
+//      not fit; the rest waits for the next pass.
 //   3. Every sealed segment below the end of that range is rewritten, consecutive segments
-//      merged up to segment.bytes, keeping a record when its key is null, when no later record
-//      of its key lies below the range end, and, for a tombstone, until delete.retention.ms
-//      after a pass first saw it. The state remembers when the earliest kept tombstone
-//      expires, and a pass runs then even if nothing new is dirty. Survivors keep their offsets, order, timestamps and headers;
-//      each batch is re-encoded with its own codec and timestamp type. Groups whose contents
-//      would not change are left alone.
+//      merged while what may survive of them stays within segment.bytes (a dirty segment
+//      without a live bit counts nothing), keeping a record when its key is null, when no
+//      later record of its key lies below the range end, and, for a tombstone, until
+//      delete.retention.ms after a pass first saw it (BatchFilter). The state remembers when
+//      the earliest kept tombstone expires, and a pass runs then even if nothing new is dirty.
+//      Survivors keep their offsets, order, timestamps and headers: a batch kept whole is
+//      copied byte for byte, one kept in part is re-encoded with its own codec and timestamp
+//      type, and runs of the dirty range without a live bit are not read. A single segment
+//      that would lose nothing is left alone.
 //   Transactions: the range never reaches the segment holding the last stable offset, so
 //      every transaction in it is complete. Records of aborted transactions (found through
 //      PartitionLog::aborted_transactions) are removed and never enter the key map. Control
