@@ -90,7 +90,10 @@ std::optional<AbortedTransaction> ProducerStateTable::apply(
         entry.batches.push_back({header.base_sequence,
                                  add_sequence(header.base_sequence, header.last_offset_delta),
                                  header.base_offset, header.last_offset()});
-        while (entry.batches.size() > format::kProducerBatchesKept) entry.batches.pop_front();
+        if (entry.batches.size() > format::kProducerBatchesKept) {
+            entry.batches.erase(entry.batches.begin(), entry.batches.end() -
+                                                           format::kProducerBatchesKept);
+        }
     }
     if (header.is_transactional() && !entry.transaction_first_offset) {
         entry.transaction_first_offset = header.base_offset;

@@ -19,7 +19,6 @@
 #include <brook/status.hpp>
 #include <brook/types.hpp>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -47,8 +46,9 @@ struct ProducerEntry {
     std::int64_t last_timestamp = -1;
     // First offset of the producer's open transaction.
     std::optional<Offset> transaction_first_offset;
-    // The latest batches of the current epoch, oldest first.
-    std::deque<BatchMetadata> batches;
+    // The latest batches of the current epoch, oldest first: at most kProducerBatchesKept,
+    // so a vector (a deque costs about 600 bytes per producer in every partition).
+    std::vector<BatchMetadata> batches;
 
     // The last sequence written in the current epoch, or -1 when none is.
     std::int32_t last_sequence() const noexcept {
