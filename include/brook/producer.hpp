@@ -12,7 +12,9 @@
 //                      batch was fsynced; concurrent waiters share one fsync)
 //   linger.ms          5      how long a batch waits for more records; 0 sends as soon as
 //                      possible: the sender thread appends a batch as soon as it opens, and
-//                      records produced meanwhile collect into the next batch
+//                      records produced meanwhile collect into the next batch; with acks 0 or
+//                      1, a record produced after a pause (20 us without a produce() call) is
+//                      appended by produce() itself, without the hand-off to the sender
 //   batch.size         16384  bytes of records per batch before it is sent
 //   compression.type   none | zstd (default none); a topic's own compression.type wins
 //   partitioner        murmur2 (default; Kafka's Java client mapping), murmur2_random, xxh3;

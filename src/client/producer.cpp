@@ -3,12 +3,14 @@
 // (BatchAppender, batch_appender.hpp), and queueing delivery reports. A record produced
 // without a callback gets no report object: it is only counted.
 #include <fmt/format.h>
+
 #include <algorithm>
 
 #include <atomic>
 #include <brook/producer.hpp>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -27,6 +29,7 @@ namespace brook {
 
 std::atomic<bool> client::testing::resend_batches{false};
 std::atomic<void (*)()> client::testing::before_send{nullptr};
+std::atomic<bool> client::testing::append_after_pause{true};
 
 namespace {
 
@@ -36,6 +39,9 @@ using client::BatchTarget;
 using client::PendingReport;
 using client::ReportSink;
 using std::chrono::steady_clock;
+
+// How long without a produce() call makes the next record one produce() appends itself.
+constexpr auto kAppendPause = std::chrono::microseconds(20);
 
 steady_clock::time_point deadline_after(std::chrono::milliseconds timeout) {
     // Far enough to be "never", near enough not to overflow steady_clock.
@@ -69,6 +75,12 @@ class Producer::Impl {
         Prepared p;
         BROOK_RETURN_IF_ERROR(prepare(record, p));
         outstanding_.fetch_add(1, std::memory_order_relaxed);
+        if (arrived_after_pause()) {
+            accumulator_.add_and_seal(p.key, p.target, {record, p.timestamp, p.fields},
+                                      ReportSink{std::move(callback), nullptr});
+            accumulator_.drain(p.key, send_fn_);
+            return Status::ok();
+        }
         const bool sealed = accumulator_.add(p.key, p.target, {record, p.timestamp, p.fields},
                                              ReportSink{std::move(callback), nullptr});
         if (sealed) accumulator_.drain(p.key, send_fn_);
@@ -138,6 +150,20 @@ class Producer::Impl {
         DeliveryCallback callback;
         DeliveryReport report;
     };
+
+    // With linger.ms = 0 and no fsync to wait for, a record that comes after a pause (no
+    // produce() call for kAppendPause) is appended by produce() itself: handing it to the
+    // sender thread would cost a wake-up and a context switch for nothing to batch with.
+    // Records that come faster go to the sender, which batches what arrives while it appends.
+    bool arrived_after_pause() {
+        if (config_.linger.count() != 0 || config_.durable ||
+            !client::testing::append_after_pause.load(std::memory_order_relaxed)) {
+            return false;
+        }
+        const std::int64_t now = steady_clock::now().time_since_epoch().count();
+        const std::int64_t previous = last_produce_ns_.exchange(now, std::memory_order_relaxed);
+        return now - previous >= std::chrono::nanoseconds(kAppendPause).count();
+    }
 
     std::string who() const {
         return config_.client_id.empty() ? "producer"
@@ -330,6 +356,8 @@ class Producer::Impl {
     std::uint64_t topic_cache_version_ = 0;  // StoreCore::topology_version() when cached
     // Records produced and not yet handed to their callback (produce_sync records excluded).
     std::atomic<std::size_t> outstanding_{0};
+    // steady_clock nanoseconds of the last produce(), for arrived_after_pause().
+    std::atomic<std::int64_t> last_produce_ns_{std::numeric_limits<std::int64_t>::min() / 2};
 
     std::mutex reports_mu_;
     std::condition_variable reports_cv_;  // a report was queued or outstanding_ reached 0

@@ -9,6 +9,10 @@
 // produce(), produce_sync() or flush()) is about to append a partition's sealed batches,
 // before it appends them; a test blocks in it to hold that thread busy.
 //
+// append_after_pause: true by default; false makes produce() leave every record to the sender
+// thread even after a pause (see Producer::Impl::arrived_after_pause), so that a test's batches
+// do not depend on how fast it produces.
+//
 // Thread safety: atomics; set them before producing and clear them after.
 #pragma once
 
@@ -18,5 +22,6 @@ namespace brook::client::testing {
 
 extern std::atomic<bool> resend_batches;
 extern std::atomic<void (*)()> before_send;
+extern std::atomic<bool> append_after_pause;
 
 }  // namespace brook::client::testing

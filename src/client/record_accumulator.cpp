@@ -16,7 +16,7 @@ void RecordAccumulator::seal(Slot& slot) {
     slot.open.reset();
 }
 
-Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target, bool& wake_sender) {
+Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target, bool* wake_sender) {
     // A topic deleted and created again under the same name has new PartitionStates; records
     // for the new one must not join a batch bound for the old one.
     if (slot.open && slot.open->partition != *target.partition) seal(slot);
@@ -33,8 +33,8 @@ Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target, bool
         // The sender is awake, or will wake before this batch is due: no need to signal it.
         // Otherwise the caller signals it once mu_ is released, so it does not wake only to
         // block on mu_.
-        if (batch.created + linger_ < sleeping_until_) {
-            wake_sender = true;
+        if (wake_sender && batch.created + linger_ < sleeping_until_) {
+            *wake_sender = true;
             sleeping_until_ = TimePoint::min();  // one signal is enough
         }
     }
@@ -63,7 +63,7 @@ bool RecordAccumulator::add(const TopicPartition& key, const BatchTarget& target
         if (after > target.max_batch_bytes) seal(slot);
     }
     bool wake_sender = false;
-    Batch& batch = open_batch(slot, target, wake_sender);
+    Batch& batch = open_batch(slot, target, &wake_sender);
     encode(batch, record, std::move(sink));
     if (batch.records.size_bytes() - log::format::kBatchHeaderSize >= batch_size_) seal(slot);
     const bool sealed = slot.sealed.size() != sealed_before;
@@ -78,10 +78,18 @@ void RecordAccumulator::add_alone(const TopicPartition& key, const BatchTarget& 
     Slot& slot = slots_[key];
     if (slot.open) seal(slot);
     bool wake_sender = false;
-    encode(open_batch(slot, target, wake_sender), record, std::move(sink));
+    encode(open_batch(slot, target, &wake_sender), record, std::move(sink));
     seal(slot);
     lock.unlock();
     if (wake_sender) due_cv_.notify_one();
+}
+
+void RecordAccumulator::add_and_seal(const TopicPartition& key, const BatchTarget& target,
+                                     const RecordToAdd& record, ReportSink&& sink) {
+    std::lock_guard lock(mu_);
+    Slot& slot = slots_[key];
+    encode(open_batch(slot, target, nullptr), record, std::move(sink));
+    seal(slot);
 }
 
 std::vector<TopicPartition> RecordAccumulator::seal_all() {

@@ -105,6 +105,11 @@ class RecordAccumulator {
     bool add(const TopicPartition& key, const BatchTarget& target, const RecordToAdd& record,
              ReportSink&& sink);
 
+    // Adds `record` to the partition's open batch (opening one if needed) and seals it at once,
+    // without waking the sender: the caller drains the partition itself.
+    void add_and_seal(const TopicPartition& key, const BatchTarget& target,
+                      const RecordToAdd& record, ReportSink&& sink);
+
     // Seals the partition's open batch, if any, then queues `record` as a batch of its own.
     // The caller then drains the partition.
     void add_alone(const TopicPartition& key, const BatchTarget& target, const RecordToAdd& record,
@@ -142,7 +147,8 @@ class RecordAccumulator {
     // Opens a batch for `target` in `slot`, sealing an open one for a deleted and re-created
     // topic first. Sets `wake_sender` if the caller must signal due_cv_ (after releasing mu_).
     // REQUIRES: mu_ held.
-    Batch& open_batch(Slot& slot, const BatchTarget& target, bool& wake_sender);
+    // `wake_sender` null: the caller seals the batch itself, so the sender is not needed.
+    Batch& open_batch(Slot& slot, const BatchTarget& target, bool* wake_sender);
 
     const std::chrono::milliseconds linger_;
     const std::size_t batch_size_;

@@ -4,7 +4,8 @@
 // order, only after its batch is written, and reads back as produced. The sender is held busy
 // deterministically by blocking it in the client::testing::before_send hook. A second test
 // races a polling producer against the sender over three partitions and compares the logs
-// with the records produced.
+// with the records produced (its records take both ways: appended by produce() after a pause
+// or handed to the sender). One test pins down which records produce() appends itself.
 #include <doctest/doctest.h>
 
 #include <brook/brook.hpp>
@@ -52,10 +53,13 @@ struct HeldSender {
         gate.open = false;
         gate.sends = 0;
         client::testing::before_send.store(&hold_first_send);
+        // Every record goes through the sender, however slowly the test produces.
+        client::testing::append_after_pause.store(false);
     }
     ~HeldSender() {
         release();
         client::testing::before_send.store(nullptr);
+        client::testing::append_after_pause.store(true);
     }
     bool wait_entered() {
         std::unique_lock lock(gate.mu);
@@ -167,6 +171,55 @@ TEST_CASE_TEMPLATE("linger.ms = 0: records produced while the sender appends sha
         }
     }
     CHECK(i == kRecords);
+}
+
+TEST_CASE_TEMPLATE("linger.ms = 0: after a pause, produce() appends with acks=1 and hands over with acks=all",
+                   Fixture, MemoryStore, DiskStore) {
+    Fixture fixture;
+    auto store = fixture.open();
+    REQUIRE(store->create_topic("t", 1).is_ok());
+    auto partition = store->core()->partition("t", PartitionId(0));
+    REQUIRE(partition.is_ok());
+    const log::PartitionLog& log = *(*partition)->log;
+    std::vector<DeliveryReport> reports;
+    const auto produce_first = [&](Producer& producer) {
+        // A new producer's first record always comes after a pause.
+        const Produced m = model_record(0);
+        REQUIRE(producer
+                    .produce({.topic = "t", .key = m.key, .value = m.value,
+                              .timestamp = m.timestamp},
+                             [&](const DeliveryReport& r) { reports.push_back(r); })
+                    .is_ok());
+    };
+
+    SUBCASE("acks=1: in the log when produce() returns, reported by the next poll()") {
+        auto created = Producer::create(*store, {{"linger.ms", "0"}, {"acks", "1"}});
+        REQUIRE(created.is_ok());
+        produce_first(**created);
+        CHECK(log.log_end_offset() == Offset(1));
+        CHECK(reports.empty());  // callbacks run in poll(), as in Kafka
+        CHECK((*created)->poll(0ms) == 1);
+    }
+    SUBCASE("acks=all: the sender appends it, so produce() does not wait for the fsync") {
+        HeldSender held;
+        client::testing::append_after_pause.store(true);
+        auto created = Producer::create(*store, {{"linger.ms", "0"}, {"acks", "all"}});
+        REQUIRE(created.is_ok());
+        produce_first(**created);
+        REQUIRE(held.wait_entered());  // the sender thread holds the record
+        CHECK(log.log_end_offset() == Offset(0));
+        held.release();
+        while (reports.empty()) REQUIRE((*created)->poll(60s) > 0);
+        CHECK(log.log_end_offset() == Offset(1));
+    }
+    REQUIRE(reports.size() == 1);
+    CHECK(reports[0].error.is_ok());
+    CHECK(reports[0].offset == Offset(0));
+    const auto batches = read_all(*store, "t");
+    REQUIRE(batches.size() == 1);
+    REQUIRE(batches[0].records.size() == 1);
+    CHECK(batches[0].records[0].key == model_record(0).key);
+    CHECK(batches[0].records[0].value == model_record(0).value);
 }
 
 TEST_CASE_TEMPLATE("linger.ms = 0 over three partitions: every record once, in order, as produced",

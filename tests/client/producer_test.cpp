@@ -492,7 +492,7 @@ TEST_CASE_TEMPLATE("linger.ms and batch.size decide when a batch is appended", F
     Store& store = fixture.open();
     create_topic(store, "t", 1);
 
-    SUBCASE("linger.ms = 0 appends at once from the sender thread, without flush()") {
+    SUBCASE("linger.ms = 0 appends at once, without flush()") {
         auto producer = make_producer(store, {{"linger.ms", "0"}});
         for (int i = 0; i < 2; ++i) {
             Reports reports;
