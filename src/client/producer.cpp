@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-
 #include <atomic>
 #include <brook/producer.hpp>
 #include <condition_variable>

@@ -50,18 +50,21 @@ void RecordAccumulator::encode(Batch& batch, const RecordToAdd& add, ReportSink&
         batch.reports.push_back({index, add.timestamp, std::move(sink)});
 }
 
+void RecordAccumulator::seal_if_record_overflows(Slot& slot, const BatchTarget& target,
+                                                 const RecordToAdd& record) {
+    if (!slot.open || slot.open->partition != *target.partition) return;
+    // At most this much beyond the fields: length, attributes and deltas as varints.
+    constexpr std::size_t kMaxRecordOverhead = 5 + 1 + 10 + 5;
+    const std::size_t after = slot.open->records.size_bytes() + record.fields + kMaxRecordOverhead;
+    if (after > target.max_batch_bytes) seal(slot);
+}
+
 bool RecordAccumulator::add(const TopicPartition& key, const BatchTarget& target,
                             const RecordToAdd& record, ReportSink&& sink) {
     std::unique_lock lock(mu_);
     Slot& slot = slots_[key];
     const std::size_t sealed_before = slot.sealed.size();
-    if (slot.open && slot.open->partition == *target.partition) {
-        // At most this much beyond the fields: length, attributes and deltas as varints.
-        constexpr std::size_t kMaxRecordOverhead = 5 + 1 + 10 + 5;
-        const std::size_t after =
-            slot.open->records.size_bytes() + record.fields + kMaxRecordOverhead;
-        if (after > target.max_batch_bytes) seal(slot);
-    }
+    seal_if_record_overflows(slot, target, record);
     bool wake_sender = false;
     Batch& batch = open_batch(slot, target, &wake_sender);
     encode(batch, record, std::move(sink));
@@ -88,6 +91,7 @@ void RecordAccumulator::add_and_seal(const TopicPartition& key, const BatchTarge
                                      const RecordToAdd& record, ReportSink&& sink) {
     std::lock_guard lock(mu_);
     Slot& slot = slots_[key];
+    seal_if_record_overflows(slot, target, record);
     encode(open_batch(slot, target, nullptr), record, std::move(sink));
     seal(slot);
 }

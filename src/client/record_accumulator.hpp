@@ -105,8 +105,9 @@ class RecordAccumulator {
     bool add(const TopicPartition& key, const BatchTarget& target, const RecordToAdd& record,
              ReportSink&& sink);
 
-    // Adds `record` to the partition's open batch (opening one if needed) and seals it at once,
-    // without waking the sender: the caller drains the partition itself.
+    // Adds `record` to the partition's open batch (opening one if needed, or if the record would
+    // take it past target.max_batch_bytes) and seals it at once, without waking the sender: the
+    // caller drains the partition itself.
     void add_and_seal(const TopicPartition& key, const BatchTarget& target,
                       const RecordToAdd& record, ReportSink&& sink);
 
@@ -147,6 +148,10 @@ class RecordAccumulator {
     // Opens a batch for `target` in `slot`, sealing an open one for a deleted and re-created
     // topic first. Sets `wake_sender` if the caller must signal due_cv_ (after releasing mu_).
     // REQUIRES: mu_ held.
+    // Seals the open batch of `slot` if `record` would take it past target.max_batch_bytes.
+    // REQUIRES: mu_ held.
+    void seal_if_record_overflows(Slot& slot, const BatchTarget& target,
+                                  const RecordToAdd& record);
     // `wake_sender` null: the caller seals the batch itself, so the sender is not needed.
     Batch& open_batch(Slot& slot, const BatchTarget& target, bool* wake_sender);
 
