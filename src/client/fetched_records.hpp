@@ -77,6 +77,7 @@ class FetchedRecords {
 
     std::shared_ptr<const FetchedBytes> bytes_;
     std::vector<log::RecordView> records_;
+    std::vector<log::HeaderView> header_views_;  // of records_
     // Per record, its headers in bytes_->headers; empty when no record has any.
     std::vector<const Headers*> headers_;
     std::size_t next_ = 0;
