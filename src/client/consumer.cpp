@@ -247,9 +247,12 @@ class Consumer::Impl final : public client::GroupClient::Host {
         if (!first) return out;
         bool store_closed = first->error() == Code::closed;
         std::lock_guard lock(mu_);
-        // Room for what is read already, so the messages are not moved while it grows.
+        // Room for what is read already and for one more read of each partition as large as
+        // its last, so that the messages are not moved when a read refills the buffer.
         std::size_t buffered = 1;
-        for (const AssignedPartition& p : assigned_) buffered += p.buffered.remaining();
+        for (const AssignedPartition& p : assigned_) {
+            buffered += p.buffered.remaining() + p.buffered.decoded();
+        }
         out.reserve(std::min(max_messages, buffered));
         out.push_back(std::move(*first));
         while (!store_closed && !closed_ && out.size() < max_messages) {

@@ -64,16 +64,16 @@ Status check_record_sizes(const Record& r, std::size_t i, std::size_t limit) {
 // line, which keeps the error in error_.
 class RecordReader {
   public:
-    RecordReader(const BatchHeader& header, std::span<const std::byte> bytes, bool short_path)
+    RecordReader(const BatchHeader& header, std::span<const std::byte> bytes)
         : header_(header),
-          short_path_(short_path),
           begin_(bytes.data()),
           p_(bytes.data()),
           end_(bytes.data() + bytes.size()),
           timestamp_type_(header.timestamp_type()) {}
 
     // Appends the batch's records to `records` and their headers to `headers`, as views into
-    // the bytes.
+    // the bytes, trying read_short_record() first for each if `kShortPath`.
+    template <bool kShortPath>
     Status read_all(std::vector<RecordView>& records, std::vector<HeaderView>& headers) {
         const auto size = static_cast<std::size_t>(end_ - begin_);
         if (header_.record_count > size / kMinRecordSize) {
@@ -83,7 +83,7 @@ class RecordReader {
         records.reserve(records.size() + header_.record_count);
         std::int64_t previous_delta = -1;
         for (std::uint32_t i = 0; i < header_.record_count; ++i) {
-            if (short_path_ &&
+            if (kShortPath &&
                 read_short_record(p_, end_, header_, timestamp_type_, previous_delta, records)) {
                 continue;
             }
@@ -251,7 +251,6 @@ class RecordReader {
     }
 
     const BatchHeader& header_;
-    const bool short_path_;  // try read_short_record() first
     const std::byte* const begin_;
     const std::byte* p_;  // the next byte to read
     const std::byte* const end_;
@@ -451,7 +450,9 @@ Result<BatchHeader> decode_views(std::span<const std::byte> batch,
                 fmt::format("batch at base offset {} uses unsupported compression codec {}",
                             header.base_offset.value(), codec_of(header.attributes)));
     }
-    BROOK_RETURN_IF_ERROR(RecordReader(header, section, short_path).read_all(records, headers));
+    RecordReader reader(header, section);
+    BROOK_RETURN_IF_ERROR(short_path ? reader.read_all<true>(records, headers)
+                                     : reader.read_all<false>(records, headers));
     return header;
 }
 
