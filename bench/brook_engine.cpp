@@ -199,6 +199,7 @@ public:
         log::RawBatches raw;
         std::vector<std::vector<std::byte>> decompressed;
         std::vector<log::RecordView> records;
+        std::vector<log::HeaderView> headers;
         Offset from = log_->log_start_offset();
         while (from < log_->log_end_offset()) {
             check(log_->read_raw_into(from, 1 << 20, log::Isolation::read_uncommitted, raw),
@@ -206,7 +207,9 @@ public:
             if (raw.headers.empty()) die("read_raw_into returned nothing before the log end");
             decompressed.clear();
             records.clear();
-            check(log::decode_raw_views(raw, from, decompressed, records), "decode_raw_views");
+            headers.clear();
+            check(log::decode_raw_views(raw, from, decompressed, records, headers),
+                  "decode_raw_views");
             for (const log::RecordView& r : records) fold_value(acc, r.value.value_or(""));
             read += static_cast<std::int64_t>(records.size());
             from = raw.headers.back().last_offset() + 1;

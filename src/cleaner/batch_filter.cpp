@@ -61,7 +61,9 @@ Result<BatchFilter::Outcome> BatchFilter::filter(std::span<const std::byte> batc
     }
 
     views_.clear();
-    BROOK_RETURN_IF_ERROR(log::decode_batch_views(batch, decompressed_, views_).status());
+    header_views_.clear();
+    BROOK_RETURN_IF_ERROR(
+        log::decode_batch_views(batch, decompressed_, views_, header_views_).status());
     const bool control = header.is_control();
     // Records compacted before are looked up by key: hash them all, then look up with the
     // slots prefetched a few keys ahead.

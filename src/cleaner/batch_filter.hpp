@@ -76,6 +76,7 @@ public:
 private:
     const PassKnowledge& pass_;
     std::vector<log::RecordView> views_;
+    std::vector<log::HeaderView> header_views_;  // of views_; unused: records are copied whole
     std::vector<std::byte> decompressed_;
     std::vector<OffsetMap::KeyHash> hashes_;
     std::vector<bool> keep_;  // per record of the last batch decoded

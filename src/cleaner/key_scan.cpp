@@ -48,7 +48,9 @@ Status scan_keys(std::span<const std::byte> batch, const log::BatchHeader& heade
     out.clear();
     if (header.compression() != log::Compression::none) {
         scratch.clear();
-        BROOK_RETURN_IF_ERROR(log::decode_batch_views(batch, decompressed, scratch).status());
+        std::vector<log::HeaderView> headers;  // unused: only keys are scanned
+        BROOK_RETURN_IF_ERROR(
+            log::decode_batch_views(batch, decompressed, scratch, headers).status());
         for (const log::RecordView& v : scratch) out.push_back({v.offset, v.key});
         return Status::ok();
     }

@@ -247,9 +247,15 @@ class Consumer::Impl final : public client::GroupClient::Host {
         if (!first) return out;
         bool store_closed = first->error() == Code::closed;
         std::lock_guard lock(mu_);
-        // Room for what is read already, so the messages are not moved while it grows.
+        // Room for what is read already and for one more read as large as the largest last
+        // one, so that the messages are not moved when a read refills a buffer.
         std::size_t buffered = 1;
-        for (const AssignedPartition& p : assigned_) buffered += p.buffered.remaining();
+        std::size_t largest_read = 0;
+        for (const AssignedPartition& p : assigned_) {
+            buffered += p.buffered.remaining();
+            largest_read = std::max(largest_read, p.buffered.decoded());
+        }
+        buffered += largest_read;
         out.reserve(std::min(max_messages, buffered));
         out.push_back(std::move(*first));
         while (!store_closed && !closed_ && out.size() < max_messages) {

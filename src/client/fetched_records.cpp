@@ -5,7 +5,7 @@
 namespace brook::client {
 namespace {
 
-Headers to_headers(const std::vector<log::HeaderView>& views) {
+Headers to_headers(std::span<const log::HeaderView> views) {
     Headers headers;
     headers.reserve(views.size());
     for (const auto& header : views) {
@@ -47,21 +47,23 @@ void FetchPool::give_back(FetchedBytes* bytes) noexcept {
 
 Status FetchedRecords::decode(std::shared_ptr<FetchedBytes> bytes, Offset from) {
     clear();
-    if (Status decoded = log::decode_raw_views(bytes->raw, from, bytes->decompressed, records_);
+    if (Status decoded = log::decode_raw_views(bytes->raw, from, bytes->decompressed, records_,
+                                               header_views_);
         !decoded) {
         clear();
         return decoded;
     }
-    for (std::size_t i = 0; i < records_.size(); ++i) {
-        if (records_[i].headers.empty()) continue;
-        if (headers_.empty()) {
-            // The first record with headers: the ones before it have none.
-            headers_.assign(records_.size(), nullptr);
-            std::size_t with_headers = 0;
-            for (const auto& r : records_) with_headers += r.headers.empty() ? 0 : 1;
-            bytes->headers.reserve(with_headers);
+    if (!header_views_.empty()) {
+        // Some records have headers: each one's are built once, for all its Messages.
+        headers_.assign(records_.size(), nullptr);
+        std::size_t with_headers = 0;
+        for (const auto& r : records_) with_headers += r.header_count > 0 ? 1 : 0;
+        bytes->headers.reserve(with_headers);
+        for (std::size_t i = 0; i < records_.size(); ++i) {
+            if (records_[i].header_count == 0) continue;
+            headers_[i] = &bytes->headers.emplace_back(
+                to_headers(records_[i].headers_of(header_views_)));
         }
-        headers_[i] = &bytes->headers.emplace_back(to_headers(records_[i].headers));
     }
     bytes_ = std::move(bytes);
     return Status::ok();
@@ -69,6 +71,7 @@ Status FetchedRecords::decode(std::shared_ptr<FetchedBytes> bytes, Offset from) 
 
 void FetchedRecords::clear() {
     records_.clear();
+    header_views_.clear();
     headers_.clear();
     next_ = 0;
     bytes_.reset();

@@ -56,6 +56,9 @@ class FetchedRecords {
     void clear();
     // Records decoded and not yet handed out.
     std::size_t remaining() const noexcept { return records_.size() - next_; }
+    // Records the last decode() gave, handed out or not: what the next read of the partition
+    // is likely to give too.
+    std::size_t decoded() const noexcept { return records_.size(); }
 
     // Hands out the next `n` records as Messages of `partition`, appended to `out`.
     // REQUIRES: 0 < n <= remaining(). @return the offset after the last one.
@@ -77,6 +80,7 @@ class FetchedRecords {
 
     std::shared_ptr<const FetchedBytes> bytes_;
     std::vector<log::RecordView> records_;
+    std::vector<log::HeaderView> header_views_;  // of records_
     // Per record, its headers in bytes_->headers; empty when no record has any.
     std::vector<const Headers*> headers_;
     std::size_t next_ = 0;

@@ -34,7 +34,7 @@ Result<std::vector<DecodedBatch>> decode_raw(const RawBatches& raw, Offset from)
 
 Status decode_raw_views(const RawBatches& raw, Offset from,
                         std::vector<std::vector<std::byte>>& decompressed,
-                        std::vector<RecordView>& records) {
+                        std::vector<RecordView>& records, std::vector<HeaderView>& headers) {
     // Room for every record up front, so that the views are not moved batch after batch.
     std::size_t count = records.size();
     for (std::size_t i = 0; i < raw.headers.size(); ++i) {
@@ -53,7 +53,8 @@ Status decode_raw_views(const RawBatches& raw, Offset from,
         std::vector<std::byte> unused;
         auto decoded = decode_batch_views(
             std::span(raw.bytes).subspan(pos, header.total_size()),
-            header.compression() == Compression::none ? unused : decompressed.back(), records);
+            header.compression() == Compression::none ? unused : decompressed.back(), records,
+            headers);
         if (!decoded.is_ok())
             return segment_corruption(raw.file, raw.position + pos, decoded.status());
         if (header.base_offset < from) {

@@ -61,12 +61,13 @@ Status segment_corruption(const std::string& file, std::uint64_t position, const
 // `from`. @return corruption naming the file and position of a bad batch.
 Result<std::vector<DecodedBatch>> decode_raw(const RawBatches& raw, Offset from);
 
-// Decodes every batch of `raw` that is not hidden into `records` as views into raw.bytes (or into buffers added
-// to `decompressed` for zstd batches), dropping records below `from`. `raw` and `decompressed`
+// Decodes every batch of `raw` that is not hidden into `records` as views into raw.bytes (or
+// into buffers added to `decompressed` for zstd batches), dropping records below `from`, with
+// their headers appended to `headers` (see RecordView::headers_of). `raw` and `decompressed`
 // must outlive the views; `decompressed` may grow but its elements must not be changed.
 // @return corruption naming the file and position of a bad batch.
 Status decode_raw_views(const RawBatches& raw, Offset from,
                         std::vector<std::vector<std::byte>>& decompressed,
-                        std::vector<RecordView>& records);
+                        std::vector<RecordView>& records, std::vector<HeaderView>& headers);
 
 }  // namespace brook::log

@@ -10,6 +10,7 @@
 #include "log/batch_builder.hpp"
 #include "log/compression.hpp"
 #include "log/format.hpp"
+#include "log/short_record.hpp"
 #include "util/checksum.hpp"
 #include "util/endian.hpp"
 #include "util/varint.hpp"
@@ -57,9 +58,10 @@ Status check_record_sizes(const Record& r, std::size_t i, std::size_t limit) {
     return Status::ok();
 }
 
-// Decodes the records section of a batch whose header has already been checked. The hot path
-// reads through raw pointers and takes one-byte varints (most lengths and deltas) inline;
-// every failure leaves through fail_record(), out of line, which keeps the error in error_.
+// Decodes the records section of a batch whose header has already been checked. A record of
+// the common shape takes read_short_record(); the others come here, read through raw pointers
+// with one- and two-byte varints inline; every failure leaves through fail_record(), out of
+// line, which keeps the error in error_.
 class RecordReader {
   public:
     RecordReader(const BatchHeader& header, std::span<const std::byte> bytes)
@@ -69,8 +71,10 @@ class RecordReader {
           end_(bytes.data() + bytes.size()),
           timestamp_type_(header.timestamp_type()) {}
 
-    // Appends the batch's records to `records`, as views into the bytes.
-    Status read_all(std::vector<RecordView>& records) {
+    // Appends the batch's records to `records` and their headers to `headers`, as views into
+    // the bytes, trying read_short_record() first for each if `kShortPath`.
+    template <bool kShortPath>
+    Status read_all(std::vector<RecordView>& records, std::vector<HeaderView>& headers) {
         const auto size = static_cast<std::size_t>(end_ - begin_);
         if (header_.record_count > size / kMinRecordSize) {
             return fail(fmt::format("record count {} is impossible for {} bytes of records",
@@ -79,8 +83,12 @@ class RecordReader {
         records.reserve(records.size() + header_.record_count);
         std::int64_t previous_delta = -1;
         for (std::uint32_t i = 0; i < header_.record_count; ++i) {
+            if (kShortPath &&
+                read_short_record(p_, end_, header_, timestamp_type_, previous_delta, records)) {
+                continue;
+            }
             index_ = i;
-            if (!read_record(previous_delta, records)) [[unlikely]] {
+            if (!read_record(previous_delta, records, headers)) [[unlikely]] {
                 return std::move(error_);
             }
         }
@@ -176,7 +184,8 @@ class RecordReader {
 
     // Appends one record to `records`, built whole (a value-initialized RecordView first
     // would cost a block clear per record).
-    bool read_record(std::int64_t& previous_delta, std::vector<RecordView>& records) {
+    bool read_record(std::int64_t& previous_delta, std::vector<RecordView>& records,
+                     std::vector<HeaderView>& headers) {
         std::int32_t length = 0;
         if (!varint(end_, length)) [[unlikely]] return fail_overrun("record length");
         if (length < 0 || static_cast<std::size_t>(length) > static_cast<std::size_t>(end_ - p_))
@@ -225,12 +234,13 @@ class RecordReader {
                 ? header_.max_timestamp
                 : wrapping_add(header_.first_timestamp, ts_delta),
             header_.base_offset + offset_delta, timestamp_type_);
-        if (header_count > 0) {
-            r.headers.reserve(static_cast<std::size_t>(header_count));
+        if (header_count > 0) [[unlikely]] {
+            r.first_header = static_cast<std::uint32_t>(headers.size());
+            r.header_count = static_cast<std::uint32_t>(header_count);
             for (std::int32_t h = 0; h < header_count; ++h) {
                 if (!string(record_end, "header key", false, key, key_len)) return false;
                 if (!string(record_end, "header value", true, value, value_len)) return false;
-                r.headers.push_back(HeaderView{*view_of(key, key_len), view_of(value, value_len)});
+                headers.push_back(HeaderView{*view_of(key, key_len), view_of(value, value_len)});
             }
         }
         if (p_ != record_end) [[unlikely]] {
@@ -402,11 +412,11 @@ std::optional<std::string> to_string(std::optional<std::string_view> view) {
     return std::string(*view);
 }
 
-}  // namespace
-
-Result<BatchHeader> decode_batch_views(std::span<const std::byte> batch,
-                                       std::vector<std::byte>& decompressed,
-                                       std::vector<RecordView>& records) {
+// decode_batch_views, with or without read_short_record().
+Result<BatchHeader> decode_views(std::span<const std::byte> batch,
+                                 std::vector<std::byte>& decompressed,
+                                 std::vector<RecordView>& records,
+                                 std::vector<HeaderView>& headers, bool short_path) {
     BROOK_ASSIGN_OR_RETURN(BatchHeader header, parse_batch_header(batch));
     if (batch.size() != header.total_size()) {
         return Status::corruption(
@@ -440,23 +450,42 @@ Result<BatchHeader> decode_batch_views(std::span<const std::byte> batch,
                 fmt::format("batch at base offset {} uses unsupported compression codec {}",
                             header.base_offset.value(), codec_of(header.attributes)));
     }
-    BROOK_RETURN_IF_ERROR(RecordReader(header, section).read_all(records));
+    RecordReader reader(header, section);
+    BROOK_RETURN_IF_ERROR(short_path ? reader.read_all<true>(records, headers)
+                                     : reader.read_all<false>(records, headers));
     return header;
+}
+
+}  // namespace
+
+Result<BatchHeader> decode_batch_views(std::span<const std::byte> batch,
+                                       std::vector<std::byte>& decompressed,
+                                       std::vector<RecordView>& records,
+                                       std::vector<HeaderView>& headers) {
+    return decode_views(batch, decompressed, records, headers, true);
+}
+
+Result<BatchHeader> decode_batch_views_general(std::span<const std::byte> batch,
+                                               std::vector<std::byte>& decompressed,
+                                               std::vector<RecordView>& records,
+                                               std::vector<HeaderView>& headers) {
+    return decode_views(batch, decompressed, records, headers, false);
 }
 
 Result<DecodedBatch> decode_batch(std::span<const std::byte> batch) {
     std::vector<std::byte> decompressed;
     std::vector<RecordView> views;
+    std::vector<HeaderView> header_views;
     BROOK_ASSIGN_OR_RETURN(const BatchHeader header,
-                           decode_batch_views(batch, decompressed, views));
+                           decode_batch_views(batch, decompressed, views, header_views));
     DecodedBatch decoded{header, {}};
     decoded.records.reserve(views.size());
     for (RecordView& view : views) {
         Record& r = decoded.records.emplace_back();
         r.key = to_string(view.key);
         r.value = to_string(view.value);
-        r.headers.reserve(view.headers.size());
-        for (const HeaderView& h : view.headers) {
+        r.headers.reserve(view.header_count);
+        for (const HeaderView& h : view.headers_of(header_views)) {
             r.headers.push_back(Header{std::string(h.key), to_string(h.value)});
         }
         r.timestamp = view.timestamp;

@@ -93,7 +93,9 @@ struct DecodedBatch {
 };
 
 // A record decoded without copying: the views point into the batch's bytes (or into the
-// buffer its records were decompressed into), which must outlive the view.
+// buffer its records were decompressed into), which must outlive the view. Its headers are
+// views too, kept apart because most records have none: `header_count` of them from
+// `first_header` in the HeaderView vector the decoder appended them to (headers_of()).
 struct HeaderView {
     std::string_view key;
     std::optional<std::string_view> value;
@@ -113,10 +115,16 @@ struct RecordView {
 
     std::optional<std::string_view> key;
     std::optional<std::string_view> value;  // nullopt is a tombstone
-    std::vector<HeaderView> headers;
     std::int64_t timestamp = 0;
     Offset offset;
+    std::uint32_t first_header = 0;  // in the decoder's HeaderView vector
+    std::uint32_t header_count = 0;
     TimestampType timestamp_type = TimestampType::create_time;  // the batch's
+
+    // This record's headers in `headers`, the vector the decoder appended them to.
+    std::span<const HeaderView> headers_of(const std::vector<HeaderView>& headers) const noexcept {
+        return std::span(headers).subspan(first_header, header_count);
+    }
 };
 
 // Encodes records into one batch. The checksum is computed over the final bytes.
@@ -144,11 +152,20 @@ Result<DecodedBatch> decode_batch(std::span<const std::byte> batch);
 
 // As decode_batch, but appends the records to `records` as views instead of copies: into
 // `batch` for an uncompressed batch, into `decompressed` (replaced) for a zstd one. Both must
-// outlive the views and stay unchanged. On error `records` may hold part of the batch.
+// outlive the views and stay unchanged. Their headers are appended to `headers`. On error
+// `records` and `headers` may hold part of the batch.
 // @return the batch's header, or decode_batch's errors.
 Result<BatchHeader> decode_batch_views(std::span<const std::byte> batch,
                                        std::vector<std::byte>& decompressed,
-                                       std::vector<RecordView>& records);
+                                       std::vector<RecordView>& records,
+                                       std::vector<HeaderView>& headers);
+
+// decode_batch_views without the fast path for records of the common shape
+// (log/short_record.hpp), for tests that compare the two.
+Result<BatchHeader> decode_batch_views_general(std::span<const std::byte> batch,
+                                               std::vector<std::byte>& decompressed,
+                                               std::vector<RecordView>& records,
+                                               std::vector<HeaderView>& headers);
 
 // Overwrites the base offset of an encoded batch (outside the checksum).
 void set_base_offset(std::span<std::byte> batch, Offset base) noexcept;

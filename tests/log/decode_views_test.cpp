@@ -3,8 +3,11 @@
 // three bytes, headers, wide timestamp deltas, offset gaps, zstd, control, transactional and
 // LogAppendTime batches) must decode, as views and as owned records, to exactly the records
 // that were encoded; a read of several batches with hidden ones and a start offset inside the
-// first batch must give what decode_raw gives, minus the hidden batches; and a varint cut by
-// the end of its record is corruption on the inline path as on the general one.
+// first batch must give what decode_raw gives, minus the hidden batches; a varint cut by the
+// end of its record is corruption on the inline path as on the general one; and the fast path
+// for records of the common shape (log/short_record.hpp) decodes what the model holds, and
+// with it the decoder gives the general path's records or error for intact and damaged
+// batches alike.
 #include <doctest/doctest.h>
 
 #include <random>
@@ -14,8 +17,10 @@
 #include "log/format.hpp"
 #include "log/raw_batches.hpp"
 #include "log/record_batch.hpp"
+#include "log/short_record.hpp"
 #include "util/checksum.hpp"
 #include "util/endian.hpp"
+#include "util/varint.hpp"
 
 namespace brook::log {
 namespace {
@@ -38,7 +43,9 @@ struct RandomBatch {
     Bytes bytes;
 };
 
-RandomBatch random_batch(std::mt19937_64& rng, Offset base) {
+// With `short_shaped`, most records take the fast path: no headers, varints of one or two
+// bytes (timestamp deltas below 2^13 either way, lengths up to 8192); the others do not.
+RandomBatch random_batch(std::mt19937_64& rng, Offset base, bool short_shaped = false) {
     RandomBatch b;
     b.options.base_offset = base;
     b.options.compression = rng() % 3 == 0 ? Compression::zstd : Compression::none;
@@ -54,11 +61,11 @@ RandomBatch random_batch(std::mt19937_64& rng, Offset base) {
         Record r;
         r.key = random_bytes(rng);
         r.value = random_bytes(rng);
-        for (std::size_t h = rng() % 3; h > 0; --h) {
+        for (std::size_t h = short_shaped ? rng() % 8 / 7 : rng() % 3; h > 0; --h) {
             r.headers.push_back(Header{random_bytes(rng).value_or(""), random_bytes(rng)});
         }
         // Deltas from zero to far beyond 2^32, both ways, for every varlong width.
-        const int shift = static_cast<int>(rng() % 40);
+        const int shift = static_cast<int>(short_shaped ? rng() % 4 : rng() % 40);
         r.timestamp = first_ts + (static_cast<std::int64_t>(rng() % 1000) << shift) *
                                      (rng() % 2 == 0 ? 1 : -1);
         if (i == 0) r.timestamp = first_ts;
@@ -77,7 +84,8 @@ RandomBatch random_batch(std::mt19937_64& rng, Offset base) {
     return b;
 }
 
-void check_same(const RecordView& view, const Record& expected, TimestampType type) {
+void check_same(const RecordView& view, const std::vector<HeaderView>& header_views,
+                const Record& expected, TimestampType type) {
     CHECK(view.offset == expected.offset);
     CHECK(view.timestamp == expected.timestamp);
     CHECK(view.timestamp_type == type);
@@ -85,12 +93,14 @@ void check_same(const RecordView& view, const Record& expected, TimestampType ty
           (expected.key ? std::optional<std::string_view>(*expected.key) : std::nullopt));
     CHECK(view.value ==
           (expected.value ? std::optional<std::string_view>(*expected.value) : std::nullopt));
-    REQUIRE(view.headers.size() == expected.headers.size());
-    for (std::size_t h = 0; h < view.headers.size(); ++h) {
-        CHECK(view.headers[h].key == expected.headers[h].key);
-        CHECK(view.headers[h].value == (expected.headers[h].value ? std::optional<std::string_view>(
-                                                                        *expected.headers[h].value)
-                                                                  : std::nullopt));
+    REQUIRE(std::size_t{view.first_header} + view.header_count <= header_views.size());
+    const auto headers = view.headers_of(header_views);
+    REQUIRE(headers.size() == expected.headers.size());
+    for (std::size_t h = 0; h < headers.size(); ++h) {
+        CHECK(headers[h].key == expected.headers[h].key);
+        CHECK(headers[h].value == (expected.headers[h].value ? std::optional<std::string_view>(
+                                                                   *expected.headers[h].value)
+                                                             : std::nullopt));
     }
 }
 
@@ -102,13 +112,14 @@ TEST_CASE("random batches decode as views and as owned records to the encoded re
 
         std::vector<std::byte> decompressed;
         std::vector<RecordView> views;
-        auto header = decode_batch_views(b.bytes, decompressed, views);
+        std::vector<HeaderView> header_views;
+        auto header = decode_batch_views(b.bytes, decompressed, views, header_views);
         REQUIRE_MESSAGE(header.is_ok(), header.status().to_string());
         CHECK(header->is_control() == b.options.control);
         CHECK(header->is_transactional() == b.options.transactional);
         REQUIRE(views.size() == b.records.size());
         for (std::size_t i = 0; i < views.size(); ++i) {
-            check_same(views[i], b.records[i], b.options.timestamp_type);
+            check_same(views[i], header_views, b.records[i], b.options.timestamp_type);
         }
 
         auto owned = decode_batch(b.bytes);
@@ -156,13 +167,15 @@ TEST_CASE("decode_raw_views gives decode_raw's records without the hidden batche
 
         std::vector<std::vector<std::byte>> decompressed;
         std::vector<RecordView> views;
-        REQUIRE(decode_raw_views(raw, from, decompressed, views).is_ok());
+        std::vector<HeaderView> header_views;
+        REQUIRE(decode_raw_views(raw, from, decompressed, views, header_views).is_ok());
         REQUIRE(views.size() == expected.size());
         std::size_t at = 0;
         for (std::size_t i = 0; i < raw.headers.size(); ++i) {
             if (raw.hidden[i]) continue;
             for (std::size_t r = 0; r < (*owned)[i].records.size(); ++r, ++at) {
-                check_same(views[at], (*owned)[i].records[r], raw.headers[i].timestamp_type());
+                check_same(views[at], header_views, (*owned)[i].records[r],
+                           raw.headers[i].timestamp_type());
             }
         }
     }
@@ -195,9 +208,143 @@ TEST_CASE("a varint cut by the end of its record is corruption on the inline pat
                                   util::xxh3_64(std::span(cut).subspan(format::kAttributesPos)));
     std::vector<std::byte> decompressed;
     std::vector<RecordView> views;
-    auto decoded = decode_batch_views(cut, decompressed, views);
+    std::vector<HeaderView> header_views;
+    auto decoded = decode_batch_views(cut, decompressed, views, header_views);
     REQUIRE(decoded.code() == Code::corruption);
     CHECK(decoded.status().message().find("value varint overruns the record") != std::string::npos);
+}
+
+// The records of `batch` decoded by decode_batch_views (`general` false) or
+// decode_batch_views_general, as owned records, or the error.
+struct ViewsDecoded {
+    Status status;
+    std::vector<Record> records;
+};
+
+ViewsDecoded decode_with(std::span<const std::byte> batch, bool general) {
+    std::vector<std::byte> decompressed;
+    std::vector<RecordView> views;
+    std::vector<HeaderView> header_views;
+    auto header = general ? decode_batch_views_general(batch, decompressed, views, header_views)
+                          : decode_batch_views(batch, decompressed, views, header_views);
+    ViewsDecoded out{header.status(), {}};
+    if (!header.is_ok()) return out;
+    for (const RecordView& v : views) {
+        Record& r = out.records.emplace_back();
+        if (v.key) r.key = std::string(*v.key);
+        if (v.value) r.value = std::string(*v.value);
+        for (const HeaderView& h : v.headers_of(header_views)) {
+            r.headers.push_back(
+                Header{std::string(h.key),
+                       h.value ? std::optional<std::string>(*h.value) : std::nullopt});
+        }
+        r.timestamp = v.timestamp;
+        r.offset = v.offset;
+    }
+    return out;
+}
+
+TEST_CASE("read_short_record decodes the model's records of the common shape and no other") {
+    std::mt19937_64 rng(42);
+    std::size_t taken = 0;
+    std::size_t declined = 0;
+    for (int round = 0; round < 300; ++round) {
+        CAPTURE(round);
+        RandomBatch b = random_batch(rng, Offset(static_cast<std::int64_t>(rng() % 1000)), true);
+        if (b.options.compression != Compression::none) continue;
+        auto header = parse_batch_header(b.bytes);
+        REQUIRE(header.is_ok());
+        const std::byte* p = b.bytes.data() + format::kRecordsPos;
+        const std::byte* const end = b.bytes.data() + b.bytes.size();
+        std::int64_t previous_delta = -1;
+        for (const Record& expected : b.records) {
+            std::vector<RecordView> views;
+            const std::byte* const at = p;
+            // The shape the fast path takes, from the model: no headers, and every varint of
+            // one or two bytes (zig-zagged values below 2^14).
+            std::size_t pos = 0;
+            const auto length = util::read_varint(
+                std::span(p, static_cast<std::size_t>(end - p)), pos);
+            REQUIRE(length.has_value());
+            const auto fits = [](std::int64_t v) { return v >= -8192 && v < 8192; };
+            const std::int64_t delta = expected.offset - b.options.base_offset;
+            const std::int64_t ts_delta = expected.timestamp - b.records.front().timestamp;
+            const bool short_shape =
+                expected.headers.empty() && fits(*length) && fits(delta) &&
+                (b.options.timestamp_type == TimestampType::log_append_time ||
+                 fits(ts_delta)) &&
+                fits(expected.key ? static_cast<std::int64_t>(expected.key->size()) : -1) &&
+                fits(expected.value ? static_cast<std::int64_t>(expected.value->size()) : -1);
+            const bool took = read_short_record(p, end, *header, b.options.timestamp_type,
+                                                previous_delta, views);
+            if (b.options.timestamp_type == TimestampType::log_append_time) {
+                // The stored deltas are the create times'; only their width matters here.
+                if (took) ++taken;
+                else ++declined;
+                if (!took) p = at + pos + static_cast<std::size_t>(*length);
+                previous_delta = delta;
+                continue;
+            }
+            CHECK(took == short_shape);
+            if (took) {
+                ++taken;
+                REQUIRE(views.size() == 1);
+                check_same(views.front(), {}, expected, b.options.timestamp_type);
+                CHECK(previous_delta == delta);
+                CHECK(p == at + pos + static_cast<std::size_t>(*length));
+            } else {
+                ++declined;
+                CHECK(views.empty());
+                CHECK(p == at);
+                p = at + pos + static_cast<std::size_t>(*length);
+                previous_delta = delta;
+            }
+        }
+        CHECK(p == end);
+    }
+    CHECK(taken > 1000);
+    CHECK(declined > 100);
+}
+
+TEST_CASE("with the fast path the decoder gives the general path's records or error") {
+    std::mt19937_64 rng(99);
+    int damaged_errors = 0;
+    for (int round = 0; round < 1500; ++round) {
+        CAPTURE(round);
+        RandomBatch b = random_batch(rng, Offset(static_cast<std::int64_t>(rng() % 1000)),
+                                     round % 3 != 0);
+        // Damage one to three bytes among the first eight of records (their lengths, deltas
+        // and key lengths), keeping the checksum valid so that the record decoder sees them
+        // (in a zstd batch they hit the frame instead).
+        const bool damaged = round % 2 == 1;
+        if (damaged) {
+            std::vector<std::size_t> starts;
+            for (std::size_t at = format::kRecordsPos; at < b.bytes.size();) {
+                starts.push_back(at);
+                std::size_t pos = 0;
+                const auto length = util::read_varint(std::span(b.bytes).subspan(at), pos);
+                if (b.options.compression != Compression::none || !length) break;
+                at += pos + static_cast<std::size_t>(*length);
+            }
+            for (std::size_t n = 1 + rng() % 3; n > 0; --n) {
+                const std::size_t at =
+                    std::min(b.bytes.size() - 1, starts[rng() % starts.size()] + rng() % 8);
+                b.bytes[at] = rng() % 2 == 0 ? static_cast<std::byte>(rng())
+                                             : b.bytes[at] ^ std::byte{0x80};
+            }
+            util::store_le<std::uint64_t>(
+                b.bytes.data() + format::kChecksumPos,
+                util::xxh3_64(std::span(b.bytes).subspan(format::kAttributesPos)));
+        }
+        const ViewsDecoded fast = decode_with(b.bytes, false);
+        const ViewsDecoded general = decode_with(b.bytes, true);
+        CHECK(fast.status.code() == general.status.code());
+        CHECK(fast.status.message() == general.status.message());
+        CHECK(fast.records == general.records);
+        if (!damaged) CHECK(fast.records == b.records);
+        if (damaged && !general.status.is_ok()) ++damaged_errors;
+    }
+    CHECK(damaged_errors > 300);
 }
 
 }  // namespace
