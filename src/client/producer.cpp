@@ -36,6 +36,7 @@ using client::Appended;
 using client::Batch;
 using client::BatchTarget;
 using client::PendingReport;
+using client::RecordRef;
 using client::ReportSink;
 using std::chrono::steady_clock;
 
@@ -70,31 +71,35 @@ class Producer::Impl {
         send_all();
     }
 
-    Status produce(const ProducerRecord& record, DeliveryCallback callback) {
+    Status produce(const RecordRef& record, DeliveryCallback callback) {
         Prepared p;
         BROOK_RETURN_IF_ERROR(prepare(record, p));
         outstanding_.fetch_add(1, std::memory_order_relaxed);
+        const std::string& topic = p.topic->record.name;
         if (arrived_after_pause()) {
-            accumulator_.add_and_seal(p.key, p.target, {record, p.timestamp, p.fields},
+            accumulator_.add_and_seal(topic, p.partition, p.target,
+                                      {record, p.timestamp, p.fields},
                                       ReportSink{std::move(callback), nullptr});
-            accumulator_.drain(p.key, send_fn_);
+            accumulator_.drain({topic, p.partition}, send_fn_);
             return Status::ok();
         }
-        const bool sealed = accumulator_.add(p.key, p.target, {record, p.timestamp, p.fields},
-                                             ReportSink{std::move(callback), nullptr});
-        if (sealed) accumulator_.drain(p.key, send_fn_);
+        const bool sealed =
+            accumulator_.add(topic, p.partition, p.target, {record, p.timestamp, p.fields},
+                             ReportSink{std::move(callback), nullptr});
+        if (sealed) accumulator_.drain({topic, p.partition}, send_fn_);
         return Status::ok();
     }
 
-    Result<DeliveryReport> produce_sync(const ProducerRecord& record) {
+    Result<DeliveryReport> produce_sync(const RecordRef& record) {
         Prepared p;
         BROOK_RETURN_IF_ERROR(prepare(record, p));
         auto promise = std::make_shared<std::promise<DeliveryReport>>();
         std::future<DeliveryReport> future = promise->get_future();
-        accumulator_.add_alone(p.key, p.target, {record, p.timestamp, p.fields},
+        const std::string& topic = p.topic->record.name;
+        accumulator_.add_alone(topic, p.partition, p.target, {record, p.timestamp, p.fields},
                                ReportSink{{}, std::move(promise)});
         // If another thread is draining this partition, it appends the record instead.
-        accumulator_.drain(p.key, send_fn_);
+        accumulator_.drain({topic, p.partition}, send_fn_);
         DeliveryReport report = future.get();
         if (!report.error.is_ok()) return report.error;
         return report;
@@ -140,7 +145,7 @@ class Producer::Impl {
   private:
     struct Prepared {
         std::shared_ptr<const detail::TopicState> topic;  // keeps target.partition alive
-        TopicPartition key;
+        PartitionId partition;
         BatchTarget target;
         std::int64_t timestamp = 0;
         std::size_t fields = 0;  // BatchBuilder::fields_size() of the record
@@ -170,7 +175,7 @@ class Producer::Impl {
     }
 
     // Checks the store, the topic and the record's size, and picks the record's partition.
-    Status prepare(const ProducerRecord& record, Prepared& p) {
+    Status prepare(const RecordRef& record, Prepared& p) {
         BROOK_RETURN_IF_ERROR(core_->check_open());
         BROOK_RETURN_IF_ERROR(cached_topic(record.topic, p.topic));
         const detail::TopicState& state = *p.topic;
@@ -195,12 +200,13 @@ class Producer::Impl {
                             ? client::xxh3_partition(*record.key, count)
                             : client::murmur2_partition(*record.key, count);
         } else {
-            partition = sticky_.partition(record.topic, count);
+            partition = sticky_.partition(state.record.name, count);
         }
 
-        p.key.topic = record.topic;
-        p.key.partition = PartitionId(partition);
-        BROOK_RETURN_IF_ERROR(session_->before_produce(p.key));
+        p.partition = PartitionId(partition);
+        if (session_->checks_produce()) {
+            BROOK_RETURN_IF_ERROR(session_->before_produce({state.record.name, p.partition}));
+        }
         const auto limit = static_cast<std::size_t>(state.config.max_message_bytes);
         const log::Compression compression = compression_for(state.config);
         // zstd may grow incompressible records a little; a batch must stay below the format's
@@ -211,8 +217,7 @@ class Producer::Impl {
             &state.partitions[partition], count, compression,
             compression == log::Compression::zstd ? std::min(limit, kZstdBatchLimit) : limit};
         p.timestamp = record.timestamp ? *record.timestamp : core_->clock().now_ms();
-        p.fields = log::BatchBuilder::fields_size(record.key, record.value,
-                                                  std::span<const Header>(record.headers));
+        p.fields = log::BatchBuilder::fields_size(record.key, record.value, record.headers);
         // Like Kafka's producer, judge a record by its uncompressed size alone in a batch.
         const std::size_t alone =
             log::format::kBatchHeaderSize + log::BatchBuilder::record_size(p.fields, 0, 0);
@@ -229,7 +234,7 @@ class Producer::Impl {
 
     // The topic's snapshot, from a one-topic cache that any change of the store's topics
     // (create, alter, delete) invalidates.
-    Status cached_topic(const std::string& name, std::shared_ptr<const detail::TopicState>& out) {
+    Status cached_topic(std::string_view name, std::shared_ptr<const detail::TopicState>& out) {
         const std::uint64_t version = core_->topology_version();
         {
             std::lock_guard lock(topic_cache_mu_);
@@ -394,11 +399,25 @@ Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Producer::~Producer() = default;
 
 Status Producer::produce(ProducerRecord record, DeliveryCallback callback) {
-    return impl_->produce(record, std::move(callback));
+    return impl_->produce(RecordRef::of(record), std::move(callback));
+}
+
+Status Producer::produce(std::string_view topic, std::optional<PartitionId> partition,
+                         std::optional<std::string_view> key,
+                         std::optional<std::string_view> value,
+                         std::optional<std::int64_t> timestamp, std::span<const Header> headers,
+                         DeliveryCallback callback) {
+    return impl_->produce({.topic = topic,
+                           .key = key,
+                           .value = value,
+                           .headers = headers,
+                           .timestamp = timestamp,
+                           .partition = partition},
+                          std::move(callback));
 }
 
 Result<DeliveryReport> Producer::produce_sync(ProducerRecord record) {
-    return impl_->produce_sync(record);
+    return impl_->produce_sync(RecordRef::of(record));
 }
 
 int Producer::poll(std::chrono::milliseconds timeout) {

@@ -10,6 +10,16 @@ RecordAccumulator::RecordAccumulator(std::chrono::milliseconds linger, std::size
                                      SealHook on_seal)
     : linger_(linger), batch_size_(batch_size), on_seal_(std::move(on_seal)) {}
 
+RecordAccumulator::Slot& RecordAccumulator::slot(const std::string& topic, PartitionId partition) {
+    if (has_last_slot_ && last_slot_->first.partition == partition &&
+        last_slot_->first.topic == topic) {
+        return last_slot_->second;
+    }
+    last_slot_ = slots_.try_emplace(TopicPartition{topic, partition}).first;
+    has_last_slot_ = true;
+    return last_slot_->second;
+}
+
 void RecordAccumulator::seal(Slot& slot) {
     on_seal_(*slot.open);
     slot.sealed.push_back(std::move(*slot.open));
@@ -42,10 +52,10 @@ Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target, bool
 }
 
 void RecordAccumulator::encode(Batch& batch, const RecordToAdd& add, ReportSink&& sink) {
-    const ProducerRecord& r = add.record;
+    const RecordRef& r = add.record;
     const std::uint32_t index = batch.records.record_count();
-    batch.records.add(r.key, r.value, std::span<const Header>(r.headers), add.timestamp,
-                      static_cast<std::int32_t>(index), add.fields);
+    batch.records.add(r.key, r.value, r.headers, add.timestamp, static_cast<std::int32_t>(index),
+                      add.fields);
     if (sink.callback || sink.sync)
         batch.reports.push_back({index, add.timestamp, std::move(sink)});
 }
@@ -59,10 +69,11 @@ void RecordAccumulator::seal_if_record_overflows(Slot& slot, const BatchTarget& 
     if (after > target.max_batch_bytes) seal(slot);
 }
 
-bool RecordAccumulator::add(const TopicPartition& key, const BatchTarget& target,
-                            const RecordToAdd& record, ReportSink&& sink) {
+bool RecordAccumulator::add(const std::string& topic, PartitionId partition,
+                            const BatchTarget& target, const RecordToAdd& record,
+                            ReportSink&& sink) {
     std::unique_lock lock(mu_);
-    Slot& slot = slots_[key];
+    Slot& slot = this->slot(topic, partition);
     const std::size_t sealed_before = slot.sealed.size();
     seal_if_record_overflows(slot, target, record);
     bool wake_sender = false;
@@ -75,10 +86,11 @@ bool RecordAccumulator::add(const TopicPartition& key, const BatchTarget& target
     return sealed;
 }
 
-void RecordAccumulator::add_alone(const TopicPartition& key, const BatchTarget& target,
-                                  const RecordToAdd& record, ReportSink&& sink) {
+void RecordAccumulator::add_alone(const std::string& topic, PartitionId partition,
+                                  const BatchTarget& target, const RecordToAdd& record,
+                                  ReportSink&& sink) {
     std::unique_lock lock(mu_);
-    Slot& slot = slots_[key];
+    Slot& slot = this->slot(topic, partition);
     if (slot.open) seal(slot);
     bool wake_sender = false;
     encode(open_batch(slot, target, &wake_sender), record, std::move(sink));
@@ -87,10 +99,11 @@ void RecordAccumulator::add_alone(const TopicPartition& key, const BatchTarget& 
     if (wake_sender) due_cv_.notify_one();
 }
 
-void RecordAccumulator::add_and_seal(const TopicPartition& key, const BatchTarget& target,
-                                     const RecordToAdd& record, ReportSink&& sink) {
+void RecordAccumulator::add_and_seal(const std::string& topic, PartitionId partition,
+                                     const BatchTarget& target, const RecordToAdd& record,
+                                     ReportSink&& sink) {
     std::lock_guard lock(mu_);
-    Slot& slot = slots_[key];
+    Slot& slot = this->slot(topic, partition);
     seal_if_record_overflows(slot, target, record);
     encode(open_batch(slot, target, nullptr), record, std::move(sink));
     seal(slot);
@@ -173,7 +186,10 @@ void RecordAccumulator::drain(const TopicPartition& key, const SendFn& send) {
     slot.draining = false;
     // Forget idle partitions so a long-lived producer does not keep every partition it ever
     // wrote to (or every deleted topic) in its map.
-    if (!slot.open) slots_.erase(it);
+    if (!slot.open) {
+        if (has_last_slot_ && last_slot_ == it) has_last_slot_ = false;
+        slots_.erase(it);
+    }
 }
 
 }  // namespace brook::client
