@@ -1,5 +1,6 @@
 #include "client/record_accumulator.hpp"
 
+#include <cassert>
 #include <utility>
 
 #include "log/format.hpp"
@@ -63,16 +64,17 @@ void RecordAccumulator::encode(Batch& batch, const RecordToAdd& add, ReportSink&
 void RecordAccumulator::seal_if_record_overflows(Slot& slot, const BatchTarget& target,
                                                  const RecordToAdd& record) {
     if (!slot.open || slot.open->partition != *target.partition) return;
-    // At most this much beyond the fields: length, attributes and deltas as varints.
-    constexpr std::size_t kMaxRecordOverhead = 5 + 1 + 10 + 5;
-    const std::size_t after = slot.open->records.size_bytes() + record.fields + kMaxRecordOverhead;
+    const std::size_t after = slot.open->records.size_bytes() + record.fields +
+                              log::BatchBuilder::kMaxRecordOverhead;
     if (after > target.max_batch_bytes) seal(slot);
 }
 
-bool RecordAccumulator::add(const std::string& topic, PartitionId partition,
-                            const BatchTarget& target, const RecordToAdd& record,
-                            ReportSink&& sink) {
-    std::unique_lock lock(mu_);
+std::optional<TopicPartition> RecordAccumulator::add(std::unique_lock<std::mutex> lock,
+                                                     const std::string& topic,
+                                                     PartitionId partition,
+                                                     const BatchTarget& target,
+                                                     const RecordToAdd& record, ReportSink&& sink) {
+    assert(lock.mutex() == &mu_ && lock.owns_lock());
     Slot& slot = this->slot(topic, partition);
     const std::size_t sealed_before = slot.sealed.size();
     seal_if_record_overflows(slot, target, record);
@@ -80,33 +82,39 @@ bool RecordAccumulator::add(const std::string& topic, PartitionId partition,
     Batch& batch = open_batch(slot, target, &wake_sender);
     encode(batch, record, std::move(sink));
     if (batch.records.size_bytes() - log::format::kBatchHeaderSize >= batch_size_) seal(slot);
-    const bool sealed = slot.sealed.size() != sealed_before;
+    std::optional<TopicPartition> to_drain;
+    if (slot.sealed.size() != sealed_before) to_drain.emplace(topic, partition);
     lock.unlock();
     if (wake_sender) due_cv_.notify_one();
-    return sealed;
+    return to_drain;
 }
 
-void RecordAccumulator::add_alone(const std::string& topic, PartitionId partition,
-                                  const BatchTarget& target, const RecordToAdd& record,
-                                  ReportSink&& sink) {
-    std::unique_lock lock(mu_);
+TopicPartition RecordAccumulator::add_alone(std::unique_lock<std::mutex> lock,
+                                            const std::string& topic, PartitionId partition,
+                                            const BatchTarget& target, const RecordToAdd& record,
+                                            ReportSink&& sink) {
+    assert(lock.mutex() == &mu_ && lock.owns_lock());
     Slot& slot = this->slot(topic, partition);
     if (slot.open) seal(slot);
     bool wake_sender = false;
     encode(open_batch(slot, target, &wake_sender), record, std::move(sink));
     seal(slot);
+    TopicPartition key{topic, partition};
     lock.unlock();
     if (wake_sender) due_cv_.notify_one();
+    return key;
 }
 
-void RecordAccumulator::add_and_seal(const std::string& topic, PartitionId partition,
-                                     const BatchTarget& target, const RecordToAdd& record,
-                                     ReportSink&& sink) {
-    std::lock_guard lock(mu_);
+TopicPartition RecordAccumulator::add_and_seal(std::unique_lock<std::mutex> lock,
+                                               const std::string& topic, PartitionId partition,
+                                               const BatchTarget& target,
+                                               const RecordToAdd& record, ReportSink&& sink) {
+    assert(lock.mutex() == &mu_ && lock.owns_lock());
     Slot& slot = this->slot(topic, partition);
     seal_if_record_overflows(slot, target, record);
     encode(open_batch(slot, target, nullptr), record, std::move(sink));
     seal(slot);
+    return {topic, partition};
 }
 
 std::vector<TopicPartition> RecordAccumulator::seal_all() {

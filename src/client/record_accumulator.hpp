@@ -116,26 +116,37 @@ class RecordAccumulator {
     RecordAccumulator(const RecordAccumulator&) = delete;
     RecordAccumulator& operator=(const RecordAccumulator&) = delete;
 
+    // Locks the accumulator. The producer resolves a record's topic and partition under this
+    // same lock (its topic cache is guarded by it), then hands it to one of the add calls
+    // below, which release it: one lock per record.
+    std::unique_lock<std::mutex> lock() { return std::unique_lock(mu_); }
+
+    // The add calls take the lock from lock() and release it. `topic` and `partition` name the
+    // record's partition (the key drain() takes). A sink without a callback or promise is not
+    // kept.
+
     // Encodes a record into the open batch of its partition, opening one if needed (which
     // wakes wait_for_due() only if the new batch is due before the time it sleeps until).
     // Seals the open batch first if the record would take it past target.max_batch_bytes,
-    // and seals it after if it reaches batch.size. A sink without a callback or promise is
-    // not kept.
-    // @return true if a batch of this partition was sealed, so the caller should drain() it.
-    // `topic` and `partition` name the partition (the key drain() takes).
-    bool add(const std::string& topic, PartitionId partition, const BatchTarget& target,
-             const RecordToAdd& record, ReportSink&& sink);
+    // and seals it after if it reaches batch.size.
+    // @return the partition to drain() if a batch of it was sealed, else nullopt.
+    std::optional<TopicPartition> add(std::unique_lock<std::mutex> lock, const std::string& topic,
+                                      PartitionId partition, const BatchTarget& target,
+                                      const RecordToAdd& record, ReportSink&& sink);
 
     // Adds `record` to the partition's open batch (opening one if needed, or if the record would
     // take it past target.max_batch_bytes) and seals it at once, without waking the sender: the
     // caller drains the partition itself.
-    void add_and_seal(const std::string& topic, PartitionId partition, const BatchTarget& target,
-                      const RecordToAdd& record, ReportSink&& sink);
+    // @return the partition to drain().
+    TopicPartition add_and_seal(std::unique_lock<std::mutex> lock, const std::string& topic,
+                                PartitionId partition, const BatchTarget& target,
+                                const RecordToAdd& record, ReportSink&& sink);
 
     // Seals the partition's open batch, if any, then queues `record` as a batch of its own.
-    // The caller then drains the partition.
-    void add_alone(const std::string& topic, PartitionId partition, const BatchTarget& target,
-                   const RecordToAdd& record, ReportSink&& sink);
+    // The caller then drains the partition. @return the partition to drain().
+    TopicPartition add_alone(std::unique_lock<std::mutex> lock, const std::string& topic,
+                             PartitionId partition, const BatchTarget& target,
+                             const RecordToAdd& record, ReportSink&& sink);
 
     // Seals every open batch. @return the partitions that have batches to drain.
     std::vector<TopicPartition> seal_all();

@@ -54,6 +54,10 @@ class BatchBuilder {
         return n;
     }
 
+    // At most this many bytes of a record beyond its fields: its length, attributes and deltas
+    // as varints.
+    static constexpr std::size_t kMaxRecordOverhead = 5 + 1 + 10 + 5;
+
     // The encoded size of a record whose fields take `fields` bytes, with the given deltas.
     static std::size_t record_size(std::size_t fields, std::int64_t timestamp_delta,
                                    std::int32_t offset_delta) noexcept;
