@@ -98,8 +98,9 @@ class BatchBuilder {
 
   private:
     static std::size_t varint_size(std::uint64_t zigzagged) noexcept {
-        // 1 + (index of the highest set bit) / 7, and 1 for 0.
-        return 1 + static_cast<std::size_t>(63 - std::countl_zero(zigzagged | 1)) / 7;
+        // 1 + (index of the highest set bit) / 7, and 1 for 0, without a division.
+        const auto high = static_cast<unsigned>(63 - std::countl_zero(zigzagged | 1));
+        return (high * 9 + 73) / 64;
     }
     static std::uint64_t length_zigzag(std::size_t length) noexcept {
         return util::zigzag_encode(static_cast<std::int32_t>(length));
