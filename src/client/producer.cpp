@@ -426,8 +426,7 @@ Status Producer::produce(ProducerRecord record, DeliveryCallback callback) {
 }
 
 Status Producer::produce(std::string_view topic, std::optional<PartitionId> partition,
-                         std::optional<std::string_view> key,
-                         std::optional<std::string_view> value,
+                         std::optional<std::string_view> key, std::optional<std::string_view> value,
                          std::optional<std::int64_t> timestamp, std::span<const Header> headers,
                          DeliveryCallback callback) {
     return impl_->produce({.topic = topic,

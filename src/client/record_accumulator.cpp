@@ -64,8 +64,8 @@ void RecordAccumulator::encode(Batch& batch, const RecordToAdd& add, ReportSink&
 void RecordAccumulator::seal_if_record_overflows(Slot& slot, const BatchTarget& target,
                                                  const RecordToAdd& record) {
     if (!slot.open || slot.open->partition != *target.partition) return;
-    const std::size_t after = slot.open->records.size_bytes() + record.fields +
-                              log::BatchBuilder::kMaxRecordOverhead;
+    const std::size_t after =
+        slot.open->records.size_bytes() + record.fields + log::BatchBuilder::kMaxRecordOverhead;
     if (after > target.max_batch_bytes) seal(slot);
 }
 
@@ -107,8 +107,8 @@ TopicPartition RecordAccumulator::add_alone(std::unique_lock<std::mutex> lock,
 
 TopicPartition RecordAccumulator::add_and_seal(std::unique_lock<std::mutex> lock,
                                                const std::string& topic, PartitionId partition,
-                                               const BatchTarget& target,
-                                               const RecordToAdd& record, ReportSink&& sink) {
+                                               const BatchTarget& target, const RecordToAdd& record,
+                                               ReportSink&& sink) {
     assert(lock.mutex() == &mu_ && lock.owns_lock());
     Slot& slot = this->slot(topic, partition);
     seal_if_record_overflows(slot, target, record);

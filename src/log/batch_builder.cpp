@@ -51,8 +51,7 @@ std::byte* BatchBuilder::begin_record(std::int64_t timestamp, std::int32_t offse
     const std::uint64_t timestamp_delta =
         util::zigzag_encode(wrapping_sub(timestamp, first_timestamp_));
     const std::uint64_t offset_zigzag = util::zigzag_encode(offset_delta);
-    const std::size_t body =
-        1 + varint_size(timestamp_delta) + varint_size(offset_zigzag) + fields;
+    const std::size_t body = 1 + varint_size(timestamp_delta) + varint_size(offset_zigzag) + fields;
     const std::uint64_t body_zigzag = length_zigzag(body);
     const std::size_t total = varint_size(body_zigzag) + body;
     // Grow geometrically, so that a batch of n records is copied O(1) times per byte.

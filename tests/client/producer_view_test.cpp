@@ -81,8 +81,7 @@ std::vector<Stored> read_all(Store& store, const std::string& topic, std::int32_
 // A random record: binary keys and values (zero bytes included), null keys (always with an
 // explicit partition, since sticky partitioning is random), tombstones, headers, and
 // timestamps from the record or the store clock.
-ProducerRecord random_record(std::mt19937& rng, const std::string& topic,
-                             std::int32_t partitions) {
+ProducerRecord random_record(std::mt19937& rng, const std::string& topic, std::int32_t partitions) {
     auto bytes = [&](std::size_t n) {
         std::string s(n, '\0');
         for (char& c : s) c = static_cast<char>(rng() % 256);
@@ -93,17 +92,19 @@ ProducerRecord random_record(std::mt19937& rng, const std::string& topic,
     if (rng() % 4 != 0) r.key = bytes(rng() % 20);
     if (rng() % 5 != 0) r.value = bytes(rng() % 300);
     for (std::uint32_t h = rng() % 3; h > 0; --h) {
-        r.headers.push_back({bytes(1 + rng() % 6), rng() % 3 == 0 ? std::nullopt
-                                                                    : std::optional(bytes(rng() % 9))});
+        r.headers.push_back({bytes(1 + rng() % 6),
+                             rng() % 3 == 0 ? std::nullopt : std::optional(bytes(rng() % 9))});
     }
     if (rng() % 2 == 0) r.timestamp = static_cast<std::int64_t>(rng() % 100000) - 50000;
-    if (!r.key || rng() % 3 == 0) r.partition = PartitionId(static_cast<std::int32_t>(rng() % partitions));
+    if (!r.key || rng() % 3 == 0)
+        r.partition = PartitionId(static_cast<std::int32_t>(rng() % partitions));
     return r;
 }
 
 // Produces `r` from the caller's bytes: copies of its key, value and headers that are
 // scribbled over as soon as produce() returns, as a reused buffer would be.
-Status produce_from_buffers(Producer& producer, const ProducerRecord& r, DeliveryCallback callback) {
+Status produce_from_buffers(Producer& producer, const ProducerRecord& r,
+                            DeliveryCallback callback) {
     std::string key = r.key.value_or("");
     std::string value = r.value.value_or("");
     Headers headers = r.headers;
@@ -148,8 +149,8 @@ TEST_CASE_TEMPLATE("produce from the caller's bytes stores what produce(Producer
         auto report_into = [](Report& out) {
             return [&out](const DeliveryReport& d) {
                 REQUIRE_MESSAGE(d.error.is_ok(), d.error.to_string());
-                out = {d.topic.substr(d.topic.find('-') + 1), d.partition.value(),
-                       d.offset.value(), d.timestamp};
+                out = {d.topic.substr(d.topic.find('-') + 1), d.partition.value(), d.offset.value(),
+                       d.timestamp};
             };
         };
         ProducerRecord general = r;
@@ -207,7 +208,8 @@ TEST_CASE_TEMPLATE("produce from the caller's bytes refuses what produce(Produce
     auto same_outcome = [&](const ProducerRecord& r) {
         const Status general = producer->produce(r);
         const Status viewed = produce_from_buffers(*producer, r, {});
-        CHECK_MESSAGE(general.code() == viewed.code(), general.to_string(), " / ", viewed.to_string());
+        CHECK_MESSAGE(general.code() == viewed.code(), general.to_string(), " / ",
+                      viewed.to_string());
         return general.code();
     };
     CHECK(same_outcome({.topic = "nope", .value = "v"}) == Code::not_found);
@@ -248,8 +250,9 @@ TEST_CASE_TEMPLATE("produce from the caller's bytes refuses what produce(Produce
     CHECK(producer->outstanding() == 0);
 }
 
-TEST_CASE_TEMPLATE("threads producing from their buffers while topics are created: every record once, in order",
-                   Fixture, MemoryStore, DiskStore) {
+TEST_CASE_TEMPLATE(
+    "threads producing from their buffers while topics are created: every record once, in order",
+    Fixture, MemoryStore, DiskStore) {
     Fixture fixture;
     std::unique_ptr<Store> store = fixture.open();
     create_topic(*store, "left", 3);
@@ -269,8 +272,8 @@ TEST_CASE_TEMPLATE("threads producing from their buffers while topics are create
                 const bool left = t == 0 || (i / 5) % 2 == 0;
                 const std::int32_t partition = (i + t) % (left ? 3 : 2);
                 const std::string value = std::to_string(t) + ":" + std::to_string(i);
-                const Status s = producer->produce(left ? "left" : "right",
-                                                   PartitionId(partition), std::nullopt, value);
+                const Status s = producer->produce(left ? "left" : "right", PartitionId(partition),
+                                                   std::nullopt, value);
                 if (!s.is_ok()) failures.fetch_add(1);
             }
         });
