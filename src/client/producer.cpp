@@ -74,7 +74,7 @@ class Producer::Impl {
 
     // One lock per record: the accumulator's, under which prepare() resolves the topic from
     // the cache and add() encodes the record. p.topic is valid while it is held.
-    Status produce(const RecordRef& record, DeliveryCallback callback) {
+    Status produce(const RecordRef& record, DeliveryCallback&& callback) {
         BROOK_RETURN_IF_ERROR(core_->check_open());
         std::unique_lock lock = accumulator_.lock();
         Prepared p;

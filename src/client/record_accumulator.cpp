@@ -11,10 +11,16 @@ RecordAccumulator::RecordAccumulator(std::chrono::milliseconds linger, std::size
                                      SealHook on_seal)
     : linger_(linger), batch_size_(batch_size), on_seal_(std::move(on_seal)) {}
 
-RecordAccumulator::Slot& RecordAccumulator::slot(const std::string& topic, PartitionId partition) {
-    if (has_last_slot_ && last_slot_->first.partition == partition &&
-        last_slot_->first.topic == topic) {
-        return last_slot_->second;
+RecordAccumulator::Slot& RecordAccumulator::slot(const std::string& topic, PartitionId partition,
+                                                 const BatchTarget& target) {
+    if (has_last_slot_) {
+        Slot& last = last_slot_->second;
+        // The open batch holds its PartitionState, so the same one means the same partition
+        // of the same topic: no name to compare.
+        if (last.open && last.open->partition == *target.partition) return last;
+        if (last_slot_->first.partition == partition && last_slot_->first.topic == topic) {
+            return last;
+        }
     }
     last_slot_ = slots_.try_emplace(TopicPartition{topic, partition}).first;
     has_last_slot_ = true;
@@ -75,7 +81,7 @@ std::optional<TopicPartition> RecordAccumulator::add(std::unique_lock<std::mutex
                                                      const BatchTarget& target,
                                                      const RecordToAdd& record, ReportSink&& sink) {
     assert(lock.mutex() == &mu_ && lock.owns_lock());
-    Slot& slot = this->slot(topic, partition);
+    Slot& slot = this->slot(topic, partition, target);
     const std::size_t sealed_before = slot.sealed.size();
     seal_if_record_overflows(slot, target, record);
     bool wake_sender = false;
@@ -94,7 +100,7 @@ TopicPartition RecordAccumulator::add_alone(std::unique_lock<std::mutex> lock,
                                             const BatchTarget& target, const RecordToAdd& record,
                                             ReportSink&& sink) {
     assert(lock.mutex() == &mu_ && lock.owns_lock());
-    Slot& slot = this->slot(topic, partition);
+    Slot& slot = this->slot(topic, partition, target);
     if (slot.open) seal(slot);
     bool wake_sender = false;
     encode(open_batch(slot, target, &wake_sender), record, std::move(sink));
@@ -110,7 +116,7 @@ TopicPartition RecordAccumulator::add_and_seal(std::unique_lock<std::mutex> lock
                                                const BatchTarget& target, const RecordToAdd& record,
                                                ReportSink&& sink) {
     assert(lock.mutex() == &mu_ && lock.owns_lock());
-    Slot& slot = this->slot(topic, partition);
+    Slot& slot = this->slot(topic, partition, target);
     seal_if_record_overflows(slot, target, record);
     encode(open_batch(slot, target, nullptr), record, std::move(sink));
     seal(slot);

@@ -176,7 +176,7 @@ class RecordAccumulator {
     // The slot of a partition, created if needed. The last one found is remembered, since a
     // producer usually writes to the same partition many times in a row.
     // REQUIRES: mu_ held.
-    Slot& slot(const std::string& topic, PartitionId partition);
+    Slot& slot(const std::string& topic, PartitionId partition, const BatchTarget& target);
     // REQUIRES: mu_ held and slot.open set.
     void seal(Slot& slot);
     // Encodes `record` into `batch`. REQUIRES: mu_ held.
