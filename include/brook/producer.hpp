@@ -50,7 +50,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace brook {
@@ -91,6 +93,18 @@ public:
     //         topic's max.message.bytes); invalid_argument; closed; with transactional.id:
     //         invalid_txn_state (no transaction in progress), fenced, out_of_order_sequence.
     Status produce(ProducerRecord record, DeliveryCallback callback = {});
+
+    // Queues a record given as the caller's bytes, as librdkafka's produce() with
+    // RK_MSG_COPY: the key, value and headers are copied into the partition's batch during the
+    // call, so the views need only live until it returns. For a caller whose key and value are
+    // already in buffers, this saves building a ProducerRecord's strings. std::nullopt is a
+    // null key (sticky partitioning), a tombstone value, the partitioner's choice of
+    // partition, or the store clock's now as the timestamp.
+    // @return the errors of produce(ProducerRecord); the same report goes to the callback.
+    Status produce(std::string_view topic, std::optional<PartitionId> partition,
+                   std::optional<std::string_view> key, std::optional<std::string_view> value,
+                   std::optional<std::int64_t> timestamp = std::nullopt,
+                   std::span<const Header> headers = {}, DeliveryCallback callback = {});
 
     // Appends a record now (with acks=all, durably) and returns its report.
     // @return the errors of produce() and of its delivery report.

@@ -36,6 +36,8 @@ using client::Appended;
 using client::Batch;
 using client::BatchTarget;
 using client::PendingReport;
+using client::RecordRef;
+using client::RecordToAdd;
 using client::ReportSink;
 using std::chrono::steady_clock;
 
@@ -70,31 +72,42 @@ class Producer::Impl {
         send_all();
     }
 
-    Status produce(const ProducerRecord& record, DeliveryCallback callback) {
+    // One lock per record: the accumulator's, under which prepare() resolves the topic from
+    // the cache and add() encodes the record. p.topic is valid while it is held.
+    Status produce(const RecordRef& record, DeliveryCallback&& callback) {
+        BROOK_RETURN_IF_ERROR(core_->check_open());
+        std::unique_lock lock = accumulator_.lock();
         Prepared p;
-        BROOK_RETURN_IF_ERROR(prepare(record, p));
+        BROOK_RETURN_IF_ERROR(prepare(record, lock, p));
         outstanding_.fetch_add(1, std::memory_order_relaxed);
+        const std::string& topic = p.topic->record.name;
+        const RecordToAdd add{record, p.timestamp, p.fields};
         if (arrived_after_pause()) {
-            accumulator_.add_and_seal(p.key, p.target, {record, p.timestamp, p.fields},
-                                      ReportSink{std::move(callback), nullptr});
-            accumulator_.drain(p.key, send_fn_);
+            const TopicPartition key =
+                accumulator_.add_and_seal(std::move(lock), topic, p.partition, p.target, add,
+                                          ReportSink{std::move(callback), nullptr});
+            accumulator_.drain(key, send_fn_);
             return Status::ok();
         }
-        const bool sealed = accumulator_.add(p.key, p.target, {record, p.timestamp, p.fields},
-                                             ReportSink{std::move(callback), nullptr});
-        if (sealed) accumulator_.drain(p.key, send_fn_);
+        const std::optional<TopicPartition> sealed =
+            accumulator_.add(std::move(lock), topic, p.partition, p.target, add,
+                             ReportSink{std::move(callback), nullptr});
+        if (sealed) accumulator_.drain(*sealed, send_fn_);
         return Status::ok();
     }
 
-    Result<DeliveryReport> produce_sync(const ProducerRecord& record) {
-        Prepared p;
-        BROOK_RETURN_IF_ERROR(prepare(record, p));
+    Result<DeliveryReport> produce_sync(const RecordRef& record) {
+        BROOK_RETURN_IF_ERROR(core_->check_open());
         auto promise = std::make_shared<std::promise<DeliveryReport>>();
         std::future<DeliveryReport> future = promise->get_future();
-        accumulator_.add_alone(p.key, p.target, {record, p.timestamp, p.fields},
-                               ReportSink{{}, std::move(promise)});
+        std::unique_lock lock = accumulator_.lock();
+        Prepared p;
+        BROOK_RETURN_IF_ERROR(prepare(record, lock, p));
+        const TopicPartition key = accumulator_.add_alone(
+            std::move(lock), p.topic->record.name, p.partition, p.target,
+            {record, p.timestamp, p.fields}, ReportSink{{}, std::move(promise)});
         // If another thread is draining this partition, it appends the record instead.
-        accumulator_.drain(p.key, send_fn_);
+        accumulator_.drain(key, send_fn_);
         DeliveryReport report = future.get();
         if (!report.error.is_ok()) return report.error;
         return report;
@@ -139,8 +152,11 @@ class Producer::Impl {
 
   private:
     struct Prepared {
-        std::shared_ptr<const detail::TopicState> topic;  // keeps target.partition alive
-        TopicPartition key;
+        // The topic: topic_cache_'s while the accumulator's lock is held, or `held`'s.
+        const detail::TopicState* topic = nullptr;
+        // Set when prepare() had to release the lock: keeps topic (and target.partition) alive.
+        std::shared_ptr<const detail::TopicState> held;
+        PartitionId partition;
         BatchTarget target;
         std::int64_t timestamp = 0;
         std::size_t fields = 0;  // BatchBuilder::fields_size() of the record
@@ -169,10 +185,11 @@ class Producer::Impl {
                                          : fmt::format("producer '{}'", config_.client_id);
     }
 
-    // Checks the store, the topic and the record's size, and picks the record's partition.
-    Status prepare(const ProducerRecord& record, Prepared& p) {
-        BROOK_RETURN_IF_ERROR(core_->check_open());
-        BROOK_RETURN_IF_ERROR(cached_topic(record.topic, p.topic));
+    // Checks the topic and the record's size, and picks the record's partition.
+    // REQUIRES: `lock` holds the accumulator's lock; it may be released meanwhile, and holds it
+    // again on return.
+    Status prepare(const RecordRef& record, std::unique_lock<std::mutex>& lock, Prepared& p) {
+        BROOK_RETURN_IF_ERROR(cached_topic(record.topic, lock, p));
         const detail::TopicState& state = *p.topic;
         if (!record.key && state.config.cleanup_policy != store::CleanupPolicy::delete_segments) {
             return Status::invalid_argument(fmt::format(
@@ -195,12 +212,19 @@ class Producer::Impl {
                             ? client::xxh3_partition(*record.key, count)
                             : client::murmur2_partition(*record.key, count);
         } else {
-            partition = sticky_.partition(record.topic, count);
+            partition = sticky_.partition(state.record.name, count);
         }
 
-        p.key.topic = record.topic;
-        p.key.partition = PartitionId(partition);
-        BROOK_RETURN_IF_ERROR(session_->before_produce(p.key));
+        p.partition = PartitionId(partition);
+        if (session_->checks_produce()) {
+            // The session may call the transaction coordinator: not under the accumulator's
+            // lock.
+            if (!p.held) p.held = topic_cache_;
+            lock.unlock();
+            const Status added = session_->before_produce({state.record.name, p.partition});
+            lock.lock();
+            BROOK_RETURN_IF_ERROR(added);
+        }
         const auto limit = static_cast<std::size_t>(state.config.max_message_bytes);
         const log::Compression compression = compression_for(state.config);
         // zstd may grow incompressible records a little; a batch must stay below the format's
@@ -211,9 +235,13 @@ class Producer::Impl {
             &state.partitions[partition], count, compression,
             compression == log::Compression::zstd ? std::min(limit, kZstdBatchLimit) : limit};
         p.timestamp = record.timestamp ? *record.timestamp : core_->clock().now_ms();
-        p.fields = log::BatchBuilder::fields_size(record.key, record.value,
-                                                  std::span<const Header>(record.headers));
-        // Like Kafka's producer, judge a record by its uncompressed size alone in a batch.
+        p.fields = log::BatchBuilder::fields_size(record.key, record.value, record.headers);
+        // Like Kafka's producer, judge a record by its uncompressed size alone in a batch
+        // (exactly, only when its bound is above the limit).
+        if (log::format::kBatchHeaderSize + p.fields + log::BatchBuilder::kMaxRecordOverhead <=
+            limit) {
+            return Status::ok();
+        }
         const std::size_t alone =
             log::format::kBatchHeaderSize + log::BatchBuilder::record_size(p.fields, 0, 0);
         if (alone > limit) {
@@ -227,28 +255,28 @@ class Producer::Impl {
         return Status::ok();
     }
 
-    // The topic's snapshot, from a one-topic cache that any change of the store's topics
-    // (create, alter, delete) invalidates.
-    Status cached_topic(const std::string& name, std::shared_ptr<const detail::TopicState>& out) {
+    // Sets p.topic to the topic's snapshot, from a one-topic cache that any change of the
+    // store's topics (create, alter, delete) invalidates. On a miss it asks the store with the
+    // lock released, and sets p.held.
+    // REQUIRES: `lock` holds the accumulator's lock; it holds it again on return.
+    Status cached_topic(std::string_view name, std::unique_lock<std::mutex>& lock, Prepared& p) {
         const std::uint64_t version = core_->topology_version();
-        {
-            std::lock_guard lock(topic_cache_mu_);
-            if (topic_cache_ && topic_cache_version_ == version &&
-                topic_cache_->record.name == name) {
-                out = topic_cache_;
-                return Status::ok();
-            }
+        if (topic_cache_ && topic_cache_version_ == version && topic_cache_->record.name == name) {
+            p.topic = topic_cache_.get();
+            return Status::ok();
         }
+        lock.unlock();
         auto topic = core_->topic(name);
+        lock.lock();
         if (!topic.is_ok()) {
             if (topic.code() != Code::not_found) return topic.status();
             return Status::not_found(
                 fmt::format("unknown topic '{}'; create it first with Store::create_topic", name));
         }
-        std::lock_guard lock(topic_cache_mu_);
-        topic_cache_ = *topic;
+        p.held = std::move(topic).value();
+        p.topic = p.held.get();
+        topic_cache_ = p.held;
         topic_cache_version_ = version;
-        out = std::move(topic).value();
         return Status::ok();
     }
 
@@ -350,8 +378,8 @@ class Producer::Impl {
     const client::ProducerConfig config_;
     const std::unique_ptr<txn::ProducerSession> session_;
     client::StickyPartitioner sticky_;
-    std::mutex topic_cache_mu_;
-    std::shared_ptr<const detail::TopicState> topic_cache_;  // Guarded by topic_cache_mu_.
+    // Guarded by accumulator_.lock(), so that a record takes one lock.
+    std::shared_ptr<const detail::TopicState> topic_cache_;
     std::uint64_t topic_cache_version_ = 0;  // StoreCore::topology_version() when cached
     // Records produced and not yet handed to their callback (produce_sync records excluded).
     std::atomic<std::size_t> outstanding_{0};
@@ -394,11 +422,24 @@ Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Producer::~Producer() = default;
 
 Status Producer::produce(ProducerRecord record, DeliveryCallback callback) {
-    return impl_->produce(record, std::move(callback));
+    return impl_->produce(RecordRef::of(record), std::move(callback));
+}
+
+Status Producer::produce(std::string_view topic, std::optional<PartitionId> partition,
+                         std::optional<std::string_view> key, std::optional<std::string_view> value,
+                         std::optional<std::int64_t> timestamp, std::span<const Header> headers,
+                         DeliveryCallback callback) {
+    return impl_->produce({.topic = topic,
+                           .key = key,
+                           .value = value,
+                           .headers = headers,
+                           .timestamp = timestamp,
+                           .partition = partition},
+                          std::move(callback));
 }
 
 Result<DeliveryReport> Producer::produce_sync(ProducerRecord record) {
-    return impl_->produce_sync(record);
+    return impl_->produce_sync(RecordRef::of(record));
 }
 
 int Producer::poll(std::chrono::milliseconds timeout) {

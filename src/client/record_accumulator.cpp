@@ -1,5 +1,6 @@
 #include "client/record_accumulator.hpp"
 
+#include <cassert>
 #include <utility>
 
 #include "log/format.hpp"
@@ -9,6 +10,22 @@ namespace brook::client {
 RecordAccumulator::RecordAccumulator(std::chrono::milliseconds linger, std::size_t batch_size,
                                      SealHook on_seal)
     : linger_(linger), batch_size_(batch_size), on_seal_(std::move(on_seal)) {}
+
+RecordAccumulator::Slot& RecordAccumulator::slot(const std::string& topic, PartitionId partition,
+                                                 const BatchTarget& target) {
+    if (has_last_slot_) {
+        Slot& last = last_slot_->second;
+        // The open batch holds its PartitionState, so the same one means the same partition
+        // of the same topic: no name to compare.
+        if (last.open && last.open->partition == *target.partition) return last;
+        if (last_slot_->first.partition == partition && last_slot_->first.topic == topic) {
+            return last;
+        }
+    }
+    last_slot_ = slots_.try_emplace(TopicPartition{topic, partition}).first;
+    has_last_slot_ = true;
+    return last_slot_->second;
+}
 
 void RecordAccumulator::seal(Slot& slot) {
     on_seal_(*slot.open);
@@ -42,10 +59,10 @@ Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target, bool
 }
 
 void RecordAccumulator::encode(Batch& batch, const RecordToAdd& add, ReportSink&& sink) {
-    const ProducerRecord& r = add.record;
+    const RecordRef& r = add.record;
     const std::uint32_t index = batch.records.record_count();
-    batch.records.add(r.key, r.value, std::span<const Header>(r.headers), add.timestamp,
-                      static_cast<std::int32_t>(index), add.fields);
+    batch.records.add(r.key, r.value, r.headers, add.timestamp, static_cast<std::int32_t>(index),
+                      add.fields);
     if (sink.callback || sink.sync)
         batch.reports.push_back({index, add.timestamp, std::move(sink)});
 }
@@ -53,47 +70,57 @@ void RecordAccumulator::encode(Batch& batch, const RecordToAdd& add, ReportSink&
 void RecordAccumulator::seal_if_record_overflows(Slot& slot, const BatchTarget& target,
                                                  const RecordToAdd& record) {
     if (!slot.open || slot.open->partition != *target.partition) return;
-    // At most this much beyond the fields: length, attributes and deltas as varints.
-    constexpr std::size_t kMaxRecordOverhead = 5 + 1 + 10 + 5;
-    const std::size_t after = slot.open->records.size_bytes() + record.fields + kMaxRecordOverhead;
+    const std::size_t after =
+        slot.open->records.size_bytes() + record.fields + log::BatchBuilder::kMaxRecordOverhead;
     if (after > target.max_batch_bytes) seal(slot);
 }
 
-bool RecordAccumulator::add(const TopicPartition& key, const BatchTarget& target,
-                            const RecordToAdd& record, ReportSink&& sink) {
-    std::unique_lock lock(mu_);
-    Slot& slot = slots_[key];
+std::optional<TopicPartition> RecordAccumulator::add(std::unique_lock<std::mutex> lock,
+                                                     const std::string& topic,
+                                                     PartitionId partition,
+                                                     const BatchTarget& target,
+                                                     const RecordToAdd& record, ReportSink&& sink) {
+    assert(lock.mutex() == &mu_ && lock.owns_lock());
+    Slot& slot = this->slot(topic, partition, target);
     const std::size_t sealed_before = slot.sealed.size();
     seal_if_record_overflows(slot, target, record);
     bool wake_sender = false;
     Batch& batch = open_batch(slot, target, &wake_sender);
     encode(batch, record, std::move(sink));
     if (batch.records.size_bytes() - log::format::kBatchHeaderSize >= batch_size_) seal(slot);
-    const bool sealed = slot.sealed.size() != sealed_before;
+    std::optional<TopicPartition> to_drain;
+    if (slot.sealed.size() != sealed_before) to_drain.emplace(topic, partition);
     lock.unlock();
     if (wake_sender) due_cv_.notify_one();
-    return sealed;
+    return to_drain;
 }
 
-void RecordAccumulator::add_alone(const TopicPartition& key, const BatchTarget& target,
-                                  const RecordToAdd& record, ReportSink&& sink) {
-    std::unique_lock lock(mu_);
-    Slot& slot = slots_[key];
+TopicPartition RecordAccumulator::add_alone(std::unique_lock<std::mutex> lock,
+                                            const std::string& topic, PartitionId partition,
+                                            const BatchTarget& target, const RecordToAdd& record,
+                                            ReportSink&& sink) {
+    assert(lock.mutex() == &mu_ && lock.owns_lock());
+    Slot& slot = this->slot(topic, partition, target);
     if (slot.open) seal(slot);
     bool wake_sender = false;
     encode(open_batch(slot, target, &wake_sender), record, std::move(sink));
     seal(slot);
+    TopicPartition key{topic, partition};
     lock.unlock();
     if (wake_sender) due_cv_.notify_one();
+    return key;
 }
 
-void RecordAccumulator::add_and_seal(const TopicPartition& key, const BatchTarget& target,
-                                     const RecordToAdd& record, ReportSink&& sink) {
-    std::lock_guard lock(mu_);
-    Slot& slot = slots_[key];
+TopicPartition RecordAccumulator::add_and_seal(std::unique_lock<std::mutex> lock,
+                                               const std::string& topic, PartitionId partition,
+                                               const BatchTarget& target, const RecordToAdd& record,
+                                               ReportSink&& sink) {
+    assert(lock.mutex() == &mu_ && lock.owns_lock());
+    Slot& slot = this->slot(topic, partition, target);
     seal_if_record_overflows(slot, target, record);
     encode(open_batch(slot, target, nullptr), record, std::move(sink));
     seal(slot);
+    return {topic, partition};
 }
 
 std::vector<TopicPartition> RecordAccumulator::seal_all() {
@@ -173,7 +200,10 @@ void RecordAccumulator::drain(const TopicPartition& key, const SendFn& send) {
     slot.draining = false;
     // Forget idle partitions so a long-lived producer does not keep every partition it ever
     // wrote to (or every deleted topic) in its map.
-    if (!slot.open) slots_.erase(it);
+    if (!slot.open) {
+        if (has_last_slot_ && last_slot_ == it) has_last_slot_ = false;
+        slots_.erase(it);
+    }
 }
 
 }  // namespace brook::client

@@ -30,6 +30,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "log/batch_builder.hpp"
@@ -75,10 +78,27 @@ struct BatchTarget {
     std::size_t max_batch_bytes = 0;
 };
 
+// A record as produce() takes it, whichever public form it came in (a ProducerRecord, or the
+// caller's buffers): views of its topic, key, value and headers, valid for the call. Its bytes
+// are copied once, into its partition's open batch.
+struct RecordRef {
+    std::string_view topic;
+    log::BatchBuilder::Bytes key;
+    log::BatchBuilder::Bytes value;  // nullopt: a tombstone
+    std::span<const Header> headers;
+    std::optional<std::int64_t> timestamp;
+    std::optional<PartitionId> partition;
+
+    static RecordRef of(const ProducerRecord& r) noexcept {
+        return {r.topic,   log::BatchBuilder::view(r.key), log::BatchBuilder::view(r.value),
+                r.headers, r.timestamp,                    r.partition};
+    }
+};
+
 // A record to add: the producer's record (its key, value and headers are encoded into the
 // batch), its timestamp and BatchBuilder::fields_size() of it.
 struct RecordToAdd {
-    const ProducerRecord& record;
+    const RecordRef& record;
     std::int64_t timestamp = 0;
     std::size_t fields = 0;
 };
@@ -96,25 +116,37 @@ class RecordAccumulator {
     RecordAccumulator(const RecordAccumulator&) = delete;
     RecordAccumulator& operator=(const RecordAccumulator&) = delete;
 
+    // Locks the accumulator. The producer resolves a record's topic and partition under this
+    // same lock (its topic cache is guarded by it), then hands it to one of the add calls
+    // below, which release it: one lock per record.
+    std::unique_lock<std::mutex> lock() { return std::unique_lock(mu_); }
+
+    // The add calls take the lock from lock() and release it. `topic` and `partition` name the
+    // record's partition (the key drain() takes). A sink without a callback or promise is not
+    // kept.
+
     // Encodes a record into the open batch of its partition, opening one if needed (which
     // wakes wait_for_due() only if the new batch is due before the time it sleeps until).
     // Seals the open batch first if the record would take it past target.max_batch_bytes,
-    // and seals it after if it reaches batch.size. A sink without a callback or promise is
-    // not kept.
-    // @return true if a batch of this partition was sealed, so the caller should drain() it.
-    bool add(const TopicPartition& key, const BatchTarget& target, const RecordToAdd& record,
-             ReportSink&& sink);
+    // and seals it after if it reaches batch.size.
+    // @return the partition to drain() if a batch of it was sealed, else nullopt.
+    std::optional<TopicPartition> add(std::unique_lock<std::mutex> lock, const std::string& topic,
+                                      PartitionId partition, const BatchTarget& target,
+                                      const RecordToAdd& record, ReportSink&& sink);
 
     // Adds `record` to the partition's open batch (opening one if needed, or if the record would
     // take it past target.max_batch_bytes) and seals it at once, without waking the sender: the
     // caller drains the partition itself.
-    void add_and_seal(const TopicPartition& key, const BatchTarget& target,
-                      const RecordToAdd& record, ReportSink&& sink);
+    // @return the partition to drain().
+    TopicPartition add_and_seal(std::unique_lock<std::mutex> lock, const std::string& topic,
+                                PartitionId partition, const BatchTarget& target,
+                                const RecordToAdd& record, ReportSink&& sink);
 
     // Seals the partition's open batch, if any, then queues `record` as a batch of its own.
-    // The caller then drains the partition.
-    void add_alone(const TopicPartition& key, const BatchTarget& target, const RecordToAdd& record,
-                   ReportSink&& sink);
+    // The caller then drains the partition. @return the partition to drain().
+    TopicPartition add_alone(std::unique_lock<std::mutex> lock, const std::string& topic,
+                             PartitionId partition, const BatchTarget& target,
+                             const RecordToAdd& record, ReportSink&& sink);
 
     // Seals every open batch. @return the partitions that have batches to drain.
     std::vector<TopicPartition> seal_all();
@@ -141,6 +173,10 @@ class RecordAccumulator {
         bool draining = false;
     };
 
+    // The slot of a partition, created if needed. The last one found is remembered, since a
+    // producer usually writes to the same partition many times in a row.
+    // REQUIRES: mu_ held.
+    Slot& slot(const std::string& topic, PartitionId partition, const BatchTarget& target);
     // REQUIRES: mu_ held and slot.open set.
     void seal(Slot& slot);
     // Encodes `record` into `batch`. REQUIRES: mu_ held.
@@ -164,6 +200,9 @@ class RecordAccumulator {
     std::mutex mu_;
     std::condition_variable due_cv_;  // wakes wait_for_due() on an earlier due batch or stop
     std::map<TopicPartition, Slot> slots_;  // Guarded by mu_.
+    // The entry of slots_ that slot() found last, or null; guarded by mu_.
+    std::map<TopicPartition, Slot>::iterator last_slot_{};
+    bool has_last_slot_ = false;  // Guarded by mu_.
     bool stopped_ = false;                  // Guarded by mu_.
     std::vector<std::vector<std::byte>> spare_buffers_;  // Guarded by mu_.
     // When wait_for_due() is asleep, the time it wakes at (max(): only when notified); min()

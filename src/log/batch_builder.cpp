@@ -16,22 +16,9 @@ namespace {
 
 using util::store_le;
 
-std::byte* put_varint(std::byte* p, std::uint64_t zigzagged) noexcept {
-    while (zigzagged >= 0x80) {
-        *p++ = static_cast<std::byte>((zigzagged & 0x7f) | 0x80);
-        zigzagged >>= 7;
-    }
-    *p++ = static_cast<std::byte>(zigzagged);
-    return p;
-}
-
 // Timestamp deltas wrap, so that any pair of int64 timestamps round-trips.
 std::int64_t wrapping_sub(std::int64_t a, std::int64_t b) noexcept {
     return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
-}
-
-std::uint64_t length_zigzag(std::size_t length) noexcept {
-    return util::zigzag_encode(static_cast<std::int32_t>(length));
 }
 
 }  // namespace
@@ -41,29 +28,11 @@ BatchBuilder::BatchBuilder() : size_(format::kBatchHeaderSize) {}
 BatchBuilder::BatchBuilder(std::vector<std::byte> buffer)
     : bytes_(std::move(buffer)), size_(format::kBatchHeaderSize) {}
 
-std::size_t BatchBuilder::length_size(std::size_t length) noexcept {
-    return varint_size(length_zigzag(length));
-}
-
 std::size_t BatchBuilder::record_size(std::size_t fields, std::int64_t timestamp_delta,
                                       std::int32_t offset_delta) noexcept {
     const std::size_t body = 1 + varint_size(util::zigzag_encode(timestamp_delta)) +
                              varint_size(util::zigzag_encode(offset_delta)) + fields;
     return length_size(body) + body;
-}
-
-std::byte* BatchBuilder::put_length(std::byte* p, std::size_t length) noexcept {
-    return put_varint(p, length_zigzag(length));
-}
-
-std::byte* BatchBuilder::put_bytes(std::byte* p, const std::string& s) noexcept {
-    if (!s.empty()) std::memcpy(p, s.data(), s.size());
-    return p + s.size();
-}
-
-std::byte* BatchBuilder::put_nullable(std::byte* p, const std::optional<std::string>& s) noexcept {
-    if (!s) return put_varint(p, util::zigzag_encode(std::int32_t{-1}));
-    return put_bytes(put_length(p, s->size()), *s);
 }
 
 void BatchBuilder::reserve(std::size_t bytes) {
@@ -79,10 +48,12 @@ std::byte* BatchBuilder::begin_record(std::int64_t timestamp, std::int32_t offse
     } else {
         max_timestamp_ = std::max(max_timestamp_, timestamp);
     }
-    const std::int64_t timestamp_delta = wrapping_sub(timestamp, first_timestamp_);
-    const std::size_t body = 1 + varint_size(util::zigzag_encode(timestamp_delta)) +
-                             varint_size(util::zigzag_encode(offset_delta)) + fields;
-    const std::size_t total = length_size(body) + body;
+    const std::uint64_t timestamp_delta =
+        util::zigzag_encode(wrapping_sub(timestamp, first_timestamp_));
+    const std::uint64_t offset_zigzag = util::zigzag_encode(offset_delta);
+    const std::size_t body = 1 + varint_size(timestamp_delta) + varint_size(offset_zigzag) + fields;
+    const std::uint64_t body_zigzag = length_zigzag(body);
+    const std::size_t total = varint_size(body_zigzag) + body;
     // Grow geometrically, so that a batch of n records is copied O(1) times per byte.
     if (size_ + total > bytes_.size()) {
         bytes_.resize(std::max(size_ + total, std::max<std::size_t>(bytes_.size() * 2, 256)));
@@ -92,10 +63,10 @@ std::byte* BatchBuilder::begin_record(std::int64_t timestamp, std::int32_t offse
     record_end_ = size_;
     ++count_;
     last_offset_delta_ = offset_delta;
-    p = put_length(p, body);
+    p = put_varint(p, body_zigzag);
     *p++ = std::byte{0};  // attributes
-    p = put_varint(p, util::zigzag_encode(timestamp_delta));
-    return put_varint(p, util::zigzag_encode(offset_delta));
+    p = put_varint(p, timestamp_delta);
+    return put_varint(p, offset_zigzag);
 }
 
 void BatchBuilder::end_record([[maybe_unused]] std::byte* end) noexcept {

@@ -11,15 +11,19 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <brook/status.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "log/record_batch.hpp"
+#include "util/varint.hpp"
 
 namespace brook::log {
 
@@ -31,18 +35,28 @@ class BatchBuilder {
     // new one for every batch.
     explicit BatchBuilder(std::vector<std::byte> buffer);
 
+    // A nullable key or value as the encoder takes it: the caller's bytes, not a copy.
+    using Bytes = std::optional<std::string_view>;
+    static Bytes view(const std::optional<std::string>& s) noexcept {
+        return s ? Bytes(*s) : std::nullopt;
+    }
+    static Bytes view(const Bytes& s) noexcept { return s; }
+
     // The encoded size of a record's key, value and headers (the fields after its offset
     // delta). Header is log::Header or brook::Header: a string key and an optional value.
     template <typename HeaderT>
-    static std::size_t fields_size(const std::optional<std::string>& key,
-                                   const std::optional<std::string>& value,
+    static std::size_t fields_size(const Bytes& key, const Bytes& value,
                                    std::span<const HeaderT> headers) noexcept {
         std::size_t n = nullable_size(key) + nullable_size(value) + length_size(headers.size());
         for (const HeaderT& h : headers) {
-            n += length_size(h.key.size()) + h.key.size() + nullable_size(h.value);
+            n += length_size(h.key.size()) + h.key.size() + nullable_size(view(h.value));
         }
         return n;
     }
+
+    // At most this many bytes of a record beyond its fields: its length, attributes and deltas
+    // as varints.
+    static constexpr std::size_t kMaxRecordOverhead = 5 + 1 + 10 + 5;
 
     // The encoded size of a record whose fields take `fields` bytes, with the given deltas.
     static std::size_t record_size(std::size_t fields, std::int64_t timestamp_delta,
@@ -54,9 +68,8 @@ class BatchBuilder {
     // Appends a record. `fields` is fields_size() of the same key, value and headers.
     // REQUIRES: offset_delta is above the previous record's; every length fits an int32.
     template <typename HeaderT>
-    void add(const std::optional<std::string>& key, const std::optional<std::string>& value,
-             std::span<const HeaderT> headers, std::int64_t timestamp, std::int32_t offset_delta,
-             std::size_t fields) {
+    void add(const Bytes& key, const Bytes& value, std::span<const HeaderT> headers,
+             std::int64_t timestamp, std::int32_t offset_delta, std::size_t fields) {
         std::byte* p = begin_record(timestamp, offset_delta, fields);
         p = put_nullable(p, key);
         p = put_nullable(p, value);
@@ -64,7 +77,7 @@ class BatchBuilder {
         for (const HeaderT& h : headers) {
             p = put_length(p, h.key.size());
             p = put_bytes(p, h.key);
-            p = put_nullable(p, h.value);
+            p = put_nullable(p, view(h.value));
         }
         end_record(p);
     }
@@ -85,17 +98,39 @@ class BatchBuilder {
 
   private:
     static std::size_t varint_size(std::uint64_t zigzagged) noexcept {
-        std::size_t n = 1;
-        for (; zigzagged >= 0x80; zigzagged >>= 7) ++n;
-        return n;
+        // 1 + (index of the highest set bit) / 7, and 1 for 0, without a division.
+        const auto high = static_cast<unsigned>(63 - std::countl_zero(zigzagged | 1));
+        return (high * 9 + 73) / 64;
     }
-    static std::size_t length_size(std::size_t length) noexcept;
-    static std::size_t nullable_size(const std::optional<std::string>& s) noexcept {
+    static std::uint64_t length_zigzag(std::size_t length) noexcept {
+        return util::zigzag_encode(static_cast<std::int32_t>(length));
+    }
+    static std::size_t length_size(std::size_t length) noexcept {
+        return varint_size(length_zigzag(length));
+    }
+    static std::size_t nullable_size(const Bytes& s) noexcept {
         return s ? length_size(s->size()) + s->size() : 1;
     }
-    static std::byte* put_length(std::byte* p, std::size_t length) noexcept;
-    static std::byte* put_bytes(std::byte* p, const std::string& s) noexcept;
-    static std::byte* put_nullable(std::byte* p, const std::optional<std::string>& s) noexcept;
+    static std::byte* put_varint(std::byte* p, std::uint64_t zigzagged) noexcept {
+        while (zigzagged >= 0x80) {
+            *p++ = static_cast<std::byte>((zigzagged & 0x7f) | 0x80);
+            zigzagged >>= 7;
+        }
+        *p++ = static_cast<std::byte>(zigzagged);
+        return p;
+    }
+    static std::byte* put_length(std::byte* p, std::size_t length) noexcept {
+        return put_varint(p, length_zigzag(length));
+    }
+    static std::byte* put_bytes(std::byte* p, std::string_view s) noexcept {
+        if (!s.empty()) std::memcpy(p, s.data(), s.size());
+        return p + s.size();
+    }
+    static std::byte* put_nullable(std::byte* p, const Bytes& s) noexcept {
+        // A null is length -1, zig-zagged to 1.
+        if (!s) return put_varint(p, 1);
+        return put_bytes(put_length(p, s->size()), *s);
+    }
 
     // Reserves the record's bytes, writes its length, attributes and deltas.
     // @return where its key goes.

@@ -77,6 +77,11 @@ class ProducerSession {
     // @return the fatal error (fenced, out_of_order_sequence) once the producer is fatal;
     //         invalid_txn_state outside a transaction; the coordinator's errors.
     Status before_produce(const TopicPartition& partition);
+    // Whether before_produce() has anything to check. Without it (a non-transactional
+    // producer in good standing) produce() needs no call, so no TopicPartition to build.
+    bool checks_produce() const noexcept {
+        return transactional() || fatal_seen_.load(std::memory_order_acquire);
+    }
 
     // ---- Transactions ---------------------------------------------------------------------
     // `flush` sends every queued record and waits for their reports (Producer::flush).

@@ -1,6 +1,7 @@
 // BatchBuilder, the incremental encoder behind encode_batch and the Producer: batches built
 // one record at a time (also into a recycled buffer, and zstd-compressed) decode to exactly
-// the records added, with the header fields asked for; and a batch appended as freshly
+// the records added, with the header fields asked for, also with every length and delta at a
+// varint size boundary and from views of the caller's bytes; and a batch appended as freshly
 // encoded skips the append-time hash but is still verified when read.
 #include "log/batch_builder.hpp"
 
@@ -86,6 +87,49 @@ TEST_CASE("batches built record by record decode to the records added") {
         CHECK(*encoded == bytes);
         recycled = std::move(bytes);
     }
+}
+
+TEST_CASE("lengths and deltas at every varint size boundary round-trip, from views too") {
+    // Zig-zagged, a length L is 2L: its varint grows a byte at L = 64, 8192, 1048576. Offset
+    // deltas cross 64 within the batch; timestamp deltas cross each boundary both ways.
+    std::vector<log::Record> records;
+    const std::size_t sizes[] = {0, 1, 63, 64, 65, 8191, 8192, 8193, 1048575, 1048576};
+    const std::int64_t base_time = 1'700'000'000'000;
+    for (std::size_t i = 0; i < 90; ++i) {
+        log::Record r;
+        const std::size_t n = sizes[i % std::size(sizes)];
+        r.value = std::string(n, static_cast<char>('a' + i % 26));
+        if (i % 3 == 0) r.key = std::string(sizes[(i / 3) % 6], 'k');
+        if (i % 4 == 0) r.headers.push_back({std::string(sizes[i % 5], 'h'), std::nullopt});
+        const int bits = static_cast<int>(i % 63);
+        const std::int64_t delta = std::int64_t{1} << bits;
+        r.timestamp = base_time + (i % 2 == 0 ? delta : -delta) + (i % 3 == 0 ? -1 : 0);
+        records.push_back(std::move(r));
+    }
+    records.front().timestamp = base_time;
+
+    // From the records' strings, and from views of other buffers holding the same bytes.
+    log::BatchBuilder from_strings;
+    const std::vector<std::byte> bytes = build(from_strings, records, {});
+    log::BatchBuilder from_views;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const log::Record& r = records[i];
+        const std::string key_copy = r.key.value_or("");
+        const std::string value_copy = r.value.value_or("");
+        const log::BatchBuilder::Bytes key =
+            r.key ? log::BatchBuilder::Bytes(key_copy) : std::nullopt;
+        const log::BatchBuilder::Bytes value = std::string_view(value_copy);
+        const std::span<const log::Header> headers(r.headers);
+        from_views.add(key, value, headers, r.timestamp, static_cast<std::int32_t>(i),
+                       log::BatchBuilder::fields_size(key, value, headers));
+    }
+    auto viewed = from_views.finish({});
+    REQUIRE(viewed.is_ok());
+    CHECK(*viewed == bytes);
+
+    auto decoded = log::decode_batch(bytes);
+    REQUIRE_MESSAGE(decoded.is_ok(), decoded.status().to_string());
+    CHECK(decoded->records == with_offsets(records, Offset(0)));
 }
 
 TEST_CASE_TEMPLATE("a freshly encoded batch skips the append hash but reads are verified", Env,
