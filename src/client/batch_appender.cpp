@@ -47,14 +47,12 @@ std::vector<std::vector<Appended>> BatchAppender::append_all(std::vector<Batch>&
             append(batch, results[b]);
         }
     }
-    if (settings_.durable) sync_appended(batches, results);
     return results;
 }
 
-// fsyncs each partition the batches went to up to their last appended record; a failure
-// becomes the error of every record appended there.
 void BatchAppender::sync_appended(const std::vector<Batch>& batches,
                                   std::vector<std::vector<Appended>>& results) {
+    if (!settings_.durable) return;
     std::vector<std::pair<detail::PartitionState*, Offset>> ends;
     for (std::size_t b = 0; b < batches.size(); ++b) {
         detail::PartitionState* p = batches[b].partition.get();

@@ -162,18 +162,21 @@ void RecordAccumulator::drain(const TopicPartition& key, const SendFn& send) {
     Slot& slot = it->second;
     slot.draining = true;
     std::vector<Batch> batches;
+    std::vector<std::function<void()>> after_release;
     while (!slot.sealed.empty()) {
         batches.assign(std::make_move_iterator(slot.sealed.begin()),
                        std::make_move_iterator(slot.sealed.end()));
         slot.sealed.clear();
         lock.unlock();
-        send(batches);
+        if (auto rest = send(batches)) after_release.push_back(std::move(rest));
         lock.lock();
     }
     slot.draining = false;
     // Forget idle partitions so a long-lived producer does not keep every partition it ever
     // wrote to (or every deleted topic) in its map.
     if (!slot.open) slots_.erase(it);
+    lock.unlock();
+    for (const auto& rest : after_release) rest();
 }
 
 }  // namespace brook::client
