@@ -11,12 +11,13 @@ std::chrono::nanoseconds GroupCommit::gather_bound() const {
     return std::min<std::chrono::nanoseconds>(sync_time_, kMaxGatherWait);
 }
 
-Status GroupCommit::sync_to(std::int64_t end, const SyncFn& sync) {
+Status GroupCommit::sync_to(std::int64_t end, const SyncFn& sync, int waiters) {
     std::unique_lock lock(mu_);
     if (durable_end_ >= end) return Status::ok();
     if (!error_.is_ok()) return error_;
-    waiting_.push_back(end);
-    if (gathering_ && waiting_.size() >= expected_) joined_cv_.notify_one();
+    waiting_.push_back({end, std::max(waiters, 1)});
+    waiting_weight_ += waiting_.back().weight;
+    if (gathering_ && waiting_weight_ >= expected_) joined_cv_.notify_one();
     for (;;) {
         // The fsync that covered this caller, or failed, took it out of waiting_.
         if (durable_end_ >= end) return Status::ok();
@@ -31,10 +32,10 @@ Status GroupCommit::sync_to(std::int64_t end, const SyncFn& sync) {
 
 void GroupCommit::lead(std::unique_lock<std::mutex>& lock, const SyncFn& sync) {
     leading_ = true;
-    if (waiting_.size() < expected_) {
+    if (waiting_weight_ < expected_) {
         gathering_ = true;
         joined_cv_.wait_until(lock, steady_clock::now() + gather_bound(),
-                              [&] { return waiting_.size() >= expected_; });
+                              [&] { return waiting_weight_ >= expected_; });
         gathering_ = false;
     }
     lock.unlock();
@@ -46,13 +47,18 @@ void GroupCommit::lead(std::unique_lock<std::mutex>& lock, const SyncFn& sync) {
     lock.lock();
     leading_ = false;
     sync_time_ = sync_time_.count() == 0 ? took : (sync_time_ * 7 + took) / 8;
-    expected_ = waiting_.size();
+    expected_ = waiting_weight_;
     if (synced.is_ok()) {
         durable_end_ = std::max(durable_end_, *synced);
-        std::erase_if(waiting_, [&](std::int64_t e) { return e <= durable_end_; });
+        std::erase_if(waiting_, [&](const Waiter& w) {
+            if (w.end > durable_end_) return false;
+            waiting_weight_ -= w.weight;
+            return true;
+        });
     } else {
         error_ = synced.status();
         waiting_.clear();
+        waiting_weight_ = 0;
     }
     synced_cv_.notify_all();
 }

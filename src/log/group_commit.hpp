@@ -11,7 +11,7 @@
 // after: N threads split into two groups that alternate, and an fsync covers about N / 2
 // records. So a leader first waits, briefly, for the callers the last fsync released to append
 // again: until as many callers are waiting as were waiting when the last fsync ended (itself
-// included), or until about one fsync's duration (the recent average, at most
+// included; a caller counts as the threads it syncs for), or until about one fsync's duration (the recent average, at most
 // kMaxGatherWait) has passed. A lone caller, or callers fewer than before, wait only out the
 // bound once: the count then adapts. Gathering only delays an fsync; it never acknowledges a
 // caller before an fsync that started after its append has succeeded.
@@ -52,11 +52,13 @@ public:
     using SyncFn = std::function<Result<std::int64_t>()>;
 
     // Returns once everything below `end` is durable, calling `sync` (in this thread) when this
-    // caller leads an fsync.
+    // caller leads an fsync. `waiters` is how many threads wait for this call (a thread that
+    // appended other threads' records and syncs for them counts them too): gathering expects
+    // that many to come back.
     // REQUIRES: `end` is at most the log end offset when called, so that an fsync started
     // after the call covers it.
     // @return ok; or the error of the fsync that would have covered `end`, or of an earlier one.
-    Status sync_to(std::int64_t end, const SyncFn& sync);
+    Status sync_to(std::int64_t end, const SyncFn& sync, int waiters = 1);
 
     // Everything below this offset is durable.
     std::int64_t durable_end() const;
@@ -79,9 +81,14 @@ private:
     bool gathering_ = false;             // the leader waits in joined_cv_
     std::int64_t durable_end_ = 0;
     Status error_;
-    // The ends of the callers in sync_to() that no fsync has covered yet, the leader's too.
-    std::vector<std::int64_t> waiting_;
-    std::size_t expected_ = 0;  // waiting_.size() when the last fsync ended
+    struct Waiter {
+        std::int64_t end = 0;
+        int weight = 1;  // the `waiters` of its call
+    };
+    // The callers in sync_to() that no fsync has covered yet, the leader too.
+    std::vector<Waiter> waiting_;
+    int waiting_weight_ = 0;  // the sum of their weights
+    int expected_ = 0;        // waiting_weight_ when the last fsync ended
     // The average duration of recent fsyncs (an exponential moving average).
     std::chrono::nanoseconds sync_time_{0};
 };
