@@ -77,14 +77,12 @@ bool RecordAccumulator::add(const TopicPartition& key, const BatchTarget& target
 
 void RecordAccumulator::add_alone(const TopicPartition& key, const BatchTarget& target,
                                   const RecordToAdd& record, ReportSink&& sink) {
-    std::unique_lock lock(mu_);
+    std::lock_guard lock(mu_);
     Slot& slot = slots_[key];
     if (slot.open) seal(slot);
-    bool wake_sender = false;
-    encode(open_batch(slot, target, &wake_sender), record, std::move(sink));
+    // Sealed at once and drained by the caller: the sender thread has nothing to wait for.
+    encode(open_batch(slot, target, nullptr), record, std::move(sink));
     seal(slot);
-    lock.unlock();
-    if (wake_sender) due_cv_.notify_one();
 }
 
 void RecordAccumulator::add_and_seal(const TopicPartition& key, const BatchTarget& target,
