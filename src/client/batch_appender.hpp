@@ -6,9 +6,10 @@
 // was deleted, the store closed, the disk failed), so there is no retry loop. The one
 // exception is a batch the log refuses as too large (its topic's max.message.bytes was
 // lowered since the batch was filled, or zstd grew it): it is split in halves until each
-// record succeeds or fails on its own. delivery.timeout.ms is checked when a batch is about to be appended: a batch that waited
-// longer than that (behind slow appends of the same partition) fails with timed_out. Appended
-// batches' buffers go back to the RecordAccumulator for new batches.
+// record succeeds or fails on its own. delivery.timeout.ms is checked when a batch is about to
+// be appended: a batch that waited longer than that (behind slow appends of the same
+// partition) fails with timed_out. Appended batches' buffers go back to the RecordAccumulator
+// for new batches.
 //
 // Ownership: holds references to the Producer's store, session and accumulator, which outlive it.
 // Thread safety: append_all() and sync_appended() may be called from any number of threads at

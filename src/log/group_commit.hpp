@@ -11,9 +11,10 @@
 // after: N threads split into two groups that alternate, and an fsync covers about N / 2
 // records. So a leader first waits, briefly, for the callers the last fsync released to append
 // again: until as many callers are waiting as were waiting when the last fsync ended (itself
-// included; a caller counts as the threads it syncs for), or until about one fsync's duration (the recent average, at most
-// kMaxGatherWait) has passed. A lone caller, or callers fewer than before, wait only out the
-// bound once: the count then adapts. Gathering only delays an fsync; it never acknowledges a
+// included; a caller counts as the threads it syncs for), or until about one fsync's duration
+// (the recent average, at most kMaxGatherWait) has passed. A lone caller never waits; when
+// fewer callers come back than before, the leader waits out the bound once and the count then
+// adapts. Gathering only delays an fsync; it never acknowledges a
 // caller before an fsync that started after its append has succeeded.
 //
 // Errors. A failed fsync is final: every caller it would have covered, every caller waiting,
