@@ -47,34 +47,40 @@ std::vector<std::vector<Appended>> BatchAppender::append_all(std::vector<Batch>&
             append(batch, results[b]);
         }
     }
-    if (settings_.durable) sync_appended(batches, results);
     return results;
 }
 
-// fsyncs each partition the batches went to up to their last appended record; a failure
-// becomes the error of every record appended there.
 void BatchAppender::sync_appended(const std::vector<Batch>& batches,
                                   std::vector<std::vector<Appended>>& results) {
-    std::vector<std::pair<detail::PartitionState*, Offset>> ends;
+    if (!settings_.durable) return;
+    // Per partition: the end to sync to, and how many produce_sync() callers wait for it.
+    struct Target {
+        detail::PartitionState* partition;
+        Offset end;
+        int waiters = 0;
+    };
+    std::vector<Target> targets;
     for (std::size_t b = 0; b < batches.size(); ++b) {
         detail::PartitionState* p = batches[b].partition.get();
         for (const Appended& a : results[b]) {
             if (!a.status.is_ok()) continue;
             const Offset end = a.base + static_cast<std::int64_t>(a.end - a.begin);
-            auto it =
-                std::find_if(ends.begin(), ends.end(), [p](const auto& e) { return e.first == p; });
-            if (it == ends.end()) {
-                ends.emplace_back(p, end);
-            } else {
-                it->second = std::max(it->second, end);
-            }
+            auto it = std::find_if(targets.begin(), targets.end(),
+                                   [p](const Target& t) { return t.partition == p; });
+            if (it == targets.end()) it = targets.insert(targets.end(), {p, end});
+            it->end = std::max(it->end, end);
+            it->waiters += static_cast<int>(
+                std::count_if(batches[b].reports.begin(), batches[b].reports.end(),
+                              [&](const PendingReport& r) {
+                                  return r.sink.sync && r.index >= a.begin && r.index < a.end;
+                              }));
         }
     }
-    for (const auto& [partition, end] : ends) {
-        const Status synced = partition->log->sync_to(end);
+    for (const Target& target : targets) {
+        const Status synced = target.partition->log->sync_to(target.end, target.waiters);
         if (synced.is_ok()) continue;
         for (std::size_t b = 0; b < batches.size(); ++b) {
-            if (batches[b].partition.get() != partition) continue;
+            if (batches[b].partition.get() != target.partition) continue;
             for (Appended& a : results[b]) {
                 if (a.status.is_ok()) a.status = synced;
             }

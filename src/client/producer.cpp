@@ -161,6 +161,11 @@ class Producer::Impl {
         std::int64_t timestamp = 0;
         std::size_t fields = 0;  // BatchBuilder::fields_size() of the record
     };
+    // Appended batches and their outcomes, until their records are reported.
+    struct Sent {
+        std::vector<Batch> batches;
+        std::vector<std::vector<Appended>> results;
+    };
     struct QueuedReport {
         DeliveryCallback callback;
         DeliveryReport report;
@@ -310,12 +315,32 @@ class Producer::Impl {
     }
 
     // Appends sealed batches of one partition key, in order, then (acks=all) fsyncs once for
-    // all of them: the group commit of every produce_sync() caller queued meanwhile. Reports
-    // every record.
-    void send(std::vector<Batch>& batches) {
+    // all of them and reports every record. With acks=all and no callbacks among the records,
+    // the fsync and the reports are returned for drain() to run once other threads may append
+    // to the partition again: their records can then join the next fsync (group commit).
+    // Callbacks are delivered before the partition is released, so they stay in order.
+    std::function<void()> send(std::vector<Batch>& batches) {
         if (auto* hook = client::testing::before_send.load(std::memory_order_acquire)) hook();
-        const std::vector<std::vector<Appended>> results = appender_.append_all(batches);
+        std::vector<std::vector<Appended>> results = appender_.append_all(batches);
+        if (config_.durable && !has_callbacks(batches)) {
+            auto sent = std::make_shared<Sent>(std::move(batches), std::move(results));
+            return [this, sent] { sync_and_deliver(sent->batches, sent->results); };
+        }
+        sync_and_deliver(batches, results);
+        return {};
+    }
+
+    void sync_and_deliver(std::vector<Batch>& batches,
+                          std::vector<std::vector<Appended>>& results) {
+        appender_.sync_appended(batches, results);
         for (std::size_t b = 0; b < batches.size(); ++b) deliver(batches[b], results[b]);
+    }
+
+    static bool has_callbacks(const std::vector<Batch>& batches) {
+        return std::any_of(batches.begin(), batches.end(), [](const Batch& batch) {
+            return std::any_of(batch.reports.begin(), batch.reports.end(),
+                               [](const PendingReport& r) { return bool(r.sink.callback); });
+        });
     }
 
     // Hands each report to its produce_sync() caller or queues it for its callback.
@@ -394,7 +419,9 @@ class Producer::Impl {
     // poll(0) without it.
     std::atomic<bool> reports_ready_{false};
 
-    const client::RecordAccumulator::SendFn send_fn_ = [this](std::vector<Batch>& b) { send(b); };
+    const client::RecordAccumulator::SendFn send_fn_ = [this](std::vector<Batch>& b) {
+        return send(b);
+    };
     client::RecordAccumulator accumulator_;
     client::BatchAppender appender_;
     std::thread sender_;  // last, so it starts after everything it uses

@@ -102,13 +102,10 @@ TopicPartition RecordAccumulator::add_alone(std::unique_lock<std::mutex> lock,
     assert(lock.mutex() == &mu_ && lock.owns_lock());
     Slot& slot = this->slot(topic, partition, target);
     if (slot.open) seal(slot);
-    bool wake_sender = false;
-    encode(open_batch(slot, target, &wake_sender), record, std::move(sink));
+    // Sealed at once and drained by the caller: the sender thread has nothing to wait for.
+    encode(open_batch(slot, target, nullptr), record, std::move(sink));
     seal(slot);
-    TopicPartition key{topic, partition};
-    lock.unlock();
-    if (wake_sender) due_cv_.notify_one();
-    return key;
+    return TopicPartition{topic, partition};
 }
 
 TopicPartition RecordAccumulator::add_and_seal(std::unique_lock<std::mutex> lock,
@@ -189,12 +186,13 @@ void RecordAccumulator::drain(const TopicPartition& key, const SendFn& send) {
     Slot& slot = it->second;
     slot.draining = true;
     std::vector<Batch> batches;
+    std::vector<std::function<void()>> after_release;
     while (!slot.sealed.empty()) {
         batches.assign(std::make_move_iterator(slot.sealed.begin()),
                        std::make_move_iterator(slot.sealed.end()));
         slot.sealed.clear();
         lock.unlock();
-        send(batches);
+        if (auto rest = send(batches)) after_release.push_back(std::move(rest));
         lock.lock();
     }
     slot.draining = false;
@@ -204,6 +202,8 @@ void RecordAccumulator::drain(const TopicPartition& key, const SendFn& send) {
         if (has_last_slot_ && last_slot_ == it) has_last_slot_ = false;
         slots_.erase(it);
     }
+    lock.unlock();
+    for (const auto& rest : after_release) rest();
 }
 
 }  // namespace brook::client

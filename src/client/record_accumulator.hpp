@@ -106,8 +106,11 @@ struct RecordToAdd {
 class RecordAccumulator {
   public:
     using SealHook = std::function<void(const Batch&)>;
-    // Appends the batches, in order. They are all for the same partition key.
-    using SendFn = std::function<void(std::vector<Batch>&)>;
+    // Appends the batches, in order. They are all for the same partition key. It may return
+    // what is left to do for them once other threads may append to the partition again (with
+    // acks=all: waiting for the fsync and delivering the reports); drain() runs that after it
+    // has released the partition.
+    using SendFn = std::function<std::function<void()>(std::vector<Batch>&)>;
 
     // `on_seal` runs (under the accumulator's lock) each time a batch is sealed; the producer
     // uses it to move sticky partitioning on. It must not call back into the accumulator.
@@ -163,7 +166,9 @@ class RecordAccumulator {
 
     // Appends the partition's sealed batches with `send`, in order, unless another thread is
     // already draining this partition (it then appends them too). Each call of `send` gets all
-    // the batches sealed since the previous one.
+    // the batches sealed since the previous one. What the calls of `send` return runs, in
+    // order, once the partition is released, so other threads append while this one waits for
+    // an fsync, and the next fsync can cover their batches too.
     void drain(const TopicPartition& key, const SendFn& send);
 
   private:

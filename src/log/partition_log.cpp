@@ -307,47 +307,28 @@ Status PartitionLog::flush_locked() {
     return Status::ok();
 }
 
-Status PartitionLog::sync_to(Offset end) {
+Status PartitionLog::sync_to(Offset end, int waiters) {
     if (end > log_end_offset()) {
         return Status::invalid_argument(fmt::format("cannot sync to offset {}: the log end is {}",
                                                     end.value(), log_end_offset().value()));
     }
-    std::unique_lock lock(sync_mu_);
-    for (;;) {
-        if (durable_end_ >= end.value()) return Status::ok();
-        if (!sync_error_.is_ok()) return sync_error_;
-        if (!syncing_) break;
-        sync_cv_.wait(lock);
-    }
-    syncing_ = true;
-    lock.unlock();
-
-    std::int64_t target = 0;
-    std::shared_ptr<Segment> segment;
-    Status status;
-    {
-        std::lock_guard append_lock(append_mu_);
-        status = check_writable();
-        target = end_.load(std::memory_order_relaxed);
-        segment = active();
-    }
-    // Batches below `target` are in `segment` or in older segments, fsynced when they rolled.
-    if (status.is_ok()) status = segment->sync();
-    if (!status.is_ok() && status.sub_code() != SubCode::fail_stopped) {
-        std::lock_guard append_lock(append_mu_);
-        status = fail_stop(status);
-    }
-
-    lock.lock();
-    syncing_ = false;
-    if (status.is_ok()) {
-        durable_end_ = std::max(durable_end_, target);
-    } else {
-        sync_error_ = status;
-    }
-    sync_cv_.notify_all();
-    // end <= the log end when called <= target, so a successful sync covers it.
-    return status;
+    return group_commit_.sync_to(end.value(), [this]() -> Result<std::int64_t> {
+        std::int64_t target = 0;
+        std::shared_ptr<Segment> segment;
+        {
+            std::lock_guard append_lock(append_mu_);
+            BROOK_RETURN_IF_ERROR(check_writable());
+            target = end_.load(std::memory_order_relaxed);
+            segment = active();
+        }
+        // Batches below `target` are in `segment` or in older segments, fsynced when they
+        // rolled.
+        if (Status synced = segment->sync(); !synced.is_ok()) {
+            std::lock_guard append_lock(append_mu_);
+            return synced.sub_code() == SubCode::fail_stopped ? synced : fail_stop(synced);
+        }
+        return target;
+    }, waiters);
 }
 
 Status PartitionLog::set_config(const LogConfig& config) {

@@ -18,6 +18,7 @@
 #pragma once
 
 #include "fs/file_system.hpp"
+#include "log/group_commit.hpp"
 #include "log/log_config.hpp"
 #include "log/record_batch.hpp"
 #include "log/segment.hpp"
@@ -171,11 +172,14 @@ public:
     // @return io_error (and the log fail-stops) if fsync fails; closed.
     Status flush();
 
-    // Makes every batch below `end` durable. Concurrent callers share one fsync (group
-    // commit): one of them syncs everything appended so far while the others wait for it, and
-    // appends go on during the fsync.
-    // @return io_error (and the log fail-stops) if fsync fails; closed.
-    Status sync_to(Offset end);
+    // Makes every batch below `end` durable. Concurrent callers share fsyncs (group commit, see
+    // group_commit.hpp): one of them syncs everything appended so far while the others wait
+    // for it, and appends go on during the fsync.
+    // `waiters` is how many threads wait for this call (see GroupCommit::sync_to).
+    // @return invalid_argument if `end` is beyond the log end; io_error (and the log
+    //         fail-stops) if fsync fails, for every caller it would have covered and every
+    //         later one; closed.
+    Status sync_to(Offset end, int waiters = 1);
 
     // Replaces the config (for a topic's altered settings); it applies from the next append.
     // @return invalid_argument naming a setting out of range.
@@ -299,11 +303,8 @@ private:
     // active segment still sealed.
     bool clean_on_disk_ = false;
 
-    std::mutex sync_mu_;  // guards the group-commit fields below
-    std::condition_variable sync_cv_;
-    bool syncing_ = false;
-    std::int64_t durable_end_ = 0;
-    Status sync_error_;
+    // Shares the fsyncs of sync_to() callers.
+    GroupCommit group_commit_;
 
     // The producer state, open transactions and aborted index; appends update it under
     // append_mu_.

@@ -128,6 +128,7 @@ class FaultFileSystem::WrappedFile final : public fs::File {
     }
 
     Status sync() override {
+        if (owner_.before_sync) BROOK_RETURN_IF_ERROR(owner_.before_sync(path()));
         std::lock_guard lock(owner_.mu_);
         Status status = owner_.begin(op::sync, "fdatasync " + path());
         if (status.is_ok() && owner_.fail_sync) {

@@ -35,6 +35,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -93,6 +94,11 @@ class FaultFileSystem final : public fs::FileSystem {
     std::atomic<bool> fail_writes_no_space{false};
     // Number of read_at calls made through files opened here.
     std::atomic<std::uint64_t> reads{0};
+    // Called by File::sync with the file's path before anything else, outside the wrapper's
+    // lock: a test may block in it to hold that fsync while other operations go on, or return
+    // an error, which the sync then fails with (nothing is synced). Set it before the workload
+    // starts and clear it after.
+    std::function<Status(const std::string& path)> before_sync;
 
     // Arms `rule`, replacing any armed one; matching operations are counted from now.
     void inject(FaultRule rule);

@@ -1,0 +1,187 @@
+// acks=all from several threads (group commit through the Producer): a produce_sync() waiting
+// for its fsync must not keep other threads from appending to the partition, so their records
+// join the next fsync; and a failed fsync fails every record waiting for it and every later
+// one, with no retry. The fsync of the partition's segment is held deterministically in the
+// fault-injecting file system's before_sync hook: the test waits on conditions, never for a
+// time (the 60 s bounds only turn a hang into a failure).
+// Run under ThreadSanitizer by .ci/run.
+#include <doctest/doctest.h>
+
+#include <brook/brook.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "log/partition_log.hpp"
+#include "meta/meta_store.hpp"
+#include "store/store_core.hpp"
+#include "support/fault_fs.hpp"
+
+using namespace brook;
+using namespace brook::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kRoot = "/store";
+constexpr const char* kTopic = "events";
+
+// Holds the fsyncs of segment files while held; release() lets them go on, or fails the one
+// held (and no other) with `outcome`.
+class SegmentSyncGate {
+public:
+    Status before_sync(const std::string& path) {
+        if (!path.ends_with(".log")) return Status::ok();
+        std::unique_lock lock(mu_);
+        ++started_;
+        cv_.notify_all();
+        cv_.wait(lock, [&] { return !held_; });
+        return std::exchange(outcome_, Status::ok());
+    }
+    // Holds the next fsyncs of segments, counting them from zero.
+    void hold() {
+        std::lock_guard lock(mu_);
+        held_ = true;
+        started_ = 0;
+    }
+    void release(Status outcome = Status::ok()) {
+        std::lock_guard lock(mu_);
+        held_ = false;
+        outcome_ = std::move(outcome);
+        cv_.notify_all();
+    }
+    bool wait_started(int n) {
+        std::unique_lock lock(mu_);
+        return cv_.wait_for(lock, 60s, [&] { return started_ >= n; });
+    }
+    int started() {
+        std::lock_guard lock(mu_);
+        return started_;
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool held_ = false;
+    Status outcome_;
+    int started_ = 0;
+};
+
+struct Env {
+    std::shared_ptr<fs::FileSystem> memory = fs::new_memory_file_system();
+    FaultFileSystem faulty{*memory};
+    SegmentSyncGate gate;
+    std::unique_ptr<Store> store;
+    std::unique_ptr<Producer> producer;
+
+    Env() {
+        REQUIRE(memory->create_dirs(kRoot).is_ok());
+        faulty.mark_durable(kRoot);
+        faulty.before_sync = [this](const std::string& path) { return gate.before_sync(path); };
+        auto core = detail::StoreCore::open_on(
+            std::shared_ptr<fs::FileSystem>(&faulty, [](fs::FileSystem*) {}), kRoot,
+            meta::new_memory_meta_store(), {});
+        REQUIRE(core.is_ok());
+        store = detail::StoreCore::make_store(*core);
+        REQUIRE(store->create_topic(kTopic, 1).is_ok());
+        auto created = Producer::create(*store, {{"acks", "all"}});
+        REQUIRE(created.is_ok());
+        producer = std::move(created).value();
+    }
+    ~Env() { faulty.before_sync = nullptr; }
+
+    log::PartitionLog& log() {
+        auto partition = store->core()->partition(kTopic, PartitionId(0));
+        REQUIRE(partition.is_ok());
+        return *(*partition)->log;
+    }
+
+    // Waits (yielding) until the partition's log end reaches `end`; false after 60 s.
+    bool wait_log_end(std::int64_t end) {
+        const auto give_up = std::chrono::steady_clock::now() + 60s;
+        while (log().log_end_offset() < Offset(end)) {
+            if (std::chrono::steady_clock::now() > give_up) return false;
+            std::this_thread::yield();
+        }
+        return true;
+    }
+};
+
+// produce_sync() of one record in its own thread.
+class SyncProduce {
+public:
+    SyncProduce(Producer& producer, std::string value)
+        : thread_([this, &producer, value = std::move(value)] {
+              auto report = producer.produce_sync(
+                  {.topic = kTopic, .value = value, .partition = PartitionId(0)});
+              std::lock_guard lock(mu_);
+              report_ = std::move(report);
+          }) {}
+    bool done() {
+        std::lock_guard lock(mu_);
+        return report_.has_value();
+    }
+    Result<DeliveryReport> join() {
+        thread_.join();
+        return *report_;
+    }
+
+private:
+    std::mutex mu_;
+    std::optional<Result<DeliveryReport>> report_;
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("acks=all: another thread appends while a produce_sync waits for its fsync") {
+    Env env;
+    env.gate.hold();
+    SyncProduce a(*env.producer, "a");
+    REQUIRE(env.gate.wait_started(1));  // a's record is appended; its fsync is held
+    SyncProduce b(*env.producer, "b");
+    // b's record reaches the log although a still waits for its fsync.
+    REQUIRE(env.wait_log_end(2));
+    // The held fsync started before b's append, so b is not acknowledged yet.
+    CHECK_FALSE(b.done());
+    env.gate.release();
+    auto first = a.join();
+    auto second = b.join();
+    REQUIRE(first.is_ok());
+    REQUIRE(second.is_ok());
+    CHECK(first->offset == Offset(0));
+    CHECK(second->offset == Offset(1));
+    CHECK(env.gate.started() == 2);
+
+    // Both are durable: a power cut now keeps them.
+    auto image = env.faulty.crash_image(Tear::drop);
+    const std::string dir = env.log().dir();
+    ManualClock clock;
+    auto reopened = log::PartitionLog::open(*image, dir, {}, clock);
+    REQUIRE_MESSAGE(reopened.is_ok(), reopened.status().to_string());
+    CHECK((*reopened)->log_end_offset().value() == 2);
+}
+
+TEST_CASE("acks=all: a failed fsync fails every record waiting for it and every later one") {
+    Env env;
+    env.gate.hold();
+    SyncProduce a(*env.producer, "a");
+    REQUIRE(env.gate.wait_started(1));
+    SyncProduce b(*env.producer, "b");
+    REQUIRE(env.wait_log_end(2));
+    env.gate.release(Status::error(Code::io_error, "injected: fdatasync failed"));
+    auto first = a.join();
+    auto second = b.join();
+    CHECK(first.code() == Code::io_error);
+    CHECK(second.code() == Code::io_error);
+    // No retry: the failed fsync was the last one, and nothing later is acknowledged.
+    auto third = env.producer->produce_sync({.topic = kTopic, .value = "c"});
+    CHECK(third.code() == Code::io_error);
+    CHECK(third.status().sub_code() == SubCode::fail_stopped);
+    CHECK(env.gate.started() == 1);
+}
