@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -85,6 +86,21 @@ inline bool wait_for_groups_drained(const brook::GroupAdmin& admin,
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return true;
+}
+
+// A Producer on `store`; the test stops if it cannot be created.
+inline std::unique_ptr<brook::Producer> make_producer(const brook::Store& store,
+                                                     const brook::Config& config = {}) {
+    auto producer = brook::Producer::create(store, config);
+    REQUIRE_MESSAGE(producer.is_ok(), producer.status().to_string());
+    return std::move(producer).value();
+}
+
+// Creates a topic; the test stops if that fails.
+inline void create_topic(brook::Store& store, const std::string& name, std::int32_t partitions,
+                         const brook::Config& config = {}) {
+    const brook::Status created = store.create_topic(name, partitions, config);
+    REQUIRE_MESSAGE(created.is_ok(), created.to_string());
 }
 
 }  // namespace brook_test

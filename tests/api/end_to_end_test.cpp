@@ -19,12 +19,6 @@ namespace {
 
 constexpr int kPartitions = 4;
 
-std::unique_ptr<Producer> make_producer(Store& store, Config config = {}) {
-    auto producer = Producer::create(store, config);
-    REQUIRE_MESSAGE(producer.is_ok(), producer.status().to_string());
-    return std::move(producer).value();
-}
-
 std::unique_ptr<Consumer> consumer_from_beginning(Store& store, const std::string& topic,
                                                   int partitions) {
     auto consumer = Consumer::create(store);

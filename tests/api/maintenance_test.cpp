@@ -24,12 +24,6 @@ Options manual(std::shared_ptr<ManualClock> clock) {
     return options;
 }
 
-std::unique_ptr<Producer> make_producer(Store& store) {
-    auto producer = Producer::create(store);
-    REQUIRE_MESSAGE(producer.is_ok(), producer.status().to_string());
-    return std::move(producer).value();
-}
-
 Offset produce(Producer& producer, const std::string& topic, std::optional<std::string> key,
                std::optional<std::string> value, std::int64_t timestamp) {
     ProducerRecord record;

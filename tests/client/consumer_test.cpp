@@ -21,8 +21,12 @@
 #include <utility>
 #include <vector>
 
+#include "api_env.hpp"
+
 using namespace brook;
 using namespace std::chrono_literals;
+using brook_test::create_topic;
+using brook_test::make_producer;
 
 namespace {
 
@@ -71,21 +75,10 @@ std::unique_ptr<Store> open_store(F& fixture, Options options = {}) {
     return std::move(store).value();
 }
 
-std::unique_ptr<Producer> make_producer(const Store& store) {
-    auto producer = Producer::create(store);
-    REQUIRE_MESSAGE(producer.is_ok(), producer.status().to_string());
-    return std::move(producer).value();
-}
-
 std::unique_ptr<Consumer> make_consumer(const Store& store, const Config& config = {}) {
     auto consumer = Consumer::create(store, config);
     REQUIRE_MESSAGE(consumer.is_ok(), consumer.status().to_string());
     return std::move(consumer).value();
-}
-
-void create_topic(Store& store, const std::string& name, std::int32_t partitions) {
-    auto created = store.create_topic(name, partitions);
-    REQUIRE_MESSAGE(created.is_ok(), created.to_string());
 }
 
 DeliveryReport produce(Producer& producer, ProducerRecord record) {

@@ -26,22 +26,12 @@
 
 using namespace brook;
 using namespace std::chrono_literals;
+using brook_test::create_topic;
+using brook_test::make_producer;
 using brook_test::DiskStore;
 using brook_test::MemoryStore;
 
 namespace {
-
-std::unique_ptr<Producer> make_producer(Store& store, const Config& config = {}) {
-    auto producer = Producer::create(store, config);
-    REQUIRE_MESSAGE(producer.is_ok(), producer.status().to_string());
-    return std::move(producer).value();
-}
-
-void create_topic(Store& store, const std::string& name, std::int32_t partitions,
-                  const Config& config = {}) {
-    const Status created = store.create_topic(name, partitions, config);
-    REQUIRE_MESSAGE(created.is_ok(), created.to_string());
-}
 
 // A stored record, as a consumer reads it back.
 struct Stored {
