@@ -237,7 +237,8 @@ std::string targets(const std::vector<Row>& rows) {
     line("open-memory brook p50", field("open-memory", "brook", &Row::p50_us), 1000, false, " us");
     line("open-disk-400 brook p50", field("open-disk-400", "brook", &Row::p50_us), 50000, false, " us");
     const Row* idle = find_row(rows, "idle-rss-400", "brook");
-    line("idle-rss-400 brook (MB)", idle ? std::optional<double>(double(idle->peak_rss_kb) / 1024) : std::nullopt,
+    line("idle-rss-400 brook (MB)",
+         idle ? std::optional<double>(double(idle->peak_rss_kb) * 1024 / 1e6) : std::nullopt,
          16, false, "");
     const Row* recovery = find_row(rows, "recovery", "brook");
     line("recovery brook (MB/s)", recovery ? std::optional<double>(recovery->mb_per_s()) : std::nullopt,
