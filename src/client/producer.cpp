@@ -72,26 +72,43 @@ class Producer::Impl {
         send_all();
     }
 
-    // One lock per record: the accumulator's, under which prepare() resolves the topic from
-    // the cache and add() encodes the record. p.topic is valid while it is held.
+    // One lock per record: the accumulator's, under which the record's topic and partition are
+    // resolved from the topic cache and the record is encoded. p.topic is valid while it is
+    // held. The common case (prepare_cached() and add_to_last() both succeed) takes no other
+    // call that can fail and builds no report object when there is no callback.
     Status produce(const RecordRef& record, DeliveryCallback&& callback) {
         BROOK_RETURN_IF_ERROR(core_->check_open());
         std::unique_lock lock = accumulator_.lock();
         Prepared p;
-        BROOK_RETURN_IF_ERROR(prepare(record, lock, p));
+        if (!prepare_cached(record, p)) BROOK_RETURN_IF_ERROR(prepare(record, lock, p));
         outstanding_.fetch_add(1, std::memory_order_relaxed);
-        const std::string& topic = p.topic->record.name;
         const RecordToAdd add{record, p.timestamp, p.fields};
-        if (arrived_after_pause()) {
-            const TopicPartition key =
-                accumulator_.add_and_seal(std::move(lock), topic, p.partition, p.target, add,
-                                          ReportSink{std::move(callback), nullptr});
+        ReportSink sink{std::move(callback), nullptr};
+        const bool after_pause = arrived_after_pause();
+        if (!after_pause) {
+            switch (accumulator_.add_to_last(p.target, add, std::move(sink))) {
+                case client::RecordAccumulator::LastAdd::added:
+                    return Status::ok();
+                case client::RecordAccumulator::LastAdd::sealed: {
+                    // p.topic is valid only under the lock.
+                    const TopicPartition key{p.topic->record.name, p.partition};
+                    lock.unlock();
+                    accumulator_.drain(key, send_fn_);
+                    return Status::ok();
+                }
+                case client::RecordAccumulator::LastAdd::missed:
+                    break;  // `sink` was left as it was
+            }
+        }
+        const std::string& topic = p.topic->record.name;
+        if (after_pause) {
+            const TopicPartition key = accumulator_.add_and_seal(std::move(lock), topic, p.partition,
+                                                                 p.target, add, std::move(sink));
             accumulator_.drain(key, send_fn_);
             return Status::ok();
         }
         const std::optional<TopicPartition> sealed =
-            accumulator_.add(std::move(lock), topic, p.partition, p.target, add,
-                             ReportSink{std::move(callback), nullptr});
+            accumulator_.add(std::move(lock), topic, p.partition, p.target, add, std::move(sink));
         if (sealed) accumulator_.drain(*sealed, send_fn_);
         return Status::ok();
     }
@@ -190,13 +207,41 @@ class Producer::Impl {
                                          : fmt::format("producer '{}'", config_.client_id);
     }
 
+    // prepare() from the topic cache alone, for the common case: the cached topic, unchanged
+    // since; a partition given, or chosen from the key; no transaction to check; and a record
+    // well below max.message.bytes. Sets `p` as prepare() would.
+    // @return false when prepare() must decide instead (any error included).
+    // REQUIRES: the accumulator's lock held.
+    bool prepare_cached(const RecordRef& record, Prepared& p) {
+        const detail::TopicState* state = topic_cache_.get();
+        if (state == nullptr || topic_cache_version_ != core_->topology_version() ||
+            state->record.name != record.topic || session_->checks_produce() ||
+            (!record.key && topic_cache_limits_.needs_key)) {
+            return false;
+        }
+        const std::int32_t count = state->partition_count();
+        std::int32_t partition = 0;
+        if (record.partition) {
+            partition = record.partition->value();
+            if (partition < 0 || partition >= count) return false;
+        } else if (record.key) {
+            partition = key_partition(*record.key, count);
+        } else {
+            return false;  // sticky
+        }
+        p.topic = state;
+        p.partition = PartitionId(partition);
+        return set_target(record, topic_cache_limits_, p) == Fits::surely;
+    }
+
     // Checks the topic and the record's size, and picks the record's partition.
     // REQUIRES: `lock` holds the accumulator's lock; it may be released meanwhile, and holds it
     // again on return.
     Status prepare(const RecordRef& record, std::unique_lock<std::mutex>& lock, Prepared& p) {
         BROOK_RETURN_IF_ERROR(cached_topic(record.topic, lock, p));
         const detail::TopicState& state = *p.topic;
-        if (!record.key && state.config.cleanup_policy != store::CleanupPolicy::delete_segments) {
+        const TopicLimits limits = limits_of(state);
+        if (!record.key && limits.needs_key) {
             return Status::invalid_argument(fmt::format(
                 "topic '{}' is compacted (cleanup.policy includes compact), so every record needs "
                 "a key; compaction keeps the latest record per key",
@@ -213,9 +258,7 @@ class Producer::Impl {
                     partition, record.topic, count, count - 1));
             }
         } else if (record.key) {
-            partition = config_.partitioner == client::PartitionerKind::xxh3
-                            ? client::xxh3_partition(*record.key, count)
-                            : client::murmur2_partition(*record.key, count);
+            partition = key_partition(*record.key, count);
         } else {
             partition = sticky_.partition(state.record.name, count);
         }
@@ -230,34 +273,64 @@ class Producer::Impl {
             lock.lock();
             BROOK_RETURN_IF_ERROR(added);
         }
+        if (set_target(record, limits, p) == Fits::surely) return Status::ok();
+        // Like Kafka's producer, judge a record by its uncompressed size alone in a batch
+        // (exactly, only when its bound is above the limit).
+        const std::size_t alone =
+            log::format::kBatchHeaderSize + log::BatchBuilder::record_size(p.fields, 0, 0);
+        if (alone > limits.max_message_bytes) {
+            return Status::error(
+                Code::record_too_large,
+                fmt::format(
+                    "a record of {} bytes (as a batch of its own) exceeds max.message.bytes "
+                    "= {} of topic '{}'; send a smaller record or raise max.message.bytes",
+                    alone, limits.max_message_bytes, record.topic));
+        }
+        return Status::ok();
+    }
+
+    std::int32_t key_partition(std::string_view key, std::int32_t count) const {
+        return config_.partitioner == client::PartitionerKind::xxh3
+                   ? client::xxh3_partition(key, count)
+                   : client::murmur2_partition(key, count);
+    }
+
+    // What a topic's config (and this producer's) means for the records produced to it.
+    struct TopicLimits {
+        std::size_t max_message_bytes = 0;
+        std::size_t max_batch_bytes = 0;  // BatchTarget::max_batch_bytes
+        log::Compression compression = log::Compression::none;
+        bool needs_key = false;  // compacted: a null key is refused
+    };
+
+    TopicLimits limits_of(const detail::TopicState& state) const {
         const auto limit = static_cast<std::size_t>(state.config.max_message_bytes);
         const log::Compression compression = compression_for(state.config);
         // zstd may grow incompressible records a little; a batch must stay below the format's
         // hard limit after compression, or it could not be split when the log refuses it.
         constexpr std::size_t kZstdBatchLimit =
             log::format::kMaxBatchBytes - (log::format::kMaxBatchBytes >> 7);
-        p.target = {
-            &state.partitions[partition], count, compression,
-            compression == log::Compression::zstd ? std::min(limit, kZstdBatchLimit) : limit};
+        return {limit,
+                compression == log::Compression::zstd ? std::min(limit, kZstdBatchLimit) : limit,
+                compression,
+                state.config.cleanup_policy != store::CleanupPolicy::delete_segments};
+    }
+
+    // Whether a record fits in a batch of its own below max.message.bytes: surely (by the
+    // bound of its encoded size), or maybe (only its exact size can tell).
+    enum class Fits : bool { maybe, surely };
+
+    // Sets p.target, p.timestamp and p.fields for the record, from p.topic and p.partition.
+    Fits set_target(const RecordRef& record, const TopicLimits& limits, Prepared& p) const {
+        const detail::TopicState& state = *p.topic;
+        p.target = {&state.partitions[p.partition.value()], state.partition_count(),
+                    limits.compression, limits.max_batch_bytes};
         p.timestamp = record.timestamp ? *record.timestamp : core_->clock().now_ms();
         p.fields = log::BatchBuilder::fields_size(record.key, record.value, record.headers);
-        // Like Kafka's producer, judge a record by its uncompressed size alone in a batch
-        // (exactly, only when its bound is above the limit).
-        if (log::format::kBatchHeaderSize + p.fields + log::BatchBuilder::kMaxRecordOverhead <=
-            limit) {
-            return Status::ok();
-        }
-        const std::size_t alone =
-            log::format::kBatchHeaderSize + log::BatchBuilder::record_size(p.fields, 0, 0);
-        if (alone > limit) {
-            return Status::error(
-                Code::record_too_large,
-                fmt::format(
-                    "a record of {} bytes (as a batch of its own) exceeds max.message.bytes "
-                    "= {} of topic '{}'; send a smaller record or raise max.message.bytes",
-                    alone, limit, record.topic));
-        }
-        return Status::ok();
+        return log::format::kBatchHeaderSize + p.fields + log::BatchBuilder::kMaxRecordOverhead <=
+                       limits.max_message_bytes
+                   ? Fits::surely
+                   : Fits::maybe;
     }
 
     // Sets p.topic to the topic's snapshot, from a one-topic cache that any change of the
@@ -282,6 +355,7 @@ class Producer::Impl {
         p.topic = p.held.get();
         topic_cache_ = p.held;
         topic_cache_version_ = version;
+        topic_cache_limits_ = limits_of(*topic_cache_);
         return Status::ok();
     }
 
@@ -406,6 +480,7 @@ class Producer::Impl {
     // Guarded by accumulator_.lock(), so that a record takes one lock.
     std::shared_ptr<const detail::TopicState> topic_cache_;
     std::uint64_t topic_cache_version_ = 0;  // StoreCore::topology_version() when cached
+    TopicLimits topic_cache_limits_;         // limits_of(*topic_cache_)
     // Records produced and not yet handed to their callback (produce_sync records excluded).
     std::atomic<std::size_t> outstanding_{0};
     // steady_clock nanoseconds of the last produce(), for arrived_after_pause().

@@ -75,6 +75,25 @@ void RecordAccumulator::seal_if_record_overflows(Slot& slot, const BatchTarget& 
     if (after > target.max_batch_bytes) seal(slot);
 }
 
+RecordAccumulator::LastAdd RecordAccumulator::add_to_last(const BatchTarget& target,
+                                                           const RecordToAdd& record,
+                                                           ReportSink&& sink) {
+    if (!has_last_slot_) return LastAdd::missed;
+    Slot& slot = last_slot_->second;
+    if (!slot.open || slot.open->partition != *target.partition) return LastAdd::missed;
+    Batch& batch = *slot.open;
+    if (batch.records.size_bytes() + record.fields + log::BatchBuilder::kMaxRecordOverhead >
+        target.max_batch_bytes) {
+        return LastAdd::missed;
+    }
+    encode(batch, record, std::move(sink));
+    if (batch.records.size_bytes() - log::format::kBatchHeaderSize < batch_size_) {
+        return LastAdd::added;
+    }
+    seal(slot);
+    return LastAdd::sealed;
+}
+
 std::optional<TopicPartition> RecordAccumulator::add(std::unique_lock<std::mutex> lock,
                                                      const std::string& topic,
                                                      PartitionId partition,

@@ -137,6 +137,20 @@ class RecordAccumulator {
                                       PartitionId partition, const BatchTarget& target,
                                       const RecordToAdd& record, ReportSink&& sink);
 
+    // What add_to_last() did.
+    enum class LastAdd {
+        missed,  // nothing: the caller uses add()
+        added,   // encoded into the open batch
+        sealed,  // encoded, and the batch reached batch.size and was sealed: drain() it
+    };
+
+    // add() for the common case, under the caller's lock: the slot found last has an open
+    // batch for target.partition, and the record fits in it below target.max_batch_bytes.
+    // Encodes the record there, and seals the batch if it reached batch.size. Never opens a
+    // batch, so it never needs to wake the sender.
+    // REQUIRES: the lock from lock() held; the caller releases it.
+    LastAdd add_to_last(const BatchTarget& target, const RecordToAdd& record, ReportSink&& sink);
+
     // Adds `record` to the partition's open batch (opening one if needed, or if the record would
     // take it past target.max_batch_bytes) and seals it at once, without waking the sender: the
     // caller drains the partition itself.
