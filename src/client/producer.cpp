@@ -29,6 +29,7 @@ namespace brook {
 std::atomic<bool> client::testing::resend_batches{false};
 std::atomic<void (*)()> client::testing::before_send{nullptr};
 std::atomic<bool> client::testing::append_after_pause{true};
+std::atomic<bool> client::testing::fast_path{true};
 
 namespace {
 
@@ -73,44 +74,40 @@ class Producer::Impl {
     }
 
     // One lock per record: the accumulator's, under which the record's topic and partition are
-    // resolved from the topic cache and the record is encoded. p.topic is valid while it is
-    // held. The common case (prepare_cached() and add_to_last() both succeed) takes no other
-    // call that can fail and builds no report object when there is no callback.
+    // resolved from the topic cache and the record is encoded into its partition's open batch.
     Status produce(const RecordRef& record, DeliveryCallback&& callback) {
-        BROOK_RETURN_IF_ERROR(core_->check_open());
+        if (core_->is_closed()) return core_->check_open();
         std::unique_lock lock = accumulator_.lock();
         Prepared p;
-        if (!prepare_cached(record, p)) BROOK_RETURN_IF_ERROR(prepare(record, lock, p));
-        outstanding_.fetch_add(1, std::memory_order_relaxed);
-        const RecordToAdd add{record, p.timestamp, p.fields};
-        ReportSink sink{std::move(callback), nullptr};
-        const bool after_pause = arrived_after_pause();
-        if (!after_pause) {
-            switch (accumulator_.add_to_last(p.target, add, std::move(sink))) {
-                case client::RecordAccumulator::LastAdd::added:
-                    return Status::ok();
-                case client::RecordAccumulator::LastAdd::sealed: {
-                    // p.topic is valid only under the lock.
-                    const TopicPartition key{p.topic->record.name, p.partition};
-                    lock.unlock();
-                    accumulator_.drain(key, send_fn_);
-                    return Status::ok();
+        if (client::testing::fast_path.load(std::memory_order_relaxed) &&
+            prepare_cached(record, p)) {
+            // The common case: no call that can fail, no Status, no report object without a
+            // callback.
+            ReportSink sink{std::move(callback), nullptr};
+            const bool after_pause = arrived_after_pause();
+            if (!after_pause) {
+                switch (accumulator_.add_to_last(p.target, {record, p.timestamp, p.fields},
+                                                 std::move(sink))) {
+                    case client::RecordAccumulator::LastAdd::added:
+                        produced_one();
+                        return Status::ok();
+                    case client::RecordAccumulator::LastAdd::sealed: {
+                        produced_one();
+                        // p.topic is valid only under the lock.
+                        const TopicPartition key{p.topic->record.name, p.partition};
+                        lock.unlock();
+                        accumulator_.drain(key, send_fn_);
+                        return Status::ok();
+                    }
+                    case client::RecordAccumulator::LastAdd::missed:
+                        break;  // `sink` was left as it was
                 }
-                case client::RecordAccumulator::LastAdd::missed:
-                    break;  // `sink` was left as it was
             }
+            return add(std::move(lock), record, p, std::move(sink), after_pause);
         }
-        const std::string& topic = p.topic->record.name;
-        if (after_pause) {
-            const TopicPartition key = accumulator_.add_and_seal(std::move(lock), topic, p.partition,
-                                                                 p.target, add, std::move(sink));
-            accumulator_.drain(key, send_fn_);
-            return Status::ok();
-        }
-        const std::optional<TopicPartition> sealed =
-            accumulator_.add(std::move(lock), topic, p.partition, p.target, add, std::move(sink));
-        if (sealed) accumulator_.drain(*sealed, send_fn_);
-        return Status::ok();
+        BROOK_RETURN_IF_ERROR(prepare(record, lock, p));
+        return add(std::move(lock), record, p, ReportSink{std::move(callback), nullptr},
+                   arrived_after_pause());
     }
 
     Result<DeliveryReport> produce_sync(const RecordRef& record) {
@@ -149,21 +146,24 @@ class Producer::Impl {
         std::unique_lock lock(reports_mu_);
         while (true) {
             run_callbacks(lock);
-            if (outstanding_.load(std::memory_order_acquire) == 0) return Status::ok();
+            if (outstanding() == 0) return Status::ok();
             const bool woke = reports_cv_.wait_until(lock, deadline, [&] {
-                return !reports_.empty() || silent_reports_ > 0 ||
-                       outstanding_.load(std::memory_order_acquire) == 0;
+                return !reports_.empty() || silent_reports_ > 0 || outstanding() == 0;
             });
             if (!woke) {
                 return Status::error(
                     Code::timed_out,
                     fmt::format("{}: {} records still outstanding after flush timeout of {} ms",
-                                who(), outstanding_.load(), timeout.count()));
+                                who(), outstanding(), timeout.count()));
             }
         }
     }
 
-    std::size_t outstanding() const { return outstanding_.load(std::memory_order_acquire); }
+    std::size_t outstanding() const {
+        // Reported first: a record reported was counted as produced before (see produced_).
+        const std::size_t reported = reported_.load(std::memory_order_acquire);
+        return produced_.load(std::memory_order_acquire) - reported;
+    }
 
     txn::ProducerSession& session() { return *session_; }
 
@@ -188,6 +188,24 @@ class Producer::Impl {
         DeliveryReport report;
     };
 
+    // The general path of produce(), for a prepared record. Releases `lock`.
+    Status add(std::unique_lock<std::mutex> lock, const RecordRef& record, const Prepared& p,
+               ReportSink&& sink, bool after_pause) {
+        produced_one();
+        const std::string& topic = p.topic->record.name;
+        const RecordToAdd add{record, p.timestamp, p.fields};
+        if (after_pause) {
+            const TopicPartition key = accumulator_.add_and_seal(std::move(lock), topic, p.partition,
+                                                                 p.target, add, std::move(sink));
+            accumulator_.drain(key, send_fn_);
+            return Status::ok();
+        }
+        const std::optional<TopicPartition> sealed =
+            accumulator_.add(std::move(lock), topic, p.partition, p.target, add, std::move(sink));
+        if (sealed) accumulator_.drain(*sealed, send_fn_);
+        return Status::ok();
+    }
+
     // With linger.ms = 0 and no fsync to wait for, a record that comes after a pause (no
     // produce() call for kAppendPause) is appended by produce() itself: handing it to the
     // sender thread would cost a wake-up and a context switch for nothing to batch with.
@@ -200,6 +218,11 @@ class Producer::Impl {
         const std::int64_t now = steady_clock::now().time_since_epoch().count();
         const std::int64_t previous = last_produce_ns_.exchange(now, std::memory_order_relaxed);
         return now - previous >= std::chrono::nanoseconds(kAppendPause).count();
+    }
+
+    // Counts a record produced. REQUIRES: the accumulator's lock held.
+    void produced_one() {
+        produced_.store(produced_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
 
     std::string who() const {
@@ -467,9 +490,8 @@ class Producer::Impl {
             ++called;
         }
         lock.lock();
-        if (outstanding_.fetch_sub(done, std::memory_order_acq_rel) == done) {
-            reports_cv_.notify_all();
-        }
+        reported_.fetch_add(done, std::memory_order_acq_rel);
+        if (outstanding() == 0) reports_cv_.notify_all();
         return called;
     }
 
@@ -481,13 +503,18 @@ class Producer::Impl {
     std::shared_ptr<const detail::TopicState> topic_cache_;
     std::uint64_t topic_cache_version_ = 0;  // StoreCore::topology_version() when cached
     TopicLimits topic_cache_limits_;         // limits_of(*topic_cache_)
-    // Records produced and not yet handed to their callback (produce_sync records excluded).
-    std::atomic<std::size_t> outstanding_{0};
+    // Records produced (produce_sync records excluded), and those of them handed to their
+    // callback or counted as done by poll() or flush(): outstanding() is the difference.
+    // produced_ is written only under the accumulator's lock, so it needs no atomic
+    // read-modify-write per record; a record is counted there before its batch can be sealed,
+    // appended and reported, so reported_ never passes it.
+    std::atomic<std::size_t> produced_{0};
+    std::atomic<std::size_t> reported_{0};  // written under reports_mu_
     // steady_clock nanoseconds of the last produce(), for arrived_after_pause().
     std::atomic<std::int64_t> last_produce_ns_{std::numeric_limits<std::int64_t>::min() / 2};
 
     std::mutex reports_mu_;
-    std::condition_variable reports_cv_;  // a report was queued or outstanding_ reached 0
+    std::condition_variable reports_cv_;  // a report was queued or outstanding() reached 0
     std::deque<QueuedReport> reports_;    // Guarded by reports_mu_.
     std::size_t silent_reports_ = 0;      // delivered without a callback; guarded by reports_mu_
     // Whether reports_ or silent_reports_ has anything; written under reports_mu_, read by
