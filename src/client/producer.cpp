@@ -75,39 +75,37 @@ class Producer::Impl {
 
     // One lock per record: the accumulator's, under which the record's topic and partition are
     // resolved from the topic cache and the record is encoded into its partition's open batch.
-    Status produce(const RecordRef& record, DeliveryCallback&& callback) {
-        if (core_->is_closed()) return core_->check_open();
+    // The common case is inline, down to the encoding: no call that can fail, no Status, no
+    // report object without a callback; anything else is produce_general().
+    [[gnu::always_inline]] Status produce(const RecordRef& record, DeliveryCallback&& callback) {
+        if (core_->is_closed()) [[unlikely]] return core_->check_open();
         std::unique_lock lock = accumulator_.lock();
         Prepared p;
-        if (client::testing::fast_path.load(std::memory_order_relaxed) &&
-            prepare_cached(record, p)) {
-            // The common case: no call that can fail, no Status, no report object without a
-            // callback.
-            ReportSink sink{std::move(callback), nullptr};
-            const bool after_pause = arrived_after_pause();
-            if (!after_pause) {
-                switch (accumulator_.add_to_last(p.target, {record, p.timestamp, p.fields},
-                                                 std::move(sink))) {
-                    case client::RecordAccumulator::LastAdd::added:
-                        produced_one();
-                        return Status::ok();
-                    case client::RecordAccumulator::LastAdd::sealed: {
-                        produced_one();
-                        // p.topic is valid only under the lock.
-                        const TopicPartition key{p.topic->record.name, p.partition};
-                        lock.unlock();
-                        accumulator_.drain(key, send_fn_);
-                        return Status::ok();
-                    }
-                    case client::RecordAccumulator::LastAdd::missed:
-                        break;  // `sink` was left as it was
-                }
-            }
-            return add(std::move(lock), record, p, std::move(sink), after_pause);
+        if (!client::testing::fast_path.load(std::memory_order_relaxed) ||
+            !prepare_cached(record, p)) [[unlikely]] {
+            return produce_general(std::move(lock), record, std::move(callback));
         }
-        BROOK_RETURN_IF_ERROR(prepare(record, lock, p));
-        return add(std::move(lock), record, p, ReportSink{std::move(callback), nullptr},
-                   arrived_after_pause());
+        ReportSink sink{std::move(callback), nullptr};
+        const bool after_pause = arrived_after_pause();
+        if (!after_pause) [[likely]] {
+            switch (accumulator_.add_to_last(p.target, {record, p.timestamp, p.fields},
+                                             std::move(sink))) {
+                case client::RecordAccumulator::LastAdd::added:
+                    produced_one();
+                    return Status::ok();
+                case client::RecordAccumulator::LastAdd::sealed: {
+                    produced_one();
+                    // p.topic is valid only under the lock.
+                    const TopicPartition key{p.topic->record.name, p.partition};
+                    lock.unlock();
+                    accumulator_.drain(key, send_fn_);
+                    return Status::ok();
+                }
+                case client::RecordAccumulator::LastAdd::missed:
+                    break;  // `sink` was left as it was
+            }
+        }
+        return add(std::move(lock), record, p, std::move(sink), after_pause);
     }
 
     Result<DeliveryReport> produce_sync(const RecordRef& record) {
@@ -188,8 +186,19 @@ class Producer::Impl {
         DeliveryReport report;
     };
 
+    // produce() for any record: prepare() (which reports every error), then add().
+    [[gnu::noinline]] Status produce_general(std::unique_lock<std::mutex> lock,
+                                             const RecordRef& record,
+                                             DeliveryCallback&& callback) {
+        Prepared p;
+        BROOK_RETURN_IF_ERROR(prepare(record, lock, p));
+        return add(std::move(lock), record, p, ReportSink{std::move(callback), nullptr},
+                   arrived_after_pause());
+    }
+
     // The general path of produce(), for a prepared record. Releases `lock`.
-    Status add(std::unique_lock<std::mutex> lock, const RecordRef& record, const Prepared& p,
+    [[gnu::noinline]] Status add(std::unique_lock<std::mutex> lock, const RecordRef& record,
+                                 const Prepared& p,
                ReportSink&& sink, bool after_pause) {
         produced_one();
         const std::string& topic = p.topic->record.name;
@@ -235,7 +244,7 @@ class Producer::Impl {
     // well below max.message.bytes. Sets `p` as prepare() would.
     // @return false when prepare() must decide instead (any error included).
     // REQUIRES: the accumulator's lock held.
-    bool prepare_cached(const RecordRef& record, Prepared& p) {
+    [[gnu::always_inline]] bool prepare_cached(const RecordRef& record, Prepared& p) {
         const detail::TopicState* state = topic_cache_.get();
         if (state == nullptr || topic_cache_version_ != core_->topology_version() ||
             state->record.name != record.topic || session_->checks_produce() ||
@@ -344,7 +353,8 @@ class Producer::Impl {
     enum class Fits : bool { maybe, surely };
 
     // Sets p.target, p.timestamp and p.fields for the record, from p.topic and p.partition.
-    Fits set_target(const RecordRef& record, const TopicLimits& limits, Prepared& p) const {
+    [[gnu::always_inline]] Fits set_target(const RecordRef& record, const TopicLimits& limits,
+                                           Prepared& p) const {
         const detail::TopicState& state = *p.topic;
         p.target = {&state.partitions[p.partition.value()], state.partition_count(),
                     limits.compression, limits.max_batch_bytes};

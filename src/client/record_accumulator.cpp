@@ -58,40 +58,12 @@ Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target, bool
     return *slot.open;
 }
 
-void RecordAccumulator::encode(Batch& batch, const RecordToAdd& add, ReportSink&& sink) {
-    const RecordRef& r = add.record;
-    const std::uint32_t index = batch.records.record_count();
-    batch.records.add(r.key, r.value, r.headers, add.timestamp, static_cast<std::int32_t>(index),
-                      add.fields);
-    if (sink.callback || sink.sync)
-        batch.reports.push_back({index, add.timestamp, std::move(sink)});
-}
-
 void RecordAccumulator::seal_if_record_overflows(Slot& slot, const BatchTarget& target,
                                                  const RecordToAdd& record) {
     if (!slot.open || slot.open->partition != *target.partition) return;
     const std::size_t after =
         slot.open->records.size_bytes() + record.fields + log::BatchBuilder::kMaxRecordOverhead;
     if (after > target.max_batch_bytes) seal(slot);
-}
-
-RecordAccumulator::LastAdd RecordAccumulator::add_to_last(const BatchTarget& target,
-                                                           const RecordToAdd& record,
-                                                           ReportSink&& sink) {
-    if (!has_last_slot_) return LastAdd::missed;
-    Slot& slot = last_slot_->second;
-    if (!slot.open || slot.open->partition != *target.partition) return LastAdd::missed;
-    Batch& batch = *slot.open;
-    if (batch.records.size_bytes() + record.fields + log::BatchBuilder::kMaxRecordOverhead >
-        target.max_batch_bytes) {
-        return LastAdd::missed;
-    }
-    encode(batch, record, std::move(sink));
-    if (batch.records.size_bytes() - log::format::kBatchHeaderSize < batch_size_) {
-        return LastAdd::added;
-    }
-    seal(slot);
-    return LastAdd::sealed;
 }
 
 std::optional<TopicPartition> RecordAccumulator::add(std::unique_lock<std::mutex> lock,

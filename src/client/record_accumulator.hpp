@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "log/batch_builder.hpp"
+#include "log/format.hpp"
 #include "log/record_batch.hpp"
 #include "store/store_core.hpp"
 
@@ -149,7 +150,24 @@ class RecordAccumulator {
     // Encodes the record there, and seals the batch if it reached batch.size. Never opens a
     // batch, so it never needs to wake the sender.
     // REQUIRES: the lock from lock() held; the caller releases it.
-    LastAdd add_to_last(const BatchTarget& target, const RecordToAdd& record, ReportSink&& sink);
+    // Inline: it runs once per record produced.
+    [[gnu::always_inline]] LastAdd add_to_last(const BatchTarget& target,
+                                               const RecordToAdd& record, ReportSink&& sink) {
+        if (!has_last_slot_) return LastAdd::missed;
+        Slot& slot = last_slot_->second;
+        if (!slot.open || slot.open->partition != *target.partition) return LastAdd::missed;
+        Batch& batch = *slot.open;
+        if (batch.records.size_bytes() + record.fields + log::BatchBuilder::kMaxRecordOverhead >
+            target.max_batch_bytes) {
+            return LastAdd::missed;
+        }
+        encode(batch, record, std::move(sink));
+        if (batch.records.size_bytes() - log::format::kBatchHeaderSize < batch_size_) {
+            return LastAdd::added;
+        }
+        seal(slot);
+        return LastAdd::sealed;
+    }
 
     // Adds `record` to the partition's open batch (opening one if needed, or if the record would
     // take it past target.max_batch_bytes) and seals it at once, without waking the sender: the
@@ -199,7 +217,15 @@ class RecordAccumulator {
     // REQUIRES: mu_ held and slot.open set.
     void seal(Slot& slot);
     // Encodes `record` into `batch`. REQUIRES: mu_ held.
-    static void encode(Batch& batch, const RecordToAdd& record, ReportSink&& sink);
+    static void encode(Batch& batch, const RecordToAdd& add, ReportSink&& sink) {
+        const RecordRef& r = add.record;
+        const std::uint32_t index = batch.records.record_count();
+        batch.records.add(r.key, r.value, r.headers, add.timestamp,
+                          static_cast<std::int32_t>(index), add.fields);
+        if (sink.callback || sink.sync) {
+            batch.reports.push_back({index, add.timestamp, std::move(sink)});
+        }
+    }
     // Opens a batch for `target` in `slot`, sealing an open one for a deleted and re-created
     // topic first. Sets `wake_sender` if the caller must signal due_cv_ (after releasing mu_).
     // REQUIRES: mu_ held.
