@@ -187,7 +187,7 @@ class Producer::Impl {
     };
 
     // produce() for any record: prepare() (which reports every error), then add().
-    [[gnu::noinline]] Status produce_general(std::unique_lock<std::mutex> lock,
+    [[gnu::noinline]] Status produce_general(client::RecordAccumulator::Lock lock,
                                              const RecordRef& record,
                                              DeliveryCallback&& callback) {
         Prepared p;
@@ -197,7 +197,7 @@ class Producer::Impl {
     }
 
     // The general path of produce(), for a prepared record. Releases `lock`.
-    [[gnu::noinline]] Status add(std::unique_lock<std::mutex> lock, const RecordRef& record,
+    [[gnu::noinline]] Status add(client::RecordAccumulator::Lock lock, const RecordRef& record,
                                  const Prepared& p,
                ReportSink&& sink, bool after_pause) {
         produced_one();
@@ -269,7 +269,7 @@ class Producer::Impl {
     // Checks the topic and the record's size, and picks the record's partition.
     // REQUIRES: `lock` holds the accumulator's lock; it may be released meanwhile, and holds it
     // again on return.
-    Status prepare(const RecordRef& record, std::unique_lock<std::mutex>& lock, Prepared& p) {
+    Status prepare(const RecordRef& record, client::RecordAccumulator::Lock& lock, Prepared& p) {
         BROOK_RETURN_IF_ERROR(cached_topic(record.topic, lock, p));
         const detail::TopicState& state = *p.topic;
         const TopicLimits limits = limits_of(state);
@@ -370,7 +370,8 @@ class Producer::Impl {
     // store's topics (create, alter, delete) invalidates. On a miss it asks the store with the
     // lock released, and sets p.held.
     // REQUIRES: `lock` holds the accumulator's lock; it holds it again on return.
-    Status cached_topic(std::string_view name, std::unique_lock<std::mutex>& lock, Prepared& p) {
+    Status cached_topic(std::string_view name, client::RecordAccumulator::Lock& lock,
+                        Prepared& p) {
         const std::uint64_t version = core_->topology_version();
         if (topic_cache_ && topic_cache_version_ == version && topic_cache_->record.name == name) {
             p.topic = topic_cache_.get();

@@ -66,7 +66,7 @@ void RecordAccumulator::seal_if_record_overflows(Slot& slot, const BatchTarget& 
     if (after > target.max_batch_bytes) seal(slot);
 }
 
-std::optional<TopicPartition> RecordAccumulator::add(std::unique_lock<std::mutex> lock,
+std::optional<TopicPartition> RecordAccumulator::add(Lock lock,
                                                      const std::string& topic,
                                                      PartitionId partition,
                                                      const BatchTarget& target,
@@ -86,7 +86,7 @@ std::optional<TopicPartition> RecordAccumulator::add(std::unique_lock<std::mutex
     return to_drain;
 }
 
-TopicPartition RecordAccumulator::add_alone(std::unique_lock<std::mutex> lock,
+TopicPartition RecordAccumulator::add_alone(Lock lock,
                                             const std::string& topic, PartitionId partition,
                                             const BatchTarget& target, const RecordToAdd& record,
                                             ReportSink&& sink) {
@@ -99,7 +99,7 @@ TopicPartition RecordAccumulator::add_alone(std::unique_lock<std::mutex> lock,
     return TopicPartition{topic, partition};
 }
 
-TopicPartition RecordAccumulator::add_and_seal(std::unique_lock<std::mutex> lock,
+TopicPartition RecordAccumulator::add_and_seal(Lock lock,
                                                const std::string& topic, PartitionId partition,
                                                const BatchTarget& target, const RecordToAdd& record,
                                                ReportSink&& sink) {

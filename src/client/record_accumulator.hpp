@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "client/accumulator_mutex.hpp"
 #include "log/batch_builder.hpp"
 #include "log/format.hpp"
 #include "log/record_batch.hpp"
@@ -106,6 +107,7 @@ struct RecordToAdd {
 
 class RecordAccumulator {
   public:
+    using Lock = std::unique_lock<AccumulatorMutex>;
     using SealHook = std::function<void(const Batch&)>;
     // Appends the batches, in order. They are all for the same partition key. It may return
     // what is left to do for them once other threads may append to the partition again (with
@@ -123,7 +125,7 @@ class RecordAccumulator {
     // Locks the accumulator. The producer resolves a record's topic and partition under this
     // same lock (its topic cache is guarded by it), then hands it to one of the add calls
     // below, which release it: one lock per record.
-    std::unique_lock<std::mutex> lock() { return std::unique_lock(mu_); }
+    Lock lock() { return Lock(mu_); }
 
     // The add calls take the lock from lock() and release it. `topic` and `partition` name the
     // record's partition (the key drain() takes). A sink without a callback or promise is not
@@ -134,7 +136,7 @@ class RecordAccumulator {
     // Seals the open batch first if the record would take it past target.max_batch_bytes,
     // and seals it after if it reaches batch.size.
     // @return the partition to drain() if a batch of it was sealed, else nullopt.
-    std::optional<TopicPartition> add(std::unique_lock<std::mutex> lock, const std::string& topic,
+    std::optional<TopicPartition> add(Lock lock, const std::string& topic,
                                       PartitionId partition, const BatchTarget& target,
                                       const RecordToAdd& record, ReportSink&& sink);
 
@@ -173,13 +175,13 @@ class RecordAccumulator {
     // take it past target.max_batch_bytes) and seals it at once, without waking the sender: the
     // caller drains the partition itself.
     // @return the partition to drain().
-    TopicPartition add_and_seal(std::unique_lock<std::mutex> lock, const std::string& topic,
+    TopicPartition add_and_seal(Lock lock, const std::string& topic,
                                 PartitionId partition, const BatchTarget& target,
                                 const RecordToAdd& record, ReportSink&& sink);
 
     // Seals the partition's open batch, if any, then queues `record` as a batch of its own.
     // The caller then drains the partition. @return the partition to drain().
-    TopicPartition add_alone(std::unique_lock<std::mutex> lock, const std::string& topic,
+    TopicPartition add_alone(Lock lock, const std::string& topic,
                              PartitionId partition, const BatchTarget& target,
                              const RecordToAdd& record, ReportSink&& sink);
 
@@ -242,8 +244,8 @@ class RecordAccumulator {
 
     using TimePoint = std::chrono::steady_clock::time_point;
 
-    std::mutex mu_;
-    std::condition_variable due_cv_;  // wakes wait_for_due() on an earlier due batch or stop
+    AccumulatorMutex mu_;
+    std::condition_variable_any due_cv_;  // wakes wait_for_due() on an earlier due batch or stop
     std::map<TopicPartition, Slot> slots_;  // Guarded by mu_.
     // The entry of slots_ that slot() found last, or null; guarded by mu_.
     std::map<TopicPartition, Slot>::iterator last_slot_{};
