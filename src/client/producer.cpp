@@ -29,6 +29,7 @@ namespace brook {
 std::atomic<bool> client::testing::resend_batches{false};
 std::atomic<void (*)()> client::testing::before_send{nullptr};
 std::atomic<bool> client::testing::append_after_pause{true};
+std::atomic<bool> client::testing::fast_path{true};
 
 namespace {
 
@@ -72,28 +73,39 @@ class Producer::Impl {
         send_all();
     }
 
-    // One lock per record: the accumulator's, under which prepare() resolves the topic from
-    // the cache and add() encodes the record. p.topic is valid while it is held.
-    Status produce(const RecordRef& record, DeliveryCallback&& callback) {
-        BROOK_RETURN_IF_ERROR(core_->check_open());
+    // One lock per record: the accumulator's, under which the record's topic and partition are
+    // resolved from the topic cache and the record is encoded into its partition's open batch.
+    // The common case is inline, down to the encoding: no call that can fail, no Status, no
+    // report object without a callback; anything else is produce_general().
+    [[gnu::always_inline]] Status produce(const RecordRef& record, DeliveryCallback&& callback) {
+        if (core_->is_closed()) [[unlikely]] return core_->check_open();
         std::unique_lock lock = accumulator_.lock();
         Prepared p;
-        BROOK_RETURN_IF_ERROR(prepare(record, lock, p));
-        outstanding_.fetch_add(1, std::memory_order_relaxed);
-        const std::string& topic = p.topic->record.name;
-        const RecordToAdd add{record, p.timestamp, p.fields};
-        if (arrived_after_pause()) {
-            const TopicPartition key =
-                accumulator_.add_and_seal(std::move(lock), topic, p.partition, p.target, add,
-                                          ReportSink{std::move(callback), nullptr});
-            accumulator_.drain(key, send_fn_);
-            return Status::ok();
+        if (!client::testing::fast_path.load(std::memory_order_relaxed) ||
+            !prepare_cached(record, p)) [[unlikely]] {
+            return produce_general(std::move(lock), record, std::move(callback));
         }
-        const std::optional<TopicPartition> sealed =
-            accumulator_.add(std::move(lock), topic, p.partition, p.target, add,
-                             ReportSink{std::move(callback), nullptr});
-        if (sealed) accumulator_.drain(*sealed, send_fn_);
-        return Status::ok();
+        ReportSink sink{std::move(callback), nullptr};
+        const bool after_pause = arrived_after_pause();
+        if (!after_pause) [[likely]] {
+            switch (accumulator_.add_to_last(p.target, {record, p.timestamp, p.fields},
+                                             std::move(sink))) {
+                case client::RecordAccumulator::LastAdd::added:
+                    produced_one();
+                    return Status::ok();
+                case client::RecordAccumulator::LastAdd::sealed: {
+                    produced_one();
+                    // p.topic is valid only under the lock.
+                    const TopicPartition key{p.topic->record.name, p.partition};
+                    lock.unlock();
+                    accumulator_.drain(key, send_fn_);
+                    return Status::ok();
+                }
+                case client::RecordAccumulator::LastAdd::missed:
+                    break;  // `sink` was left as it was
+            }
+        }
+        return add(std::move(lock), record, p, std::move(sink), after_pause);
     }
 
     Result<DeliveryReport> produce_sync(const RecordRef& record) {
@@ -132,21 +144,24 @@ class Producer::Impl {
         std::unique_lock lock(reports_mu_);
         while (true) {
             run_callbacks(lock);
-            if (outstanding_.load(std::memory_order_acquire) == 0) return Status::ok();
+            if (outstanding() == 0) return Status::ok();
             const bool woke = reports_cv_.wait_until(lock, deadline, [&] {
-                return !reports_.empty() || silent_reports_ > 0 ||
-                       outstanding_.load(std::memory_order_acquire) == 0;
+                return !reports_.empty() || silent_reports_ > 0 || outstanding() == 0;
             });
             if (!woke) {
                 return Status::error(
                     Code::timed_out,
                     fmt::format("{}: {} records still outstanding after flush timeout of {} ms",
-                                who(), outstanding_.load(), timeout.count()));
+                                who(), outstanding(), timeout.count()));
             }
         }
     }
 
-    std::size_t outstanding() const { return outstanding_.load(std::memory_order_acquire); }
+    std::size_t outstanding() const {
+        // Reported first: a record reported was counted as produced before (see produced_).
+        const std::size_t reported = reported_.load(std::memory_order_acquire);
+        return produced_.load(std::memory_order_acquire) - reported;
+    }
 
     txn::ProducerSession& session() { return *session_; }
 
@@ -171,6 +186,35 @@ class Producer::Impl {
         DeliveryReport report;
     };
 
+    // produce() for any record: prepare() (which reports every error), then add().
+    [[gnu::noinline]] Status produce_general(client::RecordAccumulator::Lock lock,
+                                             const RecordRef& record,
+                                             DeliveryCallback&& callback) {
+        Prepared p;
+        BROOK_RETURN_IF_ERROR(prepare(record, lock, p));
+        return add(std::move(lock), record, p, ReportSink{std::move(callback), nullptr},
+                   arrived_after_pause());
+    }
+
+    // The general path of produce(), for a prepared record. Releases `lock`.
+    [[gnu::noinline]] Status add(client::RecordAccumulator::Lock lock, const RecordRef& record,
+                                 const Prepared& p,
+               ReportSink&& sink, bool after_pause) {
+        produced_one();
+        const std::string& topic = p.topic->record.name;
+        const RecordToAdd add{record, p.timestamp, p.fields};
+        if (after_pause) {
+            const TopicPartition key = accumulator_.add_and_seal(std::move(lock), topic, p.partition,
+                                                                 p.target, add, std::move(sink));
+            accumulator_.drain(key, send_fn_);
+            return Status::ok();
+        }
+        const std::optional<TopicPartition> sealed =
+            accumulator_.add(std::move(lock), topic, p.partition, p.target, add, std::move(sink));
+        if (sealed) accumulator_.drain(*sealed, send_fn_);
+        return Status::ok();
+    }
+
     // With linger.ms = 0 and no fsync to wait for, a record that comes after a pause (no
     // produce() call for kAppendPause) is appended by produce() itself: handing it to the
     // sender thread would cost a wake-up and a context switch for nothing to batch with.
@@ -185,18 +229,51 @@ class Producer::Impl {
         return now - previous >= std::chrono::nanoseconds(kAppendPause).count();
     }
 
+    // Counts a record produced. REQUIRES: the accumulator's lock held.
+    void produced_one() {
+        produced_.store(produced_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+
     std::string who() const {
         return config_.client_id.empty() ? "producer"
                                          : fmt::format("producer '{}'", config_.client_id);
     }
 
+    // prepare() from the topic cache alone, for the common case: the cached topic, unchanged
+    // since; a partition given, or chosen from the key; no transaction to check; and a record
+    // well below max.message.bytes. Sets `p` as prepare() would.
+    // @return false when prepare() must decide instead (any error included).
+    // REQUIRES: the accumulator's lock held.
+    [[gnu::always_inline]] bool prepare_cached(const RecordRef& record, Prepared& p) {
+        const detail::TopicState* state = topic_cache_.get();
+        if (state == nullptr || topic_cache_version_ != core_->topology_version() ||
+            state->record.name != record.topic || session_->checks_produce() ||
+            (!record.key && topic_cache_limits_.needs_key)) {
+            return false;
+        }
+        const std::int32_t count = state->partition_count();
+        std::int32_t partition = 0;
+        if (record.partition) {
+            partition = record.partition->value();
+            if (partition < 0 || partition >= count) return false;
+        } else if (record.key) {
+            partition = key_partition(*record.key, count);
+        } else {
+            return false;  // sticky
+        }
+        p.topic = state;
+        p.partition = PartitionId(partition);
+        return set_target(record, topic_cache_limits_, p) == Fits::surely;
+    }
+
     // Checks the topic and the record's size, and picks the record's partition.
     // REQUIRES: `lock` holds the accumulator's lock; it may be released meanwhile, and holds it
     // again on return.
-    Status prepare(const RecordRef& record, std::unique_lock<std::mutex>& lock, Prepared& p) {
+    Status prepare(const RecordRef& record, client::RecordAccumulator::Lock& lock, Prepared& p) {
         BROOK_RETURN_IF_ERROR(cached_topic(record.topic, lock, p));
         const detail::TopicState& state = *p.topic;
-        if (!record.key && state.config.cleanup_policy != store::CleanupPolicy::delete_segments) {
+        const TopicLimits limits = limits_of(state);
+        if (!record.key && limits.needs_key) {
             return Status::invalid_argument(fmt::format(
                 "topic '{}' is compacted (cleanup.policy includes compact), so every record needs "
                 "a key; compaction keeps the latest record per key",
@@ -213,9 +290,7 @@ class Producer::Impl {
                     partition, record.topic, count, count - 1));
             }
         } else if (record.key) {
-            partition = config_.partitioner == client::PartitionerKind::xxh3
-                            ? client::xxh3_partition(*record.key, count)
-                            : client::murmur2_partition(*record.key, count);
+            partition = key_partition(*record.key, count);
         } else {
             partition = sticky_.partition(state.record.name, count);
         }
@@ -230,41 +305,73 @@ class Producer::Impl {
             lock.lock();
             BROOK_RETURN_IF_ERROR(added);
         }
+        if (set_target(record, limits, p) == Fits::surely) return Status::ok();
+        // Like Kafka's producer, judge a record by its uncompressed size alone in a batch
+        // (exactly, only when its bound is above the limit).
+        const std::size_t alone =
+            log::format::kBatchHeaderSize + log::BatchBuilder::record_size(p.fields, 0, 0);
+        if (alone > limits.max_message_bytes) {
+            return Status::error(
+                Code::record_too_large,
+                fmt::format(
+                    "a record of {} bytes (as a batch of its own) exceeds max.message.bytes "
+                    "= {} of topic '{}'; send a smaller record or raise max.message.bytes",
+                    alone, limits.max_message_bytes, record.topic));
+        }
+        return Status::ok();
+    }
+
+    std::int32_t key_partition(std::string_view key, std::int32_t count) const {
+        return config_.partitioner == client::PartitionerKind::xxh3
+                   ? client::xxh3_partition(key, count)
+                   : client::murmur2_partition(key, count);
+    }
+
+    // What a topic's config (and this producer's) means for the records produced to it.
+    struct TopicLimits {
+        std::size_t max_message_bytes = 0;
+        std::size_t max_batch_bytes = 0;  // BatchTarget::max_batch_bytes
+        log::Compression compression = log::Compression::none;
+        bool needs_key = false;  // compacted: a null key is refused
+    };
+
+    TopicLimits limits_of(const detail::TopicState& state) const {
         const auto limit = static_cast<std::size_t>(state.config.max_message_bytes);
         const log::Compression compression = compression_for(state.config);
         // zstd may grow incompressible records a little; a batch must stay below the format's
         // hard limit after compression, or it could not be split when the log refuses it.
         constexpr std::size_t kZstdBatchLimit =
             log::format::kMaxBatchBytes - (log::format::kMaxBatchBytes >> 7);
-        p.target = {
-            &state.partitions[partition], count, compression,
-            compression == log::Compression::zstd ? std::min(limit, kZstdBatchLimit) : limit};
+        return {limit,
+                compression == log::Compression::zstd ? std::min(limit, kZstdBatchLimit) : limit,
+                compression,
+                state.config.cleanup_policy != store::CleanupPolicy::delete_segments};
+    }
+
+    // Whether a record fits in a batch of its own below max.message.bytes: surely (by the
+    // bound of its encoded size), or maybe (only its exact size can tell).
+    enum class Fits : bool { maybe, surely };
+
+    // Sets p.target, p.timestamp and p.fields for the record, from p.topic and p.partition.
+    [[gnu::always_inline]] Fits set_target(const RecordRef& record, const TopicLimits& limits,
+                                           Prepared& p) const {
+        const detail::TopicState& state = *p.topic;
+        p.target = {&state.partitions[p.partition.value()], state.partition_count(),
+                    limits.compression, limits.max_batch_bytes};
         p.timestamp = record.timestamp ? *record.timestamp : core_->clock().now_ms();
         p.fields = log::BatchBuilder::fields_size(record.key, record.value, record.headers);
-        // Like Kafka's producer, judge a record by its uncompressed size alone in a batch
-        // (exactly, only when its bound is above the limit).
-        if (log::format::kBatchHeaderSize + p.fields + log::BatchBuilder::kMaxRecordOverhead <=
-            limit) {
-            return Status::ok();
-        }
-        const std::size_t alone =
-            log::format::kBatchHeaderSize + log::BatchBuilder::record_size(p.fields, 0, 0);
-        if (alone > limit) {
-            return Status::error(
-                Code::record_too_large,
-                fmt::format(
-                    "a record of {} bytes (as a batch of its own) exceeds max.message.bytes "
-                    "= {} of topic '{}'; send a smaller record or raise max.message.bytes",
-                    alone, limit, record.topic));
-        }
-        return Status::ok();
+        return log::format::kBatchHeaderSize + p.fields + log::BatchBuilder::kMaxRecordOverhead <=
+                       limits.max_message_bytes
+                   ? Fits::surely
+                   : Fits::maybe;
     }
 
     // Sets p.topic to the topic's snapshot, from a one-topic cache that any change of the
     // store's topics (create, alter, delete) invalidates. On a miss it asks the store with the
     // lock released, and sets p.held.
     // REQUIRES: `lock` holds the accumulator's lock; it holds it again on return.
-    Status cached_topic(std::string_view name, std::unique_lock<std::mutex>& lock, Prepared& p) {
+    Status cached_topic(std::string_view name, client::RecordAccumulator::Lock& lock,
+                        Prepared& p) {
         const std::uint64_t version = core_->topology_version();
         if (topic_cache_ && topic_cache_version_ == version && topic_cache_->record.name == name) {
             p.topic = topic_cache_.get();
@@ -282,6 +389,7 @@ class Producer::Impl {
         p.topic = p.held.get();
         topic_cache_ = p.held;
         topic_cache_version_ = version;
+        topic_cache_limits_ = limits_of(*topic_cache_);
         return Status::ok();
     }
 
@@ -393,9 +501,8 @@ class Producer::Impl {
             ++called;
         }
         lock.lock();
-        if (outstanding_.fetch_sub(done, std::memory_order_acq_rel) == done) {
-            reports_cv_.notify_all();
-        }
+        reported_.fetch_add(done, std::memory_order_acq_rel);
+        if (outstanding() == 0) reports_cv_.notify_all();
         return called;
     }
 
@@ -406,13 +513,19 @@ class Producer::Impl {
     // Guarded by accumulator_.lock(), so that a record takes one lock.
     std::shared_ptr<const detail::TopicState> topic_cache_;
     std::uint64_t topic_cache_version_ = 0;  // StoreCore::topology_version() when cached
-    // Records produced and not yet handed to their callback (produce_sync records excluded).
-    std::atomic<std::size_t> outstanding_{0};
+    TopicLimits topic_cache_limits_;         // limits_of(*topic_cache_)
+    // Records produced (produce_sync records excluded), and those of them handed to their
+    // callback or counted as done by poll() or flush(): outstanding() is the difference.
+    // produced_ is written only under the accumulator's lock, so it needs no atomic
+    // read-modify-write per record; a record is counted there before its batch can be sealed,
+    // appended and reported, so reported_ never passes it.
+    std::atomic<std::size_t> produced_{0};
+    std::atomic<std::size_t> reported_{0};  // written under reports_mu_
     // steady_clock nanoseconds of the last produce(), for arrived_after_pause().
     std::atomic<std::int64_t> last_produce_ns_{std::numeric_limits<std::int64_t>::min() / 2};
 
     std::mutex reports_mu_;
-    std::condition_variable reports_cv_;  // a report was queued or outstanding_ reached 0
+    std::condition_variable reports_cv_;  // a report was queued or outstanding() reached 0
     std::deque<QueuedReport> reports_;    // Guarded by reports_mu_.
     std::size_t silent_reports_ = 0;      // delivered without a callback; guarded by reports_mu_
     // Whether reports_ or silent_reports_ has anything; written under reports_mu_, read by

@@ -13,6 +13,9 @@
 // thread even after a pause (see Producer::Impl::arrived_after_pause), so that a test's batches
 // do not depend on how fast it produces.
 //
+// fast_path: true by default; false makes produce() take its general path for every record
+// (prepare() and RecordAccumulator::add()), so that a test can compare the two.
+//
 // Thread safety: atomics; set them before producing and clear them after.
 #pragma once
 
@@ -23,5 +26,6 @@ namespace brook::client::testing {
 extern std::atomic<bool> resend_batches;
 extern std::atomic<void (*)()> before_send;
 extern std::atomic<bool> append_after_pause;
+extern std::atomic<bool> fast_path;
 
 }  // namespace brook::client::testing

@@ -58,15 +58,6 @@ Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target, bool
     return *slot.open;
 }
 
-void RecordAccumulator::encode(Batch& batch, const RecordToAdd& add, ReportSink&& sink) {
-    const RecordRef& r = add.record;
-    const std::uint32_t index = batch.records.record_count();
-    batch.records.add(r.key, r.value, r.headers, add.timestamp, static_cast<std::int32_t>(index),
-                      add.fields);
-    if (sink.callback || sink.sync)
-        batch.reports.push_back({index, add.timestamp, std::move(sink)});
-}
-
 void RecordAccumulator::seal_if_record_overflows(Slot& slot, const BatchTarget& target,
                                                  const RecordToAdd& record) {
     if (!slot.open || slot.open->partition != *target.partition) return;
@@ -75,7 +66,7 @@ void RecordAccumulator::seal_if_record_overflows(Slot& slot, const BatchTarget& 
     if (after > target.max_batch_bytes) seal(slot);
 }
 
-std::optional<TopicPartition> RecordAccumulator::add(std::unique_lock<std::mutex> lock,
+std::optional<TopicPartition> RecordAccumulator::add(Lock lock,
                                                      const std::string& topic,
                                                      PartitionId partition,
                                                      const BatchTarget& target,
@@ -95,7 +86,7 @@ std::optional<TopicPartition> RecordAccumulator::add(std::unique_lock<std::mutex
     return to_drain;
 }
 
-TopicPartition RecordAccumulator::add_alone(std::unique_lock<std::mutex> lock,
+TopicPartition RecordAccumulator::add_alone(Lock lock,
                                             const std::string& topic, PartitionId partition,
                                             const BatchTarget& target, const RecordToAdd& record,
                                             ReportSink&& sink) {
@@ -108,7 +99,7 @@ TopicPartition RecordAccumulator::add_alone(std::unique_lock<std::mutex> lock,
     return TopicPartition{topic, partition};
 }
 
-TopicPartition RecordAccumulator::add_and_seal(std::unique_lock<std::mutex> lock,
+TopicPartition RecordAccumulator::add_and_seal(Lock lock,
                                                const std::string& topic, PartitionId partition,
                                                const BatchTarget& target, const RecordToAdd& record,
                                                ReportSink&& sink) {

@@ -35,7 +35,9 @@
 #include <string_view>
 #include <vector>
 
+#include "client/accumulator_mutex.hpp"
 #include "log/batch_builder.hpp"
+#include "log/format.hpp"
 #include "log/record_batch.hpp"
 #include "store/store_core.hpp"
 
@@ -105,6 +107,7 @@ struct RecordToAdd {
 
 class RecordAccumulator {
   public:
+    using Lock = std::unique_lock<AccumulatorMutex>;
     using SealHook = std::function<void(const Batch&)>;
     // Appends the batches, in order. They are all for the same partition key. It may return
     // what is left to do for them once other threads may append to the partition again (with
@@ -122,7 +125,7 @@ class RecordAccumulator {
     // Locks the accumulator. The producer resolves a record's topic and partition under this
     // same lock (its topic cache is guarded by it), then hands it to one of the add calls
     // below, which release it: one lock per record.
-    std::unique_lock<std::mutex> lock() { return std::unique_lock(mu_); }
+    Lock lock() { return Lock(mu_); }
 
     // The add calls take the lock from lock() and release it. `topic` and `partition` name the
     // record's partition (the key drain() takes). A sink without a callback or promise is not
@@ -133,21 +136,52 @@ class RecordAccumulator {
     // Seals the open batch first if the record would take it past target.max_batch_bytes,
     // and seals it after if it reaches batch.size.
     // @return the partition to drain() if a batch of it was sealed, else nullopt.
-    std::optional<TopicPartition> add(std::unique_lock<std::mutex> lock, const std::string& topic,
+    std::optional<TopicPartition> add(Lock lock, const std::string& topic,
                                       PartitionId partition, const BatchTarget& target,
                                       const RecordToAdd& record, ReportSink&& sink);
+
+    // What add_to_last() did.
+    enum class LastAdd {
+        missed,  // nothing: the caller uses add()
+        added,   // encoded into the open batch
+        sealed,  // encoded, and the batch reached batch.size and was sealed: drain() it
+    };
+
+    // add() for the common case, under the caller's lock: the slot found last has an open
+    // batch for target.partition, and the record fits in it below target.max_batch_bytes.
+    // Encodes the record there, and seals the batch if it reached batch.size. Never opens a
+    // batch, so it never needs to wake the sender.
+    // REQUIRES: the lock from lock() held; the caller releases it.
+    // Inline: it runs once per record produced.
+    [[gnu::always_inline]] LastAdd add_to_last(const BatchTarget& target,
+                                               const RecordToAdd& record, ReportSink&& sink) {
+        if (!has_last_slot_) return LastAdd::missed;
+        Slot& slot = last_slot_->second;
+        if (!slot.open || slot.open->partition != *target.partition) return LastAdd::missed;
+        Batch& batch = *slot.open;
+        if (batch.records.size_bytes() + record.fields + log::BatchBuilder::kMaxRecordOverhead >
+            target.max_batch_bytes) {
+            return LastAdd::missed;
+        }
+        encode(batch, record, std::move(sink));
+        if (batch.records.size_bytes() - log::format::kBatchHeaderSize < batch_size_) {
+            return LastAdd::added;
+        }
+        seal(slot);
+        return LastAdd::sealed;
+    }
 
     // Adds `record` to the partition's open batch (opening one if needed, or if the record would
     // take it past target.max_batch_bytes) and seals it at once, without waking the sender: the
     // caller drains the partition itself.
     // @return the partition to drain().
-    TopicPartition add_and_seal(std::unique_lock<std::mutex> lock, const std::string& topic,
+    TopicPartition add_and_seal(Lock lock, const std::string& topic,
                                 PartitionId partition, const BatchTarget& target,
                                 const RecordToAdd& record, ReportSink&& sink);
 
     // Seals the partition's open batch, if any, then queues `record` as a batch of its own.
     // The caller then drains the partition. @return the partition to drain().
-    TopicPartition add_alone(std::unique_lock<std::mutex> lock, const std::string& topic,
+    TopicPartition add_alone(Lock lock, const std::string& topic,
                              PartitionId partition, const BatchTarget& target,
                              const RecordToAdd& record, ReportSink&& sink);
 
@@ -185,7 +219,15 @@ class RecordAccumulator {
     // REQUIRES: mu_ held and slot.open set.
     void seal(Slot& slot);
     // Encodes `record` into `batch`. REQUIRES: mu_ held.
-    static void encode(Batch& batch, const RecordToAdd& record, ReportSink&& sink);
+    static void encode(Batch& batch, const RecordToAdd& add, ReportSink&& sink) {
+        const RecordRef& r = add.record;
+        const std::uint32_t index = batch.records.record_count();
+        batch.records.add(r.key, r.value, r.headers, add.timestamp,
+                          static_cast<std::int32_t>(index), add.fields);
+        if (sink.callback || sink.sync) {
+            batch.reports.push_back({index, add.timestamp, std::move(sink)});
+        }
+    }
     // Opens a batch for `target` in `slot`, sealing an open one for a deleted and re-created
     // topic first. Sets `wake_sender` if the caller must signal due_cv_ (after releasing mu_).
     // REQUIRES: mu_ held.
@@ -202,8 +244,8 @@ class RecordAccumulator {
 
     using TimePoint = std::chrono::steady_clock::time_point;
 
-    std::mutex mu_;
-    std::condition_variable due_cv_;  // wakes wait_for_due() on an earlier due batch or stop
+    AccumulatorMutex mu_;
+    std::condition_variable_any due_cv_;  // wakes wait_for_due() on an earlier due batch or stop
     std::map<TopicPartition, Slot> slots_;  // Guarded by mu_.
     // The entry of slots_ that slot() found last, or null; guarded by mu_.
     std::map<TopicPartition, Slot>::iterator last_slot_{};

@@ -12,16 +12,8 @@
 #include "util/varint.hpp"
 
 namespace brook::log {
-namespace {
 
 using util::store_le;
-
-// Timestamp deltas wrap, so that any pair of int64 timestamps round-trips.
-std::int64_t wrapping_sub(std::int64_t a, std::int64_t b) noexcept {
-    return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
-}
-
-}  // namespace
 
 BatchBuilder::BatchBuilder() : size_(format::kBatchHeaderSize) {}
 
@@ -39,38 +31,9 @@ void BatchBuilder::reserve(std::size_t bytes) {
     if (size_ + bytes > bytes_.size()) bytes_.resize(size_ + bytes);
 }
 
-std::byte* BatchBuilder::begin_record(std::int64_t timestamp, std::int32_t offset_delta,
-                                      std::size_t fields) {
-    assert(offset_delta > last_offset_delta_);
-    if (count_ == 0) {
-        first_timestamp_ = timestamp;
-        max_timestamp_ = timestamp;
-    } else {
-        max_timestamp_ = std::max(max_timestamp_, timestamp);
-    }
-    const std::uint64_t timestamp_delta =
-        util::zigzag_encode(wrapping_sub(timestamp, first_timestamp_));
-    const std::uint64_t offset_zigzag = util::zigzag_encode(offset_delta);
-    const std::size_t body = 1 + varint_size(timestamp_delta) + varint_size(offset_zigzag) + fields;
-    const std::uint64_t body_zigzag = length_zigzag(body);
-    const std::size_t total = varint_size(body_zigzag) + body;
-    // Grow geometrically, so that a batch of n records is copied O(1) times per byte.
-    if (size_ + total > bytes_.size()) {
-        bytes_.resize(std::max(size_ + total, std::max<std::size_t>(bytes_.size() * 2, 256)));
-    }
-    std::byte* p = bytes_.data() + size_;
-    size_ += total;
-    record_end_ = size_;
-    ++count_;
-    last_offset_delta_ = offset_delta;
-    p = put_varint(p, body_zigzag);
-    *p++ = std::byte{0};  // attributes
-    p = put_varint(p, timestamp_delta);
-    return put_varint(p, offset_zigzag);
-}
-
-void BatchBuilder::end_record([[maybe_unused]] std::byte* end) noexcept {
-    assert(end == bytes_.data() + record_end_);
+void BatchBuilder::grow(std::size_t size) {
+    // Geometrically, so that a batch of n records is copied O(1) times per byte.
+    bytes_.resize(std::max(size, std::max<std::size_t>(bytes_.size() * 2, 256)));
 }
 
 Result<std::vector<std::byte>> BatchBuilder::finish(const BatchOptions& options) {

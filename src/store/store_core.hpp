@@ -77,6 +77,8 @@ class StoreCore {
 
     Status close();
     Status check_open() const;
+    // check_open() failing, without building a Status: for per-record paths.
+    bool is_closed() const noexcept { return closed_.load(std::memory_order_acquire); }
     bool read_only() const noexcept { return options_.read_only; }
     const Clock& clock() const noexcept { return *clock_; }
     const std::string& path() const noexcept { return path_; }

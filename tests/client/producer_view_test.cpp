@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "api_env.hpp"
+#include "producer_read_back.hpp"
 
 using namespace brook;
 using namespace std::chrono_literals;
@@ -30,43 +31,10 @@ using brook_test::create_topic;
 using brook_test::make_producer;
 using brook_test::DiskStore;
 using brook_test::MemoryStore;
+using brook_test::read_all;
+using brook_test::Stored;
 
 namespace {
-
-// A stored record, as a consumer reads it back.
-struct Stored {
-    std::int32_t partition = 0;
-    std::int64_t offset = 0;
-    std::optional<std::string> key;
-    std::optional<std::string> value;
-    Headers headers;
-    std::int64_t timestamp = 0;
-
-    friend bool operator==(const Stored&, const Stored&) = default;
-};
-
-// Every record of the topic's partitions, partition by partition, in offset order.
-std::vector<Stored> read_all(Store& store, const std::string& topic, std::int32_t partitions) {
-    auto created = Consumer::create(store, {{"auto.offset.reset", "earliest"}});
-    REQUIRE_MESSAGE(created.is_ok(), created.status().to_string());
-    std::unique_ptr<Consumer> consumer = std::move(created).value();
-    std::vector<Stored> out;
-    for (std::int32_t p = 0; p < partitions; ++p) {
-        REQUIRE(consumer->assign({{topic, PartitionId(p), Offset(0)}}).is_ok());
-        while (true) {
-            const std::vector<Message> batch = consumer->consume(1000, 0ms);
-            if (batch.empty()) break;
-            for (const Message& m : batch) {
-                REQUIRE_MESSAGE(m.error().is_ok(), m.error().to_string());
-                out.push_back({m.partition().value(), m.offset().value(),
-                               m.key() ? std::optional<std::string>(*m.key()) : std::nullopt,
-                               m.value() ? std::optional<std::string>(*m.value()) : std::nullopt,
-                               m.headers(), m.timestamp()});
-            }
-        }
-    }
-    return out;
-}
 
 // A random record: binary keys and values (zero bytes included), null keys (always with an
 // explicit partition, since sticky partitioning is random), tombstones, headers, and
