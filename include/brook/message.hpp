@@ -15,6 +15,7 @@
 #include <brook/status.hpp>
 #include <brook/types.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -73,15 +74,68 @@ namespace detail {
 
 // What Messages share: their topic and error, and (in subclasses) the memory their key, value
 // and headers live in. The consumer makes one per read of a partition; its Messages keep it
-// alive.
+// alive. The Messages holding it are counted in it (SourceRef), so that the consumer takes
+// the references of a whole batch of Messages with one atomic add; the last one to go
+// recycles it, on whatever thread that is.
 struct MessageSource {
     MessageSource() = default;
     MessageSource(std::string topic_name, Status status)
         : topic(std::move(topic_name)), error(std::move(status)) {}
+    MessageSource(const MessageSource&) = delete;
+    MessageSource& operator=(const MessageSource&) = delete;
     virtual ~MessageSource() = default;
+
+    // Takes `n` references more. Any thread.
+    void acquire(std::int64_t n = 1) const noexcept {
+        refs_.fetch_add(n, std::memory_order_relaxed);
+    }
+    // Drops one reference; the last one recycles the source. Any thread.
+    void release() const noexcept {
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) recycle();
+    }
 
     std::string topic;
     Status error;
+
+protected:
+    // Runs once the last reference is dropped: deletes the source, or (in a subclass) hands
+    // it back to whoever reuses it.
+    virtual void recycle() const noexcept { delete this; }
+
+private:
+    mutable std::atomic<std::int64_t> refs_{0};
+};
+
+// One counted reference to a MessageSource, or none.
+class SourceRef {
+public:
+    SourceRef() = default;
+    // Takes a new reference to `source` (null for none).
+    explicit SourceRef(const MessageSource* source) noexcept : source_(source) {
+        if (source_ != nullptr) source_->acquire();
+    }
+    // Takes over a reference to `source` already counted for it (see MessageSource::acquire).
+    static SourceRef adopt(const MessageSource* source) noexcept {
+        SourceRef ref;
+        ref.source_ = source;
+        return ref;
+    }
+    SourceRef(const SourceRef& other) noexcept : SourceRef(other.source_) {}
+    SourceRef(SourceRef&& other) noexcept : source_(std::exchange(other.source_, nullptr)) {}
+    SourceRef& operator=(SourceRef other) noexcept {
+        std::swap(source_, other.source_);
+        return *this;
+    }
+    ~SourceRef() {
+        if (source_ != nullptr) source_->release();
+    }
+
+    const MessageSource* get() const noexcept { return source_; }
+    const MessageSource* operator->() const noexcept { return source_; }
+    explicit operator bool() const noexcept { return source_ != nullptr; }
+
+private:
+    const MessageSource* source_ = nullptr;
 };
 
 }  // namespace detail
@@ -124,7 +178,12 @@ public:
     Message(std::shared_ptr<const detail::MessageSource> source, PartitionId partition,
             Offset offset, std::optional<std::string_view> key,
             std::optional<std::string_view> value, const Headers* headers,
-            std::int64_t timestamp, TimestampType timestamp_type) noexcept
+            std::int64_t timestamp, TimestampType timestamp_type);
+    // As above, holding the reference `source`.
+    Message(detail::SourceRef source, PartitionId partition, Offset offset,
+            std::optional<std::string_view> key, std::optional<std::string_view> value,
+            const Headers* headers, std::int64_t timestamp,
+            TimestampType timestamp_type) noexcept
         : source_(std::move(source)),
           headers_(headers),
           key_(key ? key->data() : nullptr),
@@ -144,7 +203,7 @@ private:
     static const Status& no_error() noexcept;
 
     // Topic, error, and what key_, value_ and headers_ point into; null for Message().
-    std::shared_ptr<const detail::MessageSource> source_;
+    detail::SourceRef source_;
     const Headers* headers_ = nullptr;  // null when the message has none
     const char* key_ = nullptr;
     const char* value_ = nullptr;

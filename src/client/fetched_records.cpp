@@ -5,6 +5,12 @@
 namespace brook::client {
 namespace {
 
+TimestampType timestamp_type_of(const log::RecordView& r) {
+    return r.timestamp_type == log::TimestampType::log_append_time
+               ? TimestampType::log_append_time
+               : TimestampType::create_time;
+}
+
 Headers to_headers(std::span<const log::HeaderView> views) {
     Headers headers;
     headers.reserve(views.size());
@@ -18,7 +24,7 @@ Headers to_headers(std::span<const log::HeaderView> views) {
 
 }  // namespace
 
-std::shared_ptr<FetchedBytes> FetchPool::take(const std::string& topic) {
+FetchedBytesRef FetchPool::take(const std::string& topic) {
     std::unique_ptr<FetchedBytes> bytes;
     {
         std::lock_guard lock(mu_);
@@ -29,9 +35,16 @@ std::shared_ptr<FetchedBytes> FetchPool::take(const std::string& topic) {
     }
     if (!bytes) bytes = std::make_unique<FetchedBytes>();
     bytes->topic = topic;
-    // The deleter keeps the pool alive until every buffer it handed out is back.
-    return std::shared_ptr<FetchedBytes>(
-        bytes.release(), [pool = shared_from_this()](FetchedBytes* b) { pool->give_back(b); });
+    // Keeps the pool alive until every buffer it handed out is back.
+    bytes->pool = shared_from_this();
+    return FetchedBytesRef(bytes.release());
+}
+
+void FetchedBytes::recycle() const noexcept {
+    // The last reference is gone: nothing else uses the bytes, which were made writable.
+    auto* self = const_cast<FetchedBytes*>(this);
+    const std::shared_ptr<FetchPool> owner = std::move(self->pool);
+    owner->give_back(self);
 }
 
 void FetchPool::give_back(FetchedBytes* bytes) noexcept {
@@ -45,7 +58,7 @@ void FetchPool::give_back(FetchedBytes* bytes) noexcept {
     if (free_.size() < kMaxFree) free_.push_back(std::move(owned));
 }
 
-Status FetchedRecords::decode(std::shared_ptr<FetchedBytes> bytes, Offset from) {
+Status FetchedRecords::decode(FetchedBytesRef bytes, Offset from) {
     clear();
     if (Status decoded = log::decode_raw_views(bytes->raw, from, bytes->decompressed, records_,
                                                header_views_);
@@ -74,20 +87,32 @@ void FetchedRecords::clear() {
     header_views_.clear();
     headers_.clear();
     next_ = 0;
-    bytes_.reset();
+    bytes_ = FetchedBytesRef();
 }
 
 Offset FetchedRecords::emit(PartitionId partition, std::size_t n, std::vector<Message>& out) {
+    // Room first, so that nothing throws between taking the n references and handing them
+    // over.
+    if (out.capacity() - out.size() < n) out.reserve(out.size() + n);
+    const detail::MessageSource* source = bytes_.get();
+    source->acquire(static_cast<std::int64_t>(n));
     const std::size_t end = next_ + n;
+    const bool any_headers = !headers_.empty();
     for (std::size_t i = next_; i < end; ++i) {
-        with_record(partition, i, [&out](auto&&... args) { out.emplace_back(args...); });
+        const log::RecordView& r = records_[i];
+        out.emplace_back(detail::SourceRef::adopt(source), partition, r.offset, r.key, r.value,
+                         any_headers ? headers_[i] : nullptr, r.timestamp,
+                         timestamp_type_of(r));
     }
     next_ = end;
     return records_[end - 1].offset + 1;
 }
 
 Message FetchedRecords::take(PartitionId partition) {
-    return with_record(partition, next_++, [](auto&&... args) { return Message(args...); });
+    const std::size_t i = next_++;
+    const log::RecordView& r = records_[i];
+    return Message(detail::SourceRef(bytes_.get()), partition, r.offset, r.key, r.value,
+                   headers_.empty() ? nullptr : headers_[i], r.timestamp, timestamp_type_of(r));
 }
 
 }  // namespace brook::client

@@ -22,11 +22,40 @@
 
 namespace brook::client {
 
+class FetchPool;
+
 // The bytes of one read and the headers decoded from them.
 struct FetchedBytes final : detail::MessageSource {
     log::RawBatches raw;
     std::vector<std::vector<std::byte>> decompressed;  // of the zstd batches
     std::vector<Headers> headers;                      // of the records that have any, in order
+
+  private:
+    friend class FetchPool;
+    // Hands the bytes back to `pool`.
+    void recycle() const noexcept override;
+
+    // The pool that handed the bytes out, kept alive until they are back; null in the pool.
+    std::shared_ptr<FetchPool> pool;
+};
+
+// One reference to a FetchedBytes, and write access to it for the read that fills it.
+class FetchedBytesRef {
+  public:
+    FetchedBytesRef() = default;
+    // Takes a new reference to `bytes`.
+    explicit FetchedBytesRef(FetchedBytes* bytes) noexcept : ref_(bytes) {}
+
+    // REQUIRES: a reference is held.
+    FetchedBytes* operator->() const noexcept { return get(); }
+    FetchedBytes* get() const noexcept {
+        // The bytes were made writable (by FetchPool); Messages see them const.
+        return const_cast<FetchedBytes*>(static_cast<const FetchedBytes*>(ref_.get()));
+    }
+    explicit operator bool() const noexcept { return static_cast<bool>(ref_); }
+
+  private:
+    detail::SourceRef ref_;
 };
 
 class FetchPool : public std::enable_shared_from_this<FetchPool> {
@@ -35,9 +64,10 @@ class FetchPool : public std::enable_shared_from_this<FetchPool> {
     explicit FetchPool(std::size_t max_kept_bytes) : max_kept_bytes_(max_kept_bytes) {}
 
     // A buffer for a read of `topic`, empty, recycled when one is free.
-    std::shared_ptr<FetchedBytes> take(const std::string& topic);
+    FetchedBytesRef take(const std::string& topic);
 
   private:
+    friend struct FetchedBytes;
     void give_back(FetchedBytes* bytes) noexcept;
 
     static constexpr std::size_t kMaxFree = 2;
@@ -51,7 +81,7 @@ class FetchedRecords {
     // Replaces the records with those of `bytes` at or after `from`, decoding the batches
     // `bytes->raw` holds (checksums verified) and their headers.
     // @return corruption naming the file and position of a bad batch (the records are empty).
-    Status decode(std::shared_ptr<FetchedBytes> bytes, Offset from);
+    Status decode(FetchedBytesRef bytes, Offset from);
 
     void clear();
     // Records decoded and not yet handed out.
@@ -60,25 +90,15 @@ class FetchedRecords {
     // is likely to give too.
     std::size_t decoded() const noexcept { return records_.size(); }
 
-    // Hands out the next `n` records as Messages of `partition`, appended to `out`.
+    // Hands out the next `n` records as Messages of `partition`, appended to `out`, taking
+    // their n references to the read's bytes at once.
     // REQUIRES: 0 < n <= remaining(). @return the offset after the last one.
     Offset emit(PartitionId partition, std::size_t n, std::vector<Message>& out);
     // The next record as a Message of `partition`. REQUIRES: remaining() > 0.
     Message take(PartitionId partition);
 
   private:
-    // `make`'s result for record i of `partition`, given the arguments of a Message made of it.
-    template <typename Make>
-    decltype(auto) with_record(PartitionId partition, std::size_t i, Make&& make) const {
-        const log::RecordView& r = records_[i];
-        return make(bytes_, partition, r.offset, r.key, r.value,
-                    headers_.empty() ? nullptr : headers_[i], r.timestamp,
-                    r.timestamp_type == log::TimestampType::log_append_time
-                        ? TimestampType::log_append_time
-                        : TimestampType::create_time);
-    }
-
-    std::shared_ptr<const FetchedBytes> bytes_;
+    FetchedBytesRef bytes_;
     std::vector<log::RecordView> records_;
     std::vector<log::HeaderView> header_views_;  // of records_
     // Per record, its headers in bytes_->headers; empty when no record has any.

@@ -82,7 +82,12 @@ class RecordReader {
         }
         records.reserve(records.size() + header_.record_count);
         std::int64_t previous_delta = -1;
-        for (std::uint32_t i = 0; i < header_.record_count; ++i) {
+        std::uint32_t i = 0;
+        if (kShortPath) {
+            i = read_short_records(p_, end_, header_, timestamp_type_, previous_delta,
+                                   header_.record_count, records);
+        }
+        for (; i < header_.record_count; ++i) {
             if (kShortPath &&
                 read_short_record(p_, end_, header_, timestamp_type_, previous_delta, records)) {
                 continue;

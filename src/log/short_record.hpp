@@ -3,11 +3,12 @@
 //
 // read_short_record() decodes such a record with its position, lengths and deltas in
 // registers and a single bounds check per field, where the general decoder (RecordReader in
-// record_batch.cpp) keeps its position in memory for its error messages. It accepts only what
+// record_batch.cpp) keeps its position in memory for its error messages; read_short_records()
+// decodes a run of them, the decoder's loop over a batch. Each accepts only what
 // the general decoder accepts, with the same result; for anything else (a longer varint,
 // headers, a length that overruns, an offset delta out of order, nonzero attributes) it
 // declines without moving, and the general decoder reads the record again and reports what is
-// wrong. tests/log/short_record_test.cpp checks both against each other and a model.
+// wrong. tests/log/decode_views_test.cpp checks both against each other and a model.
 //
 // Thread safety: a pure function.
 #pragma once
@@ -24,9 +25,10 @@ namespace brook::log {
 
 namespace detail {
 
-// Reads a varint of one or two bytes at `p`. REQUIRES: two bytes are readable at `p`.
-// @return false for a longer one.
-[[gnu::always_inline]] inline bool short_varint(const std::byte*& p, std::int32_t& out) noexcept {
+// Reads a varint of one or two bytes at `p` without undoing its zig-zag encoding.
+// REQUIRES: two bytes are readable at `p`. @return false for a longer one.
+[[gnu::always_inline]] inline bool short_raw_varint(const std::byte*& p,
+                                                    std::uint32_t& out) noexcept {
     auto v = std::to_integer<std::uint32_t>(p[0]);
     if (v >= 0x80) {
         const auto second = std::to_integer<std::uint32_t>(p[1]);
@@ -35,6 +37,15 @@ namespace detail {
         ++p;
     }
     ++p;
+    out = v;
+    return true;
+}
+
+// Reads a varint of one or two bytes at `p`. REQUIRES: two bytes are readable at `p`.
+// @return false for a longer one.
+[[gnu::always_inline]] inline bool short_varint(const std::byte*& p, std::int32_t& out) noexcept {
+    std::uint32_t v = 0;
+    if (!short_raw_varint(p, v)) return false;
     out = static_cast<std::int32_t>((v >> 1) ^ (0u - (v & 1u)));
     return true;
 }
@@ -99,6 +110,86 @@ namespace detail {
     previous_delta = offset_delta;
     p = record_end;
     return true;
+}
+
+// Decodes records of the common shape from `p` into `records`, with read_short_record()'s
+// rules, until `count` are decoded or the next one has another shape; `p` and
+// `previous_delta` end after the last one decoded. The batch decoder's loop: its position,
+// bounds and the batch's fields stay in registers; a record of at least kMinLength bytes holds
+// the two-byte varints of its first four fields, so those are read without a bound each; and
+// the fields that cannot be negative (lengths, the offset delta) are checked for an odd
+// zig-zag value (a negative number) instead of being decoded first. A shorter record is left
+// to read_short_record().
+// REQUIRES: `records` has room for `count` more without growing.
+// @return how many records were decoded.
+inline std::uint32_t read_short_records(const std::byte*& p, const std::byte* end,
+                                        const BatchHeader& header, TimestampType type,
+                                        std::int64_t& previous_delta, std::uint32_t count,
+                                        std::vector<RecordView>& records) {
+    // Attributes, then a timestamp delta, an offset delta and a key length of up to two bytes.
+    constexpr std::ptrdiff_t kMinLength = 7;
+    const std::byte* q = p;
+    std::int64_t previous = previous_delta;
+    const std::int64_t last_delta = header.last_offset_delta;
+    const Offset base = header.base_offset;
+    const auto first_timestamp = static_cast<std::uint64_t>(header.first_timestamp);
+    const bool append_time = type == TimestampType::log_append_time;
+    const std::int64_t max_timestamp = header.max_timestamp;
+    std::uint32_t n = 0;
+    for (; n < count; ++n) {
+        const std::byte* r = q;
+        std::uint32_t raw = 0;
+        if (end - r < 2 || !detail::short_raw_varint(r, raw) || (raw & 1) != 0) break;
+        const std::ptrdiff_t length = raw >> 1;
+        if (length < kMinLength || length > end - r || *r != std::byte{0}) break;
+        const std::byte* const record_end = r + length;
+        ++r;
+        std::uint32_t ts_raw = 0;
+        std::uint32_t key_raw = 0;
+        if (!detail::short_raw_varint(r, ts_raw) || !detail::short_raw_varint(r, raw) ||
+            (raw & 1) != 0 || !detail::short_raw_varint(r, key_raw)) {
+            break;
+        }
+        const std::int64_t offset_delta = raw >> 1;
+        if (offset_delta <= previous || offset_delta > last_delta) break;
+        // The key, then at least two bytes: a value length and a header count.
+        const char* key = nullptr;
+        std::int32_t key_len = -1;
+        if ((key_raw & 1) == 0) {
+            key_len = static_cast<std::int32_t>(key_raw >> 1);
+            if (key_len > record_end - r - 2) break;
+            key = reinterpret_cast<const char*>(r);
+            r += key_len;
+        } else if (key_raw != 1 || record_end - r < 2) {
+            break;
+        }
+        // The value, then exactly one byte: a header count of zero.
+        const char* value = nullptr;
+        std::int32_t value_len = -1;
+        if (!detail::short_raw_varint(r, raw)) break;
+        if ((raw & 1) == 0) {
+            value_len = static_cast<std::int32_t>(raw >> 1);
+            if (value_len != record_end - r - 1) break;
+            value = reinterpret_cast<const char*>(r);
+            r += value_len;
+        } else if (raw != 1 || record_end - r != 1) {
+            break;
+        }
+        if (*r != std::byte{0}) break;
+        if (records.size() == records.capacity()) __builtin_unreachable();
+        const auto ts_delta = static_cast<std::int32_t>((ts_raw >> 1) ^ (0u - (ts_raw & 1u)));
+        records.emplace_back(key, key_len, value, value_len,
+                             append_time ? max_timestamp
+                                         : static_cast<std::int64_t>(
+                                               first_timestamp +
+                                               static_cast<std::uint64_t>(std::int64_t{ts_delta})),
+                             base + offset_delta, type);
+        previous = offset_delta;
+        q = record_end;
+    }
+    p = q;
+    previous_delta = previous;
+    return n;
 }
 
 }  // namespace brook::log

@@ -60,7 +60,8 @@ struct OwnedSource final : detail::MessageSource {
     OwnedSource(std::string topic, Status error)
         : MessageSource(std::move(topic), std::move(error)) {}
 
-    std::shared_ptr<const void> storage;  // what the key and value view, if not the strings below
+    // What the key, value and headers view, if not the members below.
+    std::shared_ptr<const void> storage;
     std::optional<std::string> key;
     std::optional<std::string> value;
     Headers headers;
@@ -95,7 +96,7 @@ const Status& Message::no_error() noexcept {
 Message Message::from_error(Status error, std::string topic, PartitionId partition) {
     Message message;
     message.source_ =
-        std::make_shared<const detail::MessageSource>(std::move(topic), std::move(error));
+        detail::SourceRef(new detail::MessageSource(std::move(topic), std::move(error)));
     message.partition_ = partition;
     return message;
 }
@@ -103,11 +104,12 @@ Message Message::from_error(Status error, std::string topic, PartitionId partiti
 Message::Message(std::string topic, PartitionId partition, Offset offset,
                  std::optional<std::string> key, std::optional<std::string> value, Headers headers,
                  std::int64_t timestamp, TimestampType timestamp_type) {
-    auto owned = std::make_shared<OwnedSource>(std::move(topic), Status::ok());
+    auto* owned = new OwnedSource(std::move(topic), Status::ok());
+    detail::SourceRef ref(owned);
     owned->key = std::move(key);
     owned->value = std::move(value);
     owned->headers = std::move(headers);
-    *this = Message(owned, partition, offset, view_of(owned->key), view_of(owned->value),
+    *this = Message(std::move(ref), partition, offset, view_of(owned->key), view_of(owned->value),
                     headers_or_null(owned->headers), timestamp, timestamp_type);
 }
 
@@ -115,11 +117,25 @@ Message::Message(std::string topic, PartitionId partition, Offset offset,
                  std::shared_ptr<const void> storage, std::optional<std::string_view> key,
                  std::optional<std::string_view> value, Headers headers, std::int64_t timestamp,
                  TimestampType timestamp_type) {
-    auto owned = std::make_shared<OwnedSource>(std::move(topic), Status::ok());
+    auto* owned = new OwnedSource(std::move(topic), Status::ok());
+    detail::SourceRef ref(owned);
     owned->storage = std::move(storage);
     owned->headers = std::move(headers);
-    *this = Message(owned, partition, offset, key, value, headers_or_null(owned->headers),
-                    timestamp, timestamp_type);
+    *this = Message(std::move(ref), partition, offset, key, value,
+                    headers_or_null(owned->headers), timestamp, timestamp_type);
+}
+
+Message::Message(std::shared_ptr<const detail::MessageSource> source, PartitionId partition,
+                 Offset offset, std::optional<std::string_view> key,
+                 std::optional<std::string_view> value, const Headers* headers,
+                 std::int64_t timestamp, TimestampType timestamp_type) {
+    // A source owned by a shared_ptr is not counted by its Messages: this one holds it
+    // through a counted source of its own.
+    auto* owned = new OwnedSource(source->topic, source->error);
+    detail::SourceRef ref(owned);
+    owned->storage = std::move(source);
+    *this = Message(std::move(ref), partition, offset, key, value, headers, timestamp,
+                    timestamp_type);
 }
 
 }  // namespace brook

@@ -4,8 +4,9 @@
 // headers, varied sizes) must come back exactly once, in order, with its topic; messages kept
 // from earlier calls must keep their bytes while later reads reuse buffers; copies of a
 // message outlive it; messages checked and destroyed on another thread (so that their buffers
-// go back to the consumer from there) hold the right bytes; and several partitions still come
-// back whole, round-robin.
+// go back to the consumer from there) hold the right bytes, as do copies made and dropped on
+// two threads at once; a message made from a shared_ptr source holds it until its last copy
+// goes; and several partitions still come back whole, round-robin.
 #include <doctest/doctest.h>
 
 #include <brook/brook.hpp>
@@ -163,6 +164,71 @@ TEST_CASE("messages destroyed on another thread give their buffers back while re
     checker.join();
     CHECK(checked == kCount);
     CHECK(wrong == 0);
+}
+
+TEST_CASE("copies of one read's messages made and dropped on two threads at once keep the bytes") {
+    constexpr int kCount = 2000;
+    auto store = open_with_records({"events"}, 1, kCount);
+    auto consumer = consumer_of_events(*store, "1048576");
+    std::vector<Message> all;
+    while (all.size() < kCount) {
+        std::vector<Message> batch = consumer->consume(kCount, 5s);
+        REQUIRE(!batch.empty());
+        all.insert(all.end(), batch.begin(), batch.end());
+    }
+    // Copies, moves and assignments of messages sharing reads, on two threads at once: the
+    // count of their references in each read must stay exact for the bytes to stay put.
+    const auto churn = [&all] {
+        int wrong = 0;
+        for (int round = 0; round < 10; ++round) {
+            std::vector<Message> copies(all.begin(), all.end());
+            for (Message& m : copies) {
+                Message moved = std::move(m);
+                Message again;
+                again = moved;
+                again = again;
+                const Produced p = record_number(static_cast<int>(again.offset().value()));
+                wrong += again.value() == (p.value ? std::optional<std::string_view>(*p.value)
+                                                   : std::nullopt)
+                             ? 0
+                             : 1;
+            }
+        }
+        return wrong;
+    };
+    int other_wrong = 0;
+    std::thread other([&] { other_wrong = churn(); });
+    const int wrong = churn();
+    other.join();
+    CHECK(wrong == 0);
+    CHECK(other_wrong == 0);
+    for (const Message& m : all) check_record(m, "events", static_cast<int>(m.offset().value()));
+    // The reads' buffers come back once the last messages are gone, and reading goes on.
+    all.clear();
+    REQUIRE(consumer->seek({"events", PartitionId(0), Offset(0)}).is_ok());
+    std::vector<Message> again = consumer->consume(kCount, 5s);
+    REQUIRE(!again.empty());
+    for (const Message& m : again) check_record(m, "events", static_cast<int>(m.offset().value()));
+}
+
+TEST_CASE("a message made from a shared source keeps it alive until the last copy is gone") {
+    auto source = std::make_shared<const detail::MessageSource>("topic-a", Status::ok());
+    std::optional<Message> m;
+    m.emplace(source, PartitionId(2), Offset(7), std::string_view(source->topic).substr(0, 5),
+              std::nullopt, nullptr, 1234, TimestampType::create_time);
+    CHECK(source.use_count() == 2);
+    Message copy = *m;
+    m.reset();
+    CHECK(source.use_count() == 2);
+    CHECK(copy.topic() == "topic-a");
+    CHECK(copy.key() == std::optional<std::string_view>("topic"));
+    CHECK(!copy.value());
+    CHECK(copy.partition() == PartitionId(2));
+    CHECK(copy.offset() == Offset(7));
+    CHECK(copy.timestamp() == 1234);
+    CHECK(copy.error().is_ok());
+    copy = Message();
+    CHECK(source.use_count() == 1);
 }
 
 TEST_CASE("consume of several partitions returns every record of each, in order") {

@@ -5,8 +5,9 @@
 // that were encoded; a read of several batches with hidden ones and a start offset inside the
 // first batch must give what decode_raw gives, minus the hidden batches; a varint cut by the
 // end of its record is corruption on the inline path as on the general one; and the fast path
-// for records of the common shape (log/short_record.hpp) decodes what the model holds, and
-// with it the decoder gives the general path's records or error for intact and damaged
+// for records of the common shape (log/short_record.hpp), one record at a time and in the
+// batch loop that stops at the first record of another shape, decodes what the model holds,
+// and with it the decoder gives the general path's records or error for intact and damaged
 // batches alike.
 #include <doctest/doctest.h>
 
@@ -304,6 +305,79 @@ TEST_CASE("read_short_record decodes the model's records of the common shape and
     }
     CHECK(taken > 1000);
     CHECK(declined > 100);
+}
+
+TEST_CASE("read_short_records decodes the model's records up to the first of another shape") {
+    std::mt19937_64 rng(4242);
+    std::size_t stopped_early = 0;
+    std::size_t whole = 0;
+    for (int round = 0; round < 600; ++round) {
+        CAPTURE(round);
+        RandomBatch b = random_batch(rng, Offset(static_cast<std::int64_t>(rng() % 1000)), true);
+        if (b.options.compression != Compression::none ||
+            b.options.timestamp_type == TimestampType::log_append_time) {
+            continue;
+        }
+        if (round % 2 == 0) {
+            // Every record of the common shape, but now and then one short of 7 bytes.
+            for (Record& r : b.records) {
+                r.headers.clear();
+                if (r.key && r.key->size() > 100) r.key->resize(100);
+                if (r.value && r.value->size() > 100) r.value->resize(100);
+                if (rng() % 50 == 0) r.key = r.value = std::nullopt;
+            }
+            b.options.preserve_offsets = true;
+            auto encoded = encode_batch(b.records, b.options);
+            REQUIRE(encoded.is_ok());
+            b.bytes = std::move(encoded).value();
+        }
+        auto header = parse_batch_header(b.bytes);
+        REQUIRE(header.is_ok());
+        // From the model: the index of the first record the loop must stop at (no headers,
+        // every varint of one or two bytes, and at least 7 bytes after its length), and where
+        // it starts.
+        const auto fits = [](std::int64_t v) { return v >= -8192 && v < 8192; };
+        std::size_t expected_n = b.records.size();
+        std::size_t stop_at = b.bytes.size();
+        std::size_t at = format::kRecordsPos;
+        for (std::size_t i = 0; i < b.records.size(); ++i) {
+            const Record& r = b.records[i];
+            std::size_t pos = 0;
+            const auto length = util::read_varint(std::span(b.bytes).subspan(at), pos);
+            REQUIRE(length.has_value());
+            const bool shaped =
+                r.headers.empty() && fits(*length) && *length >= 7 &&
+                fits(r.offset - b.options.base_offset) &&
+                fits(r.timestamp - b.records.front().timestamp) &&
+                fits(r.key ? static_cast<std::int64_t>(r.key->size()) : -1) &&
+                fits(r.value ? static_cast<std::int64_t>(r.value->size()) : -1);
+            if (!shaped) {
+                expected_n = i;
+                stop_at = at;
+                break;
+            }
+            at += pos + static_cast<std::size_t>(*length);
+        }
+        const std::byte* p = b.bytes.data() + format::kRecordsPos;
+        const std::byte* const end = b.bytes.data() + b.bytes.size();
+        std::int64_t previous_delta = -1;
+        std::vector<RecordView> views;
+        views.reserve(header->record_count);
+        const std::uint32_t n = read_short_records(p, end, *header, b.options.timestamp_type,
+                                                   previous_delta, header->record_count, views);
+        REQUIRE(n == expected_n);
+        REQUIRE(views.size() == n);
+        CHECK(p == b.bytes.data() + stop_at);
+        for (std::size_t i = 0; i < n; ++i) {
+            check_same(views[i], {}, b.records[i], b.options.timestamp_type);
+        }
+        CHECK(previous_delta ==
+              (n == 0 ? -1 : b.records[n - 1].offset - b.options.base_offset));
+        if (n < b.records.size()) ++stopped_early;
+        else ++whole;
+    }
+    CHECK(stopped_early > 30);
+    CHECK(whole > 30);
 }
 
 TEST_CASE("with the fast path the decoder gives the general path's records or error") {
