@@ -86,7 +86,7 @@ std::optional<TopicPartition> RecordAccumulator::add(Lock lock,
     return to_drain;
 }
 
-TopicPartition RecordAccumulator::add_alone(Lock lock,
+TopicPartition RecordAccumulator::add_alone([[maybe_unused]] Lock lock,
                                             const std::string& topic, PartitionId partition,
                                             const BatchTarget& target, const RecordToAdd& record,
                                             ReportSink&& sink) {
@@ -99,7 +99,7 @@ TopicPartition RecordAccumulator::add_alone(Lock lock,
     return TopicPartition{topic, partition};
 }
 
-TopicPartition RecordAccumulator::add_and_seal(Lock lock,
+TopicPartition RecordAccumulator::add_and_seal([[maybe_unused]] Lock lock,
                                                const std::string& topic, PartitionId partition,
                                                const BatchTarget& target, const RecordToAdd& record,
                                                ReportSink&& sink) {
