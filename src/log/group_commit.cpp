@@ -17,7 +17,6 @@ using std::chrono::steady_clock;
 // A caller in sync_to(), in its own frame.
 struct GroupCommit::Waiter {
     std::int64_t end = 0;
-    int weight = 1;  // the `waiters` of its call
     // Guarded by mu_.
     bool released = false;  // an fsync covered it, or failed
     Status result;          // set when released
@@ -78,22 +77,20 @@ std::chrono::nanoseconds GroupCommit::gather_bound() const {
     return std::min<std::chrono::nanoseconds>(sync_time_, kMaxGatherWait);
 }
 
-Status GroupCommit::sync_to(std::int64_t end, const SyncFn& sync, int waiters) {
+Status GroupCommit::sync_to(std::int64_t end, const SyncFn& sync) {
     std::unique_lock lock(mu_);
     if (durable_end_ >= end) return Status::ok();
     if (!error_.is_ok()) return error_;
     Waiter me;
     me.end = end;
-    me.weight = std::max(waiters, 1);
     waiting_.push_back(&me);
-    waiting_weight_ += me.weight;
     while (!me.released) {
-        if (leading_ || (head_ != nullptr && head_ != &me && waiting_weight_ < expected_)) {
+        if (leading_ || (head_ != nullptr && head_ != &me && waiting_.size() < expected_)) {
             // An fsync runs, or the head of this gathering starts the next one.
             if (park(lock, me, kNoDeadline)) return me.result;
             continue;
         }
-        if (waiting_weight_ >= expected_) {
+        if (waiting_.size() >= expected_) {
             // Everyone the last fsync released is back (or this caller is alone): go now.
             if (lead(lock, me, sync)) return me.result;
             continue;
@@ -145,12 +142,6 @@ bool GroupCommit::park(std::unique_lock<std::mutex>& lock, Waiter& me,
     return false;
 }
 
-void GroupCommit::release(Waiter& w, const Status& result) {
-    w.released = true;
-    w.result = result;
-    waiting_weight_ -= w.weight;
-}
-
 // Wakes a parked caller. The store of kWoken is the last access to it.
 void GroupCommit::wake_up(Waiter& w) {
     w.wake.store(kWaking, std::memory_order_release);
@@ -170,7 +161,7 @@ bool GroupCommit::lead(std::unique_lock<std::mutex>& lock, Waiter& me, const Syn
     lock.lock();
     leading_ = false;
     sync_time_ = sync_time_.count() == 0 ? took : (sync_time_ * 7 + took) / 8;
-    expected_ = waiting_weight_;
+    expected_ = waiting_.size();
     if (synced.is_ok()) {
         durable_end_ = std::max(durable_end_, *synced);
     } else {
@@ -179,7 +170,8 @@ bool GroupCommit::lead(std::unique_lock<std::mutex>& lock, Waiter& me, const Syn
     std::vector<Waiter*> to_wake;
     std::erase_if(waiting_, [&](Waiter* w) {
         if (synced.is_ok() && w->end > durable_end_) return false;
-        release(*w, synced.status());
+        w->released = true;
+        w->result = synced.status();
         if (w->parked) {
             w->parked = false;
             w->released_parked = true;

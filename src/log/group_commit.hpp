@@ -10,8 +10,7 @@
 // returned finds the next fsync already running, without its record, and waits for the one
 // after: N threads split into two groups that alternate, and an fsync covers about N / 2
 // records. So the next fsync waits, briefly, for the callers the last fsync released to append
-// again: until as many callers are waiting as were waiting when the last fsync ended (a caller
-// counts as the threads it syncs for), or until about one fsync's duration (the recent
+// again: until as many callers are waiting as were waiting when the last fsync ended, or until about one fsync's duration (the recent
 // average, at most kMaxGatherWait) has passed since the first of them came. The caller whose
 // arrival completes that count runs the fsync itself at once, so no thread has to be woken to
 // start it; the first waiting caller keeps the time bound. A lone caller never waits; when
@@ -59,13 +58,11 @@ public:
     using SyncFn = std::function<Result<std::int64_t>()>;
 
     // Returns once everything below `end` is durable, calling `sync` (in this thread) when this
-    // caller leads an fsync. `waiters` is how many threads wait for this call (a thread that
-    // appended other threads' records and syncs for them counts them too): gathering expects
-    // that many to come back.
+    // caller leads an fsync.
     // REQUIRES: `end` is at most the log end offset when called, so that an fsync started
     // after the call covers it.
     // @return ok; or the error of the fsync that would have covered `end`, or of an earlier one.
-    Status sync_to(std::int64_t end, const SyncFn& sync, int waiters = 1);
+    Status sync_to(std::int64_t end, const SyncFn& sync);
 
     // Everything below this offset is durable.
     std::int64_t durable_end() const;
@@ -88,8 +85,6 @@ private:
               std::chrono::steady_clock::time_point deadline);
     // Wakes a caller that was parked. REQUIRES: mu_ not held; a leader cleared its `parked`.
     static void wake_up(Waiter& w);
-    // Takes `w` out of waiting_ with `result`. REQUIRES: mu_ held.
-    void release(Waiter& w, const Status& result);
     // How long a gathering may wait for callers to join. REQUIRES: mu_ held.
     std::chrono::nanoseconds gather_bound() const;
 
@@ -101,8 +96,7 @@ private:
     // The callers in sync_to() that no fsync has covered yet, the leader too; each lives in
     // its caller's frame.
     std::vector<Waiter*> waiting_;
-    int waiting_weight_ = 0;  // the sum of their `waiters`
-    int expected_ = 0;        // waiting_weight_ when the last fsync ended
+    std::size_t expected_ = 0;  // waiting_.size() when the last fsync ended
     // The waiting caller that starts the next fsync when gathering runs out of time (at
     // gather_deadline_), or null.
     Waiter* head_ = nullptr;

@@ -226,23 +226,6 @@ TEST_CASE("callers an fsync did not cover wait for the next, which covers them a
     CHECK(gc.durable_end() == 5);
 }
 
-TEST_CASE("a caller that syncs for other threads counts them when the next leader gathers") {
-    log::GroupCommit gc(std::chrono::minutes(1));
-    SyncGate gate;
-    gate.set_log_end(3);
-    // One thread appended three threads' records and syncs for all of them.
-    REQUIRE(gc.sync_to(3, gate.fn(), 3).is_ok());
-    // Three threads were released: a leader waits until callers standing for three wait.
-    gate.set_log_end(4);
-    Caller b(gc, gate, 4);
-    wait_for_waiters(gc, 1);
-    gate.set_log_end(6);
-    CHECK(gc.sync_to(6, gate.fn(), 2).is_ok());
-    CHECK(b.join().is_ok());
-    CHECK(gate.started() == 2);
-    CHECK(gc.durable_end() == 6);
-}
-
 TEST_CASE("a failed fsync fails its caller, the callers waiting and every later one") {
     log::GroupCommit gc;
     SyncGate gate;
