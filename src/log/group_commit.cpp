@@ -53,8 +53,8 @@ void sleep_while_asleep(std::atomic<int>& word, std::optional<std::chrono::nanos
 #else
     // Without futexes a timed sleep polls: a head released early returns a little late.
     if (timeout) {
-        std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(
-            *timeout, std::chrono::microseconds(50)));
+        std::this_thread::sleep_for(
+            std::min<std::chrono::nanoseconds>(*timeout, std::chrono::microseconds(50)));
     } else {
         word.wait(kAsleep, std::memory_order_acquire);
     }
@@ -63,8 +63,7 @@ void sleep_while_asleep(std::atomic<int>& word, std::optional<std::chrono::nanos
 
 void wake_one(std::atomic<int>& word) {
 #if defined(__linux__)
-    ::syscall(SYS_futex, reinterpret_cast<int*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr,
-              0);
+    ::syscall(SYS_futex, reinterpret_cast<int*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 #else
     word.notify_one();
 #endif

@@ -10,18 +10,19 @@
 // returned finds the next fsync already running, without its record, and waits for the one
 // after: N threads split into two groups that alternate, and an fsync covers about N / 2
 // records. So the next fsync waits, briefly, for the callers the last fsync released to append
-// again: until as many callers are waiting as were waiting when the last fsync ended, or until about one fsync's duration (the recent
-// average, at most kMaxGatherWait) has passed since the first of them came. The caller whose
-// arrival completes that count runs the fsync itself at once, so no thread has to be woken to
-// start it; the first waiting caller keeps the time bound. A lone caller never waits; when
-// fewer callers come back than before, the bound runs out once and the count then adapts.
+// again: until as many callers are waiting as were waiting when the last fsync ended, or until
+// about one fsync's duration (the recent average, at most kMaxGatherWait) has passed since the
+// first of them came. The caller whose arrival completes that count runs the fsync itself at
+// once, so no thread has to be woken to start it; the first waiting caller keeps the time
+// bound. A lone caller never waits; when fewer callers come back than before, the bound runs
+// out once and the count then adapts.
 // Gathering only delays an fsync; it never acknowledges a caller before an fsync that started
 // after its append has succeeded.
 //
 // Wake-ups. When an fsync ends, its leader wakes each caller it covered on that caller's own
-// futex (std::atomic wait/notify), after releasing the lock: a woken caller returns without
-// taking the lock again, and callers the fsync did not cover keep sleeping (one of them is
-// woken to keep the time bound of the next gathering).
+// futex word (on Linux a bare futex; elsewhere std::atomic wait/notify), after releasing the
+// lock: a woken caller returns without taking the lock again, and callers the fsync did not
+// cover keep sleeping (one of them is woken to keep the time bound of the next gathering).
 //
 // Errors. A failed fsync is final: every caller it would have covered, every caller waiting,
 // and every later caller whose end is not already durable gets its error. There is no retry,
