@@ -53,11 +53,10 @@ std::vector<std::vector<Appended>> BatchAppender::append_all(std::vector<Batch>&
 void BatchAppender::sync_appended(const std::vector<Batch>& batches,
                                   std::vector<std::vector<Appended>>& results) {
     if (!settings_.durable) return;
-    // Per partition: the end to sync to, and how many produce_sync() callers wait for it.
+    // Per partition: the end to sync to.
     struct Target {
         detail::PartitionState* partition;
         Offset end;
-        int waiters = 0;
     };
     std::vector<Target> targets;
     for (std::size_t b = 0; b < batches.size(); ++b) {
@@ -69,15 +68,10 @@ void BatchAppender::sync_appended(const std::vector<Batch>& batches,
                                    [p](const Target& t) { return t.partition == p; });
             if (it == targets.end()) it = targets.insert(targets.end(), {p, end});
             it->end = std::max(it->end, end);
-            it->waiters += static_cast<int>(
-                std::count_if(batches[b].reports.begin(), batches[b].reports.end(),
-                              [&](const PendingReport& r) {
-                                  return r.sink.sync && r.index >= a.begin && r.index < a.end;
-                              }));
         }
     }
     for (const Target& target : targets) {
-        const Status synced = target.partition->log->sync_to(target.end, target.waiters);
+        const Status synced = target.partition->log->sync_to(target.end);
         if (synced.is_ok()) continue;
         for (std::size_t b = 0; b < batches.size(); ++b) {
             if (batches[b].partition.get() != target.partition) continue;

@@ -28,6 +28,7 @@ namespace brook {
 
 std::atomic<bool> client::testing::resend_batches{false};
 std::atomic<void (*)()> client::testing::before_send{nullptr};
+std::atomic<void (*)()> client::testing::after_queue_sync{nullptr};
 std::atomic<bool> client::testing::append_after_pause{true};
 std::atomic<bool> client::testing::fast_path{true};
 
@@ -108,6 +109,9 @@ class Producer::Impl {
         return add(std::move(lock), record, p, std::move(sink), after_pause);
     }
 
+    // With acks=all the report comes as soon as the record is appended (send() hands it over
+    // first), and this thread then waits for the fsync itself: it shares fsyncs with the
+    // others (group commit) and is woken by the one that covers its record.
     Result<DeliveryReport> produce_sync(const RecordRef& record) {
         BROOK_RETURN_IF_ERROR(core_->check_open());
         auto promise = std::make_shared<std::promise<DeliveryReport>>();
@@ -115,13 +119,17 @@ class Producer::Impl {
         std::unique_lock lock = accumulator_.lock();
         Prepared p;
         BROOK_RETURN_IF_ERROR(prepare(record, lock, p));
+        std::shared_ptr<detail::PartitionState> partition;
+        if (config_.durable) partition = *p.target.partition;
         const TopicPartition key = accumulator_.add_alone(
             std::move(lock), p.topic->record.name, p.partition, p.target,
             {record, p.timestamp, p.fields}, ReportSink{{}, std::move(promise)});
+        if (auto* hook = client::testing::after_queue_sync.load(std::memory_order_acquire)) hook();
         // If another thread is draining this partition, it appends the record instead.
         accumulator_.drain(key, send_fn_);
         DeliveryReport report = future.get();
         if (!report.error.is_ok()) return report.error;
+        if (partition) BROOK_RETURN_IF_ERROR(partition->log->sync_to(report.offset + 1));
         return report;
     }
 
@@ -430,12 +438,38 @@ class Producer::Impl {
     std::function<void()> send(std::vector<Batch>& batches) {
         if (auto* hook = client::testing::before_send.load(std::memory_order_acquire)) hook();
         std::vector<std::vector<Appended>> results = appender_.append_all(batches);
+        if (config_.durable) report_sync_records(batches, results);
+        if (batches.empty()) return {};
         if (config_.durable && !has_callbacks(batches)) {
             auto sent = std::make_shared<Sent>(std::move(batches), std::move(results));
             return [this, sent] { sync_and_deliver(sent->batches, sent->results); };
         }
         sync_and_deliver(batches, results);
         return {};
+    }
+
+    // With acks=all, hands each produce_sync() record (a batch of its own, see add_alone) its
+    // report as soon as it is appended, and takes its batch out of `batches`: its caller waits
+    // for the fsync itself. Its error if it was not appended.
+    static void report_sync_records(std::vector<Batch>& batches,
+                                    std::vector<std::vector<Appended>>& results) {
+        std::size_t kept = 0;
+        for (std::size_t b = 0; b < batches.size(); ++b) {
+            Batch& batch = batches[b];
+            if (batch.reports.size() != 1 || !batch.reports.front().sink.sync ||
+                results[b].size() != 1 || results[b].front().end != 1) {
+                if (kept != b) {
+                    batches[kept] = std::move(batch);
+                    results[kept] = std::move(results[b]);
+                }
+                ++kept;
+                continue;
+            }
+            PendingReport& pending = batch.reports.front();
+            pending.sink.sync->set_value(report_of(batch, results[b].front(), pending));
+        }
+        batches.resize(kept);
+        results.resize(kept);
     }
 
     void sync_and_deliver(std::vector<Batch>& batches,
@@ -451,6 +485,20 @@ class Producer::Impl {
         });
     }
 
+    // The report of record `pending` of `batch`, which `a` (its range of records) tells the
+    // fate of.
+    static DeliveryReport report_of(const Batch& batch, const Appended& a,
+                                    const PendingReport& pending) {
+        DeliveryReport report{.topic = batch.partition->topic, .partition = batch.partition->id};
+        if (a.status.is_ok()) {
+            report.offset = a.base + static_cast<std::int64_t>(pending.index - a.begin);
+            report.timestamp = a.log_append_time != -1 ? a.log_append_time : pending.timestamp;
+        } else {
+            report.error = a.status;
+        }
+        return report;
+    }
+
     // Hands each report to its produce_sync() caller or queues it for its callback.
     // A record produced without a callback gets no report object: it is only counted, and
     // served (taken off outstanding()) by the next poll() or flush() like the others.
@@ -462,15 +510,7 @@ class Producer::Impl {
         std::size_t r = 0;
         for (PendingReport& pending : batch.reports) {
             while (results[r].end <= pending.index) ++r;
-            const Appended& a = results[r];
-            DeliveryReport report{.topic = batch.partition->topic,
-                                  .partition = batch.partition->id};
-            if (a.status.is_ok()) {
-                report.offset = a.base + static_cast<std::int64_t>(pending.index - a.begin);
-                report.timestamp = a.log_append_time != -1 ? a.log_append_time : pending.timestamp;
-            } else {
-                report.error = a.status;
-            }
+            DeliveryReport report = report_of(batch, results[r], pending);
             if (pending.sink.sync) {
                 pending.sink.sync->set_value(std::move(report));
             } else {

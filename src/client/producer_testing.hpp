@@ -9,6 +9,9 @@
 // produce(), produce_sync() or flush()) is about to append a partition's sealed batches,
 // before it appends them; a test blocks in it to hold that thread busy.
 //
+// after_queue_sync: when set, called by produce_sync() once its record is queued for its
+// partition, before it appends the queue (or leaves it to the thread already appending it).
+//
 // append_after_pause: true by default; false makes produce() leave every record to the sender
 // thread even after a pause (see Producer::Impl::arrived_after_pause), so that a test's batches
 // do not depend on how fast it produces.
@@ -25,6 +28,7 @@ namespace brook::client::testing {
 
 extern std::atomic<bool> resend_batches;
 extern std::atomic<void (*)()> before_send;
+extern std::atomic<void (*)()> after_queue_sync;
 extern std::atomic<bool> append_after_pause;
 extern std::atomic<bool> fast_path;
 

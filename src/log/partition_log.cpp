@@ -307,7 +307,7 @@ Status PartitionLog::flush_locked() {
     return Status::ok();
 }
 
-Status PartitionLog::sync_to(Offset end, int waiters) {
+Status PartitionLog::sync_to(Offset end) {
     if (end > log_end_offset()) {
         return Status::invalid_argument(fmt::format("cannot sync to offset {}: the log end is {}",
                                                     end.value(), log_end_offset().value()));
@@ -328,7 +328,7 @@ Status PartitionLog::sync_to(Offset end, int waiters) {
             return synced.sub_code() == SubCode::fail_stopped ? synced : fail_stop(synced);
         }
         return target;
-    }, waiters);
+    });
 }
 
 Status PartitionLog::set_config(const LogConfig& config) {

@@ -175,11 +175,12 @@ public:
     // Makes every batch below `end` durable. Concurrent callers share fsyncs (group commit, see
     // group_commit.hpp): one of them syncs everything appended so far while the others wait
     // for it, and appends go on during the fsync.
-    // `waiters` is how many threads wait for this call (see GroupCommit::sync_to).
     // @return invalid_argument if `end` is beyond the log end; io_error (and the log
     //         fail-stops) if fsync fails, for every caller it would have covered and every
     //         later one; closed.
-    Status sync_to(Offset end, int waiters = 1);
+    Status sync_to(Offset end);
+    // The callers in sync_to() now whose end is not durable yet: for tests.
+    std::size_t sync_waiters() const { return group_commit_.waiting(); }
 
     // Replaces the config (for a topic's altered settings); it applies from the next append.
     // @return invalid_argument naming a setting out of range.

@@ -9,6 +9,7 @@
 
 #include <brook/brook.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -16,7 +17,9 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "client/producer_testing.hpp"
 #include "log/partition_log.hpp"
 #include "meta/meta_store.hpp"
 #include "store/store_core.hpp"
@@ -101,27 +104,102 @@ struct Env {
         return *(*partition)->log;
     }
 
-    // Waits (yielding) until the partition's log end reaches `end`; false after 60 s.
-    bool wait_log_end(std::int64_t end) {
+    // Waits (yielding) until `done` holds; false after 60 s.
+    template <typename Pred>
+    static bool wait_until(Pred done) {
         const auto give_up = std::chrono::steady_clock::now() + 60s;
-        while (log().log_end_offset() < Offset(end)) {
+        while (!done()) {
             if (std::chrono::steady_clock::now() > give_up) return false;
             std::this_thread::yield();
         }
         return true;
     }
+    // Waits until the partition's log end reaches `end`; false after 60 s.
+    bool wait_log_end(std::int64_t end) {
+        return wait_until([&] { return log().log_end_offset() >= Offset(end); });
+    }
 };
 
-// produce_sync() of one record in its own thread.
+// The first thread to append a partition's batches stops in the before_send hook until
+// released, and the threads that send are recorded; after_queue_sync counts produce_sync()
+// records queued. Installed for one test, removed however it ends.
+struct HeldSend {
+    static inline std::mutex mu;
+    static inline std::condition_variable cv;
+    static inline bool entered = false;
+    static inline bool open = false;
+    static inline int queued = 0;
+    static inline std::vector<std::thread::id> senders;
+
+    static void before_send() {
+        std::unique_lock lock(mu);
+        senders.push_back(std::this_thread::get_id());
+        if (entered) return;
+        entered = true;
+        cv.notify_all();
+        cv.wait(lock, [] { return open; });
+    }
+    static void after_queue_sync() {
+        std::lock_guard lock(mu);
+        ++queued;
+        cv.notify_all();
+    }
+
+    HeldSend() {
+        std::lock_guard lock(mu);
+        entered = false;
+        open = false;
+        queued = 0;
+        senders.clear();
+        client::testing::before_send.store(&before_send);
+        client::testing::after_queue_sync.store(&after_queue_sync);
+    }
+    ~HeldSend() {
+        release();
+        client::testing::before_send.store(nullptr);
+        client::testing::after_queue_sync.store(nullptr);
+    }
+    bool wait_entered_and_queued(int n) {
+        std::unique_lock lock(mu);
+        return cv.wait_for(lock, 60s, [&] { return entered && queued >= n; });
+    }
+    void release() {
+        std::lock_guard lock(mu);
+        open = true;
+        cv.notify_all();
+    }
+    std::vector<std::thread::id> send_threads() {
+        std::lock_guard lock(mu);
+        return senders;
+    }
+};
+
+// produce_sync() of one record in its own thread. With `faulty` set, it also records whether
+// a power cut right when produce_sync() returned would have kept the record.
 class SyncProduce {
 public:
-    SyncProduce(Producer& producer, std::string value)
-        : thread_([this, &producer, value = std::move(value)] {
+    SyncProduce(Producer& producer, std::string value, FaultFileSystem* faulty = nullptr,
+                std::string dir = {})
+        : thread_([this, &producer, value = std::move(value), faulty, dir = std::move(dir)] {
               auto report = producer.produce_sync(
                   {.topic = kTopic, .value = value, .partition = PartitionId(0)});
+              std::optional<std::int64_t> durable_end;
+              if (faulty) {
+                  auto image = faulty->crash_image(Tear::drop);
+                  ManualClock clock;
+                  auto log = log::PartitionLog::open(*image, dir, {}, clock);
+                  durable_end = log.is_ok() ? (*log)->log_end_offset().value() : -1;
+              }
               std::lock_guard lock(mu_);
               report_ = std::move(report);
+              durable_end_ = durable_end;
           }) {}
+    std::thread::id id() const { return thread_.get_id(); }
+    // The log end in the crash image taken when produce_sync() returned.
+    std::optional<std::int64_t> durable_end_when_returned() {
+        std::lock_guard lock(mu_);
+        return durable_end_;
+    }
     bool done() {
         std::lock_guard lock(mu_);
         return report_.has_value();
@@ -134,6 +212,7 @@ public:
 private:
     std::mutex mu_;
     std::optional<Result<DeliveryReport>> report_;
+    std::optional<std::int64_t> durable_end_;
     std::thread thread_;
 };
 
@@ -184,4 +263,48 @@ TEST_CASE("acks=all: a failed fsync fails every record waiting for it and every 
     CHECK(third.code() == Code::io_error);
     CHECK(third.status().sub_code() == SubCode::fail_stopped);
     CHECK(env.gate.started() == 1);
+}
+
+TEST_CASE("acks=all: a produce_sync record another thread appends is acknowledged by its fsync") {
+    Env env;
+    const std::string dir = env.log().dir();
+    HeldSend held;
+    env.gate.hold();
+    // The first of a and b to append stops before it does; the other's record is queued
+    // behind, so that thread appends both.
+    SyncProduce a(*env.producer, "a", &env.faulty, dir);
+    SyncProduce b(*env.producer, "b", &env.faulty, dir);
+    REQUIRE(held.wait_entered_and_queued(2));
+    held.release();
+    REQUIRE(env.gate.wait_started(1));
+    REQUIRE(Env::wait_until([&] { return b.done() || env.log().sync_waiters() >= 2; }));
+    // Both have their offsets but wait in sync_to for the held fsync.
+    CHECK_FALSE(a.done());
+    CHECK_FALSE(b.done());
+    // One thread appended both records (in one send or two).
+    const auto senders = held.send_threads();
+    REQUIRE_FALSE(senders.empty());
+    CHECK(std::count(senders.begin(), senders.end(), senders.front()) ==
+          static_cast<std::ptrdiff_t>(senders.size()));
+
+    SUBCASE("the fsync succeeds: both are acknowledged, durable when they return") {
+        env.gate.release();
+        auto first = a.join();
+        auto second = b.join();
+        REQUIRE(first.is_ok());
+        REQUIRE(second.is_ok());
+        CHECK(std::min(first->offset, second->offset) == Offset(0));
+        CHECK(std::max(first->offset, second->offset) == Offset(1));
+        CHECK(a.durable_end_when_returned() == 2);
+        CHECK(b.durable_end_when_returned() == 2);
+        CHECK(env.gate.started() == 1);  // that fsync covered both
+    }
+    SUBCASE("the fsync fails: neither is acknowledged, and nothing later") {
+        env.gate.release(Status::error(Code::io_error, "injected: fdatasync failed"));
+        CHECK(a.join().code() == Code::io_error);
+        CHECK(b.join().code() == Code::io_error);
+        auto later = env.producer->produce_sync({.topic = kTopic, .value = "c"});
+        CHECK(later.code() == Code::io_error);
+        CHECK(env.gate.started() == 1);
+    }
 }

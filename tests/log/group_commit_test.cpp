@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -54,12 +55,18 @@ public:
         std::lock_guard lock(mu_);
         log_end_ = end;
     }
+    // The threads that ran the fsyncs, in order.
+    std::vector<std::thread::id> runners() const {
+        std::lock_guard lock(mu_);
+        return runners_;
+    }
 
 private:
     Result<std::int64_t> run() {
         std::unique_lock lock(mu_);
         const std::int64_t target = log_end_;
         ++started_;
+        runners_.push_back(std::this_thread::get_id());
         cv_.notify_all();
         cv_.wait(lock, [&] { return !held_; });
         if (!outcome_.is_ok()) return std::exchange(outcome_, Status::ok());
@@ -72,6 +79,7 @@ private:
     Status outcome_;
     int started_ = 0;
     std::int64_t log_end_ = 0;
+    std::vector<std::thread::id> runners_;
 };
 
 // Spins (yielding) until `n` callers wait in `gc`: a condition, not a time.
@@ -86,6 +94,7 @@ class Caller {
 public:
     Caller(log::GroupCommit& gc, SyncGate& gate, std::int64_t end)
         : thread_([this, &gc, &gate, end] { status_ = gc.sync_to(end, gate.fn()); }) {}
+    std::thread::id id() const { return thread_.get_id(); }
     Status join() {
         thread_.join();
         return status_;
@@ -138,6 +147,8 @@ TEST_CASE("callers arriving during an fsync share the next one") {
     Caller b(gc, gate, 2);
     Caller c(gc, gate, 3);
     wait_for_waiters(gc, 3);
+    // Three waited when the first fsync ended, and a never comes back: the next fsync's
+    // gathering runs out of its bound and syncs b and c.
     gate.release();
     CHECK(a.join().is_ok());
     CHECK(b.join().is_ok());
@@ -165,9 +176,12 @@ TEST_CASE("the next leader gathers the callers the last fsync released") {
     gate.release();
     CHECK(a.join().is_ok());
     gate.set_log_end(4);
-    SUBCASE("their fsync covers the caller that came back") {
+    SUBCASE("their fsync covers the caller that came back, which runs it itself") {
         Caller d(gc, gate, 4);
+        const std::thread::id d_thread = d.id();
         CHECK(d.join().is_ok());
+        // No waiting thread had to be woken to start it.
+        CHECK(gate.runners().back() == d_thread);
         CHECK(b.join().is_ok());
         CHECK(c.join().is_ok());
         CHECK(gate.started() == 2);
@@ -189,21 +203,27 @@ TEST_CASE("the next leader gathers the callers the last fsync released") {
     }
 }
 
-TEST_CASE("a caller that syncs for other threads counts them when the next leader gathers") {
-    log::GroupCommit gc(std::chrono::minutes(1));
+TEST_CASE("callers an fsync did not cover wait for the next, which covers them all at once") {
+    // No gathering: the next fsync starts as soon as the first ends.
+    log::GroupCommit gc(std::chrono::nanoseconds(0));
     SyncGate gate;
-    gate.set_log_end(3);
-    // One thread appended three threads' records and syncs for all of them.
-    REQUIRE(gc.sync_to(3, gate.fn(), 3).is_ok());
-    // Three threads were released: a leader waits until callers standing for three wait.
-    gate.set_log_end(4);
-    Caller b(gc, gate, 4);
-    wait_for_waiters(gc, 1);
-    gate.set_log_end(6);
-    CHECK(gc.sync_to(6, gate.fn(), 2).is_ok());
-    CHECK(b.join().is_ok());
+    gate.hold();
+    gate.set_log_end(1);
+    Caller a(gc, gate, 1);
+    gate.wait_started(1);
+    gate.set_log_end(5);
+    std::vector<std::unique_ptr<Caller>> later;
+    for (std::int64_t end = 2; end <= 5; ++end) {
+        later.push_back(std::make_unique<Caller>(gc, gate, end));
+    }
+    wait_for_waiters(gc, 5);
+    // The first fsync releases a only (the others appended after it started); the next one
+    // covers the four others in one go.
+    gate.release();
+    CHECK(a.join().is_ok());
+    for (auto& caller : later) CHECK(caller->join().is_ok());
     CHECK(gate.started() == 2);
-    CHECK(gc.durable_end() == 6);
+    CHECK(gc.durable_end() == 5);
 }
 
 TEST_CASE("a failed fsync fails its caller, the callers waiting and every later one") {
@@ -244,15 +264,34 @@ constexpr int kPerThread = 40;
 struct Thread {
     std::vector<std::int64_t> acknowledged;  // offsets whose sync_to returned ok
     std::vector<Status> outcomes;
+    // Acknowledged offsets a power cut right after the acknowledgement would have lost.
+    std::vector<std::int64_t> acknowledged_not_durable;
 };
 
+// Small preallocated indexes, so that a crash image (a copy of every file) is cheap to take.
+log::LogConfig small_indexes() {
+    log::LogConfig config;
+    config.segment_index_bytes = 4096;
+    return config;
+}
+
+// The end offset of the records the crash image of `faulty` holds in `dir`: what a power cut
+// now would keep.
+std::int64_t durable_records(FaultFileSystem& faulty, const std::string& dir) {
+    auto image = faulty.crash_image(Tear::drop);
+    ManualClock clock;
+    auto log = open_log(*image, dir, small_indexes(), clock);
+    return log->log_end_offset().value();
+}
+
 // kThreads threads each append kPerThread one-record batches, waiting for sync_to after each,
-// and stop at their first error.
-std::vector<Thread> append_durably(log::PartitionLog& log) {
+// and stop at their first error. With `faulty` set, each thread checks when its sync_to
+// returns ok that a power cut at that moment would keep its record.
+std::vector<Thread> append_durably(log::PartitionLog& log, FaultFileSystem* faulty = nullptr) {
     std::vector<Thread> seen(kThreads);
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
-        threads.emplace_back([&log, &mine = seen[t], t] {
+        threads.emplace_back([&log, faulty, &mine = seen[t], t] {
             for (int i = 0; i < kPerThread; ++i) {
                 auto bytes = encode({make_record(t * 1000 + i, i)});
                 auto appended = log.append(bytes);
@@ -264,19 +303,14 @@ std::vector<Thread> append_durably(log::PartitionLog& log) {
                 mine.outcomes.push_back(synced);
                 if (!synced.is_ok()) return;
                 mine.acknowledged.push_back(appended->base_offset.value());
+                if (faulty && durable_records(*faulty, log.dir()) <= appended->base_offset.value()) {
+                    mine.acknowledged_not_durable.push_back(appended->base_offset.value());
+                }
             }
         });
     }
     for (auto& thread : threads) thread.join();
     return seen;
-}
-
-// The offsets of the records the crash image of `faulty` holds in `dir`.
-std::int64_t durable_records(FaultFileSystem& faulty, const std::string& dir) {
-    auto image = faulty.crash_image(Tear::drop);
-    ManualClock clock;
-    auto log = open_log(*image, dir, {}, clock);
-    return log->log_end_offset().value();
 }
 
 }  // namespace
@@ -286,14 +320,15 @@ TEST_CASE("durable appends from several threads share fsyncs and survive a power
     FaultFileSystem faulty(env.fs());
     ManualClock clock;
     const std::string dir = env.root() + "/p";
-    auto log = open_log(faulty, dir, {}, clock);
+    auto log = open_log(faulty, dir, small_indexes(), clock);
     faulty.mark_durable(env.root());
     faulty.reset_counts();
 
-    const auto seen = append_durably(*log);
+    const auto seen = append_durably(*log, &faulty);
     std::int64_t acknowledged = 0;
     for (const Thread& t : seen) {
         for (const Status& s : t.outcomes) CHECK(s.is_ok());
+        CHECK(t.acknowledged_not_durable.empty());
         acknowledged += static_cast<std::int64_t>(t.acknowledged.size());
     }
     CHECK(acknowledged == kThreads * kPerThread);
@@ -310,14 +345,14 @@ TEST_CASE("after a failed fsync no thread's append is acknowledged, and none is 
         FaultFileSystem faulty(env.fs());
         ManualClock clock;
         const std::string dir = env.root() + "/p";
-        auto log = open_log(faulty, dir, {}, clock);
+        auto log = open_log(faulty, dir, small_indexes(), clock);
         faulty.mark_durable(env.root());
         faulty.reset_counts();
         // Only the nth fsync fails: a retry after it would succeed, so any record acknowledged
         // after the failure would show that the log retried.
         faulty.inject({.kinds = op::sync, .nth = nth, .persistent = false});
 
-        const auto seen = append_durably(*log);
+        const auto seen = append_durably(*log, &faulty);
         CHECK(faulty.failures_injected() == 1);
         // Nothing was fsynced after the failure.
         CHECK(faulty.operations(op::sync) == nth);
@@ -327,6 +362,7 @@ TEST_CASE("after a failed fsync no thread's append is acknowledged, and none is 
             REQUIRE_FALSE(t.outcomes.empty());
             CHECK(t.outcomes.back().code() == Code::io_error);
             for (std::size_t i = 0; i + 1 < t.outcomes.size(); ++i) CHECK(t.outcomes[i].is_ok());
+            CHECK(t.acknowledged_not_durable.empty());
             // Every acknowledged record reached the disk.
             for (std::int64_t offset : t.acknowledged) CHECK(offset < durable);
         }
