@@ -60,12 +60,13 @@ void ChangeNotifier::notify() noexcept {
 
 bool ChangeNotifier::spin_until(std::uint64_t seen, SteadyClock::time_point until,
                                 const std::atomic<bool>& stop,
-                                const std::atomic<bool>& closed) const noexcept {
+                                const std::atomic<bool>& closed, bool yield) const noexcept {
     for (;;) {
         for (int i = 0; i < 16; ++i) {
             if (done(seen, stop, closed)) return true;
             cpu_relax();
         }
+        if (yield) std::this_thread::yield();
         if (SteadyClock::now() >= until) return done(seen, stop, closed);
     }
 }
@@ -78,7 +79,7 @@ void ChangeNotifier::wait(std::uint64_t seen, SteadyClock::time_point deadline,
     if (start >= deadline) return;
     const auto spin_end =
         deadline - start > spin.current() ? start + spin.current() : deadline;
-    if (spin_until(seen, spin_end, stop, closed)) {
+    if (spin_until(seen, spin_end, stop, closed, spin.yielding())) {
         spin.learn(SteadyClock::now() - start, std::chrono::nanoseconds(0), true);
         return;
     }

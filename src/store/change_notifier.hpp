@@ -31,16 +31,22 @@ inline constexpr std::chrono::nanoseconds kMaxSpin = std::chrono::microseconds(1
 // fed a steady stream spins and an idle one soon barely does. A change that comes just after
 // a long spin (at least kMaxSpin / 2) gave up and the thread parked is the mark of
 // oversubscribed CPUs, where the thread that makes the change could not run until the spinner
-// stopped: the waiter then does not spin for its next kCooldownWaits waits.
+// stopped: for its next kCooldownWaits waits the waiter then yields the CPU between its checks
+// (sched_yield), so the thread that makes the change runs when it shares the spinner's CPU, and
+// a change made on another CPU is still seen within a yield rather than a futex wake-up (tens
+// of microseconds on a virtual machine).
 class SpinBudget {
   public:
     static constexpr int kCooldownWaits = 64;
     // A wake-up this soon after parking counts as "just after the spin gave up".
     static constexpr std::chrono::nanoseconds kStarvedWake = std::chrono::microseconds(40);
 
+    // How long the next wait spins before it parks.
     std::chrono::nanoseconds current() const noexcept {
-        return cooldown_ > 0 ? std::chrono::nanoseconds(0) : budget_;
+        return cooldown_ > 0 ? kMaxSpin : budget_;
     }
+    // Whether the next wait's spin yields the CPU between its checks.
+    bool yielding() const noexcept { return cooldown_ > 0; }
     // Records a wait that ended after `waited`, of which the thread slept `parked` (zero when
     // the spin saw the change), with a change or (`changed` false) at its deadline.
     void learn(std::chrono::nanoseconds waited, std::chrono::nanoseconds parked,
@@ -49,7 +55,7 @@ class SpinBudget {
   private:
     static constexpr std::chrono::nanoseconds kMinSpin = std::chrono::microseconds(1);
     std::chrono::nanoseconds budget_ = kMaxSpin;
-    int cooldown_ = 0;  // waits left without spinning
+    int cooldown_ = 0;  // waits left that yield while they spin
 };
 
 class ChangeNotifier {
@@ -74,9 +80,11 @@ class ChangeNotifier {
         return version_.load(std::memory_order_seq_cst) != seen ||
                stop.load(std::memory_order_seq_cst) || closed.load(std::memory_order_seq_cst);
     }
-    // Spins until done() or `until`. @return whether done() became true.
+    // Spins until done() or `until`, yielding the CPU between checks if `yield`.
+    // @return whether done() became true.
     bool spin_until(std::uint64_t seen, std::chrono::steady_clock::time_point until,
-                    const std::atomic<bool>& stop, const std::atomic<bool>& closed) const noexcept;
+                    const std::atomic<bool>& stop, const std::atomic<bool>& closed,
+                    bool yield) const noexcept;
 
     std::atomic<std::uint64_t> version_{0};
     std::atomic<std::uint32_t> parked_{0};  // waiters between their last check and wake-up

@@ -22,6 +22,14 @@ SpinBudget parking_budget() {
     return spin;
 }
 
+// A budget in its cooldown: its waits spin for kMaxSpin, yielding between checks.
+SpinBudget yielding_budget() {
+    SpinBudget spin;
+    spin.learn(kMaxSpin + 10us, 10us, true);
+    REQUIRE(spin.yielding());
+    return spin;
+}
+
 // Waits (bounded) until `n` waiters are parked in `notifier`.
 void until_parked(const ChangeNotifier& notifier, std::uint32_t n) {
     const auto give_up = SteadyClock::now() + 5s;
@@ -56,19 +64,23 @@ TEST_CASE("the spin budget doubles after short waits, halves after long ones, wi
     CHECK(spin.current() <= 1us);
 }
 
-TEST_CASE("a change just after a long spin gave up stops spinning for a while") {
+TEST_CASE("a change just after a long spin gave up makes the next waits yield as they spin") {
     SpinBudget spin;
     REQUIRE(spin.current() == kMaxSpin);
+    REQUIRE_FALSE(spin.yielding());
     spin.learn(kMaxSpin + 10us, 10us, true);
-    CHECK(spin.current() == 0ns);
+    CHECK(spin.yielding());
+    CHECK(spin.current() == kMaxSpin);
     for (int i = 1; i < SpinBudget::kCooldownWaits; ++i) {
         spin.learn(1us, 1us, true);
-        CHECK(spin.current() == 0ns);
+        CHECK(spin.yielding());
     }
     spin.learn(1us, 1us, true);
+    CHECK_FALSE(spin.yielding());
     CHECK(spin.current() == kMaxSpin);
     // A change that came long after parking is no such sign: spinning goes on (halved).
     spin.learn(kMaxSpin + SpinBudget::kStarvedWake + 1us, SpinBudget::kStarvedWake + 1us, true);
+    CHECK_FALSE(spin.yielding());
     CHECK(spin.current() == kMaxSpin / 2);
 }
 
@@ -121,13 +133,36 @@ TEST_CASE("a wait returns at once for a change or a flag it has not seen yet") {
     CHECK(notifier.parked() == 0);
 }
 
+TEST_CASE("a yielding waiter sees a change made by another thread, spinning or parked") {
+    ChangeNotifier notifier;
+    std::atomic<bool> stop{false};
+    std::atomic<bool> closed{false};
+    // Rounds alternate between a change made at once (seen in the yielding spin) and one made
+    // only once the waiter has parked; every round must end with the waiter on the new version.
+    for (int round = 0; round < 20; ++round) {
+        const std::uint64_t seen = notifier.version();
+        std::atomic<std::uint64_t> saw{seen};
+        std::thread waiter([&] {
+            SpinBudget spin = yielding_budget();
+            notifier.wait(seen, SteadyClock::now() + 10s, stop, closed, spin);
+            saw.store(notifier.version());
+        });
+        if (round % 2 == 1) until_parked(notifier, 1);
+        notifier.notify();
+        waiter.join();
+        CHECK(saw.load() == seen + 1);
+    }
+    CHECK(notifier.parked() == 0);
+}
+
 TEST_CASE("without a change a wait lasts until its deadline, spinning or parked") {
     ChangeNotifier notifier;
     std::atomic<bool> stop{false};
     std::atomic<bool> closed{false};
     SpinBudget spinning;
     SpinBudget parking = parking_budget();
-    for (SpinBudget* spin : {&spinning, &parking}) {
+    SpinBudget yielding = yielding_budget();
+    for (SpinBudget* spin : {&spinning, &parking, &yielding}) {
         const auto start = SteadyClock::now();
         notifier.wait(notifier.version(), start + 30ms, stop, closed, *spin);
         CHECK(SteadyClock::now() - start >= 30ms);
