@@ -1,20 +1,20 @@
 // Producer and Producer::Impl: resolving each record's partition, encoding it into its
 // partition's open batch in the RecordAccumulator, having sealed batches appended to the store
-// (BatchAppender, batch_appender.hpp), and queueing delivery reports. A record produced
-// without a callback gets no report object: it is only counted.
+// (BatchAppender, batch_appender.hpp), and handing their reports to the DeliveryQueue
+// (delivery_queue.hpp), which poll() and flush() serve. A record produced without a callback
+// gets no report object: it is only counted.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
 #include <brook/producer.hpp>
-#include <condition_variable>
-#include <deque>
 #include <limits>
 #include <mutex>
 #include <thread>
 #include <utility>
 
 #include "client/batch_appender.hpp"
+#include "client/delivery_queue.hpp"
 #include "client/partitioner.hpp"
 #include "client/producer_config.hpp"
 #include "client/producer_testing.hpp"
@@ -45,12 +45,6 @@ using std::chrono::steady_clock;
 
 // How long without a produce() call makes the next record one produce() appends itself.
 constexpr auto kAppendPause = std::chrono::microseconds(20);
-
-steady_clock::time_point deadline_after(std::chrono::milliseconds timeout) {
-    // Far enough to be "never", near enough not to overflow steady_clock.
-    constexpr auto kForever = std::chrono::hours(24 * 365 * 100);
-    return steady_clock::now() + std::min<std::chrono::milliseconds>(timeout, kForever);
-}
 
 }  // namespace
 
@@ -92,10 +86,10 @@ class Producer::Impl {
             switch (accumulator_.add_to_last(p.target, {record, p.timestamp, p.fields},
                                              std::move(sink))) {
                 case client::RecordAccumulator::LastAdd::added:
-                    produced_one();
+                    delivery_.count_produced();
                     return Status::ok();
                 case client::RecordAccumulator::LastAdd::sealed: {
-                    produced_one();
+                    delivery_.count_produced();
                     // p.topic is valid only under the lock.
                     const TopicPartition key{p.topic->record.name, p.partition};
                     lock.unlock();
@@ -133,43 +127,19 @@ class Producer::Impl {
         return report;
     }
 
-    int poll(std::chrono::milliseconds timeout) {
-        // poll(0) after every produce() is the common habit: without reports it costs no lock.
-        if (timeout <= std::chrono::milliseconds::zero() &&
-            !reports_ready_.load(std::memory_order_acquire)) {
-            return 0;
-        }
-        const auto deadline = deadline_after(timeout);
-        std::unique_lock lock(reports_mu_);
-        reports_cv_.wait_until(lock, deadline,
-                               [&] { return !reports_.empty() || silent_reports_ > 0; });
-        return run_callbacks(lock);
-    }
+    int poll(std::chrono::milliseconds timeout) { return delivery_.poll(timeout); }
 
     Status flush(std::chrono::milliseconds timeout) {
-        const auto deadline = deadline_after(timeout);
+        const auto deadline = client::deadline_after(timeout);
         send_all();
-        std::unique_lock lock(reports_mu_);
-        while (true) {
-            run_callbacks(lock);
-            if (outstanding() == 0) return Status::ok();
-            const bool woke = reports_cv_.wait_until(lock, deadline, [&] {
-                return !reports_.empty() || silent_reports_ > 0 || outstanding() == 0;
-            });
-            if (!woke) {
-                return Status::error(
-                    Code::timed_out,
-                    fmt::format("{}: {} records still outstanding after flush timeout of {} ms",
-                                who(), outstanding(), timeout.count()));
-            }
-        }
+        if (delivery_.wait_all_done(deadline)) return Status::ok();
+        return Status::error(
+            Code::timed_out,
+            fmt::format("{}: {} records still outstanding after flush timeout of {} ms", who(),
+                        outstanding(), timeout.count()));
     }
 
-    std::size_t outstanding() const {
-        // Reported first: a record reported was counted as produced before (see produced_).
-        const std::size_t reported = reported_.load(std::memory_order_acquire);
-        return produced_.load(std::memory_order_acquire) - reported;
-    }
+    std::size_t outstanding() const { return delivery_.outstanding(); }
 
     txn::ProducerSession& session() { return *session_; }
 
@@ -189,10 +159,6 @@ class Producer::Impl {
         std::vector<Batch> batches;
         std::vector<std::vector<Appended>> results;
     };
-    struct QueuedReport {
-        DeliveryCallback callback;
-        DeliveryReport report;
-    };
 
     // produce() for any record: prepare() (which reports every error), then add().
     [[gnu::noinline]] Status produce_general(client::RecordAccumulator::Lock lock,
@@ -208,7 +174,7 @@ class Producer::Impl {
     [[gnu::noinline]] Status add(client::RecordAccumulator::Lock lock, const RecordRef& record,
                                  const Prepared& p,
                ReportSink&& sink, bool after_pause) {
-        produced_one();
+        delivery_.count_produced();
         const std::string& topic = p.topic->record.name;
         const RecordToAdd add{record, p.timestamp, p.fields};
         if (after_pause) {
@@ -235,11 +201,6 @@ class Producer::Impl {
         const std::int64_t now = steady_clock::now().time_since_epoch().count();
         const std::int64_t previous = last_produce_ns_.exchange(now, std::memory_order_relaxed);
         return now - previous >= std::chrono::nanoseconds(kAppendPause).count();
-    }
-
-    // Counts a record produced. REQUIRES: the accumulator's lock held.
-    void produced_one() {
-        produced_.store(produced_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
 
     std::string who() const {
@@ -466,7 +427,8 @@ class Producer::Impl {
                 continue;
             }
             PendingReport& pending = batch.reports.front();
-            pending.sink.sync->set_value(report_of(batch, results[b].front(), pending));
+            pending.sink.sync->set_value(
+                client::DeliveryQueue::report_of(batch, results[b].front(), pending));
         }
         batches.resize(kept);
         results.resize(kept);
@@ -475,7 +437,7 @@ class Producer::Impl {
     void sync_and_deliver(std::vector<Batch>& batches,
                           std::vector<std::vector<Appended>>& results) {
         appender_.sync_appended(batches, results);
-        for (std::size_t b = 0; b < batches.size(); ++b) deliver(batches[b], results[b]);
+        for (std::size_t b = 0; b < batches.size(); ++b) delivery_.deliver(batches[b], results[b]);
     }
 
     static bool has_callbacks(const std::vector<Batch>& batches) {
@@ -483,67 +445,6 @@ class Producer::Impl {
             return std::any_of(batch.reports.begin(), batch.reports.end(),
                                [](const PendingReport& r) { return bool(r.sink.callback); });
         });
-    }
-
-    // The report of record `pending` of `batch`, which `a` (its range of records) tells the
-    // fate of.
-    static DeliveryReport report_of(const Batch& batch, const Appended& a,
-                                    const PendingReport& pending) {
-        DeliveryReport report{.topic = batch.partition->topic, .partition = batch.partition->id};
-        if (a.status.is_ok()) {
-            report.offset = a.base + static_cast<std::int64_t>(pending.index - a.begin);
-            report.timestamp = a.log_append_time != -1 ? a.log_append_time : pending.timestamp;
-        } else {
-            report.error = a.status;
-        }
-        return report;
-    }
-
-    // Hands each report to its produce_sync() caller or queues it for its callback.
-    // A record produced without a callback gets no report object: it is only counted, and
-    // served (taken off outstanding()) by the next poll() or flush() like the others.
-    void deliver(Batch& batch, const std::vector<Appended>& results) {
-        std::vector<QueuedReport> queued;
-        // The batch's records were moved out when it was encoded; the results cover them all.
-        const std::size_t silent = results.back().end - batch.reports.size();
-        queued.reserve(batch.reports.size());
-        std::size_t r = 0;
-        for (PendingReport& pending : batch.reports) {
-            while (results[r].end <= pending.index) ++r;
-            DeliveryReport report = report_of(batch, results[r], pending);
-            if (pending.sink.sync) {
-                pending.sink.sync->set_value(std::move(report));
-            } else {
-                queued.push_back({std::move(pending.sink.callback), std::move(report)});
-            }
-        }
-        if (queued.empty() && silent == 0) return;
-        std::lock_guard lock(reports_mu_);
-        for (QueuedReport& q : queued) reports_.push_back(std::move(q));
-        silent_reports_ += silent;
-        reports_ready_.store(true, std::memory_order_release);
-        reports_cv_.notify_all();
-    }
-
-    // Runs every queued callback with the lock released, then counts the records done.
-    // REQUIRES: `lock` holds reports_mu_; it holds it again on return.
-    int run_callbacks(std::unique_lock<std::mutex>& lock) {
-        if (reports_.empty() && silent_reports_ == 0) return 0;
-        std::deque<QueuedReport> ready;
-        ready.swap(reports_);
-        const std::size_t done = ready.size() + std::exchange(silent_reports_, 0);
-        reports_ready_.store(false, std::memory_order_relaxed);
-        lock.unlock();
-        int called = 0;
-        for (QueuedReport& q : ready) {
-            if (!q.callback) continue;
-            q.callback(q.report);
-            ++called;
-        }
-        lock.lock();
-        reported_.fetch_add(done, std::memory_order_acq_rel);
-        if (outstanding() == 0) reports_cv_.notify_all();
-        return called;
     }
 
     const std::shared_ptr<detail::StoreCore> core_;
@@ -554,23 +455,11 @@ class Producer::Impl {
     std::shared_ptr<const detail::TopicState> topic_cache_;
     std::uint64_t topic_cache_version_ = 0;  // StoreCore::topology_version() when cached
     TopicLimits topic_cache_limits_;         // limits_of(*topic_cache_)
-    // Records produced (produce_sync records excluded), and those of them handed to their
-    // callback or counted as done by poll() or flush(): outstanding() is the difference.
-    // produced_ is written only under the accumulator's lock, so it needs no atomic
-    // read-modify-write per record; a record is counted there before its batch can be sealed,
-    // appended and reported, so reported_ never passes it.
-    std::atomic<std::size_t> produced_{0};
-    std::atomic<std::size_t> reported_{0};  // written under reports_mu_
     // steady_clock nanoseconds of the last produce(), for arrived_after_pause().
     std::atomic<std::int64_t> last_produce_ns_{std::numeric_limits<std::int64_t>::min() / 2};
 
-    std::mutex reports_mu_;
-    std::condition_variable reports_cv_;  // a report was queued or outstanding() reached 0
-    std::deque<QueuedReport> reports_;    // Guarded by reports_mu_.
-    std::size_t silent_reports_ = 0;      // delivered without a callback; guarded by reports_mu_
-    // Whether reports_ or silent_reports_ has anything; written under reports_mu_, read by
-    // poll(0) without it.
-    std::atomic<bool> reports_ready_{false};
+    // Records produced with produce() and their reports (produce_sync records excluded).
+    client::DeliveryQueue delivery_;
 
     const client::RecordAccumulator::SendFn send_fn_ = [this](std::vector<Batch>& b) {
         return send(b);
