@@ -9,7 +9,9 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "cleaner/compactor.hpp"
 #include "cleaner/retention.hpp"
@@ -36,6 +38,14 @@ TEST_CASE_TEMPLATE("readers see consistent, ordered records while compaction and
     std::map<std::int64_t, log::Record> appended;  // offset -> the record as appended
     std::atomic<bool> done{false};
     std::atomic<int> failures{0};
+    // What each failure was, for the report.
+    std::mutex failed_mu;
+    std::vector<std::string> failed;
+    const auto fail = [&](std::string what) {
+        ++failures;
+        std::lock_guard lock(failed_mu);
+        if (failed.size() < 10) failed.push_back(std::move(what));
+    };
     std::atomic<int> scans{0};
     std::atomic<int> resets{0};
     std::atomic<int> passes{0};
@@ -52,7 +62,7 @@ TEST_CASE_TEMPLATE("readers see consistent, ordered records while compaction and
             std::lock_guard lock(model_mu);
             auto result = log.append(bytes);
             if (!result.is_ok()) {
-                ++failures;
+                fail("append: " + result.status().to_string());
                 break;
             }
             r.offset = result->base_offset;
@@ -68,12 +78,14 @@ TEST_CASE_TEMPLATE("readers see consistent, ordered records while compaction and
         int round = 0;
         while (running()) {
             ++passes;
-            if (!cleaner::compact(log, state, compaction, clock.now_ms(), true).is_ok()) ++failures;
+            const auto compacted = cleaner::compact(log, state, compaction, clock.now_ms(), true);
+            if (!compacted.is_ok()) fail("compact: " + compacted.status().to_string());
             // Now and then drop the oldest tenth of the log, as delete_records would.
             if (++round % 5 == 0) {
                 const Offset start = log.log_start_offset();
                 const Offset target = start + (log.log_end_offset() - start) / 10;
-                if (!log.advance_log_start(target).is_ok()) ++failures;
+                const auto advanced = log.advance_log_start(target);
+                if (!advanced.is_ok()) fail("advance_log_start: " + advanced.status().to_string());
             }
         }
     });
@@ -87,18 +99,27 @@ TEST_CASE_TEMPLATE("readers see consistent, ordered records while compaction and
                 for (;;) {
                     auto batches = log.read(from, 512);
                     if (!batches.is_ok()) {
-                        if (batches.status().sub_code() != SubCode::below_log_start) ++failures;
+                        if (batches.status().sub_code() != SubCode::below_log_start) {
+                            fail("read: " + batches.status().to_string());
+                        }
                         ++resets;
                         break;
                     }
                     if (batches->empty()) break;
                     for (const auto& batch : *batches) {
                         for (const auto& r : batch.records) {
-                            if (r.offset.value() <= last) ++failures;
+                            if (r.offset.value() <= last) {
+                                fail("offset " + std::to_string(r.offset.value()) + " after " +
+                                     std::to_string(last));
+                            }
                             last = r.offset.value();
                             std::lock_guard lock(model_mu);
                             const auto it = appended.find(r.offset.value());
-                            if (it == appended.end() || !(it->second == r)) ++failures;
+                            if (it == appended.end() || !(it->second == r)) {
+                                fail("offset " + std::to_string(r.offset.value()) +
+                                     (it == appended.end() ? " was never appended"
+                                                           : " differs from the append"));
+                            }
                         }
                         from = batch.header.last_offset() + 1;
                     }
@@ -111,6 +132,7 @@ TEST_CASE_TEMPLATE("readers see consistent, ordered records while compaction and
     writer.join();
     cleaner_thread.join();
     for (auto& reader : readers) reader.join();
+    for (const std::string& what : failed) MESSAGE(what);
     CHECK(failures == 0);
     CHECK(scans >= 30);
     MESSAGE("scans: " << scans.load() << ", resets below the log start: " << resets.load());
