@@ -398,6 +398,9 @@ Status PartitionLog::read_raw_into(Offset from, std::size_t max_bytes, Isolation
     raw.bytes.clear();
     raw.headers.clear();
     raw.hidden.clear();
+    // Loaded before the log end: a compaction that runs after this may remove records below
+    // that end (see the check at the bottom).
+    const std::uint64_t read_generation = generation_.load(std::memory_order_acquire);
     const Offset log_end = log_end_offset();
     const Offset start = log_start_offset();
     if (from < start) {
@@ -414,7 +417,7 @@ Status PartitionLog::read_raw_into(Offset from, std::size_t max_bytes, Isolation
                              SubCode::above_log_end);
     }
     const Offset end = isolation == Isolation::read_committed ? stable_end(log_end) : log_end;
-    std::uint64_t generation = generation_.load(std::memory_order_acquire);
+    std::uint64_t generation = read_generation;
     auto segment = segment_for(from);
     while (segment && from < end) {
         BROOK_RETURN_IF_ERROR(segment->read_raw_into(from, max_bytes, end, raw));
@@ -445,6 +448,10 @@ Status PartitionLog::read_raw_into(Offset from, std::size_t max_bytes, Isolation
     }
     const auto last = active();
     if (from < end && (last->size() > 0 || last->base_offset() != end)) {
+        // Segments changed since `end` was read: appends after it may have superseded the
+        // records from `from` to `end`, and a roll and a compaction pass removed them. Nothing
+        // is left to read below `end`; the next read starts from a newer log end.
+        if (generation_.load(std::memory_order_acquire) != read_generation) return Status::ok();
         // The active segment is never compacted, so the batches it holds up to the published
         // log end must be there: its file lost them (truncated or damaged). Saying so beats
         // an endless empty read. Offsets missing from closed segments, with an empty active
