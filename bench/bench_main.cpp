@@ -19,11 +19,9 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -129,34 +127,10 @@ void make_dirs(const std::string& dir) {
 std::optional<std::string> spawn_case(const std::string& self, const std::string& workload,
                                       const std::string& system, const std::string& dir,
                                       const std::string& shared, bool quick) {
-    int fds[2];
-    if (pipe(fds) != 0) die(std::string("pipe: ") + std::strerror(errno));
-    const pid_t pid = fork();
-    if (pid < 0) die(std::string("fork: ") + std::strerror(errno));
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        std::vector<const char*> argv = {self.c_str(), "--case", workload.c_str(), system.c_str(),
-                                         "--dir", dir.c_str(), "--shared", shared.c_str()};
-        if (quick) argv.push_back("--quick");
-        argv.push_back(nullptr);
-        execv(self.c_str(), const_cast<char* const*>(argv.data()));
-        _exit(127);
-    }
-    close(fds[1]);
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-        if (n > 0) out.append(buf, static_cast<std::size_t>(n));
-    }
-    close(fds[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
-    return out;
+    std::vector<std::string> argv = {self, "--case", workload, system, "--dir", dir,
+                                     "--shared", shared};
+    if (quick) argv.push_back("--quick");
+    return run_capturing_stdout(argv);
 }
 
 int run_suite(bool quick, const std::set<std::string>& only, const std::set<std::string>& systems,

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -178,33 +177,11 @@ std::pair<std::int64_t, std::int64_t> probe_idle_rss(const std::string& path, in
     self[len] = '\0';
     std::string probe(self);
     probe = probe.substr(0, probe.rfind('/') + 1) + "brook_idle_rss";
-    const std::string count = std::to_string(topics);
-    int fds[2];
-    if (pipe(fds) != 0) die("pipe failed");
-    const pid_t pid = fork();
-    if (pid < 0) die("fork failed");
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execl(probe.c_str(), probe.c_str(), path.c_str(), count.c_str(), nullptr);
-        _exit(127);
-    }
-    close(fds[1]);
-    std::string out;
-    char buf[256];
-    ssize_t n;
-    while ((n = read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-        if (n > 0) out.append(buf, static_cast<std::size_t>(n));
-    }
-    close(fds[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    const std::optional<std::string> out =
+        run_capturing_stdout({probe, path, std::to_string(topics)});
     long long before = 0;
     long long after = 0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-        std::sscanf(out.c_str(), "%lld %lld", &before, &after) != 2) {
+    if (!out || std::sscanf(out->c_str(), "%lld %lld", &before, &after) != 2) {
         die("running " + probe + " failed");
     }
     return {before, after};

@@ -179,6 +179,10 @@ std::int64_t current_rss_kb();
 // when one is given.
 std::uint64_t dir_bytes(const std::string& dir, std::string_view suffix = {});
 
+// Runs the program at argv[0] with `argv` and returns what it wrote to stdout, or nullopt if it
+// could not start or did not exit with status 0.
+std::optional<std::string> run_capturing_stdout(const std::vector<std::string>& argv);
+
 // Prints "bench: <what>" to stderr and exits with status 2: a case that cannot do its work
 // must not produce a row.
 [[noreturn]] void die(const std::string& what);
