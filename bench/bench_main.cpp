@@ -1,9 +1,12 @@
 // brook_bench: runs the benchmark suite and writes its table, JSON rows and plot data.
 //
 // Usage:
-//   brook_bench [--quick] [--only W1,W2] [--systems S1,S2] [--scratch DIR] [--results DIR]
+//   brook_bench [--quick] [--repeat N] [--only W1,W2] [--systems S1,S2] [--scratch DIR]
+//               [--results DIR]
 //       Runs every registered case, each in a child process of its own (this binary again,
-//       with --case), in the workload order of the issue. Prints the table and the targets
+//       with --case), in the workload order of the issue. Each case runs N times (default 3,
+//       1 with --quick; once if its first run takes 5 s or more), the systems of a workload in
+//       turn, and its row is the median run. Prints the table and the targets
 //       to stdout and writes, in the results directory (default bench/results): latest.json
 //       (the rows), latest.txt (what was printed, with notes), throughput.dat and latency.dat
 //       (for bench/plot.gp).
@@ -133,8 +136,39 @@ std::optional<std::string> spawn_case(const std::string& self, const std::string
     return run_capturing_stdout(argv);
 }
 
-int run_suite(bool quick, const std::set<std::string>& only, const std::set<std::string>& systems,
-              std::string scratch, const std::string& results) {
+// How long a case's first run may take and still be repeated: the long ones (the seeks in a
+// 10,000,000-record log, SQLite's unbatched inserts) run once, so a full run stays within minutes.
+constexpr double kRepeatBelowSeconds = 5.0;
+
+// The figure a case's runs are ranked by: the latency workload by its p99, the others by time.
+double rank_key(const Row& r) {
+    if (r.workload == "latency" && r.p99_us) return *r.p99_us;
+    return r.seconds;
+}
+
+// Picks the median of a case's runs (the lower middle one for an even count) and notes the spread.
+Row median_row(std::vector<Row> runs) {
+    std::sort(runs.begin(), runs.end(),
+              [](const Row& a, const Row& b) { return rank_key(a) < rank_key(b); });
+    Row median = runs[(runs.size() - 1) / 2];
+    if (runs.size() > 1) {
+        char note[160];
+        if (median.workload == "latency") {
+            std::snprintf(note, sizeof note, "median of %zu runs by p99; p99 %.1f to %.1f us",
+                          runs.size(), rank_key(runs.front()), rank_key(runs.back()));
+        } else {
+            std::snprintf(note, sizeof note, "median of %zu runs; records/s %s to %s",
+                          runs.size(), human_rate(runs.back().records_per_s()).c_str(),
+                          human_rate(runs.front().records_per_s()).c_str());
+        }
+        median.notes.insert(median.notes.begin(), note);
+    }
+    return median;
+}
+
+int run_suite(bool quick, int repeat, const std::set<std::string>& only,
+              const std::set<std::string>& systems, std::string scratch,
+              const std::string& results) {
     char self[4096];
     const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     if (len <= 0) die("cannot find this executable through /proc/self/exe");
@@ -153,36 +187,55 @@ int run_suite(bool quick, const std::set<std::string>& only, const std::set<std:
     Stopwatch total;
     for (const std::string& w : kWorkloads) {
         if (!only.empty() && only.count(w) == 0) continue;
+        std::vector<std::string> workload_systems;
         for (const std::string& s : kSystems) {
             if (!systems.empty() && systems.count(s) == 0) continue;
             const bool registered = std::any_of(cases().begin(), cases().end(), [&](const Case& c) {
                 return c.workload == w && c.system == s;
             });
-            if (!registered) continue;
-            const std::string dir = scratch + "/" + w + "/" + s;
-            make_dirs(dir);
-            std::fprintf(stderr, "[%6.1fs] %-19s %-13s ", total.seconds(), w.c_str(), s.c_str());
-            Stopwatch one;
-            std::optional<std::string> out = spawn_case(self, w, s, dir, scratch + "/shared", quick);
-            remove_tree(dir);
-            std::optional<Row> row = out ? parse_output(*out) : std::nullopt;
-            if (!row) {
-                std::fprintf(stderr, "FAILED\n");
-                ++failed;
-                continue;
+            if (registered) workload_systems.push_back(s);
+        }
+        // Round r runs every system of the workload once, so that drift on a shared machine
+        // spreads over all of them instead of falling on one.
+        std::map<std::string, std::vector<Row>> runs;
+        std::set<std::string> repeating(workload_systems.begin(), workload_systems.end());
+        for (int round = 0; round < repeat; ++round) {
+            for (const std::string& s : workload_systems) {
+                if (repeating.count(s) == 0) continue;
+                const std::string dir = scratch + "/" + w + "/" + s;
+                make_dirs(dir);
+                std::fprintf(stderr, "[%6.1fs] %-19s %-13s %d/%d ", total.seconds(), w.c_str(),
+                             s.c_str(), round + 1, repeat);
+                Stopwatch one;
+                std::optional<std::string> out =
+                    spawn_case(self, w, s, dir, scratch + "/shared", quick);
+                remove_tree(dir);
+                std::optional<Row> row = out ? parse_output(*out) : std::nullopt;
+                if (!row) {
+                    std::fprintf(stderr, "FAILED\n");
+                    ++failed;
+                    repeating.erase(s);
+                    continue;
+                }
+                std::fprintf(stderr, "%8.2fs %12s rec/s\n", one.seconds(),
+                             human_rate(row->records_per_s()).c_str());
+                runs[s].push_back(*row);
+                if (one.seconds() >= kRepeatBelowSeconds) repeating.erase(s);
             }
-            std::fprintf(stderr, "%8.2fs %12s rec/s\n", one.seconds(),
-                         human_rate(row->records_per_s()).c_str());
-            rows.push_back(*row);
+        }
+        for (const std::string& s : workload_systems) {
+            if (runs[s].empty()) continue;
+            rows.push_back(median_row(runs[s]));
             ran.insert(w);
         }
     }
     remove_tree(scratch);
 
     std::string text = table(rows, ran) + targets(rows);
-    char footer[160];
-    std::snprintf(footer, sizeof footer, "\n%s run, %zu rows, %d failed, %.0f s\n",
-                  quick ? "quick" : "full", rows.size(), failed, total.seconds());
+    char footer[200];
+    std::snprintf(footer, sizeof footer,
+                  "\n%s run, %zu rows (median of up to %d runs each), %d failed runs, %.0f s\n",
+                  quick ? "quick" : "full", rows.size(), repeat, failed, total.seconds());
     text += footer;
     std::fputs(text.c_str(), stdout);
     write_results(results, rows, text);
@@ -215,8 +268,8 @@ int print_report(const std::string& path) {
 
 int usage() {
     std::fputs(
-        "usage: brook_bench [--quick] [--only W1,W2] [--systems S1,S2] [--scratch DIR] "
-        "[--results DIR]\n"
+        "usage: brook_bench [--quick] [--repeat N] [--only W1,W2] [--systems S1,S2] "
+        "[--scratch DIR] [--results DIR]\n"
         "       brook_bench --case WORKLOAD SYSTEM --dir DIR [--shared DIR] [--quick]\n"
         "       brook_bench --list\n"
         "       brook_bench --report RESULTS.json\n",
@@ -230,6 +283,7 @@ int usage() {
 int main(int argc, char** argv) {
     using namespace brook::bench;
     bool quick = false;
+    int repeat = 0;
     std::set<std::string> only, systems;
     std::string scratch, results = "bench/results", dir, shared, case_workload, case_system, report;
     for (int i = 1; i < argc; ++i) {
@@ -240,6 +294,9 @@ int main(int argc, char** argv) {
         };
         if (arg == "--quick") {
             quick = true;
+        } else if (arg == "--repeat") {
+            repeat = std::atoi(next().c_str());
+            if (repeat < 1) return usage();
         } else if (arg == "--only") {
             for (auto& w : split(next(), ',')) only.insert(w);
         } else if (arg == "--systems") {
@@ -268,5 +325,6 @@ int main(int argc, char** argv) {
         if (dir.empty()) return usage();
         return run_case(case_workload, case_system, dir, shared.empty() ? dir : shared, quick);
     }
-    return run_suite(quick, only, systems, scratch, results);
+    if (repeat == 0) repeat = quick ? 1 : 3;
+    return run_suite(quick, repeat, only, systems, scratch, results);
 }
