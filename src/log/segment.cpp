@@ -427,7 +427,10 @@ Result<std::optional<Offset>> Segment::offset_for_timestamp(std::int64_t target)
     const auto before = time_index_->last_before(target);
     BROOK_ASSIGN_OR_RETURN(const auto start, locate(before ? before->offset : base_, limit));
     std::uint64_t position = start.value_or(limit);
-    std::vector<std::byte> buffer;
+    // Views, not copies: only the matching record's offset is wanted from the batch.
+    std::vector<std::byte> buffer, decompressed;
+    std::vector<RecordView> records;
+    std::vector<HeaderView> headers;
     while (position < limit) {
         BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit));
         if (header.max_timestamp >= target) {
@@ -436,9 +439,12 @@ Result<std::optional<Offset>> Segment::offset_for_timestamp(std::int64_t target)
             if (got != buffer.size()) {
                 return corruption_at(position, Status::corruption("the file ends inside a batch"));
             }
-            auto decoded = decode_batch(buffer);
+            records.clear();
+            headers.clear();
+            records.reserve(header.record_count);
+            const auto decoded = decode_batch_views(buffer, decompressed, records, headers);
             if (!decoded.is_ok()) return corruption_at(position, decoded.status());
-            for (const Record& record : decoded->records) {
+            for (const RecordView& record : records) {
                 if (record.timestamp >= target) return std::optional<Offset>(record.offset);
             }
         }
