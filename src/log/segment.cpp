@@ -212,8 +212,10 @@ void Segment::index_batch(std::uint64_t position, const BatchHeader& header,
 
 Status Segment::append(std::span<const std::byte> batch, const BatchHeader& header,
                        const LogConfig& config) {
+    // The segment is its file's only writer and size() is the file's end (open and recovery
+    // cut a torn tail off), so a positioned write appends without asking the file for its end.
     const std::uint64_t position = size();
-    const Status written = log_->append(batch);
+    const Status written = log_->write_at(position, batch);
     if (!written.is_ok()) {
         // Cut off whatever part of the batch reached the file, so the log stays whole.
         const Status cut = log_->truncate(position);
