@@ -164,6 +164,11 @@ TEST_CASE("the k-th operation of a kind fails once, with the chosen code") {
     CHECK(f.faulty.failures_injected() == 1);
     // A failed append leaves half its bytes, as a short write does.
     CHECK(text_of(read_file(*f.memory, "/d/a")) == "x123");
+
+    // So does a failed positioned write, at its position.
+    f.faulty.inject({.kinds = op::write, .nth = 1, .persistent = false, .code = Code::io_error});
+    CHECK(file->write_at(2, bytes_of("abcd")).code() == Code::io_error);
+    CHECK(text_of(read_file(*f.memory, "/d/a")) == "x1ab");
 }
 
 TEST_CASE("a persistent fault fails every later matching operation") {

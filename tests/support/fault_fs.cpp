@@ -114,7 +114,11 @@ class FaultFileSystem::WrappedFile final : public fs::File {
         if (status.is_ok() && owner_.fail_writes_no_space) {
             status = injected_error(Code::no_space, "pwrite " + path());
         }
-        if (status.is_ok()) status = inner_->write_at(offset, data);
+        if (status.is_ok()) {
+            status = inner_->write_at(offset, data);
+        } else {
+            inner_->write_at(offset, data.first(data.size() / 2)).ignore();
+        }
         owner_.end(op::write);
         return status;
     }

@@ -7,8 +7,8 @@
 //  * Operation counting. Every call that can fail is one operation of a kind (open, read,
 //    write, sync, rename, unlink, mmap, mkdir); operations(kinds) counts them.
 //  * Fault injection. inject() fails the k-th later operation of the chosen kinds with EIO
-//    (io_error) or ENOSPC (no_space), once or persistently from then on. A failed append
-//    first writes half its bytes, as a short write on a full disk leaves them.
+//    (io_error) or ENOSPC (no_space), once or persistently from then on. A failed append or
+//    write_at first writes half its bytes, as a short write on a full disk leaves them.
 //  * Power loss. It tracks what was made durable: each file's contents as of its last sync
 //    (File::sync or MappedRegion::sync) and each directory's entries as of its last sync_dir.
 //    crash_image() builds a fresh in-memory FileSystem holding only that durable state, as
