@@ -140,32 +140,6 @@ std::optional<std::string> spawn_case(const std::string& self, const std::string
 // 10,000,000-record log, SQLite's unbatched inserts) run once, so a full run stays within minutes.
 constexpr double kRepeatBelowSeconds = 5.0;
 
-// The figure a case's runs are ranked by: the latency workload by its p99, the others by time.
-double rank_key(const Row& r) {
-    if (r.workload == "latency" && r.p99_us) return *r.p99_us;
-    return r.seconds;
-}
-
-// Picks the median of a case's runs (the lower middle one for an even count) and notes the spread.
-Row median_row(std::vector<Row> runs) {
-    std::sort(runs.begin(), runs.end(),
-              [](const Row& a, const Row& b) { return rank_key(a) < rank_key(b); });
-    Row median = runs[(runs.size() - 1) / 2];
-    if (runs.size() > 1) {
-        char note[160];
-        if (median.workload == "latency") {
-            std::snprintf(note, sizeof note, "median of %zu runs by p99; p99 %.1f to %.1f us",
-                          runs.size(), rank_key(runs.front()), rank_key(runs.back()));
-        } else {
-            std::snprintf(note, sizeof note, "median of %zu runs; records/s %s to %s",
-                          runs.size(), human_rate(runs.back().records_per_s()).c_str(),
-                          human_rate(runs.front().records_per_s()).c_str());
-        }
-        median.notes.insert(median.notes.begin(), note);
-    }
-    return median;
-}
-
 int run_suite(bool quick, int repeat, const std::set<std::string>& only,
               const std::set<std::string>& systems, std::string scratch,
               const std::string& results) {

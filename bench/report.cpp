@@ -1,6 +1,7 @@
 // The report: table, targets, JSON rows and plot data.
 #include "report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -24,6 +25,12 @@ std::string json_number(const std::optional<double>& v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.3f", *v);
     return buf;
+}
+
+// The figure a case's runs are ranked by: the latency workload by its p99, the others by time.
+double rank_key(const Row& r) {
+    if (r.workload == "latency" && r.p99_us) return *r.p99_us;
+    return r.seconds;
 }
 
 }  // namespace
@@ -263,6 +270,25 @@ void write_results(const std::string& dir, const std::vector<Row>& rows, const s
     write_file(dir + "/latency.dat",
                latency_data(rows, {"latency", "seek-offset", "seek-time", "open-memory",
                                    "append-sync-record", "group-commit-4"}));
+}
+
+Row median_row(std::vector<Row> runs) {
+    std::sort(runs.begin(), runs.end(),
+              [](const Row& a, const Row& b) { return rank_key(a) < rank_key(b); });
+    Row median = runs[(runs.size() - 1) / 2];
+    if (runs.size() > 1) {
+        char note[160];
+        if (median.workload == "latency") {
+            std::snprintf(note, sizeof note, "median of %zu runs by p99; p99 %.1f to %.1f us",
+                          runs.size(), rank_key(runs.front()), rank_key(runs.back()));
+        } else {
+            std::snprintf(note, sizeof note, "median of %zu runs; records/s %s to %s",
+                          runs.size(), human_rate(runs.back().records_per_s()).c_str(),
+                          human_rate(runs.front().records_per_s()).c_str());
+        }
+        median.notes.insert(median.notes.begin(), note);
+    }
+    return median;
 }
 
 }  // namespace brook::bench

@@ -23,6 +23,11 @@ std::string human_rate(double v);
 // notes, and which workloads of the issue have no rows (with why, when known).
 std::string table(const std::vector<Row>& rows, const std::set<std::string>& ran);
 
+// The median of one case's runs (the lower middle one for an even count), ranked by time, or
+// by p99 for the latency workload, with the spread of the runs as its first note.
+// REQUIRES: runs is not empty.
+Row median_row(std::vector<Row> runs);
+
 // Each target of the issue that this run's rows can judge: measured value, goal, met or not.
 std::string targets(const std::vector<Row>& rows);
 

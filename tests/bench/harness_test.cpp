@@ -134,6 +134,54 @@ TEST_CASE("JSON rows have the issue's fields in order and read back as written")
     CHECK(back[1].peak_rss_kb == 4096);
 }
 
+TEST_CASE("a case's row is its median run, ranked by time or by the latency's p99") {
+    std::vector<Row> runs;
+    for (const double seconds : {0.9, 0.3, 0.5, 0.7, 0.1}) {
+        Row r;
+        r.workload = "append-100b";
+        r.system = "brook";
+        r.records = 1000;
+        r.seconds = seconds;
+        r.peak_rss_kb = static_cast<std::int64_t>(seconds * 10);
+        r.notes = {"bytes on disk"};
+        runs.push_back(r);
+    }
+    const Row median = median_row(runs);
+    CHECK(median.seconds == doctest::Approx(0.5));
+    CHECK(median.peak_rss_kb == 5);  // the whole row of that run, not a mix of runs
+    REQUIRE(median.notes.size() == 2);
+    CHECK(median.notes[0] == "median of 5 runs; records/s 1.1k to 10.0k");
+    CHECK(median.notes[1] == "bytes on disk");
+
+    // An even count takes the lower middle run: the second fastest of four.
+    runs.pop_back();
+    CHECK(median_row(runs).seconds == doctest::Approx(0.5));
+
+    // One run is its own row, without a note.
+    const Row single = median_row({runs[0]});
+    CHECK(single.seconds == doctest::Approx(0.9));
+    CHECK(single.notes.size() == 1);
+
+    // The latency workload runs for a fixed time: its runs rank by p99.
+    std::vector<Row> latency;
+    for (const auto& [p50, p99] :
+         {std::pair{4.0, 90.0}, std::pair{6.0, 20.0}, std::pair{5.0, 30.0}}) {
+        Row r;
+        r.workload = "latency";
+        r.system = "brook";
+        r.seconds = 1.5;
+        r.p50_us = p50;
+        r.p99_us = p99;
+        latency.push_back(r);
+    }
+    const Row by_p99 = median_row(latency);
+    REQUIRE(by_p99.p99_us);
+    CHECK(*by_p99.p99_us == doctest::Approx(30));
+    CHECK(*by_p99.p50_us == doctest::Approx(5));
+    REQUIRE_FALSE(by_p99.notes.empty());
+    CHECK(by_p99.notes[0] == "median of 3 runs by p99; p99 20.0 to 90.0 us");
+}
+
 TEST_CASE("targets are judged as ratios of the same run") {
     Row raw;
     raw.workload = "append-100b";
