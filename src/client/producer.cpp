@@ -111,11 +111,10 @@ class Producer::Impl {
             !prepare_cached(record, p)) [[unlikely]] {
             return produce_general(std::move(lock), record, std::move(callback));
         }
-        ReportSink sink{std::move(callback), nullptr};
         const bool after_pause = arrived_after_pause();
         if (!after_pause) [[likely]] {
             switch (accumulator_.add_to_last(p.target, {record, p.timestamp, p.fields},
-                                             std::move(sink))) {
+                                             callback)) {
                 case client::RecordAccumulator::LastAdd::added:
                     delivery_.count_produced();
                     return ok_status();
@@ -128,10 +127,11 @@ class Producer::Impl {
                     return Status::ok();
                 }
                 case client::RecordAccumulator::LastAdd::missed:
-                    break;  // `sink` was left as it was
+                    break;  // `callback` was left as it was
             }
         }
-        return add(std::move(lock), record, p, std::move(sink), after_pause);
+        return add(std::move(lock), record, p, ReportSink{std::move(callback), nullptr},
+                   after_pause);
     }
 
     // With acks=all the report comes as soon as the record is appended (send() hands it over
