@@ -33,7 +33,7 @@ class DeliveryQueue {
   public:
     // Counts a record produced, before its batch can be sealed, appended and reported.
     // REQUIRES: the Producer's accumulator lock held.
-    void count_produced() noexcept {
+    [[gnu::always_inline]] void count_produced() noexcept {
         produced_.store(produced_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
 

@@ -149,12 +149,13 @@ class RecordAccumulator {
 
     // add() for the common case, under the caller's lock: the slot found last has an open
     // batch for target.partition, and the record fits in it below target.max_batch_bytes.
-    // Encodes the record there, and seals the batch if it reached batch.size. Never opens a
-    // batch, so it never needs to wake the sender.
+    // Encodes the record there (taking `callback` if it is set), and seals the batch if it
+    // reached batch.size. Never opens a batch, so it never needs to wake the sender.
     // REQUIRES: the lock from lock() held; the caller releases it.
     // Inline: it runs once per record produced.
     [[gnu::always_inline]] LastAdd add_to_last(const BatchTarget& target,
-                                               const RecordToAdd& record, ReportSink&& sink) {
+                                               const RecordToAdd& record,
+                                               DeliveryCallback& callback) {
         if (!has_last_slot_) return LastAdd::missed;
         Slot& slot = last_slot_->second;
         if (!slot.open || slot.open->partition != *target.partition) return LastAdd::missed;
@@ -163,7 +164,11 @@ class RecordAccumulator {
             target.max_batch_bytes) {
             return LastAdd::missed;
         }
-        encode(batch, record, std::move(sink));
+        encode(batch, record);
+        // Most records have no callback: no report object is built for them.
+        if (callback) [[unlikely]] {
+            add_report(batch, record, ReportSink{std::move(callback), nullptr});
+        }
         if (batch.records.size_bytes() - log::format::kBatchHeaderSize < batch_size_) {
             return LastAdd::added;
         }
@@ -219,14 +224,21 @@ class RecordAccumulator {
     // REQUIRES: mu_ held and slot.open set.
     void seal(Slot& slot);
     // Encodes `record` into `batch`. REQUIRES: mu_ held.
-    static void encode(Batch& batch, const RecordToAdd& add, ReportSink&& sink) {
+    // Inline: add_to_last() runs it once per record produced.
+    [[gnu::always_inline]] static void encode(Batch& batch, const RecordToAdd& add,
+                                              ReportSink&& sink) {
+        encode(batch, add);
+        if (sink.callback || sink.sync) add_report(batch, add, std::move(sink));
+    }
+    // Encodes `record` into `batch`, without a report. REQUIRES: mu_ held.
+    [[gnu::always_inline]] static void encode(Batch& batch, const RecordToAdd& add) {
         const RecordRef& r = add.record;
-        const std::uint32_t index = batch.records.record_count();
         batch.records.add(r.key, r.value, r.headers, add.timestamp,
-                          static_cast<std::int32_t>(index), add.fields);
-        if (sink.callback || sink.sync) {
-            batch.reports.push_back({index, add.timestamp, std::move(sink)});
-        }
+                          static_cast<std::int32_t>(batch.records.record_count()), add.fields);
+    }
+    // Keeps the report of the record just encoded into `batch`. REQUIRES: mu_ held.
+    static void add_report(Batch& batch, const RecordToAdd& add, ReportSink&& sink) {
+        batch.reports.push_back({batch.records.record_count() - 1, add.timestamp, std::move(sink)});
     }
     // Opens a batch for `target` in `slot`, sealing an open one for a deleted and re-created
     // topic first. Sets `wake_sender` if the caller must signal due_cv_ (after releasing mu_).

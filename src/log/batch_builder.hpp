@@ -68,8 +68,9 @@ class BatchBuilder {
 
     // Appends a record. `fields` is fields_size() of the same key, value and headers.
     // REQUIRES: offset_delta is above the previous record's; every length fits an int32.
+    // Inline: the Producer runs it once per record produced.
     template <typename HeaderT>
-    void add(const Bytes& key, const Bytes& value, std::span<const HeaderT> headers,
+    [[gnu::always_inline]] void add(const Bytes& key, const Bytes& value, std::span<const HeaderT> headers,
              std::int64_t timestamp, std::int32_t offset_delta, std::size_t fields) {
         std::byte* p = begin_record(timestamp, offset_delta, fields);
         p = put_nullable(p, key);
@@ -113,7 +114,18 @@ class BatchBuilder {
     static std::size_t nullable_size(const Bytes& s) noexcept {
         return s ? length_size(s->size()) + s->size() : 1;
     }
-    static std::byte* put_varint(std::byte* p, std::uint64_t zigzagged) noexcept {
+    [[gnu::always_inline]] static std::byte* put_varint(std::byte* p,
+                                                        std::uint64_t zigzagged) noexcept {
+        // One and two bytes without a loop: lengths and deltas of small records.
+        if (zigzagged < 0x80) {
+            *p = static_cast<std::byte>(zigzagged);
+            return p + 1;
+        }
+        if (zigzagged < 0x4000) {
+            p[0] = static_cast<std::byte>(zigzagged | 0x80);
+            p[1] = static_cast<std::byte>(zigzagged >> 7);
+            return p + 2;
+        }
         while (zigzagged >= 0x80) {
             *p++ = static_cast<std::byte>((zigzagged & 0x7f) | 0x80);
             zigzagged >>= 7;
@@ -121,10 +133,10 @@ class BatchBuilder {
         *p++ = static_cast<std::byte>(zigzagged);
         return p;
     }
-    static std::byte* put_length(std::byte* p, std::size_t length) noexcept {
+    [[gnu::always_inline]] static std::byte* put_length(std::byte* p, std::size_t length) noexcept {
         return put_varint(p, length_zigzag(length));
     }
-    static std::byte* put_bytes(std::byte* p, std::string_view s) noexcept {
+    [[gnu::always_inline]] static std::byte* put_bytes(std::byte* p, std::string_view s) noexcept {
         const std::size_t n = s.size();
         if (n >= 8 && n <= 16) {
             // Two overlapping 8-byte moves instead of a call to memcpy (keys are often 8 bytes).
@@ -139,7 +151,7 @@ class BatchBuilder {
         }
         return p + n;
     }
-    static std::byte* put_nullable(std::byte* p, const Bytes& s) noexcept {
+    [[gnu::always_inline]] static std::byte* put_nullable(std::byte* p, const Bytes& s) noexcept {
         // A null is length -1, zig-zagged to 1.
         if (!s) return put_varint(p, 1);
         return put_bytes(put_length(p, s->size()), *s);
@@ -147,7 +159,7 @@ class BatchBuilder {
 
     // Reserves the record's bytes, writes its length, attributes and deltas.
     // @return where its key goes. Inline: it runs once per record produced.
-    std::byte* begin_record(std::int64_t timestamp, std::int32_t offset_delta, std::size_t fields) {
+    [[gnu::always_inline]] std::byte* begin_record(std::int64_t timestamp, std::int32_t offset_delta, std::size_t fields) {
         assert(offset_delta > last_offset_delta_);
         if (count_ == 0) {
             first_timestamp_ = timestamp;

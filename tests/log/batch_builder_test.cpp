@@ -1,7 +1,8 @@
 // BatchBuilder, the incremental encoder behind encode_batch and the Producer: batches built
 // one record at a time (also into a recycled buffer, and zstd-compressed) decode to exactly
 // the records added, with the header fields asked for, also with every length and delta at a
-// varint size boundary and from views of the caller's bytes; and a batch appended as freshly
+// varint size boundary and from views of the caller's bytes, byte for byte as util's varint
+// encoder writes them; and a batch appended as freshly
 // encoded skips the append-time hash but is still verified when read.
 #include "log/batch_builder.hpp"
 
@@ -13,6 +14,7 @@
 #include "log/format.hpp"
 #include "support/log_util.hpp"
 #include "support/test_env.hpp"
+#include "util/varint.hpp"
 
 using namespace brook;
 using namespace brook::testing;
@@ -130,6 +132,62 @@ TEST_CASE("lengths and deltas at every varint size boundary round-trip, from vie
     auto decoded = log::decode_batch(bytes);
     REQUIRE_MESSAGE(decoded.is_ok(), decoded.status().to_string());
     CHECK(decoded->records == with_offsets(records, Offset(0)));
+}
+
+TEST_CASE("records are the bytes a reference varint encoder writes, at each varint length") {
+    // BatchBuilder writes one- and two-byte varints without its loop: lengths and deltas whose
+    // zig-zag value sits on either side of 0x80 and 0x4000 (and of three and four bytes) are
+    // compared byte for byte with util's varint encoder, and decoded.
+    const std::int64_t values[] = {0, 1, 63, 64, 65, 8191, 8192, 8193, 1048575, 1048576, 1048577};
+    const std::int64_t base_time = 1'700'000'000'000;
+    for (const std::int64_t delta : values) {
+        for (const std::int64_t sign : {1, -1}) {
+            for (const std::int64_t length : values) {
+                const auto n = static_cast<std::size_t>(length);
+                const std::string key(n % 300, 'k');
+                const std::string value(n, 'v');
+                const std::int64_t timestamp = base_time + sign * delta;
+                log::BatchBuilder builder;
+                const std::span<const log::Header> none;
+                builder.add(std::string_view("a"), std::string_view(""), none, base_time, 0,
+                            log::BatchBuilder::fields_size(std::string_view("a"),
+                                                           std::string_view(""), none));
+                const std::int32_t offset_delta = static_cast<std::int32_t>(delta % 100'000) + 1;
+                builder.add(std::string_view(key), std::string_view(value), none, timestamp,
+                            offset_delta,
+                            log::BatchBuilder::fields_size(std::string_view(key),
+                                                           std::string_view(value), none));
+                auto bytes = builder.finish({});
+                REQUIRE(bytes.is_ok());
+
+                std::vector<std::byte> expected;
+                auto record = [&](const std::string& k, const std::string& v, std::int64_t ts_delta,
+                                  std::int32_t off_delta) {
+                    std::vector<std::byte> body{std::byte{0}};  // attributes
+                    util::append_varlong(body, ts_delta);
+                    util::append_varint(body, off_delta);
+                    for (const std::string* field : {&k, &v}) {
+                        util::append_varint(body, static_cast<std::int32_t>(field->size()));
+                        for (char c : *field) body.push_back(static_cast<std::byte>(c));
+                    }
+                    util::append_varint(body, 0);  // no headers
+                    util::append_varint(expected, static_cast<std::int32_t>(body.size()));
+                    expected.insert(expected.end(), body.begin(), body.end());
+                };
+                record("a", "", 0, 0);
+                record(key, value, sign * delta, offset_delta);
+                const std::vector<std::byte> records(
+                    bytes->begin() + static_cast<std::ptrdiff_t>(log::format::kRecordsPos),
+                    bytes->end());
+                CHECK_MESSAGE(records == expected, "delta ", sign * delta, " length ", length);
+                auto decoded = log::decode_batch(*bytes);
+                REQUIRE_MESSAGE(decoded.is_ok(), decoded.status().to_string());
+                REQUIRE(decoded->records.size() == 2);
+                CHECK(decoded->records[1].timestamp == timestamp);
+                CHECK(decoded->records[1].value == value);
+            }
+        }
+    }
 }
 
 TEST_CASE_TEMPLATE("a freshly encoded batch skips the append hash but reads are verified", Env,
