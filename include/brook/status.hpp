@@ -54,7 +54,12 @@ class [[nodiscard]] Status {
 public:
     Status() noexcept = default;
 
-    static Status ok() noexcept { return {}; }
+    static Status ok() noexcept {
+        // Default- rather than value-initialized (`return {}`), which would zero-fill the whole
+        // object first: this is on every hot path.
+        Status ok;
+        return ok;
+    }
     static Status error(Code code, std::string message, SubCode sub = SubCode::none) {
         return Status(code, sub, std::move(message));
     }
