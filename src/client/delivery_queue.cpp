@@ -34,7 +34,7 @@ void DeliveryQueue::deliver(Batch& batch, const std::vector<Appended>& results) 
         while (results[r].end <= pending.index) ++r;
         DeliveryReport report = report_of(batch, results[r], pending);
         if (pending.sink.sync) {
-            pending.sink.sync->set_value(std::move(report));
+            pending.sink.sync->set(std::move(report));
         } else {
             queued.push_back({std::move(pending.sink.callback), std::move(report)});
         }

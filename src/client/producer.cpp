@@ -128,11 +128,11 @@ class Producer::Impl {
 
     // With acks=all the report comes as soon as the record is appended (send() hands it over
     // first), and this thread then waits for the fsync itself: it shares fsyncs with the
-    // others (group commit) and is woken by the one that covers its record.
+    // others (group commit) and is woken by the one that covers its record. The report is
+    // set by whichever thread appends the record, usually this one.
     Result<DeliveryReport> produce_sync(const RecordRef& record) {
         BROOK_RETURN_IF_ERROR(core_->check_open());
-        auto promise = std::make_shared<std::promise<DeliveryReport>>();
-        std::future<DeliveryReport> future = promise->get_future();
+        client::SyncReport sync;
         std::unique_lock lock = accumulator_.lock();
         Prepared p;
         BROOK_RETURN_IF_ERROR(prepare(record, lock, p));
@@ -140,11 +140,11 @@ class Producer::Impl {
         if (config_.durable) partition = *p.target.partition;
         const TopicPartition key = accumulator_.add_alone(
             std::move(lock), p.topic->record.name, p.partition, p.target,
-            {record, p.timestamp, p.fields}, ReportSink{{}, std::move(promise)});
+            {record, p.timestamp, p.fields}, ReportSink{{}, &sync});
         if (auto* hook = client::testing::after_queue_sync.load(std::memory_order_acquire)) hook();
         // If another thread is draining this partition, it appends the record instead.
         accumulator_.drain(key, send_fn_);
-        DeliveryReport report = future.get();
+        DeliveryReport report = sync.wait();
         if (!report.error.is_ok()) return report.error;
         if (partition) BROOK_RETURN_IF_ERROR(partition->log->sync_to(report.offset + 1));
         return report;
@@ -450,7 +450,7 @@ class Producer::Impl {
                 continue;
             }
             PendingReport& pending = batch.reports.front();
-            pending.sink.sync->set_value(
+            pending.sink.sync->set(
                 client::DeliveryQueue::report_of(batch, results[b].front(), pending));
         }
         batches.resize(kept);

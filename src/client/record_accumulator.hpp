@@ -25,7 +25,6 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,6 +35,7 @@
 #include <vector>
 
 #include "client/accumulator_mutex.hpp"
+#include "client/sync_report.hpp"
 #include "log/batch_builder.hpp"
 #include "log/format.hpp"
 #include "log/record_batch.hpp"
@@ -43,11 +43,11 @@
 
 namespace brook::client {
 
-// Where one record's delivery report goes: a callback for produce(), or the promise that
-// produce_sync() waits on.
+// Where one record's delivery report goes: a callback for produce(), or the SyncReport that
+// produce_sync() waits on (in its frame: set it exactly once, then never touch it).
 struct ReportSink {
     DeliveryCallback callback;
-    std::shared_ptr<std::promise<DeliveryReport>> sync;
+    SyncReport* sync = nullptr;
 };
 
 // A record of a batch that gets a report object (it has a callback, or came from
@@ -128,7 +128,7 @@ class RecordAccumulator {
     Lock lock() { return Lock(mu_); }
 
     // The add calls take the lock from lock() and release it. `topic` and `partition` name the
-    // record's partition (the key drain() takes). A sink without a callback or promise is not
+    // record's partition (the key drain() takes). A sink without a callback or SyncReport is not
     // kept.
 
     // Encodes a record into the open batch of its partition, opening one if needed (which

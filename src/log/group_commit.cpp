@@ -1,14 +1,8 @@
 #include "log/group_commit.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 
-#if defined(__linux__)
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
+#include "util/wake_flag.hpp"
 
 namespace brook::log {
 
@@ -24,50 +18,13 @@ struct GroupCommit::Waiter {
     // Set under mu_ by the leader that released it while it was parked, before it wakes it:
     // the woken caller then returns `result` without taking mu_.
     bool released_parked = false;
-    // How far the leader that wakes a parked caller is: kAsleep before, kWaking while it
-    // still touches this object, kWoken once it never will again (the caller may then return).
-    std::atomic<int> wake{0};
+    // Set by the leader that wakes it, as its last access to this object.
+    util::WakeFlag woken;
 };
 
 namespace {
 
-constexpr int kAsleep = 0;
-constexpr int kWaking = 1;
-constexpr int kWoken = 2;
-
 constexpr steady_clock::time_point kNoDeadline = steady_clock::time_point::max();
-
-// Sleeps while `word` holds kAsleep, for at most `timeout` if set; may return early. On Linux
-// a bare futex: the standard library's atomic wait spins and yields first, which on a machine
-// with fewer cores than waiting threads takes the CPU from the threads that have work.
-void sleep_while_asleep(std::atomic<int>& word, std::optional<std::chrono::nanoseconds> timeout) {
-#if defined(__linux__)
-    static_assert(sizeof(std::atomic<int>) == sizeof(int));
-    timespec relative{};
-    if (timeout) {
-        relative.tv_sec = static_cast<time_t>(timeout->count() / 1'000'000'000);
-        relative.tv_nsec = static_cast<long>(timeout->count() % 1'000'000'000);
-    }
-    ::syscall(SYS_futex, reinterpret_cast<int*>(&word), FUTEX_WAIT_PRIVATE, kAsleep,
-              timeout ? &relative : nullptr, nullptr, 0);
-#else
-    // Without futexes a timed sleep polls: a head released early returns a little late.
-    if (timeout) {
-        std::this_thread::sleep_for(
-            std::min<std::chrono::nanoseconds>(*timeout, std::chrono::microseconds(50)));
-    } else {
-        word.wait(kAsleep, std::memory_order_acquire);
-    }
-#endif
-}
-
-void wake_one(std::atomic<int>& word) {
-#if defined(__linux__)
-    ::syscall(SYS_futex, reinterpret_cast<int*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-#else
-    word.notify_one();
-#endif
-}
 
 }  // namespace
 
@@ -110,24 +67,9 @@ Status GroupCommit::sync_to(std::int64_t end, const SyncFn& sync) {
 bool GroupCommit::park(std::unique_lock<std::mutex>& lock, Waiter& me,
                        steady_clock::time_point deadline) {
     me.parked = true;
-    me.wake.store(kAsleep, std::memory_order_relaxed);
+    me.woken.reset();
     lock.unlock();
-    for (;;) {
-        const int wake = me.wake.load(std::memory_order_acquire);
-        if (wake == kWoken) break;
-        if (wake == kWaking) {
-            std::this_thread::yield();  // the waker is between its two stores
-            continue;
-        }
-        if (deadline == kNoDeadline) {
-            sleep_while_asleep(me.wake, std::nullopt);
-            continue;
-        }
-        const auto now = steady_clock::now();
-        if (now < deadline) {
-            sleep_while_asleep(me.wake, deadline - now);
-            continue;
-        }
+    while (!me.woken.wait_until(deadline)) {
         lock.lock();
         if (me.parked) {  // no leader is about to wake it: the time is up
             me.parked = false;
@@ -139,13 +81,6 @@ bool GroupCommit::park(std::unique_lock<std::mutex>& lock, Waiter& me,
     if (me.released_parked) return true;
     lock.lock();
     return false;
-}
-
-// Wakes a parked caller. The store of kWoken is the last access to it.
-void GroupCommit::wake_up(Waiter& w) {
-    w.wake.store(kWaking, std::memory_order_release);
-    wake_one(w.wake);
-    w.wake.store(kWoken, std::memory_order_release);
 }
 
 bool GroupCommit::lead(std::unique_lock<std::mutex>& lock, Waiter& me, const SyncFn& sync) {
@@ -187,7 +122,7 @@ bool GroupCommit::lead(std::unique_lock<std::mutex>& lock, Waiter& me, const Syn
     }
     const bool done = me.released;
     lock.unlock();
-    for (Waiter* w : to_wake) wake_up(*w);
+    for (Waiter* w : to_wake) w->woken.set();  // the last access to *w
     if (!done) lock.lock();
     return done;
 }

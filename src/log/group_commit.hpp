@@ -20,8 +20,8 @@
 // after its append has succeeded.
 //
 // Wake-ups. When an fsync ends, its leader wakes each caller it covered on that caller's own
-// futex word (on Linux a bare futex; elsewhere std::atomic wait/notify), after releasing the
-// lock: a woken caller returns without taking the lock again, and callers the fsync did not
+// util::WakeFlag (a futex word on Linux, set without a system call if the caller is not asleep
+// yet), after releasing the lock: a woken caller returns without taking the lock again, and callers the fsync did not
 // cover keep sleeping (one of them is woken to keep the time bound of the next gathering).
 //
 // Errors. A failed fsync is final: every caller it would have covered, every caller waiting,
@@ -84,8 +84,6 @@ private:
     // @return true if `me` was released (mu_ is then no longer held); false with mu_ held.
     bool park(std::unique_lock<std::mutex>& lock, Waiter& me,
               std::chrono::steady_clock::time_point deadline);
-    // Wakes a caller that was parked. REQUIRES: mu_ not held; a leader cleared its `parked`.
-    static void wake_up(Waiter& w);
     // How long a gathering may wait for callers to join. REQUIRES: mu_ held.
     std::chrono::nanoseconds gather_bound() const;
 

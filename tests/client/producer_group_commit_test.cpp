@@ -308,3 +308,60 @@ TEST_CASE("acks=all: a produce_sync record another thread appends is acknowledge
         CHECK(env.gate.started() == 1);
     }
 }
+
+TEST_CASE("acks=all from four threads: each record is durable at its offset when it returns") {
+    // Whichever thread appends a record (its own, or one already appending the partition), its
+    // produce_sync() returns only once it is in the crash image, at the offset it reports.
+    Env env;
+    const std::string dir = env.log().dir();
+    constexpr int kThreads = 4;
+    constexpr int kPerThread = 10;
+    std::vector<std::vector<std::int64_t>> offsets(kThreads);
+    std::vector<std::string> failures(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kPerThread; ++i) {
+                const std::string value = "t" + std::to_string(t) + "-" + std::to_string(i);
+                auto report =
+                    env.producer->produce_sync({.topic = kTopic, .value = value});
+                if (!report.is_ok()) {
+                    failures[t] = value + ": " + report.status().to_string();
+                    return;
+                }
+                const std::int64_t offset = report->offset.value();
+                auto image = env.faulty.crash_image(Tear::drop);
+                ManualClock clock;
+                auto log = log::PartitionLog::open(*image, dir, {}, clock);
+                auto read = log.is_ok() ? (*log)->read(Offset(offset), 1)
+                                        : Result<std::vector<log::DecodedBatch>>(log.status());
+                std::optional<std::string> found;
+                if (read.is_ok()) {
+                    for (const auto& batch : *read) {
+                        for (const auto& r : batch.records) {
+                            if (r.offset == Offset(offset)) found = r.value;
+                        }
+                    }
+                }
+                if (found != value) {
+                    failures[t] = value + " is not at offset " + std::to_string(offset) +
+                                  " in the crash image taken when produce_sync() returned";
+                    return;
+                }
+                offsets[t].push_back(offset);
+            }
+        });
+    }
+    for (std::thread& t : threads) t.join();
+    std::vector<std::int64_t> all;
+    for (int t = 0; t < kThreads; ++t) {
+        CHECK_MESSAGE(failures[t].empty(), failures[t]);
+        // A thread's records keep the order it produced them in.
+        CHECK(std::is_sorted(offsets[t].begin(), offsets[t].end()));
+        all.insert(all.end(), offsets[t].begin(), offsets[t].end());
+    }
+    std::sort(all.begin(), all.end());
+    std::vector<std::int64_t> expected(kThreads * kPerThread);
+    for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = static_cast<std::int64_t>(i);
+    CHECK(all == expected);
+}
