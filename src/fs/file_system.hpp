@@ -39,8 +39,7 @@ public:
     virtual Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out) const = 0;
 
     // Appends all of `data` at the current end of the file.
-    // REQUIRES: the file was opened writable, and no other handle writes it (the POSIX file
-    // system remembers the end between appends instead of asking for it each time).
+    // REQUIRES: the file was opened writable.
     virtual Status append(std::span<const std::byte> data) = 0;
 
     // Writes all of `data` at `offset`, extending the file if needed.

@@ -104,29 +104,18 @@ class PosixFile final : public File {
         return total;
     }
 
-    // Only one thread writes a file, so the end found here is still the end when writing. The
-    // end is remembered after a successful append, so a run of appends (a segment's batches)
-    // costs one lseek, not one per append; any other write forgets it.
+    // Only one thread writes a file, so the end found here is still the end when writing.
     Status append(std::span<const std::byte> data) override {
-        std::uint64_t end = append_end_;
-        if (end == kUnknownEnd) {
-            const off_t found = ::lseek(fd_, 0, SEEK_END);
-            if (found < 0) return errno_status("lseek", path_, errno);
-            end = static_cast<std::uint64_t>(found);
-        }
-        append_end_ = kUnknownEnd;
-        BROOK_RETURN_IF_ERROR(write_fully_at(fd_, path_, end, data));
-        append_end_ = end + data.size();
-        return Status::ok();
+        const off_t end = ::lseek(fd_, 0, SEEK_END);
+        if (end < 0) return errno_status("lseek", path_, errno);
+        return write_fully_at(fd_, path_, static_cast<std::uint64_t>(end), data);
     }
 
     Status write_at(std::uint64_t offset, std::span<const std::byte> data) override {
-        append_end_ = kUnknownEnd;
         return write_fully_at(fd_, path_, offset, data);
     }
 
     Status truncate(std::uint64_t size) override {
-        append_end_ = kUnknownEnd;
         while (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
             if (errno != EINTR) return errno_status("ftruncate", path_, errno);
         }
@@ -145,13 +134,8 @@ class PosixFile final : public File {
     int fd() const { return fd_; }
 
   private:
-    static constexpr std::uint64_t kUnknownEnd = ~std::uint64_t{0};
-
     int fd_;
     std::string path_;
-    // The file's end after this object's last append, or kUnknownEnd. Written only by the
-    // thread writing the file.
-    std::uint64_t append_end_ = kUnknownEnd;
 };
 
 class PosixMappedRegion final : public MappedRegion {
