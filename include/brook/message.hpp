@@ -6,7 +6,10 @@
 // memory the Message keeps alive and stay valid until it is destroyed or assigned to. Copy out
 // what must outlive it. Messages from one read of a partition share that read's buffer (up to
 // max.partition.fetch.bytes), its topic name and its decoded headers, so a Message kept for
-// long keeps that buffer, and copying a Message copies no bytes.
+// long keeps that buffer, and copying a Message copies no bytes. Where the read viewed a
+// segment file in place (a memory mapping; docs/architecture.md, "Reading in place"), the
+// buffer is that mapping: a Message kept for long then also keeps the disk space of a segment
+// that retention or compaction has removed, as an open file would.
 //
 // Thread safety: plain values. Messages sharing a read may be used and destroyed on different
 // threads.

@@ -49,6 +49,9 @@ void FetchedBytes::recycle() const noexcept {
 
 void FetchPool::give_back(FetchedBytes* bytes) noexcept {
     std::unique_ptr<FetchedBytes> owned(bytes);
+    // A segment mapping is not kept: it would keep a segment that retention removed on disk.
+    owned->raw.mapping.reset();
+    owned->raw.mapped = {};
     if (owned->raw.bytes.capacity() > max_kept_bytes_) return;
     owned->raw.headers.clear();
     owned->raw.hidden.clear();
