@@ -205,6 +205,8 @@ class Consumer::Impl final : public client::GroupClient::Host {
     }
 
     std::optional<Message> poll(std::chrono::milliseconds timeout) {
+        // The Messages this thread dropped since its last poll give their reads back now.
+        detail::flush_deferred_release();
         const auto deadline = deadline_after(timeout);
         for (;;) {
             if (wakeup_.exchange(false)) return std::nullopt;
