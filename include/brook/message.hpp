@@ -6,7 +6,12 @@
 // memory the Message keeps alive and stay valid until it is destroyed or assigned to. Copy out
 // what must outlive it. Messages from one read of a partition share that read's buffer (up to
 // max.partition.fetch.bytes), its topic name and its decoded headers, so a Message kept for
-// long keeps that buffer, and copying a Message copies no bytes.
+// long keeps that buffer, and copying a Message copies no bytes. Where the read viewed a
+// segment file in place (a memory mapping; docs/architecture.md, "Reading in place"), the
+// buffer is that mapping: a Message kept for long then also keeps the disk space of a segment
+// that retention or compaction has removed, as an open file would. A read goes back to its
+// consumer once its last Message is gone; a thread that destroyed some of those Messages may
+// hold it until that thread next polls, destroys a Message of another read, or exits.
 //
 // Thread safety: plain values. Messages sharing a read may be used and destroyed on different
 // threads.
@@ -72,11 +77,26 @@ struct ConsumerGroupMetadata {
 
 namespace detail {
 
+struct MessageSource;
+
+// References to one MessageSource that the calling thread has dropped but not yet subtracted
+// from its count (see MessageSource::release).
+struct DeferredRelease {
+    const MessageSource* source = nullptr;
+    std::int64_t count = 0;
+};
+extern thread_local constinit DeferredRelease deferred_release;
+
+// Subtracts the calling thread's deferred references from their source, recycling it if they
+// were its last. Any thread; the consumer calls it at each poll, and each thread at its exit.
+void flush_deferred_release() noexcept;
+
 // What Messages share: their topic and error, and (in subclasses) the memory their key, value
 // and headers live in. The consumer makes one per read of a partition; its Messages keep it
 // alive. The Messages holding it are counted in it (SourceRef), so that the consumer takes
-// the references of a whole batch of Messages with one atomic add; the last one to go
-// recycles it, on whatever thread that is.
+// the references of a whole batch of Messages with one atomic add, and a thread dropping many
+// of them in a row subtracts them with one atomic subtraction (DeferredRelease). The last one
+// to go recycles it, on whatever thread that is.
 struct MessageSource {
     MessageSource() = default;
     MessageSource(std::string topic_name, Status status)
@@ -89,9 +109,22 @@ struct MessageSource {
     void acquire(std::int64_t n = 1) const noexcept {
         refs_.fetch_add(n, std::memory_order_relaxed);
     }
-    // Drops one reference; the last one recycles the source. Any thread.
+    // Drops one reference. Any thread. While other references remain, the drop may be kept
+    // in the thread's DeferredRelease and subtracted later, together with the thread's next
+    // drops of this source, when the thread drops a reference to another source, calls
+    // flush_deferred_release() or exits: the source lives at least as long as it is
+    // referenced, and at most until then. The last reference recycles the source at once.
     void release() const noexcept {
-        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) recycle();
+        DeferredRelease& deferred = deferred_release;
+        if (deferred.source != this) return release_first();
+        // A count above the deferred drops and this one means other references remain.
+        if (refs_.load(std::memory_order_relaxed) - deferred.count > 1) {
+            ++deferred.count;
+            return;
+        }
+        const std::int64_t dropped = deferred.count + 1;
+        deferred = {};
+        if (refs_.fetch_sub(dropped, std::memory_order_acq_rel) == dropped) recycle();
     }
 
     std::string topic;
@@ -103,6 +136,15 @@ protected:
     virtual void recycle() const noexcept { delete this; }
 
 private:
+    friend void flush_deferred_release() noexcept;
+    // release() when the thread has deferred no drop of this source: flushes the deferred
+    // drops of another, then drops this reference or defers it.
+    void release_first() const noexcept;
+    // Subtracts `n` references; the last one recycles the source.
+    void release_now(std::int64_t n) const noexcept {
+        if (refs_.fetch_sub(n, std::memory_order_acq_rel) == n) recycle();
+    }
+
     mutable std::atomic<std::int64_t> refs_{0};
 };
 

@@ -53,7 +53,7 @@ Status for_each_raw_batch(const log::PartitionLog& log, Offset from, Offset end,
         for (const log::BatchHeader& header : raw.headers) {
             if (header.base_offset >= end) return Status::ok();
             pos = header.last_offset() + 1;
-            const auto bytes = std::span<const std::byte>(raw.bytes).subspan(at, header.total_size());
+            const auto bytes = raw.batches().subspan(at, header.total_size());
             auto more = visit(bytes, header);
             if (!more.is_ok()) return corruption_in(raw, at, more.status());
             if (!*more) return Status::ok();

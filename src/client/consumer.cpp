@@ -205,6 +205,8 @@ class Consumer::Impl final : public client::GroupClient::Host {
     }
 
     std::optional<Message> poll(std::chrono::milliseconds timeout) {
+        // The Messages this thread dropped since its last poll give their reads back now.
+        detail::flush_deferred_release();
         const auto deadline = deadline_after(timeout);
         for (;;) {
             if (wakeup_.exchange(false)) return std::nullopt;
@@ -517,7 +519,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
             if (out.size() + n > out.capacity()) {
                 out.reserve(std::min(max, std::max(out.size() + n, 2 * out.capacity())));
             }
-            p.position = p.buffered.emit(p.tp.partition, n, out);
+            p.position = p.buffered.emit(n, out);
         }
         return out.size() > before;
     }
@@ -551,7 +553,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
             }
             if (fetched->raw.headers.empty()) return std::nullopt;
             const Offset after = fetched->raw.headers.back().last_offset() + 1;
-            if (Status decoded = p.buffered.decode(std::move(fetched), p.position); !decoded) {
+            if (Status decoded = p.buffered.decode(std::move(fetched), p.tp.partition, p.position); !decoded) {
                 p.errored = true;
                 return Message::from_error(std::move(decoded), p.tp.topic, p.tp.partition);
             }

@@ -1,29 +1,14 @@
 #include "client/fetched_records.hpp"
 
+#include <algorithm>
+#include <iterator>
+#include <optional>
+#include <string_view>
 #include <utility>
 
+#include "log/short_record.hpp"
+
 namespace brook::client {
-namespace {
-
-TimestampType timestamp_type_of(const log::RecordView& r) {
-    return r.timestamp_type == log::TimestampType::log_append_time
-               ? TimestampType::log_append_time
-               : TimestampType::create_time;
-}
-
-Headers to_headers(std::span<const log::HeaderView> views) {
-    Headers headers;
-    headers.reserve(views.size());
-    for (const auto& header : views) {
-        headers.push_back(
-            Header{std::string(header.key),
-                   header.value ? std::optional<std::string>(*header.value) : std::nullopt});
-    }
-    return headers;
-}
-
-}  // namespace
-
 FetchedBytesRef FetchPool::take(const std::string& topic) {
     std::unique_ptr<FetchedBytes> bytes;
     {
@@ -49,6 +34,9 @@ void FetchedBytes::recycle() const noexcept {
 
 void FetchPool::give_back(FetchedBytes* bytes) noexcept {
     std::unique_ptr<FetchedBytes> owned(bytes);
+    // A segment mapping is not kept: it would keep a segment that retention removed on disk.
+    owned->raw.mapping.reset();
+    owned->raw.mapped = {};
     if (owned->raw.bytes.capacity() > max_kept_bytes_) return;
     owned->raw.headers.clear();
     owned->raw.hidden.clear();
@@ -58,61 +46,149 @@ void FetchPool::give_back(FetchedBytes* bytes) noexcept {
     if (free_.size() < kMaxFree) free_.push_back(std::move(owned));
 }
 
-Status FetchedRecords::decode(FetchedBytesRef bytes, Offset from) {
-    clear();
-    if (Status decoded = log::decode_raw_views(bytes->raw, from, bytes->decompressed, records_,
-                                               header_views_);
-        !decoded) {
-        clear();
-        return decoded;
+namespace {
+
+TimestampType timestamp_type_of(log::TimestampType type) {
+    return type == log::TimestampType::log_append_time ? TimestampType::log_append_time
+                                                       : TimestampType::create_time;
+}
+
+std::optional<std::string_view> view_or_null(const char* data, std::int32_t length) {
+    if (length < 0) return std::nullopt;
+    return std::string_view(data, static_cast<std::size_t>(length));
+}
+
+// Where log::decode_short_batch() puts the records of a batch: Messages appended to a vector,
+// each adopting a reference to the read that is counted later, all at once.
+class MessageSink {
+  public:
+    MessageSink(std::vector<Message>& messages, const detail::MessageSource* source,
+                PartitionId partition)
+        : messages_(messages), source_(source), partition_(partition) {}
+
+    std::size_t size() const noexcept { return messages_.size(); }
+    std::size_t capacity() const noexcept { return messages_.capacity(); }
+    void emplace_back(const char* key, std::int32_t key_length, const char* value,
+                      std::int32_t value_length, std::int64_t timestamp, Offset offset,
+                      log::TimestampType type) noexcept {
+        messages_.emplace_back(detail::SourceRef::adopt(source_), partition_, offset,
+                               view_or_null(key, key_length), view_or_null(value, value_length),
+                               nullptr, timestamp, timestamp_type_of(type));
     }
-    if (!header_views_.empty()) {
-        // Some records have headers: each one's are built once, for all its Messages.
-        headers_.assign(records_.size(), nullptr);
-        std::size_t with_headers = 0;
-        for (const auto& r : records_) with_headers += r.header_count > 0 ? 1 : 0;
-        bytes->headers.reserve(with_headers);
-        for (std::size_t i = 0; i < records_.size(); ++i) {
-            if (records_[i].header_count == 0) continue;
-            headers_[i] = &bytes->headers.emplace_back(
-                to_headers(records_[i].headers_of(header_views_)));
+    // Drops the Messages past the first `size`, counting first the references they adopted.
+    void resize(std::size_t size) {
+        source_->acquire(static_cast<std::int64_t>(messages_.size() - size));
+        messages_.erase(messages_.begin() + static_cast<std::ptrdiff_t>(size), messages_.end());
+    }
+
+  private:
+    std::vector<Message>& messages_;
+    const detail::MessageSource* source_;
+    PartitionId partition_;
+};
+
+}  // namespace
+
+Status FetchedRecords::decode(FetchedBytesRef bytes, PartitionId partition, Offset from) {
+    clear();
+    bytes_ = std::move(bytes);
+    const log::RawBatches& raw = bytes_->raw;
+    // Room for every record up front (as many as the batches can hold), so that the Messages
+    // are not moved batch after batch.
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < raw.headers.size(); ++i) {
+        if (i >= raw.hidden.size() || !raw.hidden[i]) {
+            count += std::min<std::size_t>(raw.headers[i].record_count,
+                                           raw.headers[i].total_size());
         }
     }
-    bytes_ = std::move(bytes);
+    messages_.reserve(count);
+    const std::span<const std::byte> batches = raw.batches();
+    Status status = Status::ok();
+    {
+        // The references the Messages adopted are counted at once when decoding ends, however
+        // it ends.
+        struct CountAdopted {
+            FetchedRecords& records;
+            ~CountAdopted() {
+                records.bytes_->acquire(static_cast<std::int64_t>(records.messages_.size()));
+            }
+        } count_adopted{*this};
+        std::size_t pos = 0;
+        for (std::size_t i = 0; i < raw.headers.size() && status.is_ok(); ++i) {
+            const log::BatchHeader& header = raw.headers[i];
+            if (i >= raw.hidden.size() || !raw.hidden[i]) {
+                status = decode_batch(batches.subspan(pos, header.total_size()), header,
+                                      partition, from);
+                if (!status.is_ok()) {
+                    status = log::segment_corruption(raw.file, raw.position + pos, status);
+                }
+            }
+            pos += header.total_size();
+        }
+    }
+    if (!status.is_ok()) {
+        clear();
+        return status;
+    }
+    // Records below `from` (in the first batch) are skipped.
+    while (first_ < messages_.size() && messages_[first_].offset() < from) ++first_;
+    next_ = first_;
+    return Status::ok();
+}
+
+Status FetchedRecords::decode_batch(std::span<const std::byte> batch,
+                                    const log::BatchHeader& header, PartitionId partition,
+                                    Offset from) {
+    MessageSink sink(messages_, bytes_.get(), partition);
+    if (log::decode_short_batch(batch, header, sink)) return Status::ok();
+    // Compressed, with headers or longer varints, or damaged: the general decoder.
+    views_.clear();
+    header_views_.clear();
+    if (header.compression() != log::Compression::none) bytes_->decompressed.emplace_back();
+    std::vector<std::byte> unused;
+    auto decoded = log::decode_batch_views(
+        batch, header.compression() == log::Compression::none ? unused : bytes_->decompressed.back(),
+        views_, header_views_);
+    if (!decoded.is_ok()) return decoded.status();
+    if (messages_.capacity() - messages_.size() < views_.size()) {
+        // More records than the header promised room for: moving the Messages is fine.
+        messages_.reserve(messages_.size() + views_.size());
+    }
+    for (const log::RecordView& r : views_) {
+        if (r.offset < from) continue;
+        const Headers* headers = nullptr;
+        if (r.header_count > 0) {
+            Headers& built = bytes_->headers.emplace_back();
+            built.reserve(r.header_count);
+            for (const auto& h : r.headers_of(header_views_)) {
+                built.push_back(Header{std::string(h.key),
+                                       h.value ? std::optional<std::string>(*h.value)
+                                               : std::nullopt});
+            }
+            headers = &built;
+        }
+        messages_.emplace_back(detail::SourceRef::adopt(bytes_.get()), partition, r.offset, r.key,
+                               r.value, headers, r.timestamp, timestamp_type_of(r.timestamp_type));
+    }
     return Status::ok();
 }
 
 void FetchedRecords::clear() {
-    records_.clear();
-    header_views_.clear();
-    headers_.clear();
+    messages_.clear();
+    first_ = 0;
     next_ = 0;
     bytes_ = FetchedBytesRef();
 }
 
-Offset FetchedRecords::emit(PartitionId partition, std::size_t n, std::vector<Message>& out) {
-    // Room first, so that nothing throws between taking the n references and handing them
-    // over.
-    if (out.capacity() - out.size() < n) out.reserve(out.size() + n);
-    const detail::MessageSource* source = bytes_.get();
-    source->acquire(static_cast<std::int64_t>(n));
-    const std::size_t end = next_ + n;
-    const bool any_headers = !headers_.empty();
-    for (std::size_t i = next_; i < end; ++i) {
-        const log::RecordView& r = records_[i];
-        out.emplace_back(detail::SourceRef::adopt(source), partition, r.offset, r.key, r.value,
-                         any_headers ? headers_[i] : nullptr, r.timestamp,
-                         timestamp_type_of(r));
-    }
-    next_ = end;
-    return records_[end - 1].offset + 1;
+Offset FetchedRecords::emit(std::size_t n, std::vector<Message>& out) {
+    const auto begin = messages_.begin() + static_cast<std::ptrdiff_t>(next_);
+    next_ += n;
+    out.insert(out.end(), std::make_move_iterator(begin),
+               std::make_move_iterator(begin + static_cast<std::ptrdiff_t>(n)));
+    return messages_[next_ - 1].offset() + 1;
 }
 
-Message FetchedRecords::take(PartitionId partition) {
-    const std::size_t i = next_++;
-    const log::RecordView& r = records_[i];
-    return Message(detail::SourceRef(bytes_.get()), partition, r.offset, r.key, r.value,
-                   headers_.empty() ? nullptr : headers_[i], r.timestamp, timestamp_type_of(r));
-}
+Message FetchedRecords::take() { return std::move(messages_[next_++]); }
 
 }  // namespace brook::client

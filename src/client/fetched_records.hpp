@@ -1,5 +1,6 @@
-// FetchedRecords: the records of a consumer's last read of one partition, decoded as views
-// and handed out as Messages, and FetchPool, which recycles the buffers of those reads.
+// FetchedRecords: the records of a consumer's last read of one partition, decoded straight
+// into Messages viewing the read and handed out from there, and FetchPool, which recycles the
+// buffers of those reads.
 //
 // A read's bytes live in a FetchedBytes, the detail::MessageSource of every Message made from
 // it: the Messages keep it alive, view their key and value in its bytes, and point at the
@@ -14,6 +15,7 @@
 #include <brook/message.hpp>
 #include <brook/status.hpp>
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -28,7 +30,7 @@ class FetchPool;
 struct FetchedBytes final : detail::MessageSource {
     log::RawBatches raw;
     std::vector<std::vector<std::byte>> decompressed;  // of the zstd batches
-    std::vector<Headers> headers;                      // of the records that have any, in order
+    std::deque<Headers> headers;  // of the records that have any, in order (stay in place)
 
   private:
     friend class FetchPool;
@@ -78,32 +80,41 @@ class FetchPool : public std::enable_shared_from_this<FetchPool> {
 
 class FetchedRecords {
   public:
-    // Replaces the records with those of `bytes` at or after `from`, decoding the batches
-    // `bytes->raw` holds (checksums verified) and their headers.
+    // Replaces the records with those of `bytes` at or after `from`, as Messages of
+    // `partition`, decoding the batches `bytes->raw` holds (checksums verified) and their
+    // headers.
     // @return corruption naming the file and position of a bad batch (the records are empty).
-    Status decode(FetchedBytesRef bytes, Offset from);
+    Status decode(FetchedBytesRef bytes, PartitionId partition, Offset from);
 
     void clear();
     // Records decoded and not yet handed out.
-    std::size_t remaining() const noexcept { return records_.size() - next_; }
+    std::size_t remaining() const noexcept { return messages_.size() - next_; }
     // Records the last decode() gave, handed out or not: what the next read of the partition
     // is likely to give too.
-    std::size_t decoded() const noexcept { return records_.size(); }
+    std::size_t decoded() const noexcept { return messages_.size() - first_; }
 
-    // Hands out the next `n` records as Messages of `partition`, appended to `out`, taking
-    // their n references to the read's bytes at once.
+    // Hands out the next `n` records, appended to `out`.
     // REQUIRES: 0 < n <= remaining(). @return the offset after the last one.
-    Offset emit(PartitionId partition, std::size_t n, std::vector<Message>& out);
-    // The next record as a Message of `partition`. REQUIRES: remaining() > 0.
-    Message take(PartitionId partition);
+    Offset emit(std::size_t n, std::vector<Message>& out);
+    // The next record. REQUIRES: remaining() > 0.
+    Message take();
 
   private:
+    // Appends the records of the batch `batch` (whose header is `header`) at or after `from`
+    // to messages_, their headers to bytes_->headers. @return corruption for a bad batch.
+    Status decode_batch(std::span<const std::byte> batch, const log::BatchHeader& header,
+                        PartitionId partition, Offset from);
+
     FetchedBytesRef bytes_;
-    std::vector<log::RecordView> records_;
-    std::vector<log::HeaderView> header_views_;  // of records_
-    // Per record, its headers in bytes_->headers; empty when no record has any.
-    std::vector<const Headers*> headers_;
+    // The decoded records, each holding a reference to bytes_ (taken with one atomic add when
+    // the read is decoded); those before first_ lie below the read's start and are skipped,
+    // those before next_ have been handed out (moved from).
+    std::vector<Message> messages_;
+    std::size_t first_ = 0;
     std::size_t next_ = 0;
+    // Scratch space of the general decoder, kept for its capacity.
+    std::vector<log::RecordView> views_;
+    std::vector<log::HeaderView> header_views_;
 };
 
 }  // namespace brook::client

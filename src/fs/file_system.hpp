@@ -77,6 +77,19 @@ public:
     virtual void release_pages() noexcept {}
 };
 
+// A read-only shared mapping of the first size() bytes of a file, for reading bytes that are
+// never written again in place (a sealed segment) without copying them. The mapping stays
+// valid until the last reference to it is gone, even if the file is closed, removed or
+// replaced by a rename. What the bytes are if the file is cut below size() meanwhile is not
+// defined (a POSIX mapping then faults with SIGBUS): map only what nothing truncates.
+// Thread safety: data() may be read from any number of threads.
+class ReadMapping {
+public:
+    virtual ~ReadMapping() = default;
+    virtual const std::byte* data() const = 0;
+    virtual std::size_t size() const = 0;
+};
+
 // A held exclusive lock on a lock file. Destroying it releases the lock.
 class FileLock {
 public:
@@ -101,6 +114,23 @@ public:
     // Maps the first `size` bytes of `file` read-write.
     // REQUIRES: file.size() >= size, and size > 0; the file was opened writable.
     virtual Result<std::unique_ptr<MappedRegion>> map(File& file, std::size_t size) = 0;
+
+    // Maps the first `size` bytes of `file` read-only (see ReadMapping). With `grows`, the file
+    // may still be appended to while mapped (the mapping shows what is appended within its
+    // first `size` bytes); the in-memory file system refuses that, since an append may move
+    // its buffer, and otherwise hands out its buffer and refuses to resize the file while it
+    // is mapped.
+    // REQUIRES: size > 0; nothing truncates the file below `size` while the mapping lives.
+    // @return invalid_argument if the file holds fewer than `size` bytes; not_supported where
+    //         the file system cannot map the file so (callers then read with read_at);
+    //         io_error.
+    virtual Result<std::shared_ptr<const ReadMapping>> map_read_only(File& file, std::size_t size,
+                                                                     bool grows) {
+        (void)size;
+        (void)grows;
+        return Status::error(Code::not_supported,
+                             "map " + file.path() + ": this file system has no read mappings");
+    }
 
     // True if a file or directory exists at `path`.
     virtual bool exists(const std::string& path) = 0;

@@ -136,26 +136,39 @@ class MemoryFile final : public File {
     bool writable_;
 };
 
-class MemoryMappedRegion final : public MappedRegion {
+// A file's buffer, mapped: counted in the file's live mappings (taken by pin_mapping) until
+// destroyed, so that the buffer neither moves nor shrinks meanwhile.
+class MappedBuffer {
   public:
-    MemoryMappedRegion(std::shared_ptr<FileData> file, std::size_t size)
+    MappedBuffer(std::shared_ptr<FileData> file, std::size_t size)
         : file_(std::move(file)), data_(file_->bytes.data()), size_(size) {}
-    ~MemoryMappedRegion() override {
+    ~MappedBuffer() {
         std::unique_lock lock(file_->mutex);
         --file_->live_mappings;
     }
-    MemoryMappedRegion(const MemoryMappedRegion&) = delete;
-    MemoryMappedRegion& operator=(const MemoryMappedRegion&) = delete;
+    MappedBuffer(const MappedBuffer&) = delete;
+    MappedBuffer& operator=(const MappedBuffer&) = delete;
 
+  protected:
+    std::shared_ptr<FileData> file_;
+    std::byte* data_;
+    std::size_t size_;
+};
+
+class MemoryReadMapping final : public ReadMapping, private MappedBuffer {
+  public:
+    using MappedBuffer::MappedBuffer;
+    const std::byte* data() const override { return data_; }
+    std::size_t size() const override { return size_; }
+};
+
+class MemoryMappedRegion final : public MappedRegion, private MappedBuffer {
+  public:
+    using MappedBuffer::MappedBuffer;
     std::byte* data() override { return data_; }
     const std::byte* data() const override { return data_; }
     std::size_t size() const override { return size_; }
     Status sync() override { return Status::ok(); }
-
-  private:
-    std::shared_ptr<FileData> file_;
-    std::byte* data_;
-    std::size_t size_;
 };
 
 // The paths currently locked through lock_file(). Shared with the locks so that a lock may
@@ -209,12 +222,33 @@ class MemoryFileSystem final : public FileSystem {
 
     Result<std::unique_ptr<MappedRegion>> map(File& file, std::size_t size) override {
         auto* memory_file = dynamic_cast<MemoryFile*>(&file);
+        if (memory_file != nullptr && !memory_file->writable()) {
+            return Status::io_error("map " + file.path() + ": file opened read-only");
+        }
+        BROOK_ASSIGN_OR_RETURN(auto data, pin_mapping(file, size));
+        return std::unique_ptr<MappedRegion>(
+            std::make_unique<MemoryMappedRegion>(std::move(data), size));
+    }
+
+    Result<std::shared_ptr<const ReadMapping>> map_read_only(File& file, std::size_t size,
+                                                             bool grows) override {
+        if (grows) {
+            return Status::error(Code::not_supported,
+                                 "map " + file.path() +
+                                     ": an in-memory file cannot grow while it is mapped");
+        }
+        BROOK_ASSIGN_OR_RETURN(auto data, pin_mapping(file, size));
+        return std::shared_ptr<const ReadMapping>(
+            std::make_shared<MemoryReadMapping>(std::move(data), size));
+    }
+
+    // Counts a new mapping of the first `size` bytes of `file`, which must hold them, so that
+    // the file refuses to resize until MappedBuffer lets go. @return the file's bytes.
+    static Result<std::shared_ptr<FileData>> pin_mapping(File& file, std::size_t size) {
+        auto* memory_file = dynamic_cast<MemoryFile*>(&file);
         if (memory_file == nullptr) {
             return Status::invalid_argument("map " + file.path() +
                                             ": the file was not opened by this file system");
-        }
-        if (!memory_file->writable()) {
-            return Status::io_error("map " + file.path() + ": file opened read-only");
         }
         if (size == 0) return Status::invalid_argument("map " + file.path() + ": empty region");
         const auto& data = memory_file->data();
@@ -225,7 +259,7 @@ class MemoryFileSystem final : public FileSystem {
                                             std::to_string(data->bytes.size()));
         }
         ++data->live_mappings;
-        return std::unique_ptr<MappedRegion>(std::make_unique<MemoryMappedRegion>(data, size));
+        return data;
     }
 
     bool exists(const std::string& path) override {

@@ -164,6 +164,21 @@ class PosixMappedRegion final : public MappedRegion {
     std::string path_;
 };
 
+class PosixReadMapping final : public ReadMapping {
+  public:
+    PosixReadMapping(const std::byte* data, std::size_t size) : data_(data), size_(size) {}
+    ~PosixReadMapping() override { ::munmap(const_cast<std::byte*>(data_), size_); }
+    PosixReadMapping(const PosixReadMapping&) = delete;
+    PosixReadMapping& operator=(const PosixReadMapping&) = delete;
+
+    const std::byte* data() const override { return data_; }
+    std::size_t size() const override { return size_; }
+
+  private:
+    const std::byte* data_;
+    std::size_t size_;
+};
+
 // Holds the open lock file; closing the descriptor releases the OFD lock.
 class PosixFileLock final : public FileLock {
   public:
@@ -222,6 +237,26 @@ class PosixFileSystem final : public FileSystem {
     }
 
     Result<std::unique_ptr<MappedRegion>> map(File& file, std::size_t size) override {
+        BROOK_ASSIGN_OR_RETURN(PosixFile* const posix_file, mappable(file, size));
+        void* data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, posix_file->fd(), 0);
+        if (data == MAP_FAILED) return errno_status("mmap", file.path(), errno);
+        return std::unique_ptr<MappedRegion>(
+            std::make_unique<PosixMappedRegion>(static_cast<std::byte*>(data), size, file.path()));
+    }
+
+    Result<std::shared_ptr<const ReadMapping>> map_read_only(File& file, std::size_t size,
+                                                             bool grows) override {
+        BROOK_ASSIGN_OR_RETURN(PosixFile* const posix_file, mappable(file, size));
+        // A shared mapping shows what later write()s put within it, so a growing file is fine.
+        (void)grows;
+        void* data = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, posix_file->fd(), 0);
+        if (data == MAP_FAILED) return errno_status("mmap", file.path(), errno);
+        return std::shared_ptr<const ReadMapping>(
+            std::make_shared<PosixReadMapping>(static_cast<const std::byte*>(data), size));
+    }
+
+    // `file` as a PosixFile that holds at least `size` bytes, for map() and map_read_only().
+    static Result<PosixFile*> mappable(File& file, std::size_t size) {
         auto* posix_file = dynamic_cast<PosixFile*>(&file);
         if (posix_file == nullptr) {
             return Status::invalid_argument("map " + file.path() +
@@ -234,10 +269,7 @@ class PosixFileSystem final : public FileSystem {
                                             " bytes requested but the file holds " +
                                             std::to_string(file_bytes));
         }
-        void* data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, posix_file->fd(), 0);
-        if (data == MAP_FAILED) return errno_status("mmap", file.path(), errno);
-        return std::unique_ptr<MappedRegion>(
-            std::make_unique<PosixMappedRegion>(static_cast<std::byte*>(data), size, file.path()));
+        return posix_file;
     }
 
     bool exists(const std::string& path) override {

@@ -396,6 +396,8 @@ Result<RawBatches> PartitionLog::read_raw(Offset from, std::size_t max_bytes,
 Status PartitionLog::read_raw_into(Offset from, std::size_t max_bytes, Isolation isolation,
                                    RawBatches& raw) const {
     raw.bytes.clear();
+    raw.mapping.reset();
+    raw.mapped = {};
     raw.headers.clear();
     raw.hidden.clear();
     // Loaded before the log end: a compaction that runs after this may remove records below
@@ -420,7 +422,10 @@ Status PartitionLog::read_raw_into(Offset from, std::size_t max_bytes, Isolation
     std::uint64_t generation = read_generation;
     auto segment = segment_for(from);
     while (segment && from < end) {
-        BROOK_RETURN_IF_ERROR(segment->read_raw_into(from, max_bytes, end, raw));
+        // Read in place: a segment that is not the active one takes no more appends.
+        const auto mode = segment != active() ? Segment::ReadMode::map_sealed
+                                              : Segment::ReadMode::map_active;
+        BROOK_RETURN_IF_ERROR(segment->read_raw_into(from, max_bytes, end, raw, mode));
         if (!raw.headers.empty()) {
             mark_hidden(raw, isolation);
             return Status::ok();

@@ -98,7 +98,7 @@ Status PartitionLog::scan_batches(Offset from, Offset end,
             if (raw.headers.empty()) break;
             std::size_t pos = 0;
             for (const BatchHeader& header : raw.headers) {
-                const auto bytes = std::span(raw.bytes).subspan(pos, header.total_size());
+                const auto bytes = raw.batches().subspan(pos, header.total_size());
                 const std::uint64_t position = raw.position + pos;
                 pos += header.total_size();
                 if (header.is_control()) {

@@ -19,7 +19,7 @@ Result<std::vector<DecodedBatch>> decode_raw(const RawBatches& raw, Offset from)
     batches.reserve(raw.headers.size());
     std::size_t pos = 0;
     for (const BatchHeader& header : raw.headers) {
-        auto decoded = decode_batch(std::span(raw.bytes).subspan(pos, header.total_size()));
+        auto decoded = decode_batch(raw.batches().subspan(pos, header.total_size()));
         if (!decoded.is_ok())
             return segment_corruption(raw.file, raw.position + pos, decoded.status());
         auto& records = decoded->records;
@@ -52,7 +52,7 @@ Status decode_raw_views(const RawBatches& raw, Offset from,
         if (header.compression() != Compression::none) decompressed.emplace_back();
         std::vector<std::byte> unused;
         auto decoded = decode_batch_views(
-            std::span(raw.bytes).subspan(pos, header.total_size()),
+            raw.batches().subspan(pos, header.total_size()),
             header.compression() == Compression::none ? unused : decompressed.back(), records,
             headers);
         if (!decoded.is_ok())

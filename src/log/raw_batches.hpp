@@ -12,11 +12,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <type_traits>
 #include <utility>
 #include <string>
 #include <vector>
 
+#include "fs/file_system.hpp"
 #include "log/record_batch.hpp"
 
 namespace brook::log {
@@ -45,13 +47,22 @@ using ReadBuffer = std::vector<std::byte, UninitializedAllocator<std::byte>>;
 
 struct RawBatches {
     std::string file;            // the segment's .log path, for error messages
-    std::uint64_t position = 0;  // where `bytes` starts in that file
-    ReadBuffer bytes;            // whole batches, back to back
+    std::uint64_t position = 0;  // where batches() starts in that file
+    ReadBuffer bytes;            // whole batches, back to back, when copied out of the file
+    // When the batches were read in place instead: the mapping of the segment file, which
+    // keeps them valid as long as it is held, and the batches in it.
+    std::shared_ptr<const fs::ReadMapping> mapping;
+    std::span<const std::byte> mapped;
     std::vector<BatchHeader> headers;
     // Per batch: true when a reader must skip its records (a control batch, or with
     // read_committed a batch of an aborted transaction) and only move past it. Set by
     // PartitionLog::read_raw; empty means none is hidden.
     std::vector<bool> hidden;
+
+    // The batches, back to back, wherever they are.
+    std::span<const std::byte> batches() const noexcept {
+        return mapping ? mapped : std::span<const std::byte>(bytes);
+    }
 };
 
 // The corruption error for damage at `position` of `file`, with what to do about it.
@@ -61,7 +72,7 @@ Status segment_corruption(const std::string& file, std::uint64_t position, const
 // `from`. @return corruption naming the file and position of a bad batch.
 Result<std::vector<DecodedBatch>> decode_raw(const RawBatches& raw, Offset from);
 
-// Decodes every batch of `raw` that is not hidden into `records` as views into raw.bytes (or
+// Decodes every batch of `raw` that is not hidden into `records` as views into raw.batches() (or
 // into buffers added to `decompressed` for zstd batches), dropping records below `from`, with
 // their headers appended to `headers` (see RecordView::headers_of). `raw` and `decompressed`
 // must outlive the views; `decompressed` may grow but its elements must not be changed.

@@ -28,6 +28,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -97,13 +98,27 @@ public:
     // @return corruption (naming file and position) if a batch fails its checks; io_error.
     Result<std::vector<DecodedBatch>> read(Offset from, std::size_t max_bytes, Offset end) const;
 
+    // How read_raw_into() gets the bytes of the batches.
+    enum class ReadMode {
+        copy,  // into raw.bytes, with read_at()
+        // Viewed in place in a read-only mapping of the file (raw.mapping), kept with the
+        // segment and made again when a read passes its end; copied as above where the file
+        // system cannot map the file. map_sealed promises that the segment takes no more
+        // appends (it is not the active one); with map_active a read of less than
+        // kMinMappedRead bytes at the tail is copied rather than mapped again.
+        map_sealed,
+        map_active,
+    };
+    static constexpr std::uint64_t kMinMappedRead = 64 * 1024;
+
     // As read(), but returns the batches undecoded (their checksums not yet verified), read
     // with one system call unless the first batch is larger than `max_bytes`. Records below
     // `from` are still in the first batch.
     // @return corruption (naming file and position) if a header fails its checks; io_error.
     Result<RawBatches> read_raw(Offset from, std::size_t max_bytes, Offset end) const;
     // As read_raw(), into `raw`, reusing its buffers' memory.
-    Status read_raw_into(Offset from, std::size_t max_bytes, Offset end, RawBatches& raw) const;
+    Status read_raw_into(Offset from, std::size_t max_bytes, Offset end, RawBatches& raw,
+                         ReadMode mode = ReadMode::copy) const;
 
     // The offset of the first record whose timestamp is >= target, or nullopt if this segment
     // has none.
@@ -157,6 +172,12 @@ private:
     // The position of the first batch whose last offset is >= target, or nullopt at the end.
     Result<std::optional<std::uint64_t>> locate(Offset target, std::uint64_t limit) const;
     Status corruption_at(std::uint64_t position, const Status& cause) const;
+    // A read-only mapping of at least the first `need` bytes of the log (see ReadMode): the
+    // one kept, or a new one of the first `limit` (published) bytes. Null where the file system
+    // cannot map the log (or for a followed segment, whose file another process writes).
+    // REQUIRES: need <= limit <= size().
+    std::shared_ptr<const fs::ReadMapping> read_mapping(std::uint64_t need, std::uint64_t limit,
+                                                        ReadMode mode) const;
 
     fs::FileSystem& fs_;
     const std::string dir_;
@@ -173,6 +194,12 @@ private:
     std::atomic<std::int64_t> max_timestamp_;
     bool sealed_ = false;
     bool follower_ = false;  // opened by follow(): the log file is read-only
+
+    mutable std::mutex mapping_mu_;  // guards the fields below
+    mutable std::shared_ptr<const fs::ReadMapping> mapping_;
+    // The file system could not map the log, while it grew / once it was sealed.
+    mutable bool active_mapping_refused_ = false;
+    mutable bool sealed_mapping_refused_ = false;
 
     // Appender-only bookkeeping.
     Offset next_offset_;

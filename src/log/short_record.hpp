@@ -17,8 +17,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
+#include "log/format.hpp"
 #include "log/record_batch.hpp"
 
 namespace brook::log {
@@ -120,12 +122,15 @@ namespace detail {
 // the fields that cannot be negative (lengths, the offset delta) are checked for an odd
 // zig-zag value (a negative number) instead of being decoded first. A shorter record is left
 // to read_short_record().
+// `records` is a std::vector<RecordView> or anything with size(), capacity() and an
+// emplace_back() taking RecordView's constructor arguments.
 // REQUIRES: `records` has room for `count` more without growing.
 // @return how many records were decoded.
+template <typename Records>
 inline std::uint32_t read_short_records(const std::byte*& p, const std::byte* end,
                                         const BatchHeader& header, TimestampType type,
                                         std::int64_t& previous_delta, std::uint32_t count,
-                                        std::vector<RecordView>& records) {
+                                        Records& records) {
     // Attributes, then a timestamp delta, an offset delta and a key length of up to two bytes.
     constexpr std::ptrdiff_t kMinLength = 7;
     const std::byte* q = p;
@@ -190,6 +195,34 @@ inline std::uint32_t read_short_records(const std::byte*& p, const std::byte* en
     p = q;
     previous_delta = previous;
     return n;
+}
+
+// Decodes `batch` (whose header is `header`, parsed from it) into `records` when that is all
+// the batch needs: its checksum matches, it is not compressed, and every record has the common
+// shape, read with read_short_records() and checked as the general decoder checks a batch's
+// end (the last offset delta, no trailing bytes). `records` is as for read_short_records().
+// REQUIRES: `records` has room for header.record_count more without growing.
+// @return false, with `records` cut back to its size before, for any other batch, valid or
+//         not: the general decoder (decode_batch_views) then decodes it or says what is wrong.
+template <typename Records>
+bool decode_short_batch(std::span<const std::byte> batch, const BatchHeader& header,
+                        Records& records) {
+    if (batch.size() != header.total_size() || batch.size() < format::kRecordsPos ||
+        header.compression() != Compression::none || !checksum_matches(batch)) {
+        return false;
+    }
+    const std::byte* p = batch.data() + format::kRecordsPos;
+    const std::byte* const end = batch.data() + batch.size();
+    const std::size_t before = records.size();
+    std::int64_t previous_delta = -1;
+    const std::uint32_t decoded = read_short_records(p, end, header, header.timestamp_type(),
+                                                     previous_delta, header.record_count, records);
+    if (decoded != header.record_count || previous_delta != header.last_offset_delta ||
+        p != end) {
+        records.resize(before);
+        return false;
+    }
+    return true;
 }
 
 }  // namespace brook::log

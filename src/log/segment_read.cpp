@@ -1,0 +1,138 @@
+// Segment's batch reads: copied out of the file with one read_at(), or, for a segment nothing
+// appends to any more, viewed in place in a read-only mapping of it (fs::ReadMapping).
+//
+// The mapping covers the segment's published bytes when it is first made, and is only made
+// for a segment the caller says is no longer appended to (PartitionLog: not the active one),
+// whose file nothing truncates from then on: torn tails are cut by recovery, before any reader
+// exists, and only in the last segment. Retention and compaction remove or replace the file,
+// which leaves the mapping valid until its last reader lets go of it.
+#include "log/format.hpp"
+#include "log/raw_batches.hpp"
+#include "log/segment.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace brook::log {
+
+std::shared_ptr<const fs::ReadMapping> Segment::read_mapping(std::uint64_t need,
+                                                            std::uint64_t limit,
+                                                            ReadMode mode) const {
+    const bool grows = mode == ReadMode::map_active;
+    std::lock_guard lock(mapping_mu_);
+    if (mapping_ && mapping_->size() >= need) return mapping_;
+    bool& refused = grows ? active_mapping_refused_ : sealed_mapping_refused_;
+    if (refused || follower_ || limit == 0) return nullptr;
+    auto mapped = fs_.map_read_only(*log_, static_cast<std::size_t>(limit), grows);
+    if (!mapped.is_ok()) {
+        // No mapping (a file system without them, or the address space or the number of
+        // mappings exhausted): the segment is read with read_at().
+        refused = true;
+        return nullptr;
+    }
+    // The old mapping stays valid for the reads that hold it.
+    mapping_ = std::move(mapped).value();
+    return mapping_;
+}
+
+Result<RawBatches> Segment::read_raw(Offset from, std::size_t max_bytes, Offset end) const {
+    RawBatches raw;
+    BROOK_RETURN_IF_ERROR(read_raw_into(from, max_bytes, end, raw));
+    return raw;
+}
+
+Status Segment::read_raw_into(Offset from, std::size_t max_bytes, Offset end, RawBatches& raw,
+                              ReadMode mode) const {
+    const std::uint64_t limit = size();
+    raw.file = log_->path();
+    raw.position = 0;
+    raw.bytes.clear();
+    raw.mapping.reset();
+    raw.mapped = {};
+    raw.headers.clear();
+    raw.hidden.clear();
+    BROOK_ASSIGN_OR_RETURN(const auto start, locate(from, limit));
+    if (!start) return Status::ok();
+    raw.position = *start;
+    const std::uint64_t first = *start;
+    std::size_t want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(limit - first, std::max(max_bytes, format::kBatchHeaderSize)));
+    std::shared_ptr<const fs::ReadMapping> mapping;
+    if (mode == ReadMode::map_sealed ||
+        (mode == ReadMode::map_active && limit - first >= kMinMappedRead)) {
+        mapping = read_mapping(first + want, limit, mode);
+    } else if (mode == ReadMode::map_active) {
+        // A short read at the tail uses the kept mapping if it covers the read.
+        std::lock_guard lock(mapping_mu_);
+        if (mapping_ && mapping_->size() >= first + want) mapping = mapping_;
+    }
+    // The bytes from `first` on: the mapping's, or a copy grown as batches need.
+    std::span<const std::byte> bytes;
+    if (mapping) {
+        bytes = std::span(mapping->data() + first,
+                          static_cast<std::size_t>(std::min<std::uint64_t>(limit, mapping->size()) -
+                                                   first));
+    } else {
+        raw.bytes.resize(want);
+        BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(first, raw.bytes));
+        if (got != want) {
+            return corruption_at(first, Status::corruption("the file ends inside a batch"));
+        }
+        bytes = raw.bytes;
+    }
+    // Offsets only grow along a segment. The checksum does not cover a batch's base offset, so
+    // this is what catches a damaged one before it returns records at wrong offsets.
+    Offset min_base = base_;
+    std::size_t pos = 0;
+    while (first + pos < limit) {
+        if (want - pos < format::kBatchHeaderSize && !raw.headers.empty()) break;
+        const std::uint64_t position = first + pos;
+        BROOK_ASSIGN_OR_RETURN(const BatchHeader header,
+                               check_header(bytes.subspan(pos), position, limit));
+        if (header.base_offset < min_base) {
+            return corruption_at(position, Status::corruption(fmt::format(
+                                               "base offset {} is below the expected {}",
+                                               header.base_offset.value(), min_base.value())));
+        }
+        min_base = header.last_offset() + 1;
+        if (header.base_offset >= end) break;
+        if (pos + header.total_size() > want) {
+            if (!raw.headers.empty()) break;
+            // The first batch alone is larger than max_bytes: read the rest of it.
+            if (mapping && pos + header.total_size() > bytes.size()) {
+                // It runs past the mapping (made when the segment was shorter): copy it.
+                return read_raw_into(from, max_bytes, end, raw, ReadMode::copy);
+            }
+            if (!mapping) {
+                raw.bytes.resize(header.total_size());
+                BROOK_ASSIGN_OR_RETURN(
+                    const std::size_t rest,
+                    log_->read_at(first + want, std::span(raw.bytes).subspan(want)));
+                if (rest != raw.bytes.size() - want) {
+                    return corruption_at(position,
+                                         Status::corruption("the file ends inside a batch"));
+                }
+                bytes = raw.bytes;
+            }
+            want = header.total_size();
+        }
+        raw.headers.push_back(header);
+        pos += header.total_size();
+    }
+    if (mapping) {
+        raw.mapped = bytes.first(pos);
+        raw.mapping = std::move(mapping);
+    } else {
+        raw.bytes.resize(pos);
+    }
+    return Status::ok();
+}
+
+Result<std::vector<DecodedBatch>> Segment::read(Offset from, std::size_t max_bytes,
+                                                Offset end) const {
+    BROOK_ASSIGN_OR_RETURN(const RawBatches raw, read_raw(from, max_bytes, end));
+    return decode_raw(raw, from);
+}
+
+}  // namespace brook::log
