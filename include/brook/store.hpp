@@ -54,6 +54,13 @@ struct Options {
     // log.cleaner.dedupe.buffer.size: the memory one compaction pass may use for its key map
     // (24 bytes per key). A smaller buffer only makes compaction take more passes.
     std::int64_t log_cleaner_dedupe_buffer_size = 128LL * 1024 * 1024;
+    // Read segment files through read-only memory mappings instead of copying them with pread
+    // (docs/durability.md, "Mapped reads"). Faster scans; but, as with LMDB and brook's own
+    // index files, a disk read error or a segment cut short by another program while the store
+    // is open then ends the process with SIGBUS instead of failing the read with io_error or
+    // corruption. Turn it off where the medium reports read errors (worn flash, say). No effect
+    // on in-memory stores.
+    bool mmap_segment_reads = true;
 };
 
 struct PartitionDescription {

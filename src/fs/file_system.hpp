@@ -160,8 +160,10 @@ public:
     virtual Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) = 0;
 };
 
-// The process-wide POSIX file system.
-FileSystem& posix_file_system();
+// The process-wide POSIX file system. Without `read_mappings`, map_read_only() fails with
+// not_supported, so that segments are read with pread and an I/O error is a Status rather
+// than a SIGBUS.
+FileSystem& posix_file_system(bool read_mappings = true);
 
 // A new, empty in-memory file system. Each call returns an independent one.
 std::shared_ptr<FileSystem> new_memory_file_system();

@@ -227,6 +227,8 @@ std::string lock_holder(int fd, const std::string& path) {
 
 class PosixFileSystem final : public FileSystem {
   public:
+    explicit PosixFileSystem(bool read_mappings) : read_mappings_(read_mappings) {}
+
     Result<std::unique_ptr<File>> open(const std::string& path, OpenMode mode) override {
         int fd;
         do {
@@ -246,6 +248,10 @@ class PosixFileSystem final : public FileSystem {
 
     Result<std::shared_ptr<const ReadMapping>> map_read_only(File& file, std::size_t size,
                                                              bool grows) override {
+        if (!read_mappings_) {
+            return Status::error(Code::not_supported,
+                                 "map " + file.path() + ": read mappings are turned off");
+        }
         BROOK_ASSIGN_OR_RETURN(PosixFile* const posix_file, mappable(file, size));
         // A shared mapping shows what later write()s put within it, so a growing file is fine.
         (void)grows;
@@ -372,13 +378,17 @@ class PosixFileSystem final : public FileSystem {
         BROOK_RETURN_IF_ERROR(write_fully_at(fd, path, 0, std::as_bytes(std::span(pid))));
         return std::unique_ptr<FileLock>(std::move(lock));
     }
+
+  private:
+    const bool read_mappings_;
 };
 
 }  // namespace
 
-FileSystem& posix_file_system() {
-    static PosixFileSystem file_system;
-    return file_system;
+FileSystem& posix_file_system(bool read_mappings) {
+    static PosixFileSystem with_mappings(true);
+    static PosixFileSystem without_mappings(false);
+    return read_mappings ? with_mappings : without_mappings;
 }
 
 }  // namespace brook::fs

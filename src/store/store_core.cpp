@@ -93,7 +93,7 @@ Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Opti
         core->meta_ = meta::new_memory_meta_store();
     } else {
         if (path.empty()) return Status::invalid_argument("the store path is empty");
-        core->files_ = &fs::posix_file_system();
+        core->files_ = &fs::posix_file_system(core->options_.mmap_segment_reads);
         core->root_ = path;
         if (!core->files_->exists(path)) {
             if (core->options_.read_only) {

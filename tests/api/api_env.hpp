@@ -50,6 +50,17 @@ struct DiskStore {
     }
 };
 
+// A store on disk that reads its segments with pread (Options::mmap_segment_reads off).
+struct DiskStoreCopiedReads {
+    static constexpr bool on_disk = true;
+    DiskStore disk;
+
+    std::unique_ptr<brook::Store> open(brook::Options options = {}) {
+        options.mmap_segment_reads = false;
+        return disk.open(std::move(options));
+    }
+};
+
 struct MemoryStore {
     static constexpr bool on_disk = false;
 

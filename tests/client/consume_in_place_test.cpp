@@ -5,7 +5,8 @@
 // compaction replaced them, and after the store is closed; a consumer reading while a
 // producer appends must see every record as produced; and records of every shape (headers,
 // three-byte value lengths, zstd batches), in reads of any size, come back as produced, whether
-// the common-shape decoder or the general one decoded their batch.
+// the common-shape decoder or the general one decoded their batch. The same holds on disk with
+// Options::mmap_segment_reads off, where every segment is read with pread.
 #include <doctest/doctest.h>
 
 #include <brook/brook.hpp>
@@ -69,7 +70,8 @@ std::unique_ptr<Consumer> consumer_from_start(const Store& store, const std::str
 }  // namespace
 
 TEST_CASE_TEMPLATE("messages read in place keep their bytes after their segments are gone",
-                   Fixture, brook_test::DiskStore, brook_test::MemoryStore) {
+                   Fixture, brook_test::DiskStore, brook_test::DiskStoreCopiedReads,
+                   brook_test::MemoryStore) {
     Fixture fixture;
     // Compaction runs only where the test says, not on the background thread.
     Options options;
@@ -127,7 +129,8 @@ TEST_CASE_TEMPLATE("messages read in place keep their bytes after their segments
 }
 
 TEST_CASE_TEMPLATE("a consumer reading while a producer appends sees every record once",
-                   Fixture, brook_test::DiskStore, brook_test::MemoryStore) {
+                   Fixture, brook_test::DiskStore, brook_test::DiskStoreCopiedReads,
+                   brook_test::MemoryStore) {
     Fixture fixture;
     auto store = fixture.open();
     brook_test::create_topic(*store, "events", 1, {{"segment.bytes", "65536"}});
@@ -151,7 +154,8 @@ TEST_CASE_TEMPLATE("a consumer reading while a producer appends sees every recor
 }
 
 TEST_CASE_TEMPLATE("records of every shape come back as produced, compressed or not", Fixture,
-                   brook_test::DiskStore, brook_test::MemoryStore) {
+                   brook_test::DiskStore, brook_test::DiskStoreCopiedReads,
+                   brook_test::MemoryStore) {
     Fixture fixture;
     auto store = fixture.open();
     brook_test::create_topic(*store, "mixed", 1, {{"segment.bytes", "200000"}});

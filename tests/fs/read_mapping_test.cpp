@@ -96,3 +96,14 @@ TEST_CASE("the memory file system maps no growing file and keeps a mapped file's
     CHECK(file->append(bytes_of("x")).is_ok());
     CHECK(*file->size() == 13);
 }
+
+TEST_CASE("a POSIX file system without read mappings refuses them, so reads use pread") {
+    PosixEnv env;
+    auto& fs = brook::fs::posix_file_system(false);
+    auto file = open_ok(fs, env.root() + "/a.log", OpenMode::create_or_open);
+    REQUIRE(file->append(bytes_of("segment bytes")).is_ok());
+    const auto mapping = fs.map_read_only(*file, 7, false);
+    CHECK(mapping.code() == Code::not_supported);
+    CHECK(mapping.status().message().find("turned off") != std::string::npos);
+    CHECK(brook::fs::posix_file_system(true).map_read_only(*file, 7, false).is_ok());
+}
