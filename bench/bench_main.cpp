@@ -4,7 +4,7 @@
 //   brook_bench [--quick] [--repeat N] [--only W1,W2] [--systems S1,S2] [--scratch DIR]
 //               [--results DIR]
 //       Runs every registered case, each in a child process of its own (this binary again,
-//       with --case), in the workload order of the issue. Each case runs N times (default 3,
+//       with --case), in the workload order of the issue. Each case runs N times (default 5,
 //       1 with --quick; once if its first run takes 5 s or more), the systems of a workload in
 //       turn, and its row is the median run. Prints the table and the targets
 //       to stdout and writes, in the results directory (default bench/results): latest.json
@@ -299,6 +299,6 @@ int main(int argc, char** argv) {
         if (dir.empty()) return usage();
         return run_case(case_workload, case_system, dir, shared.empty() ? dir : shared, quick);
     }
-    if (repeat == 0) repeat = quick ? 1 : 3;
+    if (repeat == 0) repeat = quick ? 1 : 5;
     return run_suite(quick, repeat, only, systems, scratch, results);
 }
