@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "fs_test_util.hpp"
 #include "support/test_env.hpp"
 
 namespace {
@@ -21,12 +22,10 @@ namespace {
 using brook::Code;
 using brook::fs::File;
 using brook::fs::OpenMode;
+using brook::testing::bytes_of;
 using brook::testing::MemoryEnv;
+using brook::testing::open_ok;
 using brook::testing::PosixEnv;
-
-std::span<const std::byte> bytes_of(const std::string& text) {
-    return std::as_bytes(std::span(text));
-}
 
 std::string read_string(const File& file, std::uint64_t offset, std::size_t length) {
     std::string out(length, '\0');
@@ -40,12 +39,6 @@ std::string read_all(const File& file) {
     auto size = file.size();
     REQUIRE(size.is_ok());
     return read_string(file, 0, *size);
-}
-
-std::unique_ptr<File> open_ok(brook::fs::FileSystem& fs, const std::string& path, OpenMode mode) {
-    auto file = fs.open(path, mode);
-    REQUIRE_MESSAGE(file.is_ok(), file.status().to_string());
-    return std::move(file).value();
 }
 
 std::vector<std::string> sorted(std::vector<std::string> names) {

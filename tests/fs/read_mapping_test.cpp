@@ -8,6 +8,7 @@
 #include <string>
 
 #include "fs/file_system.hpp"
+#include "fs_test_util.hpp"
 #include "support/test_env.hpp"
 
 namespace {
@@ -15,21 +16,13 @@ namespace {
 using brook::Code;
 using brook::fs::File;
 using brook::fs::OpenMode;
+using brook::testing::bytes_of;
 using brook::testing::MemoryEnv;
+using brook::testing::open_ok;
 using brook::testing::PosixEnv;
-
-std::span<const std::byte> bytes_of(const std::string& text) {
-    return std::as_bytes(std::span(text));
-}
 
 std::string text_of(const brook::fs::ReadMapping& mapping) {
     return std::string(reinterpret_cast<const char*>(mapping.data()), mapping.size());
-}
-
-std::unique_ptr<File> open_ok(brook::fs::FileSystem& fs, const std::string& path, OpenMode mode) {
-    auto file = fs.open(path, mode);
-    REQUIRE_MESSAGE(file.is_ok(), file.status().to_string());
-    return std::move(file).value();
 }
 
 }  // namespace
