@@ -198,9 +198,12 @@ inline std::uint32_t read_short_records(const std::byte*& p, const std::byte* en
 }
 
 // Decodes `batch` (whose header is `header`, parsed from it) into `records` when that is all
-// the batch needs: its checksum matches, it is not compressed, and every record has the common
-// shape, read with read_short_records() and checked as the general decoder checks a batch's
-// end (the last offset delta, no trailing bytes). `records` is as for read_short_records().
+// the batch needs: it is not compressed, every record has the common shape, read with
+// read_short_records() and checked as the general decoder checks a batch's end (the last
+// offset delta, no trailing bytes), and its checksum matches. The checksum is computed only
+// once the shape matched, so that a batch left to the general decoder, which verifies it
+// itself, is not hashed twice; read_short_records() is bounded by the batch either way.
+// `records` is as for read_short_records().
 // REQUIRES: `records` has room for header.record_count more without growing.
 // @return false, with `records` cut back to its size before, for any other batch, valid or
 //         not: the general decoder (decode_batch_views) then decodes it or says what is wrong.
@@ -208,7 +211,7 @@ template <typename Records>
 bool decode_short_batch(std::span<const std::byte> batch, const BatchHeader& header,
                         Records& records) {
     if (batch.size() != header.total_size() || batch.size() < format::kRecordsPos ||
-        header.compression() != Compression::none || !checksum_matches(batch)) {
+        header.compression() != Compression::none) {
         return false;
     }
     const std::byte* p = batch.data() + format::kRecordsPos;
@@ -218,7 +221,7 @@ bool decode_short_batch(std::span<const std::byte> batch, const BatchHeader& hea
     const std::uint32_t decoded = read_short_records(p, end, header, header.timestamp_type(),
                                                      previous_delta, header.record_count, records);
     if (decoded != header.record_count || previous_delta != header.last_offset_delta ||
-        p != end) {
+        p != end || !checksum_matches(batch)) {
         records.resize(before);
         return false;
     }
