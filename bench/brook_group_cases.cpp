@@ -1,12 +1,8 @@
 // brook's consumer-group, compaction and retention workloads (group-4x8, compaction,
 // retention). Each checks its outcome before it produces a row.
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -137,17 +133,6 @@ std::unique_ptr<Store> open_manual_store(const Spec& spec, std::shared_ptr<Manua
     options.clock = std::move(clock);
     options.background_maintenance = false;
     return open_store(spec.dir + "/store", options);
-}
-
-// Makes everything the set-up wrote under `dir` durable (syncfs), so that a timed part that
-// fsyncs does not wait behind the writeback of data the set-up wrote without fsync.
-void make_durable(const std::string& dir) {
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) die("open " + dir + ": " + std::strerror(errno));
-    const int synced = ::syncfs(fd);
-    const int error = errno;
-    ::close(fd);
-    if (synced != 0) die("syncfs " + dir + ": " + std::strerror(error));
 }
 
 ProducerRecord timed_record(const RecordGen& gen, std::int64_t i, std::int64_t key,

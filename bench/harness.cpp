@@ -2,6 +2,7 @@
 #include "harness.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -265,6 +266,15 @@ std::uint64_t dir_bytes(const std::string& dir, std::string_view suffix) {
     }
     closedir(d);
     return total;
+}
+
+void make_durable(const std::string& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) die("open " + dir + ": " + std::strerror(errno));
+    const int synced = ::syncfs(fd);
+    const int error = errno;
+    ::close(fd);
+    if (synced != 0) die("syncfs " + dir + ": " + std::strerror(error));
 }
 
 void die(const std::string& what) {

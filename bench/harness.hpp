@@ -179,6 +179,11 @@ std::int64_t current_rss_kb();
 // when one is given.
 std::uint64_t dir_bytes(const std::string& dir, std::string_view suffix = {});
 
+// Makes everything written under `dir` durable (syncfs). A set-up calls it before the timed
+// part, so that what is timed does not share the disk and the CPUs with the writeback of the
+// data the set-up wrote without fsync.
+void make_durable(const std::string& dir);
+
 // Runs the program at argv[0] with `argv` and returns what it wrote to stdout, or nullopt if it
 // could not start or did not exit with status 0.
 std::optional<std::string> run_capturing_stdout(const std::vector<std::string>& argv);
