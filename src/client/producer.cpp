@@ -1,13 +1,12 @@
-// Producer and Producer::Impl: resolving each record's partition, encoding it into its
-// partition's open batch in the RecordAccumulator, having sealed batches appended to the store
-// (BatchAppender, batch_appender.hpp), and handing their reports to the DeliveryQueue
-// (delivery_queue.hpp), which poll() and flush() serve. A record produced without a callback
-// gets no report object: it is only counted.
+// Producer and Producer::Impl: routing each record (TopicRouter, topic_router.hpp), encoding it
+// into its partition's open batch in the RecordAccumulator, having sealed batches appended to
+// the store (BatchAppender, batch_appender.hpp), and handing their reports to the
+// DeliveryQueue (delivery_queue.hpp), which poll() and flush() serve. A record produced without
+// a callback gets no report object: it is only counted.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <brook/producer.hpp>
 #include <limits>
 #include <mutex>
@@ -16,10 +15,10 @@
 
 #include "client/batch_appender.hpp"
 #include "client/delivery_queue.hpp"
-#include "client/partitioner.hpp"
 #include "client/producer_config.hpp"
 #include "client/producer_testing.hpp"
 #include "client/record_accumulator.hpp"
+#include "client/topic_router.hpp"
 #include "log/batch_builder.hpp"
 #include "log/format.hpp"
 #include "store/store_core.hpp"
@@ -47,28 +46,6 @@ using std::chrono::steady_clock;
 // How long without a produce() call makes the next record one produce() appends itself.
 constexpr auto kAppendPause = std::chrono::microseconds(20);
 
-// a == b for a topic name, inline: names are short, and a call to memcmp per record cost about
-// 25 instructions. Names of 4 to 16 bytes compare as two overlapping words.
-[[gnu::always_inline]] inline bool same_name(std::string_view a, std::string_view b) noexcept {
-    const std::size_t n = a.size();
-    if (n != b.size()) return false;
-    auto load = [](const char* p, auto word) {
-        std::memcpy(&word, p, sizeof(word));
-        return word;
-    };
-    if (n >= 8 && n <= 16) {
-        return ((load(a.data(), std::uint64_t{}) ^ load(b.data(), std::uint64_t{})) |
-                (load(a.data() + n - 8, std::uint64_t{}) ^
-                 load(b.data() + n - 8, std::uint64_t{}))) == 0;
-    }
-    if (n >= 4 && n < 8) {
-        return ((load(a.data(), std::uint32_t{}) ^ load(b.data(), std::uint32_t{})) |
-                (load(a.data() + n - 4, std::uint32_t{}) ^
-                 load(b.data() + n - 4, std::uint32_t{}))) == 0;
-    }
-    return a == b;
-}
-
 }  // namespace
 
 class Producer::Impl {
@@ -78,7 +55,9 @@ class Producer::Impl {
         : core_(std::move(core)),
           config_(std::move(config)),
           session_(std::move(session)),
-          accumulator_(config_.linger, config_.batch_size, [this](const Batch& b) { on_seal(b); }),
+          router_(*core_, config_, *session_),
+          accumulator_(config_.linger, config_.batch_size,
+                       [this](const Batch& b) { router_.on_seal(b); }),
           appender_(*core_, *session_, accumulator_,
                     {.durable = config_.durable,
                      .delivery_timeout = config_.delivery_timeout,
@@ -91,16 +70,16 @@ class Producer::Impl {
         send_all();
     }
 
-    // One lock per record: the accumulator's, under which the record's topic and partition are
-    // resolved from the topic cache and the record is encoded into its partition's open batch.
-    // The common case is inline, down to the encoding: no call that can fail, no Status, no
-    // report object without a callback; anything else is produce_general().
+    // One lock per record: the accumulator's, under which the TopicRouter resolves the record's
+    // topic and partition from its cache and the record is encoded into its partition's open
+    // batch. The common case is inline, down to the encoding: no call that can fail, no Status,
+    // no report object without a callback; anything else is produce_general().
     [[gnu::always_inline]] Status produce(const RecordRef& record, DeliveryCallback&& callback) {
         if (core_->is_closed()) [[unlikely]] return core_->check_open();
         std::unique_lock lock = accumulator_.lock();
-        Prepared p;
+        client::Route p;
         if (!client::testing::fast_path.load(std::memory_order_relaxed) ||
-            !prepare_cached(record, p)) [[unlikely]] {
+            !router_.route_cached(record, p)) [[unlikely]] {
             return produce_general(std::move(lock), record, std::move(callback));
         }
         const bool after_pause = arrived_after_pause();
@@ -134,8 +113,8 @@ class Producer::Impl {
         BROOK_RETURN_IF_ERROR(core_->check_open());
         client::SyncReport sync;
         std::unique_lock lock = accumulator_.lock();
-        Prepared p;
-        BROOK_RETURN_IF_ERROR(prepare(record, lock, p));
+        client::Route p;
+        BROOK_RETURN_IF_ERROR(router_.route(record, lock, p));
         std::shared_ptr<detail::PartitionState> partition;
         if (config_.durable) partition = *p.target.partition;
         const TopicPartition key = accumulator_.add_alone(
@@ -167,42 +146,32 @@ class Producer::Impl {
     txn::ProducerSession& session() { return *session_; }
 
   private:
-    struct Prepared {
-        // The topic: topic_cache_'s while the accumulator's lock is held, or `held`'s.
-        const detail::TopicState* topic = nullptr;
-        // Set when prepare() had to release the lock: keeps topic (and target.partition) alive.
-        std::shared_ptr<const detail::TopicState> held;
-        PartitionId partition;
-        BatchTarget target;
-        std::int64_t timestamp = 0;
-        std::size_t fields = 0;  // BatchBuilder::fields_size() of the record
-    };
     // Appended batches and their outcomes, until their records are reported.
     struct Sent {
         std::vector<Batch> batches;
         std::vector<std::vector<Appended>> results;
     };
 
-    // produce() for any record: prepare() (which reports every error), then add().
+    // produce() for any record: TopicRouter::route() (which reports every error), then add().
     [[gnu::noinline]] Status produce_general(client::RecordAccumulator::Lock lock,
                                              const RecordRef& record,
                                              DeliveryCallback&& callback) {
-        Prepared p;
-        BROOK_RETURN_IF_ERROR(prepare(record, lock, p));
+        client::Route p;
+        BROOK_RETURN_IF_ERROR(router_.route(record, lock, p));
         return add(std::move(lock), record, p, ReportSink{std::move(callback), nullptr},
                    arrived_after_pause());
     }
 
-    // The general path of produce(), for a prepared record. Releases `lock`.
+    // The general path of produce(), for a routed record. Releases `lock`.
     [[gnu::noinline]] Status add(client::RecordAccumulator::Lock lock, const RecordRef& record,
-                                 const Prepared& p,
-               ReportSink&& sink, bool after_pause) {
+                                 const client::Route& p, ReportSink&& sink,
+                                 bool after_pause) {
         delivery_.count_produced();
         const std::string& topic = p.topic->record.name;
         const RecordToAdd add{record, p.timestamp, p.fields};
         if (after_pause) {
-            const TopicPartition key = accumulator_.add_and_seal(std::move(lock), topic, p.partition,
-                                                                 p.target, add, std::move(sink));
+            const TopicPartition key = accumulator_.add_and_seal(
+                std::move(lock), topic, p.partition, p.target, add, std::move(sink));
             accumulator_.drain(key, send_fn_);
             return Status::ok();
         }
@@ -229,177 +198,6 @@ class Producer::Impl {
     std::string who() const {
         return config_.client_id.empty() ? "producer"
                                          : fmt::format("producer '{}'", config_.client_id);
-    }
-
-    // prepare() from the topic cache alone, for the common case: the cached topic, unchanged
-    // since; a partition given, or chosen from the key; no transaction to check; and a record
-    // well below max.message.bytes. Sets `p` as prepare() would.
-    // @return false when prepare() must decide instead (any error included).
-    // REQUIRES: the accumulator's lock held.
-    [[gnu::always_inline]] bool prepare_cached(const RecordRef& record, Prepared& p) {
-        const detail::TopicState* state = topic_cache_.get();
-        if (state == nullptr || topic_cache_version_ != core_->topology_version() ||
-            !same_name(state->record.name, record.topic) || session_->checks_produce() ||
-            (!record.key && topic_cache_limits_.needs_key)) {
-            return false;
-        }
-        const std::int32_t count = state->partition_count();
-        std::int32_t partition = 0;
-        if (record.partition) {
-            partition = record.partition->value();
-            if (partition < 0 || partition >= count) return false;
-        } else if (record.key) {
-            partition = key_partition(*record.key, count);
-        } else {
-            return false;  // sticky
-        }
-        p.topic = state;
-        p.partition = PartitionId(partition);
-        return set_target(record, topic_cache_limits_, p) == Fits::surely;
-    }
-
-    // Checks the topic and the record's size, and picks the record's partition.
-    // REQUIRES: `lock` holds the accumulator's lock; it may be released meanwhile, and holds it
-    // again on return.
-    Status prepare(const RecordRef& record, client::RecordAccumulator::Lock& lock, Prepared& p) {
-        BROOK_RETURN_IF_ERROR(cached_topic(record.topic, lock, p));
-        const detail::TopicState& state = *p.topic;
-        const TopicLimits limits = limits_of(state);
-        if (!record.key && limits.needs_key) {
-            return Status::invalid_argument(fmt::format(
-                "topic '{}' is compacted (cleanup.policy includes compact), so every record needs "
-                "a key; compaction keeps the latest record per key",
-                record.topic));
-        }
-        const std::int32_t count = state.partition_count();
-        std::int32_t partition = 0;
-        if (record.partition) {
-            partition = record.partition->value();
-            if (partition < 0 || partition >= count) {
-                return Status::not_found(fmt::format(
-                    "partition {} of topic '{}' does not exist; the topic has {} partitions "
-                    "(0 to {})",
-                    partition, record.topic, count, count - 1));
-            }
-        } else if (record.key) {
-            partition = key_partition(*record.key, count);
-        } else {
-            partition = sticky_.partition(state.record.name, count);
-        }
-
-        p.partition = PartitionId(partition);
-        if (session_->checks_produce()) {
-            // The session may call the transaction coordinator: not under the accumulator's
-            // lock.
-            if (!p.held) p.held = topic_cache_;
-            lock.unlock();
-            const Status added = session_->before_produce({state.record.name, p.partition});
-            lock.lock();
-            BROOK_RETURN_IF_ERROR(added);
-        }
-        if (set_target(record, limits, p) == Fits::surely) return Status::ok();
-        // Like Kafka's producer, judge a record by its uncompressed size alone in a batch
-        // (exactly, only when its bound is above the limit).
-        const std::size_t alone =
-            log::format::kBatchHeaderSize + log::BatchBuilder::record_size(p.fields, 0, 0);
-        if (alone > limits.max_message_bytes) {
-            return Status::error(
-                Code::record_too_large,
-                fmt::format(
-                    "a record of {} bytes (as a batch of its own) exceeds max.message.bytes "
-                    "= {} of topic '{}'; send a smaller record or raise max.message.bytes",
-                    alone, limits.max_message_bytes, record.topic));
-        }
-        return Status::ok();
-    }
-
-    std::int32_t key_partition(std::string_view key, std::int32_t count) const {
-        return config_.partitioner == client::PartitionerKind::xxh3
-                   ? client::xxh3_partition(key, count)
-                   : client::murmur2_partition(key, count);
-    }
-
-    // What a topic's config (and this producer's) means for the records produced to it.
-    struct TopicLimits {
-        std::size_t max_message_bytes = 0;
-        std::size_t max_batch_bytes = 0;  // BatchTarget::max_batch_bytes
-        log::Compression compression = log::Compression::none;
-        bool needs_key = false;  // compacted: a null key is refused
-    };
-
-    TopicLimits limits_of(const detail::TopicState& state) const {
-        const auto limit = static_cast<std::size_t>(state.config.max_message_bytes);
-        const log::Compression compression = compression_for(state.config);
-        // zstd may grow incompressible records a little; a batch must stay below the format's
-        // hard limit after compression, or it could not be split when the log refuses it.
-        constexpr std::size_t kZstdBatchLimit =
-            log::format::kMaxBatchBytes - (log::format::kMaxBatchBytes >> 7);
-        return {limit,
-                compression == log::Compression::zstd ? std::min(limit, kZstdBatchLimit) : limit,
-                compression,
-                state.config.cleanup_policy != store::CleanupPolicy::delete_segments};
-    }
-
-    // Whether a record fits in a batch of its own below max.message.bytes: surely (by the
-    // bound of its encoded size), or maybe (only its exact size can tell).
-    enum class Fits : bool { maybe, surely };
-
-    // Sets p.target, p.timestamp and p.fields for the record, from p.topic and p.partition.
-    [[gnu::always_inline]] Fits set_target(const RecordRef& record, const TopicLimits& limits,
-                                           Prepared& p) const {
-        const detail::TopicState& state = *p.topic;
-        p.target = {&state.partitions[p.partition.value()], state.partition_count(),
-                    limits.compression, limits.max_batch_bytes};
-        p.timestamp = record.timestamp ? *record.timestamp : core_->clock().now_ms();
-        p.fields = log::BatchBuilder::fields_size(record.key, record.value, record.headers);
-        return log::format::kBatchHeaderSize + p.fields + log::BatchBuilder::kMaxRecordOverhead <=
-                       limits.max_message_bytes
-                   ? Fits::surely
-                   : Fits::maybe;
-    }
-
-    // Sets p.topic to the topic's snapshot, from a one-topic cache that any change of the
-    // store's topics (create, alter, delete) invalidates. On a miss it asks the store with the
-    // lock released, and sets p.held.
-    // REQUIRES: `lock` holds the accumulator's lock; it holds it again on return.
-    Status cached_topic(std::string_view name, client::RecordAccumulator::Lock& lock,
-                        Prepared& p) {
-        const std::uint64_t version = core_->topology_version();
-        if (topic_cache_ && topic_cache_version_ == version && topic_cache_->record.name == name) {
-            p.topic = topic_cache_.get();
-            return Status::ok();
-        }
-        lock.unlock();
-        auto topic = core_->topic(name);
-        lock.lock();
-        if (!topic.is_ok()) {
-            if (topic.code() != Code::not_found) return topic.status();
-            return Status::not_found(
-                fmt::format("unknown topic '{}'; create it first with Store::create_topic", name));
-        }
-        p.held = std::move(topic).value();
-        p.topic = p.held.get();
-        topic_cache_ = p.held;
-        topic_cache_version_ = version;
-        topic_cache_limits_ = limits_of(*topic_cache_);
-        return Status::ok();
-    }
-
-    log::Compression compression_for(const store::TopicConfig& topic) const {
-        switch (topic.compression_type) {
-            case store::CompressionType::zstd:
-                return log::Compression::zstd;
-            case store::CompressionType::uncompressed:
-                return log::Compression::none;
-            case store::CompressionType::producer:
-                break;
-        }
-        return config_.compression;
-    }
-
-    void on_seal(const Batch& batch) {
-        sticky_.on_new_batch(batch.partition->topic, batch.partition->id.value(),
-                             batch.partition_count);
     }
 
     void run_sender() {
@@ -473,11 +271,8 @@ class Producer::Impl {
     const std::shared_ptr<detail::StoreCore> core_;
     const client::ProducerConfig config_;
     const std::unique_ptr<txn::ProducerSession> session_;
-    client::StickyPartitioner sticky_;
     // Guarded by accumulator_.lock(), so that a record takes one lock.
-    std::shared_ptr<const detail::TopicState> topic_cache_;
-    std::uint64_t topic_cache_version_ = 0;  // StoreCore::topology_version() when cached
-    TopicLimits topic_cache_limits_;         // limits_of(*topic_cache_)
+    client::TopicRouter router_;
     // steady_clock nanoseconds of the last produce(), for arrived_after_pause().
     std::atomic<std::int64_t> last_produce_ns_{std::numeric_limits<std::int64_t>::min() / 2};
 
