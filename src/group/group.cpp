@@ -71,7 +71,7 @@ Result<std::string> Group::join(const MemberOptions& options, std::int64_t now_m
             if (resubscribed) start_rebalance_locked();
             members_.at(member_id).joined = true;
             try_complete_locked();
-            registry_.notify();
+            registry_.store().notify();
             return member_id;
         }
     }
@@ -140,7 +140,7 @@ void Group::release(const std::string& member_id, const std::vector<TopicPartiti
     auto it = members_.find(member_id);
     if (it == members_.end()) return;
     release_locked(it->second, partitions);
-    registry_.notify();
+    registry_.store().notify();
 }
 
 Status Group::resubscribe(const std::string& member_id, const Subscription& subscription) {
@@ -167,7 +167,7 @@ void Group::leave(const std::string& member_id, std::int64_t now_ms, bool perman
         m.departed_ms = now_ms;
         m.joined = true;
         try_complete_locked();
-        registry_.notify();
+        registry_.store().notify();
         return;
     }
     remove_locked(member_id, "it left the group");
@@ -236,7 +236,7 @@ Status Group::check_commit_locked(const std::string& member_id,
     // records below a committed offset are made durable first: after a power cut the offset
     // would otherwise point past the log end (acks=1 records not yet flushed).
     for (const auto& o : offsets) {
-        BROOK_RETURN_IF_ERROR(registry_.sync_below({o.topic, o.partition}, o.offset));
+        BROOK_RETURN_IF_ERROR(registry_.store().sync_below({o.topic, o.partition}, o.offset));
     }
     return Status::ok();
 }
@@ -299,7 +299,7 @@ void Group::start_rebalance_locked() {
         preparing_ = true;
         for (auto& [id, m] : members_) m.joined = m.departed_ms.has_value();
     }
-    registry_.notify();
+    registry_.store().notify();
 }
 
 void Group::release_locked(Member& member, const std::vector<TopicPartition>& partitions) {
@@ -325,9 +325,9 @@ std::vector<std::string> Group::resolve_locked(const Subscription& s,
 }
 
 bool Group::topics_changed_locked() {
-    const std::uint64_t version = registry_.topology_version();
+    const std::uint64_t version = registry_.store().topology_version();
     if (version == topology_seen_) return false;
-    auto all = registry_.partition_counts();
+    auto all = registry_.store().partition_counts();
     if (!all) return false;
     topology_seen_ = version;
     PartitionCounts relevant;
@@ -349,8 +349,8 @@ void Group::try_complete_locked() {
         owner_.clear();
         return;
     }
-    const std::uint64_t version = registry_.topology_version();
-    auto all = registry_.partition_counts();
+    const std::uint64_t version = registry_.store().topology_version();
+    auto all = registry_.store().partition_counts();
     if (!all) return;  // retried at the next sync
     // The first strategy, in the oldest member's order of preference, that all support.
     const MemberOptions& oldest = members_.begin()->second.options;
@@ -381,7 +381,7 @@ void Group::try_complete_locked() {
     topology_seen_ = version;
     ++generation_;
     preparing_ = false;
-    registry_.notify();
+    registry_.store().notify();
 }
 
 Status Group::busy_locked() const {

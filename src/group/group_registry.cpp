@@ -1,8 +1,5 @@
 #include "group/group_registry.hpp"
 
-#include <algorithm>
-
-#include "store/store_core.hpp"
 
 namespace brook::group {
 
@@ -41,42 +38,9 @@ void GroupRegistry::forget(std::string_view group_id) {
 Status GroupRegistry::with_offsets(const std::function<Status(OffsetTable&)>& use) {
     std::shared_lock lock(closing_);
     if (closed_) return Status::closed("the store is closed");
-    BROOK_RETURN_IF_ERROR(core_.check_open());
-    OffsetTable table(core_.meta());
+    BROOK_RETURN_IF_ERROR(store_.check_open());
+    OffsetTable table(store_.meta());
     return use(table);
-}
-
-Result<PartitionCounts> GroupRegistry::partition_counts() {
-    BROOK_ASSIGN_OR_RETURN(const auto names, core_.list_topics());
-    PartitionCounts counts;
-    for (const auto& name : names) {
-        auto topic = core_.topic(name);
-        if (topic.code() == Code::not_found) continue;  // deleted meanwhile
-        if (!topic) return topic.status();
-        counts.emplace(name, (*topic)->partition_count());
-    }
-    return counts;
-}
-
-Status GroupRegistry::check_partition(const TopicPartition& partition) {
-    return core_.partition(partition.topic, partition.partition).status();
-}
-
-Status GroupRegistry::sync_below(const TopicPartition& partition, Offset end) {
-    BROOK_ASSIGN_OR_RETURN(auto state, core_.partition(partition.topic, partition.partition));
-    return state->log->sync_to(std::min(end, state->log->log_end_offset()));
-}
-
-std::uint64_t GroupRegistry::topology_version() const {
-    return core_.topology_version();
-}
-
-std::int64_t GroupRegistry::now_ms() const {
-    return core_.clock().now_ms();
-}
-
-void GroupRegistry::notify() {
-    core_.notify_change();
 }
 
 void GroupRegistry::close() {

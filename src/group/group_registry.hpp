@@ -2,11 +2,12 @@
 //
 // StoreCore owns one registry. It creates a Group the first time a consumer or an admin call
 // names it, and keeps it until delete_group. It also gives groups what they need from the
-// store: the offset table (only while the store is open; close() waits for commits in
-// flight), topic partition counts, a topology version that moves whenever topics or
-// partitions change, the clock and the wakeup of blocked polls.
+// store, through the StoreView the store gives it: the offset table (only while the store is
+// open; close() waits for commits in flight), topic partition counts, a topology version that
+// moves whenever topics or partitions change, and the wakeup of blocked polls.
 //
-// Ownership: owned by StoreCore, which outlives it; groups hold a reference back.
+// Ownership: owned by StoreCore, which outlives it, as does the StoreView; groups hold a
+// reference back.
 // Thread safety: every method may be called from any thread.
 #pragma once
 
@@ -23,16 +24,13 @@
 #include "group/assignor.hpp"
 #include "group/group.hpp"
 #include "group/offset_table.hpp"
-
-namespace brook::detail {
-class StoreCore;
-}
+#include "group/store_view.hpp"
 
 namespace brook::group {
 
 class GroupRegistry {
   public:
-    explicit GroupRegistry(detail::StoreCore& core) : core_(core) {}
+    explicit GroupRegistry(StoreView& store) : store_(store) {}
 
     // The group `group_id`, created if new. @return invalid_argument for a bad id.
     Result<std::shared_ptr<Group>> get(std::string_view group_id);
@@ -46,25 +44,16 @@ class GroupRegistry {
     // Runs `use` on the offset table. @return closed once the store is closing.
     Status with_offsets(const std::function<Status(OffsetTable&)>& use);
 
-    // Partition counts of every topic.
-    Result<PartitionCounts> partition_counts();
-    // @return not_found unless the topic and partition exist.
-    Status check_partition(const TopicPartition& partition);
-    // Makes the partition's records below `end` (or all, if `end` is past the log end) durable,
-    // so that a committed offset never points past what a power cut keeps.
-    // @return not_found unless the topic and partition exist; io_error (the log fail-stops)
-    //         if the fsync fails.
-    Status sync_below(const TopicPartition& partition, Offset end);
-    std::uint64_t topology_version() const;
-    std::int64_t now_ms() const;
-    // Wakes blocked polls so their consumers look at the group again.
-    void notify();
+    // The store, for groups: partition counts, sync_below() before a commit (so that a
+    // committed offset never points past what a power cut keeps), the topology version and
+    // notify() (so blocked polls look at the group again).
+    StoreView& store() noexcept { return store_; }
 
     // Refuses further offset table use and waits for uses in flight.
     void close();
 
   private:
-    detail::StoreCore& core_;
+    StoreView& store_;
     mutable std::mutex mu_;  // guards groups_
     std::map<std::string, std::shared_ptr<Group>, std::less<>> groups_;
     std::shared_mutex closing_;  // shared by offset table uses, exclusive by close()

@@ -52,7 +52,7 @@ Status StoreCore::validate(const Options& options) {
 
 StoreCore::StoreCore(std::string path, Options options)
     : path_(std::move(path)), options_(std::move(options)), clock_(options_.clock) {
-    groups_ = std::make_unique<group::GroupRegistry>(*this);
+    groups_ = std::make_unique<group::GroupRegistry>(group_view_);
     if (!clock_) {
         clock_ = std::shared_ptr<const Clock>(&SystemClock::instance(), [](const Clock*) {});
     }

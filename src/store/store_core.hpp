@@ -23,6 +23,7 @@
 #include "cleaner/maintenance_thread.hpp"
 #include "fs/file_system.hpp"
 #include "group/group_registry.hpp"
+#include "store/store_group_view.hpp"
 #include "log/partition_log.hpp"
 #include "meta/meta_store.hpp"
 #include "store/change_notifier.hpp"
@@ -186,6 +187,7 @@ class StoreCore {
     mutable std::mutex stats_mu_;
     MaintenanceStats stats_;  // guarded by stats_mu_
     std::atomic<std::uint64_t> topology_version_{0};
+    StoreGroupView group_view_{*this};
     std::unique_ptr<group::GroupRegistry> groups_;
     std::unique_ptr<txn::Coordinator> transactions_;
     store::ChangeNotifier changes_;
