@@ -124,39 +124,46 @@ void check_range_assignment(const Owned& owned, const std::string& topic, std::i
     CHECK(all == partitions_of(topic, count));
 }
 
-TEST_CASE("a topic that grows rebalances the group onto every partition") {
+// Group "g" of a store with topic "t" of two partitions, and `members` range members of it,
+// settled.
+struct GroupFixture {
+    explicit GroupFixture(int members) {
+        store.set_partitions("t", 2);
+        auto got = registry.get("g");
+        REQUIRE(got.is_ok());
+        group = std::move(got).value();
+        for (int m = 0; m < members; ++m) {
+            auto id = group->join(range_member({"t"}), 0);
+            REQUIRE(id.is_ok());
+            ids.push_back(std::move(id).value());
+        }
+        settle(*group, ids, 0, owned);
+    }
+
     FakeStore store;
-    store.set_partitions("t", 2);
-    GroupRegistry registry(store);
-    auto group = registry.get("g");
-    REQUIRE(group.is_ok());
-    auto a = (*group)->join(range_member({"t"}), 0);
-    auto b = (*group)->join(range_member({"t"}), 0);
-    REQUIRE(a.is_ok());
-    REQUIRE(b.is_ok());
-
+    GroupRegistry registry{store};
+    std::shared_ptr<Group> group;
+    std::vector<std::string> ids;
     Owned owned;
-    check_range_assignment(settle(**group, {*a, *b}, 0, owned), "t", 2);
+};
 
-    store.set_partitions("t", 5);
-    check_range_assignment(settle(**group, {*a, *b}, 1, owned), "t", 5);
+TEST_CASE("a topic that grows rebalances the group onto every partition") {
+    GroupFixture f(2);
+    check_range_assignment(f.owned, "t", 2);
+
+    f.store.set_partitions("t", 5);
+    check_range_assignment(settle(*f.group, f.ids, 1, f.owned), "t", 5);
 }
 
 TEST_CASE("a commit makes each partition durable below its offset before writing the offset") {
-    FakeStore store;
-    store.set_partitions("t", 2);
-    GroupRegistry registry(store);
-    auto group = registry.get("g");
-    REQUIRE(group.is_ok());
-    auto member = (*group)->join(range_member({"t"}), 0);
-    REQUIRE(member.is_ok());
-    Owned owned;
-    REQUIRE(settle(**group, {*member}, 0, owned).at(*member) == partitions_of("t", 2));
+    GroupFixture f(1);
+    REQUIRE(f.owned.at(f.ids[0]) == partitions_of("t", 2));
+    FakeStore& store = f.store;
 
     const TopicPartition p0{"t", PartitionId(0)};
     const TopicPartition p1{"t", PartitionId(1)};
-    REQUIRE((*group)
-                ->commit(*member,
+    REQUIRE(f.group
+                ->commit(f.ids[0],
                          {{"t", PartitionId(0), Offset(7)}, {"t", PartitionId(1), Offset(3)}}, 5)
                 .is_ok());
     REQUIRE(store.syncs.size() == 2);
@@ -170,8 +177,8 @@ TEST_CASE("a commit makes each partition durable below its offset before writing
 
     SUBCASE("a failed sync writes none of the commit's offsets") {
         store.failing_syncs.insert(p1);
-        const Status failed = (*group)->commit(
-            *member, {{"t", PartitionId(0), Offset(9)}, {"t", PartitionId(1), Offset(5)}}, 6);
+        const Status failed = f.group->commit(
+            f.ids[0], {{"t", PartitionId(0), Offset(9)}, {"t", PartitionId(1), Offset(5)}}, 6);
         CHECK(failed.code() == Code::io_error);
         CHECK(store.committed(p0) == 7);
         CHECK(store.committed(p1) == 3);
@@ -179,35 +186,27 @@ TEST_CASE("a commit makes each partition durable below its offset before writing
 }
 
 TEST_CASE("refused commits sync nothing and write nothing") {
-    FakeStore store;
-    store.set_partitions("t", 2);
-    GroupRegistry registry(store);
-    auto group = registry.get("g");
-    REQUIRE(group.is_ok());
-    auto a = (*group)->join(range_member({"t"}), 0);
-    auto b = (*group)->join(range_member({"t"}), 0);
-    REQUIRE(a.is_ok());
-    REQUIRE(b.is_ok());
-    Owned owned;
-    settle(**group, {*a, *b}, 0, owned);
-    REQUIRE(owned[*a].size() == 1);
-    const TopicPartition not_a = *owned[*b].begin();
+    GroupFixture f(2);
+    const std::string& a = f.ids[0];
+    const std::string& b = f.ids[1];
+    REQUIRE(f.owned[a].size() == 1);
+    const TopicPartition not_a = *f.owned[b].begin();
 
     SUBCASE("a partition the member does not own") {
-        const Status refused = (*group)->commit(*a, {{not_a.topic, not_a.partition, Offset(4)}}, 1);
+        const Status refused = f.group->commit(a, {{not_a.topic, not_a.partition, Offset(4)}}, 1);
         CHECK(refused.code() == Code::fenced);
     }
     SUBCASE("a consumer outside the membership while the group has members") {
-        const Status refused = (*group)->commit("", {{not_a.topic, not_a.partition, Offset(4)}}, 1);
+        const Status refused = f.group->commit("", {{not_a.topic, not_a.partition, Offset(4)}}, 1);
         CHECK(refused.code() == Code::fenced);
     }
     SUBCASE("a member that left") {
-        (*group)->leave(*b, 1, false);
-        const Status refused = (*group)->commit(*b, {{not_a.topic, not_a.partition, Offset(4)}}, 1);
+        f.group->leave(b, 1, false);
+        const Status refused = f.group->commit(b, {{not_a.topic, not_a.partition, Offset(4)}}, 1);
         CHECK(refused.code() == Code::fenced);
     }
-    CHECK(store.syncs.empty());
-    CHECK(store.committed(not_a) == -1);
+    CHECK(f.store.syncs.empty());
+    CHECK(f.store.committed(not_a) == -1);
 }
 
 }  // namespace
