@@ -297,9 +297,10 @@ Result<std::unique_ptr<Producer>> Producer::create(const Store& store, const Con
     BROOK_ASSIGN_OR_RETURN(client::ProducerConfig parsed, client::parse_producer_config(config));
     BROOK_ASSIGN_OR_RETURN(auto session,
                            txn::ProducerSession::create(
-                               *core, {.idempotent = parsed.idempotent,
-                                       .transactional_id = parsed.transactional_id,
-                                       .transaction_timeout_ms = parsed.transaction_timeout_ms}));
+                               core->txn_view(),
+                               {.idempotent = parsed.idempotent,
+                                .transactional_id = parsed.transactional_id,
+                                .transaction_timeout_ms = parsed.transaction_timeout_ms}));
     return std::unique_ptr<Producer>(
         new Producer(std::make_unique<Impl>(core, std::move(parsed), std::move(session))));
 }

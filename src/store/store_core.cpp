@@ -153,7 +153,7 @@ Status StoreCore::load() {
         BROOK_ASSIGN_OR_RETURN(auto state, load_topic(record, nullptr));
         topics_.emplace(record.name, std::move(state));
     }
-    transactions_ = std::make_unique<txn::Coordinator>(*this);
+    transactions_ = std::make_unique<txn::Coordinator>(txn_view_);
     // Transactions a crash left open or half-completed are settled before anyone reads.
     if (!options_.read_only) BROOK_RETURN_IF_ERROR(transactions_->recover());
     return Status::ok();

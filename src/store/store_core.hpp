@@ -24,6 +24,7 @@
 #include "fs/file_system.hpp"
 #include "group/group_registry.hpp"
 #include "store/store_group_view.hpp"
+#include "store/store_txn_view.hpp"
 #include "log/partition_log.hpp"
 #include "meta/meta_store.hpp"
 #include "store/change_notifier.hpp"
@@ -133,6 +134,8 @@ class StoreCore {
     meta::MetaStore& meta() noexcept { return *meta_; }
     // The transaction coordinator (txn/coordinator.hpp); it recovered at open.
     txn::Coordinator& transactions() noexcept { return *transactions_; }
+    // The store as the transaction layer sees it, for producer sessions.
+    txn::StoreView& txn_view() noexcept { return txn_view_; }
     // Moves whenever a topic is created, grown or deleted, so groups notice cheaply.
     std::uint64_t topology_version() const noexcept {
         return topology_version_.load(std::memory_order_acquire);
@@ -188,6 +191,7 @@ class StoreCore {
     MaintenanceStats stats_;  // guarded by stats_mu_
     std::atomic<std::uint64_t> topology_version_{0};
     StoreGroupView group_view_{*this};
+    StoreTxnView txn_view_{*this};
     std::unique_ptr<group::GroupRegistry> groups_;
     std::unique_ptr<txn::Coordinator> transactions_;
     store::ChangeNotifier changes_;

@@ -4,7 +4,6 @@
 
 #include <limits>
 
-#include "store/store_core.hpp"
 #include "txn/markers.hpp"
 #include "txn/txn_format.hpp"
 
@@ -17,7 +16,7 @@ constexpr std::int16_t kLastEpoch = std::numeric_limits<std::int16_t>::max();
 
 }  // namespace
 
-Coordinator::Coordinator(detail::StoreCore& core) : core_(core), ids_(core.meta()) {}
+Coordinator::Coordinator(StoreView& store) : store_(store), ids_(store.meta()) {}
 
 std::shared_ptr<Coordinator::Entry> Coordinator::entry(std::string_view transactional_id) {
     std::lock_guard lock(mu_);
@@ -29,7 +28,8 @@ std::shared_ptr<Coordinator::Entry> Coordinator::entry(std::string_view transact
 }
 
 Status Coordinator::recover() {
-    BROOK_ASSIGN_OR_RETURN(const auto stored, core_.meta().scan(format::kTxnSpace, record_key("")));
+    BROOK_ASSIGN_OR_RETURN(const auto stored,
+                           store_.meta().scan(format::kTxnSpace, record_key("")));
     for (const auto& [key, value] : stored) {
         const std::string id(id_of_key(key));
         if (id.empty()) continue;
@@ -42,7 +42,7 @@ Status Coordinator::recover() {
         if (e->record.state != TxnState::empty) BROOK_RETURN_IF_ERROR(complete(*e, id));
     }
     // Whatever is still open in a log belonged to a producer that is gone.
-    return abort_open_transactions(core_);
+    return abort_open_transactions(store_);
 }
 
 Result<ProducerIdAndEpoch> Coordinator::new_producer_id() {
@@ -63,10 +63,10 @@ Result<ProducerIdAndEpoch> Coordinator::init_producer(std::string_view transacti
                                                       std::int32_t timeout_ms) {
     BROOK_RETURN_IF_ERROR(validate_transactional_id(transactional_id));
     if (timeout_ms < 1 || timeout_ms > kMaxTimeoutMs) {
-        return Status::invalid_argument(fmt::format(
-            "transaction.timeout.ms = {} is out of range: it must be 1 to {} "
-            "(transaction.max.timeout.ms)",
-            timeout_ms, kMaxTimeoutMs));
+        return Status::invalid_argument(
+            fmt::format("transaction.timeout.ms = {} is out of range: it must be 1 to {} "
+                        "(transaction.max.timeout.ms)",
+                        timeout_ms, kMaxTimeoutMs));
     }
     auto e = entry(transactional_id);
     std::lock_guard lock(e->mu);
@@ -111,7 +111,7 @@ Status Coordinator::start_if_empty(Entry& e, std::string_view transactional_id) 
     switch (e.record.state) {
         case TxnState::empty:
             e.record.state = TxnState::ongoing;
-            e.record.start_ms = core_.clock().now_ms();
+            e.record.start_ms = store_.now_ms();
             return Status::ok();
         case TxnState::ongoing:
             return Status::ok();
@@ -147,8 +147,8 @@ Status Coordinator::add_offsets(std::string_view transactional_id, ProducerIdAnd
     return Status::ok();
 }
 
-Status Coordinator::end_transaction(std::string_view transactional_id,
-                                    ProducerIdAndEpoch producer, bool commit) {
+Status Coordinator::end_transaction(std::string_view transactional_id, ProducerIdAndEpoch producer,
+                                    bool commit) {
     auto e = entry(transactional_id);
     std::lock_guard lock(e->mu);
     BROOK_RETURN_IF_ERROR(check_producer(*e, transactional_id, producer));
@@ -183,13 +183,14 @@ Status Coordinator::decide_and_complete(Entry& e, std::string_view transactional
 
 Status Coordinator::complete(Entry& e, std::string_view transactional_id) {
     const bool commit = e.record.state == TxnState::prepare_commit;
-    BROOK_RETURN_IF_ERROR(write_markers(core_, e.record, commit));
+    BROOK_RETURN_IF_ERROR(write_markers(store_, e.record, commit));
     if (commit) {
-        const std::int64_t now = core_.clock().now_ms();
+        const std::int64_t now = store_.now_ms();
         for (const auto& [group_id, offsets] : e.record.pending_offsets) {
             std::vector<TopicPartitionOffset> list;
-            for (const auto& [tp, offset] : offsets) list.push_back({tp.topic, tp.partition, offset});
-            BROOK_RETURN_IF_ERROR(core_.groups().with_offsets(
+            for (const auto& [tp, offset] : offsets)
+                list.push_back({tp.topic, tp.partition, offset});
+            BROOK_RETURN_IF_ERROR(store_.groups().with_offsets(
                 [&](group::OffsetTable& table) { return table.commit(group_id, list, now); }));
         }
     }
@@ -205,16 +206,17 @@ Status Coordinator::complete(Entry& e, std::string_view transactional_id) {
 
 Status Coordinator::sync_partitions(const TxnRecord& record) {
     for (const TopicPartition& tp : record.partitions) {
-        auto partition = core_.partition(tp.topic, tp.partition);
-        if (partition.code() == Code::not_found) continue;  // deleted: nothing to commit there
-        BROOK_RETURN_IF_ERROR(partition.status());
-        BROOK_RETURN_IF_ERROR((*partition)->log->sync_to((*partition)->log->log_end_offset()));
+        auto log = store_.partition_log(tp);
+        if (log.code() == Code::not_found) continue;  // deleted: nothing to commit there
+        BROOK_RETURN_IF_ERROR(log.status());
+        BROOK_RETURN_IF_ERROR((*log)->sync_to((*log)->log_end_offset()));
     }
     return Status::ok();
 }
 
 Status Coordinator::persist(std::string_view transactional_id, const TxnRecord& record) {
-    return core_.meta().put(format::kTxnSpace, record_key(transactional_id), encode_record(record));
+    return store_.meta().put(format::kTxnSpace, record_key(transactional_id),
+                             encode_record(record));
 }
 
 Status Coordinator::expire() {
@@ -224,7 +226,7 @@ Status Coordinator::expire() {
         for (const auto& [id, e] : entries_) all.emplace_back(id, e);
     }
     Status first;
-    const std::int64_t now = core_.clock().now_ms();
+    const std::int64_t now = store_.now_ms();
     for (const auto& [id, e] : all) {
         std::lock_guard lock(e->mu);
         if (e->record.state != TxnState::ongoing ||

@@ -26,8 +26,9 @@
 // themselves (PartitionLog::open_transactions) and aborted, which is what Kafka's coordinator
 // would do with an ongoing transaction whose producer is gone.
 //
-// Ownership: owned by StoreCore, which outlives it. Thread safety: any thread; calls for one
-// transactional.id are serialised, calls for different ones run in parallel.
+// Ownership: owned by StoreCore, which outlives it, as does the StoreView it is given.
+// Thread safety: any thread; calls for one transactional.id are serialised, calls for
+// different ones run in parallel.
 #pragma once
 
 #include <brook/message.hpp>
@@ -43,11 +44,8 @@
 #include <vector>
 
 #include "txn/producer_id_manager.hpp"
+#include "txn/store_view.hpp"
 #include "txn/txn_record.hpp"
-
-namespace brook::detail {
-class StoreCore;
-}
 
 namespace brook::txn {
 
@@ -61,7 +59,7 @@ struct ProducerIdAndEpoch {
 class Coordinator {
   public:
     // REQUIRES: `core` outlives the coordinator and has loaded its topics.
-    explicit Coordinator(detail::StoreCore& core);
+    explicit Coordinator(StoreView& store);
 
     // Completes or aborts what a crash left (see above). Called once at store open.
     // @return corruption (a damaged record); the errors of appending markers.
@@ -123,7 +121,7 @@ class Coordinator {
     // Makes the partitions' data durable. Missing (deleted) partitions are skipped.
     Status sync_partitions(const TxnRecord& record);
 
-    detail::StoreCore& core_;
+    StoreView& store_;
     ProducerIdManager ids_;
     std::mutex mu_;  // guards entries_ (the map, not the entries)
     std::map<std::string, std::shared_ptr<Entry>, std::less<>> entries_;

@@ -4,8 +4,6 @@
 
 #include <limits>
 
-#include "store/store_core.hpp"
-
 namespace brook::txn {
 namespace {
 
@@ -18,11 +16,11 @@ std::int32_t advance(std::int32_t sequence, std::int32_t records) {
 
 }  // namespace
 
-Result<std::unique_ptr<ProducerSession>> ProducerSession::create(detail::StoreCore& core,
+Result<std::unique_ptr<ProducerSession>> ProducerSession::create(StoreView& store,
                                                                  SessionConfig config) {
-    std::unique_ptr<ProducerSession> session(new ProducerSession(core, std::move(config)));
+    std::unique_ptr<ProducerSession> session(new ProducerSession(store, std::move(config)));
     if (session->config_.idempotent && !session->transactional()) {
-        BROOK_ASSIGN_OR_RETURN(session->producer_, core.transactions().new_producer_id());
+        BROOK_ASSIGN_OR_RETURN(session->producer_, store.transactions().new_producer_id());
     }
     return session;
 }
@@ -77,13 +75,12 @@ Status ProducerSession::require_in_transaction_locked(std::string_view op) const
         case State::fatal:
             return fatal_;
         case State::uninitialized:
-            return Status::invalid_txn_state(
-                fmt::format("{}: call init_transactions() first", op));
+            return Status::invalid_txn_state(fmt::format("{}: call init_transactions() first", op));
         case State::ready:
             break;
     }
-    return Status::invalid_txn_state(fmt::format(
-        "{}: no transaction is in progress; call begin_transaction() first", op));
+    return Status::invalid_txn_state(
+        fmt::format("{}: no transaction is in progress; call begin_transaction() first", op));
 }
 
 Status ProducerSession::before_produce(const TopicPartition& partition) {
@@ -95,7 +92,7 @@ Status ProducerSession::before_produce(const TopicPartition& partition) {
     BROOK_RETURN_IF_ERROR(require_in_transaction_locked("produce"));
     if (partitions_.contains(partition)) return Status::ok();
     BROOK_RETURN_IF_ERROR(fatal_if_fenced_locked(
-        core_.transactions().add_partition(*config_.transactional_id, producer_, partition)));
+        store_.transactions().add_partition(*config_.transactional_id, producer_, partition)));
     partitions_.insert(partition);
     return Status::ok();
 }
@@ -111,8 +108,8 @@ Status ProducerSession::init_transactions() {
         }
     }
     BROOK_ASSIGN_OR_RETURN(const ProducerIdAndEpoch producer,
-                           core_.transactions().init_producer(*config_.transactional_id,
-                                                              config_.transaction_timeout_ms));
+                           store_.transactions().init_producer(*config_.transactional_id,
+                                                               config_.transaction_timeout_ms));
     std::lock_guard lock(mu_);
     producer_ = producer;
     next_sequence_.clear();
@@ -158,11 +155,11 @@ Status ProducerSession::send_offsets(const std::vector<TopicPartitionOffset>& of
         }
     }
     // As Kafka's TxnOffsetCommit: the group refuses offsets from a member it no longer has.
-    BROOK_ASSIGN_OR_RETURN(auto group, core_.groups().get(group_id));
-    BROOK_RETURN_IF_ERROR(group->check_commit(member_id, generation, offsets, core_.clock().now_ms()));
+    BROOK_ASSIGN_OR_RETURN(auto group, store_.groups().get(group_id));
+    BROOK_RETURN_IF_ERROR(group->check_commit(member_id, generation, offsets, store_.now_ms()));
     std::lock_guard lock(mu_);
-    BROOK_RETURN_IF_ERROR(fatal_if_fenced_locked(
-        core_.transactions().add_offsets(*config_.transactional_id, producer_, group_id, offsets)));
+    BROOK_RETURN_IF_ERROR(fatal_if_fenced_locked(store_.transactions().add_offsets(
+        *config_.transactional_id, producer_, group_id, offsets)));
     has_offsets_ = true;
     return Status::ok();
 }
@@ -181,14 +178,14 @@ Status ProducerSession::end_transaction(const Flush& flush, bool commit) {
     std::lock_guard lock(mu_);
     if (state_ == State::fatal) return fatal_;
     if (commit && !abortable_.is_ok()) {
-        return Status::invalid_txn_state(fmt::format(
-            "commit_transaction: a record of this transaction failed ({}); call "
-            "abort_transaction()",
-            abortable_.to_string()));
+        return Status::invalid_txn_state(
+            fmt::format("commit_transaction: a record of this transaction failed ({}); call "
+                        "abort_transaction()",
+                        abortable_.to_string()));
     }
     if (!partitions_.empty() || has_offsets_) {
         BROOK_RETURN_IF_ERROR(fatal_if_fenced_locked(
-            core_.transactions().end_transaction(*config_.transactional_id, producer_, commit)));
+            store_.transactions().end_transaction(*config_.transactional_id, producer_, commit)));
     }
     state_ = State::ready;
     partitions_.clear();

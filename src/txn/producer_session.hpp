@@ -13,7 +13,7 @@
 //   in_transaction --commit/abort--> ready         (an append error makes the transaction
 //   any --fenced--> fatal                            abortable: commit fails, abort works)
 //
-// Ownership: owned by Producer::Impl; borrows the StoreCore. Thread safety: any thread; the
+// Ownership: owned by Producer::Impl; borrows the store's StoreView. Thread safety: any thread; the
 // transaction calls are serialised with each other, as in Kafka where they are called from
 // one thread.
 #pragma once
@@ -32,10 +32,7 @@
 #include <string>
 
 #include "txn/coordinator.hpp"
-
-namespace brook::detail {
-class StoreCore;
-}
+#include "txn/store_view.hpp"
 
 namespace brook::txn {
 
@@ -58,7 +55,7 @@ class ProducerSession {
     // Gets a producer id now for an idempotent producer without transactional.id; a
     // transactional one gets its id from init_transactions().
     // @return the coordinator's errors.
-    static Result<std::unique_ptr<ProducerSession>> create(detail::StoreCore& core,
+    static Result<std::unique_ptr<ProducerSession>> create(StoreView& store,
                                                            SessionConfig config);
 
     bool transactional() const noexcept { return config_.transactional_id.has_value(); }
@@ -98,8 +95,8 @@ class ProducerSession {
   private:
     enum class State : std::uint8_t { uninitialized, ready, in_transaction, fatal };
 
-    ProducerSession(detail::StoreCore& core, SessionConfig config)
-        : core_(core), config_(std::move(config)) {}
+    ProducerSession(StoreView& store, SessionConfig config)
+        : store_(store), config_(std::move(config)) {}
 
     // invalid_argument unless transactional; the fatal error once fatal.
     Status check_transactional(std::string_view op) const;
@@ -108,7 +105,7 @@ class ProducerSession {
     // Makes the producer fatal if `status` is fenced; returns `status`. REQUIRES: mu_ held.
     Status fatal_if_fenced_locked(Status status);
 
-    detail::StoreCore& core_;
+    StoreView& store_;
     const SessionConfig config_;
 
     std::mutex txn_mu_;  // serialises the transaction calls
