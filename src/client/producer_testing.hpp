@@ -17,7 +17,7 @@
 // do not depend on how fast it produces.
 //
 // fast_path: true by default; false makes produce() take its general path for every record
-// (prepare() and RecordAccumulator::add()), so that a test can compare the two.
+// (TopicRouter::route() and RecordAccumulator::add()), so that a test can compare the two.
 //
 // Thread safety: atomics; set them before producing and clear them after.
 #pragma once

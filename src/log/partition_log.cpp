@@ -2,6 +2,7 @@
 
 #include "log/checkpoint.hpp"
 #include "log/format.hpp"
+#include "log/log_testing.hpp"
 
 #include <fmt/format.h>
 
@@ -10,6 +11,8 @@
 #include <set>
 
 namespace brook::log {
+
+std::atomic<void (*)()> testing::after_read_bounds{nullptr};
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::open(fs::FileSystem& fs, std::string dir,
                                                          LogConfig config, const Clock& clock) {
@@ -419,6 +422,7 @@ Status PartitionLog::read_raw_into(Offset from, std::size_t max_bytes, Isolation
                              SubCode::above_log_end);
     }
     const Offset end = isolation == Isolation::read_committed ? stable_end(log_end) : log_end;
+    if (auto* hook = testing::after_read_bounds.load(std::memory_order_acquire)) hook();
     std::uint64_t generation = read_generation;
     auto segment = segment_for(from);
     while (segment && from < end) {
