@@ -22,7 +22,12 @@ RecordAccumulator::Slot& RecordAccumulator::slot(const std::string& topic, Parti
             return last;
         }
     }
-    last_slot_ = slots_.try_emplace(TopicPartition{topic, partition}).first;
+    const auto found = slots_.try_emplace(TopicPartition{topic, partition}).first;
+    // drain() keeps the slot found last when it goes idle (so that a producer writing one
+    // record at a time to a partition does not create and erase its slot for each); forget
+    // it now that another one is the last.
+    if (has_last_slot_ && idle(last_slot_->second)) slots_.erase(last_slot_);
+    last_slot_ = found;
     has_last_slot_ = true;
     return last_slot_->second;
 }
@@ -188,11 +193,9 @@ void RecordAccumulator::drain(const TopicPartition& key, const SendFn& send) {
     }
     slot.draining = false;
     // Forget idle partitions so a long-lived producer does not keep every partition it ever
-    // wrote to (or every deleted topic) in its map.
-    if (!slot.open) {
-        if (has_last_slot_ && last_slot_ == it) has_last_slot_ = false;
-        slots_.erase(it);
-    }
+    // wrote to (or every deleted topic) in its map; the one found last stays until slot()
+    // finds another.
+    if (idle(slot) && !(has_last_slot_ && last_slot_ == it)) slots_.erase(it);
     lock.unlock();
     for (const auto& rest : after_release) rest();
 }

@@ -217,8 +217,13 @@ class RecordAccumulator {
         bool draining = false;
     };
 
+    // Whether a slot holds nothing and nobody drains it. REQUIRES: mu_ held.
+    static bool idle(const Slot& slot) {
+        return !slot.open && slot.sealed.empty() && !slot.draining;
+    }
     // The slot of a partition, created if needed. The last one found is remembered, since a
-    // producer usually writes to the same partition many times in a row.
+    // producer usually writes to the same partition many times in a row; an idle one is erased
+    // when another becomes the last.
     // REQUIRES: mu_ held.
     Slot& slot(const std::string& topic, PartitionId partition, const BatchTarget& target);
     // REQUIRES: mu_ held and slot.open set.

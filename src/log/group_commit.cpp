@@ -1,8 +1,7 @@
 #include "log/group_commit.hpp"
 
 #include <algorithm>
-
-#include "util/wake_flag.hpp"
+#include <atomic>
 
 namespace brook::log {
 
@@ -11,15 +10,11 @@ using std::chrono::steady_clock;
 // A caller in sync_to(), in its own frame.
 struct GroupCommit::Waiter {
     std::int64_t end = 0;
-    // Guarded by mu_.
-    bool released = false;  // an fsync covered it, or failed
-    Status result;          // set when released
-    bool parked = false;    // asleep in park(); the leader that will wake it clears this
-    // Set under mu_ by the leader that released it while it was parked, before it wakes it:
-    // the woken caller then returns `result` without taking mu_.
-    bool released_parked = false;
-    // Set by the leader that wakes it, as its last access to this object.
-    util::WakeFlag woken;
+    Status result;  // written by the leader that releases it, before `released`
+    // Set (under mu_) by the leader that releases it, as its last access to this object: a
+    // caller that sees it set returns `result` without taking mu_.
+    std::atomic<bool> released{false};
+    bool parked = false;  // may be asleep on wake_; guarded by mu_
 };
 
 namespace {
@@ -40,7 +35,7 @@ Status GroupCommit::sync_to(std::int64_t end, const SyncFn& sync) {
     Waiter me;
     me.end = end;
     waiting_.push_back(&me);
-    while (!me.released) {
+    while (!me.released.load(std::memory_order_relaxed)) {
         if (leading_ || (head_ != nullptr && head_ != &me && waiting_.size() < expected_)) {
             // An fsync runs, or the head of this gathering starts the next one.
             if (park(lock, me, kNoDeadline)) return me.result;
@@ -67,20 +62,21 @@ Status GroupCommit::sync_to(std::int64_t end, const SyncFn& sync) {
 bool GroupCommit::park(std::unique_lock<std::mutex>& lock, Waiter& me,
                        steady_clock::time_point deadline) {
     me.parked = true;
-    me.woken.reset();
+    // Read under mu_: a leader that releases this caller later wakes the word past it.
+    const std::uint32_t seen = wake_.value();
     lock.unlock();
-    while (!me.woken.wait_until(deadline)) {
-        lock.lock();
-        if (me.parked) {  // no leader is about to wake it: the time is up
-            me.parked = false;
-            return false;
-        }
-        lock.unlock();
-        deadline = kNoDeadline;  // a leader is about to wake it: wait for that
+    while (!me.released.load(std::memory_order_acquire) && wake_.value() == seen &&
+           steady_clock::now() < deadline) {
+        wake_.wait(seen, deadline);
     }
-    if (me.released_parked) return true;
+    if (me.released.load(std::memory_order_acquire)) return true;
+    // Woken by a leader that did not release it (it may now have to keep the time bound of
+    // the next gathering, or lead), or the time is up: look again under mu_.
     lock.lock();
-    return false;
+    me.parked = false;
+    if (!me.released.load(std::memory_order_relaxed)) return false;
+    lock.unlock();
+    return true;
 }
 
 bool GroupCommit::lead(std::unique_lock<std::mutex>& lock, Waiter& me, const SyncFn& sync) {
@@ -101,28 +97,26 @@ bool GroupCommit::lead(std::unique_lock<std::mutex>& lock, Waiter& me, const Syn
     } else {
         error_ = synced.status();
     }
-    std::vector<Waiter*> to_wake;
+    bool done = false;
+    bool wake = false;
     std::erase_if(waiting_, [&](Waiter* w) {
         if (synced.is_ok() && w->end > durable_end_) return false;
-        w->released = true;
-        w->result = synced.status();
-        if (w->parked) {
-            w->parked = false;
-            w->released_parked = true;
-            to_wake.push_back(w);
+        if (w == &me) {
+            done = true;
+            me.result = synced.status();
+            return true;
         }
+        wake = wake || w->parked;
+        w->result = synced.status();
+        w->released.store(true, std::memory_order_release);  // the last access to *w
         return true;
     });
-    // Callers that came during the fsync: the first of them keeps the time bound of the next
-    // gathering (or starts it at once if they are all back). One that is not parked is awake
-    // and will see to it.
-    if (!waiting_.empty() && waiting_.front()->parked) {
-        waiting_.front()->parked = false;
-        to_wake.push_back(waiting_.front());
-    }
-    const bool done = me.released;
+    // The first caller it did not cover keeps the time bound of the next gathering (or starts
+    // it at once if they are all back): the same wake-up rouses it if it is parked, and the
+    // others it did not cover park again.
+    if (!waiting_.empty() && waiting_.front()->parked) wake = true;
     lock.unlock();
-    for (Waiter* w : to_wake) w->woken.set();  // the last access to *w
+    if (wake) wake_.wake();
     if (!done) lock.lock();
     return done;
 }

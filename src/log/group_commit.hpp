@@ -19,10 +19,13 @@
 // Gathering only delays an fsync; it never acknowledges a caller before an fsync that started
 // after its append has succeeded.
 //
-// Wake-ups. When an fsync ends, its leader wakes each caller it covered on that caller's own
-// util::WakeFlag (a futex word on Linux, set without a system call if the caller is not asleep
-// yet), after releasing the lock: a woken caller returns without taking the lock again, and callers the fsync did not
-// cover keep sleeping (one of them is woken to keep the time bound of the next gathering).
+// Wake-ups. Callers sleep on one util::WakeWord (a futex word on Linux). When an fsync ends,
+// its leader marks the callers it covered released and, after releasing the lock, wakes the
+// sleepers with one system call (none if no caller is asleep): waking three callers one by one
+// took the leader about 20 µs on a 2-vCPU VM, all of it between the fsync and the next one. A
+// released caller returns without taking the lock again; a caller the fsync did not cover looks
+// again under the lock (the first of them keeps the time bound of the next gathering) and
+// sleeps again.
 //
 // Errors. A failed fsync is final: every caller it would have covered, every caller waiting,
 // and every later caller whose end is not already durable gets its error. There is no retry,
@@ -41,6 +44,8 @@
 #include <mutex>
 #include <optional>
 #include <vector>
+
+#include "util/wake_word.hpp"
 
 namespace brook::log {
 
@@ -75,11 +80,12 @@ private:
     struct Waiter;
 
     // Runs `sync` with mu_ released, then releases the callers it covered (all of them if it
-    // failed) and wakes them after releasing mu_.
+    // failed) and wakes the sleeping callers after releasing mu_.
     // REQUIRES: `lock` holds mu_ and no fsync runs.
     // @return true if `me` was released (mu_ is then no longer held); false with mu_ held.
     bool lead(std::unique_lock<std::mutex>& lock, Waiter& me, const SyncFn& sync);
-    // Sleeps, with mu_ released, until a leader wakes `me` or `deadline` passes (max(): never).
+    // Sleeps, with mu_ released, until a leader releases `me` or wakes the callers, or
+    // `deadline` passes (max(): never).
     // REQUIRES: `lock` holds mu_.
     // @return true if `me` was released (mu_ is then no longer held); false with mu_ held.
     bool park(std::unique_lock<std::mutex>& lock, Waiter& me,
@@ -102,6 +108,8 @@ private:
     std::chrono::steady_clock::time_point gather_deadline_;
     // The average duration of recent fsyncs (an exponential moving average).
     std::chrono::nanoseconds sync_time_{0};
+    // Where parked callers sleep; a leader wakes it once it has released the callers it covered.
+    util::WakeWord wake_;
 };
 
 }  // namespace brook::log

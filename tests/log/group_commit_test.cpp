@@ -43,6 +43,12 @@ public:
         outcome_ = std::move(outcome);
         cv_.notify_all();
     }
+    // Lets one held fsync finish successfully; later ones are held still.
+    void release_one() {
+        std::lock_guard lock(mu_);
+        ++passes_;
+        cv_.notify_all();
+    }
     void wait_started(int n) {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return started_ >= n; });
@@ -68,7 +74,11 @@ private:
         ++started_;
         runners_.push_back(std::this_thread::get_id());
         cv_.notify_all();
-        cv_.wait(lock, [&] { return !held_; });
+        cv_.wait(lock, [&] { return !held_ || passes_ > 0; });
+        if (held_) {
+            --passes_;
+            return target;
+        }
         if (!outcome_.is_ok()) return std::exchange(outcome_, Status::ok());
         return target;
     }
@@ -76,6 +86,7 @@ private:
     mutable std::mutex mu_;
     std::condition_variable cv_;
     bool held_ = false;
+    int passes_ = 0;  // held fsyncs release_one() let go, not yet finished
     Status outcome_;
     int started_ = 0;
     std::int64_t log_end_ = 0;
@@ -217,10 +228,16 @@ TEST_CASE("callers an fsync did not cover wait for the next, which covers them a
         later.push_back(std::make_unique<Caller>(gc, gate, end));
     }
     wait_for_waiters(gc, 5);
-    // The first fsync releases a only (the others appended after it started); the next one
-    // covers the four others in one go.
-    gate.release();
+    // The first fsync releases a only (the others appended after it started). Its leader
+    // wakes every sleeping caller at once: the four others sleep again, unacknowledged, while
+    // the next fsync (one of them leads it) is held.
+    gate.release_one();
     CHECK(a.join().is_ok());
+    gate.wait_started(2);
+    CHECK(gc.waiting() == 4);
+    CHECK(gc.durable_end() == 1);
+    // It covers the four in one go.
+    gate.release();
     for (auto& caller : later) CHECK(caller->join().is_ok());
     CHECK(gate.started() == 2);
     CHECK(gc.durable_end() == 5);
