@@ -163,7 +163,7 @@ struct HeldSend {
         std::unique_lock lock(mu);
         return cv.wait_for(lock, 60s, [&] { return entered && queued >= n; });
     }
-    void release() {
+    static void release() {
         std::lock_guard lock(mu);
         open = true;
         cv.notify_all();
@@ -174,18 +174,21 @@ struct HeldSend {
     }
 };
 
-// produce_sync() of one record in its own thread. With `faulty` set, it also records whether
-// a power cut right when produce_sync() returned would have kept the record.
+// produce_sync() of one record in its own thread. With `check_crash_image`, it also records
+// whether a power cut right when produce_sync() returned would have kept the record. If the
+// test ends without join() (a failed REQUIRE), the destructor lets held fsyncs and sends go on
+// and joins, so that the failure is reported instead of aborting the run.
 class SyncProduce {
 public:
-    SyncProduce(Producer& producer, std::string value, FaultFileSystem* faulty = nullptr,
-                std::string dir = {})
-        : thread_([this, &producer, value = std::move(value), faulty, dir = std::move(dir)] {
-              auto report = producer.produce_sync(
+    SyncProduce(Env& env, std::string value, bool check_crash_image = false)
+        : env_(env),
+          thread_([this, value = std::move(value),
+                   dir = check_crash_image ? env.log().dir() : std::string()] {
+              auto report = env_.producer->produce_sync(
                   {.topic = kTopic, .value = value, .partition = PartitionId(0)});
               std::optional<std::int64_t> durable_end;
-              if (faulty) {
-                  auto image = faulty->crash_image(Tear::drop);
+              if (!dir.empty()) {
+                  auto image = env_.faulty.crash_image(Tear::drop);
                   ManualClock clock;
                   auto log = log::PartitionLog::open(*image, dir, {}, clock);
                   durable_end = log.is_ok() ? (*log)->log_end_offset().value() : -1;
@@ -194,7 +197,12 @@ public:
               report_ = std::move(report);
               durable_end_ = durable_end;
           }) {}
-    std::thread::id id() const { return thread_.get_id(); }
+    ~SyncProduce() {
+        if (!thread_.joinable()) return;
+        env_.gate.release();
+        HeldSend::release();
+        thread_.join();
+    }
     // The log end in the crash image taken when produce_sync() returned.
     std::optional<std::int64_t> durable_end_when_returned() {
         std::lock_guard lock(mu_);
@@ -210,6 +218,7 @@ public:
     }
 
 private:
+    Env& env_;
     std::mutex mu_;
     std::optional<Result<DeliveryReport>> report_;
     std::optional<std::int64_t> durable_end_;
@@ -221,9 +230,9 @@ private:
 TEST_CASE("acks=all: another thread appends while a produce_sync waits for its fsync") {
     Env env;
     env.gate.hold();
-    SyncProduce a(*env.producer, "a");
+    SyncProduce a(env, "a");
     REQUIRE(env.gate.wait_started(1));  // a's record is appended; its fsync is held
-    SyncProduce b(*env.producer, "b");
+    SyncProduce b(env, "b");
     // b's record reaches the log although a still waits for its fsync.
     REQUIRE(env.wait_log_end(2));
     // The held fsync started before b's append, so b is not acknowledged yet.
@@ -249,9 +258,9 @@ TEST_CASE("acks=all: another thread appends while a produce_sync waits for its f
 TEST_CASE("acks=all: a failed fsync fails every record waiting for it and every later one") {
     Env env;
     env.gate.hold();
-    SyncProduce a(*env.producer, "a");
+    SyncProduce a(env, "a");
     REQUIRE(env.gate.wait_started(1));
-    SyncProduce b(*env.producer, "b");
+    SyncProduce b(env, "b");
     REQUIRE(env.wait_log_end(2));
     env.gate.release(Status::error(Code::io_error, "injected: fdatasync failed"));
     auto first = a.join();
@@ -267,13 +276,12 @@ TEST_CASE("acks=all: a failed fsync fails every record waiting for it and every 
 
 TEST_CASE("acks=all: a produce_sync record another thread appends is acknowledged by its fsync") {
     Env env;
-    const std::string dir = env.log().dir();
     HeldSend held;
     env.gate.hold();
     // The first of a and b to append stops before it does; the other's record is queued
     // behind, so that thread appends both.
-    SyncProduce a(*env.producer, "a", &env.faulty, dir);
-    SyncProduce b(*env.producer, "b", &env.faulty, dir);
+    SyncProduce a(env, "a", true);
+    SyncProduce b(env, "b", true);
     REQUIRE(held.wait_entered_and_queued(2));
     held.release();
     REQUIRE(env.gate.wait_started(1));
