@@ -523,7 +523,9 @@ class Consumer::Impl final : public client::GroupClient::Host {
             // into `out` without moving it.
             const std::size_t had = out.size();
             const std::size_t wanted = std::min(max, had + p.buffered.remaining_at_most());
-            if (out.capacity() < wanted) out.reserve(std::max(wanted, 2 * out.capacity()));
+            if (out.capacity() < wanted) {
+                out.reserve(std::min(max, std::max(wanted, 2 * out.capacity())));
+            }
             const Status emitted = p.buffered.emit(max - had, out);
             if (out.size() > had) {
                 p.position = out.back().offset() + 1;
