@@ -468,16 +468,18 @@ class Consumer::Impl final : public client::GroupClient::Host {
         }
     }
 
-    // Makes room in `out` for up to `max` messages: for what is read already and one more read
-    // as large as the largest last one, so that reads are decoded into it without moving it.
+    // Makes room in `out` for up to `max` messages: as many as there are offsets from each
+    // partition's position to its end (and one for an error), so that reads are decoded into
+    // it without moving it.
     void reserve_locked(std::vector<Message>& out, std::size_t max) const {
-        std::size_t buffered = 1;
-        std::size_t largest_read = 0;
+        std::size_t backlog = 1;
         for (const AssignedPartition& p : assigned_) {
-            buffered += p.buffered.remaining_at_most();
-            largest_read = std::max(largest_read, p.buffered.read_at_most());
+            if (p.paused || p.errored || p.position < Offset(0)) continue;
+            const std::int64_t ahead = end_offset(*p.state) - p.position;
+            if (ahead > 0) backlog += static_cast<std::size_t>(ahead);
+            if (backlog >= max) break;
         }
-        out.reserve(std::min(max, buffered + largest_read));
+        out.reserve(std::min(max, backlog));
     }
 
     // Appends the next messages to `out`, up to `max` in all, serving partitions round-robin

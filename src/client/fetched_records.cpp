@@ -113,7 +113,6 @@ void FetchedRecords::reset(FetchedBytesRef bytes, PartitionId partition, Offset 
     for (std::size_t i = 0; i < batch_count_; ++i) {
         if (!is_hidden(raw, i)) undecoded_ += promised_records(raw.headers[i]);
     }
-    read_records_ = undecoded_;
 }
 
 Status FetchedRecords::emit(std::size_t n, std::vector<Message>& out) {
@@ -222,7 +221,6 @@ void FetchedRecords::clear() {
     batch_count_ = 0;
     position_ = 0;
     undecoded_ = 0;
-    read_records_ = 0;
     bytes_ = FetchedBytesRef();
 }
 

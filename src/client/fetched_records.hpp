@@ -94,8 +94,6 @@ class FetchedRecords {
     bool empty() const noexcept { return next_ == staged_.size() && batch_ == batch_count_; }
     // At most how many records are left to hand out, from the batches' record counts.
     std::size_t remaining_at_most() const noexcept { return staged_.size() - next_ + undecoded_; }
-    // At most how many records the read held: what the next read is likely to hold too.
-    std::size_t read_at_most() const noexcept { return read_records_; }
     // The offset after the read's last batch. REQUIRES: a read was reset() in.
     Offset end_offset() const noexcept { return end_offset_; }
 
@@ -121,12 +119,12 @@ class FetchedRecords {
     Offset from_;
     Offset end_offset_;
     // The next batch to decode: its index in bytes_->raw.headers and its position in the
-    // batches' bytes; how many batches the read holds and the records they promise.
+    // batches' bytes; how many batches the read holds; the records the batches not yet decoded
+    // promise.
     std::size_t batch_ = 0;
     std::size_t batch_count_ = 0;
     std::size_t position_ = 0;
     std::size_t undecoded_ = 0;
-    std::size_t read_records_ = 0;
     // A batch's records decoded but not yet handed out: those before next_ have been (moved
     // from).
     std::vector<Message> staged_;
