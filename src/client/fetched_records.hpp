@@ -1,6 +1,6 @@
-// FetchedRecords: the records of a consumer's last read of one partition, decoded straight
-// into Messages viewing the read and handed out from there, and FetchPool, which recycles the
-// buffers of those reads.
+// FetchedRecords: the records of a consumer's last read of one partition, decoded batch by
+// batch into Messages viewing the read as they are handed out, and FetchPool, which recycles
+// the buffers of those reads.
 //
 // A read's bytes live in a FetchedBytes, the detail::MessageSource of every Message made from
 // it: the Messages keep it alive, view their key and value in its bytes, and point at the
