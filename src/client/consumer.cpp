@@ -1,13 +1,15 @@
 // Consumer::Impl: manual assignment, per-partition positions and buffers, and blocking polls.
 //
-// Each assigned partition keeps its position (the next offset to return) and the records of
-// its last read of up to max.partition.fetch.bytes: the raw batches, read in one piece, and the
-// records decoded as views into them (client/fetched_records.hpp). A Message is made when poll()
-// returns it and shares the read's buffer, so no record is copied on its way from the file to
-// the caller; the buffer is recycled for a later read once its last Message is gone. poll()
-// serves the partitions round-robin, one message per call, starting after the partition served
-// last, so a busy partition cannot starve the others; consume() does the same, except that a
-// partition assigned alone hands out its whole read at once, straight into the result.
+// Each assigned partition keeps its position (the next offset to return) and its last read of
+// up to max.partition.fetch.bytes: the raw batches, read in one piece and decoded batch by batch
+// as their records are handed out, into Messages viewing the read (client/fetched_records.hpp).
+// A Message shares the read's buffer, so no record is copied on its way from the file to the
+// caller; the buffer is recycled for a later read once its last Message is gone. poll() serves
+// the partitions round-robin, one message per call, starting after the partition served last,
+// so a busy partition cannot starve the others; consume() does the same, except that a
+// partition assigned alone hands out as much of its reads as asked for at once, each batch
+// that fits decoded straight into the result. A bad batch ends a read: the records before it
+// are handed out, then the error.
 // When no partition has data, poll() waits on the store's change version, which every append
 // in this process bumps.
 //
@@ -205,65 +207,15 @@ class Consumer::Impl final : public client::GroupClient::Host {
     }
 
     std::optional<Message> poll(std::chrono::milliseconds timeout) {
-        // The Messages this thread dropped since its last poll give their reads back now.
-        detail::flush_deferred_release();
-        const auto deadline = deadline_after(timeout);
-        for (;;) {
-            if (wakeup_.exchange(false)) return std::nullopt;
-            // Read the version before looking for data: an append (or a group change) after
-            // the look bumps it, so the wait below cannot miss it.
-            const std::uint64_t seen = core_->change_version();
-            if (group_ && !is_closed()) {
-                if (Status stepped = group_->step(*this); !stepped) {
-                    return Message::from_error(std::move(stepped));
-                }
-            }
-            {
-                std::lock_guard lock(mu_);
-                if (closed_) return std::nullopt;
-                if (auto message = next_locked()) {
-                    wakeup_.store(false);
-                    return message;
-                }
-            }
-            const auto now = SteadyClock::now();
-            if (now >= deadline) return std::nullopt;
-            // No append in this process signals a read-only store's writer, so re-check
-            // every fetch.wait.max.ms.
-            auto until = core_->read_only()
-                             ? std::min(deadline, deadline_after(config_.fetch_wait_max))
-                             : deadline;
-            // A group member inside a long poll is still polling, as in Kafka: it reports so
-            // to the group well within max.poll.interval.ms.
-            if (group_ && group_->subscribed()) {
-                until = std::min(until, deadline_after(heartbeat_interval()));
-            }
-            core_->wait_for_change(seen, until, wakeup_, spin_);
-        }
+        polled_.clear();
+        take_waiting(polled_, 1, timeout);
+        if (polled_.empty()) return std::nullopt;
+        return std::move(polled_.front());
     }
 
     std::vector<Message> consume(std::size_t max_messages, std::chrono::milliseconds timeout) {
         std::vector<Message> out;
-        if (max_messages == 0) return out;
-        auto first = poll(timeout);
-        if (!first) return out;
-        bool store_closed = first->error() == Code::closed;
-        std::lock_guard lock(mu_);
-        // Room for what is read already and for one more read as large as the largest last
-        // one, so that the messages are not moved when a read refills a buffer.
-        std::size_t buffered = 1;
-        std::size_t largest_read = 0;
-        for (const AssignedPartition& p : assigned_) {
-            buffered += p.buffered.remaining();
-            largest_read = std::max(largest_read, p.buffered.decoded());
-        }
-        buffered += largest_read;
-        out.reserve(std::min(max_messages, buffered));
-        out.push_back(std::move(*first));
-        while (!store_closed && !closed_ && out.size() < max_messages) {
-            if (!next_locked(out, max_messages)) break;
-            store_closed = out.back().error() == Code::closed;
-        }
+        if (max_messages > 0) take_waiting(out, max_messages, timeout);
         return out;
     }
 
@@ -470,11 +422,64 @@ class Consumer::Impl final : public client::GroupClient::Host {
                         name_of(p.tp), offset.value()));
     }
 
-    // The next message, serving partitions round-robin; nullopt if none has one now.
-    std::optional<Message> next_locked() {
-        polled_.clear();
-        if (!next_locked(polled_, 1)) return std::nullopt;
-        return std::move(polled_.front());
+    // Appends up to `max` messages to the empty `out`, waiting until `timeout` for the first:
+    // what poll() and consume() do. After an error message it appends nothing more.
+    void take_waiting(std::vector<Message>& out, std::size_t max,
+                      std::chrono::milliseconds timeout) {
+        // The Messages this thread dropped since its last poll give their reads back now.
+        detail::flush_deferred_release();
+        const auto deadline = deadline_after(timeout);
+        for (;;) {
+            if (wakeup_.exchange(false)) return;
+            // Read the version before looking for data: an append (or a group change) after
+            // the look bumps it, so the wait below cannot miss it.
+            const std::uint64_t seen = core_->change_version();
+            if (group_ && !is_closed()) {
+                if (Status stepped = group_->step(*this); !stepped) {
+                    out.push_back(Message::from_error(std::move(stepped)));
+                    return;
+                }
+            }
+            {
+                std::lock_guard lock(mu_);
+                if (closed_) return;
+                reserve_locked(out, max);
+                if (next_locked(out, max)) {
+                    wakeup_.store(false);
+                    while (out.size() < max && out.back().error() != Code::closed &&
+                           next_locked(out, max)) {
+                    }
+                    return;
+                }
+            }
+            const auto now = SteadyClock::now();
+            if (now >= deadline) return;
+            // No append in this process signals a read-only store's writer, so re-check
+            // every fetch.wait.max.ms.
+            auto until = core_->read_only()
+                             ? std::min(deadline, deadline_after(config_.fetch_wait_max))
+                             : deadline;
+            // A group member inside a long poll is still polling, as in Kafka: it reports so
+            // to the group well within max.poll.interval.ms.
+            if (group_ && group_->subscribed()) {
+                until = std::min(until, deadline_after(heartbeat_interval()));
+            }
+            core_->wait_for_change(seen, until, wakeup_, spin_);
+        }
+    }
+
+    // Makes room in `out` for up to `max` messages: as many as there are offsets from each
+    // partition's position to its end (and one for an error), so that reads are decoded into
+    // it without moving it.
+    void reserve_locked(std::vector<Message>& out, std::size_t max) const {
+        std::size_t backlog = 1;
+        for (const AssignedPartition& p : assigned_) {
+            if (p.paused || p.errored || p.position < Offset(0)) continue;
+            const std::int64_t ahead = end_offset(*p.state) - p.position;
+            if (ahead > 0) backlog += static_cast<std::size_t>(ahead);
+            if (backlog >= max) break;
+        }
+        out.reserve(std::min(max, backlog));
     }
 
     // Appends the next messages to `out`, up to `max` in all, serving partitions round-robin
@@ -504,22 +509,38 @@ class Consumer::Impl final : public client::GroupClient::Host {
     }
 
     // Appends messages of `p` to `out`, up to `max` in all: buffered, freshly read, or one
-    // error. @return false if it has none now.
+    // error (after the records of a read before its bad batch). @return false if it has none
+    // now.
     bool take_locked(AssignedPartition& p, std::vector<Message>& out, std::size_t max) {
         const std::size_t before = out.size();
         while (out.size() < max) {
-            if (p.buffered.remaining() == 0) {
+            if (p.buffered.empty()) {
                 if (auto error = fill_locked(p)) {
                     out.push_back(std::move(*error));
                     return true;
                 }
-                if (p.buffered.remaining() == 0) break;
+                if (p.buffered.empty()) break;
             }
-            const std::size_t n = std::min(p.buffered.remaining(), max - out.size());
-            if (out.size() + n > out.capacity()) {
-                out.reserve(std::min(max, std::max(out.size() + n, 2 * out.capacity())));
+            // Room for as much of the read as is asked for, so that its batches are decoded
+            // into `out` without moving it.
+            const std::size_t had = out.size();
+            const std::size_t wanted = std::min(max, had + p.buffered.remaining_at_most());
+            if (out.capacity() < wanted) {
+                out.reserve(std::min(max, std::max(wanted, 2 * out.capacity())));
             }
-            p.position = p.buffered.emit(n, out);
+            const Status emitted = p.buffered.emit(max - had, out);
+            if (out.size() > had) {
+                p.position = out.back().offset() + 1;
+            } else if (emitted.is_ok() && p.buffered.empty()) {
+                // Nothing at or after the position in the rest of the read (control batches,
+                // aborted transactions, compaction's gaps): move past it.
+                p.position = p.buffered.end_offset();
+            }
+            if (!emitted.is_ok()) {
+                p.errored = true;
+                out.push_back(Message::from_error(emitted, p.tp.topic, p.tp.partition));
+                return true;
+            }
         }
         return out.size() > before;
     }
@@ -531,9 +552,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
             p.deleted = true;
             return Message::from_error(std::move(live), p.tp.topic, p.tp.partition);
         }
-        // Each pass either fills the buffer, finds the log end, or moves the position forward:
-        // a reset goes to the log start or end, and a batch whose records all lie below the
-        // position (compaction leaves such gaps) is skipped.
+        // A reset moves the position to the log start or end and reads again.
         for (;;) {
             if (p.position == kOffsetInvalid) {
                 if (auto error = reset_locked(p, "the partition has no position")) return error;
@@ -551,14 +570,10 @@ class Consumer::Impl final : public client::GroupClient::Host {
                 if (auto error = reset_locked(p, read.message())) return error;
                 continue;
             }
-            if (fetched->raw.headers.empty()) return std::nullopt;
-            const Offset after = fetched->raw.headers.back().last_offset() + 1;
-            if (Status decoded = p.buffered.decode(std::move(fetched), p.tp.partition, p.position); !decoded) {
-                p.errored = true;
-                return Message::from_error(std::move(decoded), p.tp.topic, p.tp.partition);
+            if (!fetched->raw.headers.empty()) {
+                p.buffered.reset(std::move(fetched), p.tp.partition, p.position);
             }
-            if (p.buffered.remaining() > 0) return std::nullopt;
-            p.position = after;
+            return std::nullopt;
         }
     }
 
@@ -594,12 +609,13 @@ class Consumer::Impl final : public client::GroupClient::Host {
         2 * std::max<std::size_t>(static_cast<std::size_t>(config_.max_partition_fetch_bytes),
                                   std::size_t{1} << 16));
     store::SpinBudget spin_;  // used by the thread in poll()
+    // poll()'s message on its way out, kept for its capacity; used by the thread in poll().
+    std::vector<Message> polled_;
 
     mutable std::mutex mu_;  // guards the fields below
     bool closed_ = false;
     std::vector<AssignedPartition> assigned_;
     std::size_t next_index_ = 0;  // where the next round-robin pass starts
-    std::vector<Message> polled_;  // poll()'s message on its way out, kept for its capacity
 };
 
 Result<std::unique_ptr<Consumer>> Consumer::create(const Store& store, const Config& config) {

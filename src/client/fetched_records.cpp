@@ -89,58 +89,98 @@ class MessageSink {
 
 }  // namespace
 
-Status FetchedRecords::decode(FetchedBytesRef bytes, PartitionId partition, Offset from) {
+namespace {
+
+// The records `header` promises, bounded by its batch's size for a damaged count.
+std::size_t promised_records(const log::BatchHeader& header) {
+    return std::min<std::size_t>(header.record_count, header.total_size());
+}
+
+bool is_hidden(const log::RawBatches& raw, std::size_t i) {
+    return i < raw.hidden.size() && raw.hidden[i];
+}
+
+}  // namespace
+
+void FetchedRecords::reset(FetchedBytesRef bytes, PartitionId partition, Offset from) {
     clear();
     bytes_ = std::move(bytes);
+    partition_ = partition;
+    from_ = from;
     const log::RawBatches& raw = bytes_->raw;
-    // Room for every record up front (as many as the batches can hold), so that the Messages
-    // are not moved batch after batch.
-    std::size_t count = 0;
-    for (std::size_t i = 0; i < raw.headers.size(); ++i) {
-        if (i >= raw.hidden.size() || !raw.hidden[i]) {
-            count += std::min<std::size_t>(raw.headers[i].record_count,
-                                           raw.headers[i].total_size());
-        }
+    batch_count_ = raw.headers.size();
+    end_offset_ = raw.headers.empty() ? from : raw.headers.back().last_offset() + 1;
+    for (std::size_t i = 0; i < batch_count_; ++i) {
+        if (!is_hidden(raw, i)) undecoded_ += promised_records(raw.headers[i]);
     }
-    messages_.reserve(count);
+}
+
+Status FetchedRecords::emit(std::size_t n, std::vector<Message>& out) {
+    const std::size_t limit = out.size() + n;
+    emit_staged(n, out);
+    if (out.size() == limit) return Status::ok();
+    const log::RawBatches& raw = bytes_->raw;
     const std::span<const std::byte> batches = raw.batches();
-    Status status = Status::ok();
-    {
-        // The references the Messages adopted are counted at once when decoding ends, however
-        // it ends.
-        struct CountAdopted {
-            FetchedRecords& records;
-            ~CountAdopted() {
-                records.bytes_->acquire(static_cast<std::int64_t>(records.messages_.size()));
-            }
-        } count_adopted{*this};
-        std::size_t pos = 0;
-        for (std::size_t i = 0; i < raw.headers.size() && status.is_ok(); ++i) {
-            const log::BatchHeader& header = raw.headers[i];
-            if (i >= raw.hidden.size() || !raw.hidden[i]) {
-                status = decode_batch(batches.subspan(pos, header.total_size()), header,
-                                      partition, from);
-                if (!status.is_ok()) {
-                    status = log::segment_corruption(raw.file, raw.position + pos, status);
-                }
-            }
-            pos += header.total_size();
+    while (out.size() < limit && batch_ < batch_count_) {
+        const std::size_t i = batch_++;
+        const log::BatchHeader& header = raw.headers[i];
+        const std::size_t at = position_;
+        position_ += header.total_size();
+        if (is_hidden(raw, i)) continue;
+        const std::size_t promised = promised_records(header);
+        undecoded_ -= promised;
+        // The staging vector is empty here: emit_staged() left out short of `limit` only
+        // by handing out every staged record.
+        const bool whole = header.base_offset >= from_ && out.size() + promised <= limit;
+        if (whole && out.capacity() - out.size() < promised) {
+            out.reserve(std::min(limit, std::max(out.size() + promised, 2 * out.capacity())));
+        }
+        Status decoded = decode_batch(batches.subspan(at, header.total_size()), header,
+                                      whole ? out : staged_);
+        if (!decoded) {
+            Status error = log::segment_corruption(raw.file, raw.position + at, decoded);
+            clear();
+            return error;
+        }
+        if (!whole) {
+            // Records below the read's start (in its first batch) are skipped.
+            while (next_ < staged_.size() && staged_[next_].offset() < from_) ++next_;
+            emit_staged(limit - out.size(), out);
         }
     }
-    if (!status.is_ok()) {
-        clear();
-        return status;
-    }
-    // Records below `from` (in the first batch) are skipped.
-    while (first_ < messages_.size() && messages_[first_].offset() < from) ++first_;
-    next_ = first_;
     return Status::ok();
 }
 
+void FetchedRecords::emit_staged(std::size_t n, std::vector<Message>& out) {
+    const std::size_t k = std::min(n, staged_.size() - next_);
+    if (k > 0) {
+        const auto begin = staged_.begin() + static_cast<std::ptrdiff_t>(next_);
+        out.insert(out.end(), std::make_move_iterator(begin),
+                   std::make_move_iterator(begin + static_cast<std::ptrdiff_t>(k)));
+        next_ += k;
+    }
+    if (next_ == staged_.size()) {
+        staged_.clear();
+        next_ = 0;
+    }
+}
+
 Status FetchedRecords::decode_batch(std::span<const std::byte> batch,
-                                    const log::BatchHeader& header, PartitionId partition,
-                                    Offset from) {
-    MessageSink sink(messages_, bytes_.get(), partition);
+                                    const log::BatchHeader& header,
+                                    std::vector<Message>& messages) {
+    const std::size_t before = messages.size();
+    // The references the Messages adopted are counted at once when decoding ends, however it
+    // ends (a failed decode drops its Messages, counting them first).
+    struct CountAdopted {
+        std::vector<Message>& messages;
+        std::size_t before;
+        const detail::MessageSource* source;
+        ~CountAdopted() { source->acquire(static_cast<std::int64_t>(messages.size() - before)); }
+    } count_adopted{messages, before, bytes_.get()};
+    if (messages.capacity() - messages.size() < promised_records(header)) {
+        messages.reserve(messages.size() + promised_records(header));
+    }
+    MessageSink sink(messages, bytes_.get(), partition_);
     if (log::decode_short_batch(batch, header, sink)) return Status::ok();
     // Compressed, with headers or longer varints, or damaged: the general decoder.
     views_.clear();
@@ -151,12 +191,12 @@ Status FetchedRecords::decode_batch(std::span<const std::byte> batch,
         batch, header.compression() == log::Compression::none ? unused : bytes_->decompressed.back(),
         views_, header_views_);
     if (!decoded.is_ok()) return decoded.status();
-    if (messages_.capacity() - messages_.size() < views_.size()) {
+    if (messages.capacity() - messages.size() < views_.size()) {
         // More records than the header promised room for: moving the Messages is fine.
-        messages_.reserve(messages_.size() + views_.size());
+        messages.reserve(messages.size() + views_.size());
     }
     for (const log::RecordView& r : views_) {
-        if (r.offset < from) continue;
+        if (r.offset < from_) continue;
         const Headers* headers = nullptr;
         if (r.header_count > 0) {
             Headers& built = bytes_->headers.emplace_back();
@@ -168,27 +208,20 @@ Status FetchedRecords::decode_batch(std::span<const std::byte> batch,
             }
             headers = &built;
         }
-        messages_.emplace_back(detail::SourceRef::adopt(bytes_.get()), partition, r.offset, r.key,
-                               r.value, headers, r.timestamp, timestamp_type_of(r.timestamp_type));
+        messages.emplace_back(detail::SourceRef::adopt(bytes_.get()), partition_, r.offset, r.key,
+                              r.value, headers, r.timestamp, timestamp_type_of(r.timestamp_type));
     }
     return Status::ok();
 }
 
 void FetchedRecords::clear() {
-    messages_.clear();
-    first_ = 0;
+    staged_.clear();
     next_ = 0;
+    batch_ = 0;
+    batch_count_ = 0;
+    position_ = 0;
+    undecoded_ = 0;
     bytes_ = FetchedBytesRef();
 }
-
-Offset FetchedRecords::emit(std::size_t n, std::vector<Message>& out) {
-    const auto begin = messages_.begin() + static_cast<std::ptrdiff_t>(next_);
-    next_ += n;
-    out.insert(out.end(), std::make_move_iterator(begin),
-               std::make_move_iterator(begin + static_cast<std::ptrdiff_t>(n)));
-    return messages_[next_ - 1].offset() + 1;
-}
-
-Message FetchedRecords::take() { return std::move(messages_[next_++]); }
 
 }  // namespace brook::client

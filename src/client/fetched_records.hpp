@@ -1,6 +1,6 @@
-// FetchedRecords: the records of a consumer's last read of one partition, decoded straight
-// into Messages viewing the read and handed out from there, and FetchPool, which recycles the
-// buffers of those reads.
+// FetchedRecords: the records of a consumer's last read of one partition, decoded batch by
+// batch into Messages viewing the read as they are handed out, and FetchPool, which recycles
+// the buffers of those reads.
 //
 // A read's bytes live in a FetchedBytes, the detail::MessageSource of every Message made from
 // it: the Messages keep it alive, view their key and value in its bytes, and point at the
@@ -78,39 +78,56 @@ class FetchPool : public std::enable_shared_from_this<FetchPool> {
     std::vector<std::unique_ptr<FetchedBytes>> free_;
 };
 
+// The records of one read of a partition, decoded batch by batch as they are handed out: a
+// batch that fits whole in what the caller asked for is decoded straight into the caller's
+// vector, so that its Messages are built once, where the caller reads them; a batch that does
+// not fit (or starts below the read's first offset) is decoded into a staging vector and handed
+// out from there.
 class FetchedRecords {
   public:
-    // Replaces the records with those of `bytes` at or after `from`, as Messages of
-    // `partition`, decoding the batches `bytes->raw` holds (checksums verified) and their
-    // headers.
-    // @return corruption naming the file and position of a bad batch (the records are empty).
-    Status decode(FetchedBytesRef bytes, PartitionId partition, Offset from);
+    // Replaces the records with those of the batches `bytes->raw` holds that are not hidden, at
+    // or after `from`, as Messages of `partition`. Nothing is decoded yet.
+    void reset(FetchedBytesRef bytes, PartitionId partition, Offset from);
 
     void clear();
-    // Records decoded and not yet handed out.
-    std::size_t remaining() const noexcept { return messages_.size() - next_; }
-    // Records the last decode() gave, handed out or not: what the next read of the partition
-    // is likely to give too.
-    std::size_t decoded() const noexcept { return messages_.size() - first_; }
+    // Whether every record of the read has been handed out (or the read held none).
+    bool empty() const noexcept { return next_ == staged_.size() && batch_ == batch_count_; }
+    // At most how many records are left to hand out, from the batches' record counts.
+    std::size_t remaining_at_most() const noexcept { return staged_.size() - next_ + undecoded_; }
+    // The offset after the read's last batch. REQUIRES: a read was reset() in.
+    Offset end_offset() const noexcept { return end_offset_; }
 
-    // Hands out the next `n` records, appended to `out`.
-    // REQUIRES: 0 < n <= remaining(). @return the offset after the last one.
-    Offset emit(std::size_t n, std::vector<Message>& out);
-    // The next record. REQUIRES: remaining() > 0.
-    Message take();
+    // Appends up to `n` of the next records to `out`, checking and decoding batches as needed.
+    // Records of the batches before a bad one are appended; the bad batch's are not, and the
+    // records are cleared. The Messages are built in `out` (growing it as needed) when a batch
+    // fits whole.
+    // @return corruption naming the file and position of a bad batch.
+    Status emit(std::size_t n, std::vector<Message>& out);
 
   private:
-    // Appends the records of the batch `batch` (whose header is `header`) at or after `from`
-    // to messages_, their headers to bytes_->headers. @return corruption for a bad batch.
+    // Appends the records of the batch `batch` (whose header is `header`) at or after from_ to
+    // `messages`, their headers to bytes_->headers, each Message adopting a reference to
+    // bytes_ that is counted once the batch is decoded.
+    // @return corruption for a bad batch, with `messages` as it was.
     Status decode_batch(std::span<const std::byte> batch, const log::BatchHeader& header,
-                        PartitionId partition, Offset from);
+                        std::vector<Message>& messages);
+    // Moves up to `n` staged records to `out`.
+    void emit_staged(std::size_t n, std::vector<Message>& out);
 
     FetchedBytesRef bytes_;
-    // The decoded records, each holding a reference to bytes_ (taken with one atomic add when
-    // the read is decoded); those before first_ lie below the read's start and are skipped,
-    // those before next_ have been handed out (moved from).
-    std::vector<Message> messages_;
-    std::size_t first_ = 0;
+    PartitionId partition_;
+    Offset from_;
+    Offset end_offset_;
+    // The next batch to decode: its index in bytes_->raw.headers and its position in the
+    // batches' bytes; how many batches the read holds; the records the batches not yet decoded
+    // promise.
+    std::size_t batch_ = 0;
+    std::size_t batch_count_ = 0;
+    std::size_t position_ = 0;
+    std::size_t undecoded_ = 0;
+    // A batch's records decoded but not yet handed out: those before next_ have been (moved
+    // from).
+    std::vector<Message> staged_;
     std::size_t next_ = 0;
     // Scratch space of the general decoder, kept for its capacity.
     std::vector<log::RecordView> views_;
