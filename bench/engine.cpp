@@ -86,7 +86,6 @@ Row run_consume(const Spec& spec, Engine& engine) {
     Row row = base_row(spec, gen);
     engine.open(spec);
     fill(spec, engine, gen, spec.records);
-    make_durable(spec.dir);
 
     std::uint64_t acc = 0;
     std::int64_t read = 0;
