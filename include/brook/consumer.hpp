@@ -121,7 +121,9 @@ public:
     // is not ok reports a problem with a partition (offset_out_of_range, not_found, corruption).
     std::optional<Message> poll(std::chrono::milliseconds timeout);
 
-    // Up to `max_messages` messages, waiting up to `timeout` for the first.
+    // Up to `max_messages` messages, waiting up to `timeout` for the first. A message whose
+    // error() is not ok ends the result, after the good records before it: a damaged batch
+    // (corruption, naming the file and position) leaves the partition's position at that batch.
     std::vector<Message> consume(std::size_t max_messages, std::chrono::milliseconds timeout);
 
     // Makes a blocked poll() or consume() return early. Safe from any thread.
