@@ -1,21 +1,14 @@
-// Consumer::Impl: manual assignment, per-partition positions and buffers, and blocking polls.
+// Consumer::Impl: manual assignment, serving the assigned partitions, and blocking polls.
 //
-// Each assigned partition keeps its position (the next offset to return) and its last read of
-// up to max.partition.fetch.bytes: the raw batches, read in one piece and decoded batch by batch
-// as their records are handed out, into Messages viewing the read (client/fetched_records.hpp).
-// A Message shares the read's buffer, so no record is copied on its way from the file to the
-// caller; the buffer is recycled for a later read once its last Message is gone. poll() serves
-// the partitions round-robin, one message per call, starting after the partition served last,
-// so a busy partition cannot starve the others; consume() does the same, except that a
-// partition assigned alone hands out as much of its reads as asked for at once, each batch
-// that fits decoded straight into the result. A bad batch ends a read: the records before it
-// are handed out, then the error.
-// When no partition has data, poll() waits on the store's change version, which every append
-// in this process bumps.
-//
-// A partition whose position is unknown (kOffsetInvalid) or falls outside the log is reset
-// per auto.offset.reset. With "none", and after any other read error, poll() returns one
-// error message for the partition and then skips it until seek() moves it.
+// Each assigned partition is read by PartitionFetch (client/partition_fetch.hpp): its position,
+// its buffered read decoded batch by batch into Messages that view the read (no record is
+// copied on its way from the file to the caller), auto.offset.reset. poll() serves the
+// partitions round-robin, one message per call, starting after the partition served last, so
+// a busy partition cannot starve the others; consume() does the same, except that a partition
+// assigned alone hands out as much of its reads as asked for at once, each batch that fits
+// decoded straight into the result. A partition that returned an error is skipped until
+// seek() moves it. When no partition has data, poll() waits on the store's change version,
+// which every append in this process bumps.
 //
 // With group.id, a GroupClient (client/group_client.hpp) does the group's work at the start
 // of each poll and changes the assignment through the Host interface this Impl implements.
@@ -32,29 +25,17 @@
 #include <regex>
 
 #include "client/consumer_config.hpp"
-#include "client/fetched_records.hpp"
 #include "client/group_client.hpp"
+#include "client/partition_fetch.hpp"
 #include "store/store_core.hpp"
+#include "util/deadline.hpp"
 
 namespace brook {
 namespace {
 
+using client::AssignedPartition;
+using client::name_of;
 using SteadyClock = std::chrono::steady_clock;
-
-struct AssignedPartition {
-    TopicPartition tp;
-    std::shared_ptr<detail::PartitionState> state;
-    Offset position = kOffsetInvalid;  // kOffsetInvalid until auto.offset.reset resolves it
-    // Read but not yet returned, starting at position.
-    client::FetchedRecords buffered;
-    bool paused = false;
-    bool errored = false;  // an error was returned; skipped until seek()
-    bool deleted = false;  // the topic was deleted; dropped once its error is returned
-};
-
-std::string name_of(const TopicPartition& tp) {
-    return fmt::format("{}/{}", tp.topic, tp.partition.value());
-}
 
 // The entry of `assigned` (const or not) for `tp`, or null.
 template <typename Vector>
@@ -62,17 +43,6 @@ auto* find_in(Vector& assigned, const TopicPartition& tp) {
     auto it = std::find_if(assigned.begin(), assigned.end(),
                            [&](const AssignedPartition& p) { return p.tp == tp; });
     return it == assigned.end() ? nullptr : &*it;
-}
-
-void drop_buffer(AssignedPartition& p) { p.buffered.clear(); }
-
-// The time `timeout` from now, saturating instead of overflowing for huge timeouts.
-SteadyClock::time_point deadline_after(std::chrono::milliseconds timeout) {
-    const auto now = SteadyClock::now();
-    if (timeout <= std::chrono::milliseconds::zero()) return now;
-    const auto room =
-        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::time_point::max() - now);
-    return timeout >= room ? SteadyClock::time_point::max() : now + timeout;
 }
 
 }  // namespace
@@ -108,7 +78,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
             AssignedPartition p;
             p.tp = {request.topic, request.partition};
             p.state = std::move(state);
-            BROOK_ASSIGN_OR_RETURN(p.position, resolve_start(p, request.offset));
+            BROOK_ASSIGN_OR_RETURN(p.position, fetch_.resolve_start(p, request.offset));
             if (p.position == kOffsetInvalid && group_) {
                 BROOK_ASSIGN_OR_RETURN(auto committed, group_->committed({p.tp}));
                 p.position = committed.front().offset;
@@ -153,8 +123,8 @@ class Consumer::Impl final : public client::GroupClient::Host {
             return Status::invalid_argument(
                 fmt::format("seek: {} is not assigned", name_of({target.topic, target.partition})));
         }
-        BROOK_ASSIGN_OR_RETURN(p->position, resolve_start(*p, target.offset));
-        drop_buffer(*p);
+        BROOK_ASSIGN_OR_RETURN(p->position, fetch_.resolve_start(*p, target.offset));
+        p->buffered.clear();
         p->errored = false;
         return Status::ok();
     }
@@ -191,7 +161,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
     Result<WatermarkOffsets> get_watermark_offsets(const TopicPartition& tp) const {
         BROOK_RETURN_IF_ERROR(check_open());
         BROOK_ASSIGN_OR_RETURN(auto state, core_->partition(tp.topic, tp.partition));
-        return WatermarkOffsets{state->log->log_start_offset(), end_offset(*state)};
+        return WatermarkOffsets{state->log->log_start_offset(), fetch_.end_offset(*state)};
     }
 
     Result<std::vector<TopicPartitionOffset>> offsets_for_times(
@@ -397,38 +367,13 @@ class Consumer::Impl final : public client::GroupClient::Host {
         return find_in(assigned_, tp);
     }
 
-    // Where reading ends for this consumer: the log end, or for read_committed the last
-    // stable offset.
-    Offset end_offset(const detail::PartitionState& state) const {
-        return config_.isolation == IsolationLevel::read_committed
-                   ? state.log->last_stable_offset()
-                   : state.log->log_end_offset();
-    }
-
-    log::Isolation log_isolation() const {
-        return config_.isolation == IsolationLevel::read_committed
-                   ? log::Isolation::read_committed
-                   : log::Isolation::read_uncommitted;
-    }
-
-    // The position an assign() or seek() offset stands for; kOffsetInvalid stays unresolved.
-    Result<Offset> resolve_start(const AssignedPartition& p, Offset offset) const {
-        if (offset == kOffsetBeginning) return p.state->log->log_start_offset();
-        if (offset == kOffsetEnd) return end_offset(*p.state);
-        if (offset == kOffsetInvalid || offset >= Offset(0)) return offset;
-        return Status::invalid_argument(
-            fmt::format("{}: offset {} is neither an offset nor kOffsetBeginning, kOffsetEnd or "
-                        "kOffsetInvalid",
-                        name_of(p.tp), offset.value()));
-    }
-
     // Appends up to `max` messages to the empty `out`, waiting until `timeout` for the first:
     // what poll() and consume() do. After an error message it appends nothing more.
     void take_waiting(std::vector<Message>& out, std::size_t max,
                       std::chrono::milliseconds timeout) {
         // The Messages this thread dropped since its last poll give their reads back now.
         detail::flush_deferred_release();
-        const auto deadline = deadline_after(timeout);
+        const auto deadline = util::deadline_after(timeout);
         for (;;) {
             if (wakeup_.exchange(false)) return;
             // Read the version before looking for data: an append (or a group change) after
@@ -457,12 +402,12 @@ class Consumer::Impl final : public client::GroupClient::Host {
             // No append in this process signals a read-only store's writer, so re-check
             // every fetch.wait.max.ms.
             auto until = core_->read_only()
-                             ? std::min(deadline, deadline_after(config_.fetch_wait_max))
+                             ? std::min(deadline, util::deadline_after(config_.fetch_wait_max))
                              : deadline;
             // A group member inside a long poll is still polling, as in Kafka: it reports so
             // to the group well within max.poll.interval.ms.
             if (group_ && group_->subscribed()) {
-                until = std::min(until, deadline_after(heartbeat_interval()));
+                until = std::min(until, util::deadline_after(heartbeat_interval()));
             }
             core_->wait_for_change(seen, until, wakeup_, spin_);
         }
@@ -475,7 +420,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
         std::size_t backlog = 1;
         for (const AssignedPartition& p : assigned_) {
             if (p.paused || p.errored || p.position < Offset(0)) continue;
-            const std::int64_t ahead = end_offset(*p.state) - p.position;
+            const std::int64_t ahead = fetch_.end_offset(*p.state) - p.position;
             if (ahead > 0) backlog += static_cast<std::size_t>(ahead);
             if (backlog >= max) break;
         }
@@ -495,7 +440,7 @@ class Consumer::Impl final : public client::GroupClient::Host {
             const std::size_t index = (next_index_ + i) % n;
             AssignedPartition& p = assigned_[index];
             if (p.paused || p.errored) continue;
-            if (!take_locked(p, out, n == 1 ? max : out.size() + 1)) continue;
+            if (!fetch_.take(p, out, n == 1 ? max : out.size() + 1)) continue;
             if (p.deleted) {
                 // The partition after the dropped one moves into its slot.
                 assigned_.erase(assigned_.begin() + static_cast<std::ptrdiff_t>(index));
@@ -508,106 +453,13 @@ class Consumer::Impl final : public client::GroupClient::Host {
         return false;
     }
 
-    // Appends messages of `p` to `out`, up to `max` in all: buffered, freshly read, or one
-    // error (after the records of a read before its bad batch). @return false if it has none
-    // now.
-    bool take_locked(AssignedPartition& p, std::vector<Message>& out, std::size_t max) {
-        const std::size_t before = out.size();
-        while (out.size() < max) {
-            if (p.buffered.empty()) {
-                if (auto error = fill_locked(p)) {
-                    out.push_back(std::move(*error));
-                    return true;
-                }
-                if (p.buffered.empty()) break;
-            }
-            // Room for as much of the read as is asked for, so that its batches are decoded
-            // into `out` without moving it.
-            const std::size_t had = out.size();
-            const std::size_t wanted = std::min(max, had + p.buffered.remaining_at_most());
-            if (out.capacity() < wanted) {
-                out.reserve(std::min(max, std::max(wanted, 2 * out.capacity())));
-            }
-            const Status emitted = p.buffered.emit(max - had, out);
-            if (out.size() > had) {
-                p.position = out.back().offset() + 1;
-            } else if (emitted.is_ok() && p.buffered.empty()) {
-                // Nothing at or after the position in the rest of the read (control batches,
-                // aborted transactions, compaction's gaps): move past it.
-                p.position = p.buffered.end_offset();
-            }
-            if (!emitted.is_ok()) {
-                p.errored = true;
-                out.push_back(Message::from_error(emitted, p.tp.topic, p.tp.partition));
-                return true;
-            }
-        }
-        return out.size() > before;
-    }
-
-    // Reads from the position into the (empty) buffer, resetting the position as needed.
-    // @return an error message for the partition, after marking it errored or deleted.
-    std::optional<Message> fill_locked(AssignedPartition& p) {
-        if (Status live = p.state->check_live(); !live) {
-            p.deleted = true;
-            return Message::from_error(std::move(live), p.tp.topic, p.tp.partition);
-        }
-        // A reset moves the position to the log start or end and reads again.
-        for (;;) {
-            if (p.position == kOffsetInvalid) {
-                if (auto error = reset_locked(p, "the partition has no position")) return error;
-            }
-            drop_buffer(p);
-            auto fetched = fetch_pool_->take(p.tp.topic);
-            if (Status read = p.state->log->read_raw_into(
-                    p.position, static_cast<std::size_t>(config_.max_partition_fetch_bytes),
-                    log_isolation(), fetched->raw);
-                !read) {
-                if (read.code() != Code::offset_out_of_range) {
-                    p.errored = true;
-                    return Message::from_error(std::move(read), p.tp.topic, p.tp.partition);
-                }
-                if (auto error = reset_locked(p, read.message())) return error;
-                continue;
-            }
-            if (!fetched->raw.headers.empty()) {
-                p.buffered.reset(std::move(fetched), p.tp.partition, p.position);
-            }
-            return std::nullopt;
-        }
-    }
-
-    // Applies auto.offset.reset to `p`. With none, marks it errored.
-    // @return the offset_out_of_range message to return when the policy is none.
-    std::optional<Message> reset_locked(AssignedPartition& p, std::string_view why) {
-        switch (config_.auto_offset_reset) {
-            case client::OffsetReset::earliest:
-                p.position = p.state->log->log_start_offset();
-                return std::nullopt;
-            case client::OffsetReset::latest:
-                p.position = end_offset(*p.state);
-                return std::nullopt;
-            case client::OffsetReset::none:
-                break;
-        }
-        p.errored = true;
-        return Message::from_error(
-            Status::error(Code::offset_out_of_range,
-                          fmt::format("{}: {}, and auto.offset.reset is none; seek() to go on",
-                                      name_of(p.tp), why)),
-            p.tp.topic, p.tp.partition);
-    }
-
     const std::shared_ptr<detail::StoreCore> core_;
     const client::ConsumerConfig config_;
     Consumer* self_ = nullptr;
     std::unique_ptr<client::GroupClient> group_;  // with group.id; used by the polling thread
     std::shared_ptr<RebalanceListener> listener_;
     std::atomic<bool> wakeup_{false};
-    // Read buffers, recycled once the Messages sharing them are gone.
-    const std::shared_ptr<client::FetchPool> fetch_pool_ = std::make_shared<client::FetchPool>(
-        2 * std::max<std::size_t>(static_cast<std::size_t>(config_.max_partition_fetch_bytes),
-                                  std::size_t{1} << 16));
+    client::PartitionFetch fetch_{config_};  // take() under mu_
     store::SpinBudget spin_;  // used by the thread in poll()
     // poll()'s message on its way out, kept for its capacity; used by the thread in poll().
     std::vector<Message> polled_;

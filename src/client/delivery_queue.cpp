@@ -3,14 +3,9 @@
 #include <algorithm>
 #include <utility>
 
-namespace brook::client {
+#include "util/deadline.hpp"
 
-std::chrono::steady_clock::time_point deadline_after(std::chrono::milliseconds timeout) {
-    // Far enough to be "never", near enough not to overflow steady_clock.
-    constexpr auto kForever = std::chrono::hours(24 * 365 * 100);
-    return std::chrono::steady_clock::now() +
-           std::min<std::chrono::milliseconds>(timeout, kForever);
-}
+namespace brook::client {
 
 DeliveryReport DeliveryQueue::report_of(const Batch& batch, const Appended& a,
                                         const PendingReport& pending) {
@@ -52,7 +47,7 @@ int DeliveryQueue::poll(std::chrono::milliseconds timeout) {
     if (timeout <= std::chrono::milliseconds::zero() && !ready_.load(std::memory_order_acquire)) {
         return 0;
     }
-    const auto deadline = deadline_after(timeout);
+    const auto deadline = util::deadline_after(timeout);
     std::unique_lock lock(mu_);
     cv_.wait_until(lock, deadline, [&] { return !queued_.empty() || silent_ > 0; });
     return run_callbacks(lock);

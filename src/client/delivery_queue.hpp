@@ -26,9 +26,6 @@
 
 namespace brook::client {
 
-// now + timeout, with a timeout of years or more meaning "never" without overflowing.
-std::chrono::steady_clock::time_point deadline_after(std::chrono::milliseconds timeout);
-
 class DeliveryQueue {
   public:
     // Counts a record produced, before its batch can be sealed, appended and reported.

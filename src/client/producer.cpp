@@ -23,6 +23,7 @@
 #include "log/format.hpp"
 #include "store/store_core.hpp"
 #include "txn/producer_session.hpp"
+#include "util/deadline.hpp"
 
 namespace brook {
 
@@ -132,7 +133,7 @@ class Producer::Impl {
     int poll(std::chrono::milliseconds timeout) { return delivery_.poll(timeout); }
 
     Status flush(std::chrono::milliseconds timeout) {
-        const auto deadline = client::deadline_after(timeout);
+        const auto deadline = util::deadline_after(timeout);
         send_all();
         if (delivery_.wait_all_done(deadline)) return Status::ok();
         return Status::error(
