@@ -87,10 +87,6 @@ class MessageSink {
     PartitionId partition_;
 };
 
-}  // namespace
-
-namespace {
-
 // The records `header` promises, bounded by its batch's size for a damaged count.
 std::size_t promised_records(const log::BatchHeader& header) {
     return std::min<std::size_t>(header.record_count, header.total_size());

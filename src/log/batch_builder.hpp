@@ -70,8 +70,9 @@ class BatchBuilder {
     // REQUIRES: offset_delta is above the previous record's; every length fits an int32.
     // Inline: the Producer runs it once per record produced.
     template <typename HeaderT>
-    [[gnu::always_inline]] void add(const Bytes& key, const Bytes& value, std::span<const HeaderT> headers,
-             std::int64_t timestamp, std::int32_t offset_delta, std::size_t fields) {
+    [[gnu::always_inline]] void add(const Bytes& key, const Bytes& value,
+                                    std::span<const HeaderT> headers, std::int64_t timestamp,
+                                    std::int32_t offset_delta, std::size_t fields) {
         std::byte* p = begin_record(timestamp, offset_delta, fields);
         p = put_nullable(p, key);
         p = put_nullable(p, value);
@@ -159,7 +160,9 @@ class BatchBuilder {
 
     // Reserves the record's bytes, writes its length, attributes and deltas.
     // @return where its key goes. Inline: it runs once per record produced.
-    [[gnu::always_inline]] std::byte* begin_record(std::int64_t timestamp, std::int32_t offset_delta, std::size_t fields) {
+    [[gnu::always_inline]] std::byte* begin_record(std::int64_t timestamp,
+                                                   std::int32_t offset_delta,
+                                                   std::size_t fields) {
         assert(offset_delta > last_offset_delta_);
         if (count_ == 0) {
             first_timestamp_ = timestamp;

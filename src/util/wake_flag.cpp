@@ -1,14 +1,8 @@
 #include "util/wake_flag.hpp"
 
-#include <algorithm>
 #include <thread>
 
-#if defined(__linux__)
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-#endif
+#include "util/futex.hpp"
 
 namespace brook::util {
 
@@ -28,24 +22,15 @@ bool WakeFlag::wait_until(steady_clock::time_point deadline) noexcept {
             !state_.compare_exchange_weak(state, kSleeping, std::memory_order_acquire)) {
             continue;
         }
-        timespec relative{};
-        if (deadline != steady_clock::time_point::max()) {
-            const auto now = steady_clock::now();
-            if (now >= deadline) return is_set();
-            const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
-            relative.tv_sec = static_cast<time_t>(left.count() / 1'000'000'000);
-            relative.tv_nsec = static_cast<long>(left.count() % 1'000'000'000);
-        }
-        ::syscall(SYS_futex, reinterpret_cast<int*>(&state_), FUTEX_WAIT_PRIVATE, kSleeping,
-                  deadline != steady_clock::time_point::max() ? &relative : nullptr, nullptr, 0);
+        if (!futex_wait(&state_, kSleeping, deadline)) return is_set();
     }
 }
 
 void WakeFlag::set() noexcept {
-    int* const word = reinterpret_cast<int*>(&state_);
+    const void* const word = &state_;
     if (state_.exchange(kSet, std::memory_order_release) == kSleeping) {
         // `word` may no longer be this object's: see the header.
-        ::syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+        futex_wake(word, 1);
     }
 }
 
@@ -63,11 +48,7 @@ bool WakeFlag::wait_until(steady_clock::time_point deadline) noexcept {
             state_.wait(state, std::memory_order_acquire);
             continue;
         }
-        // Without futexes a timed sleep polls: a flag set early is seen a little late.
-        const auto now = steady_clock::now();
-        if (now >= deadline) return false;
-        std::this_thread::sleep_for(
-            std::min<steady_clock::duration>(deadline - now, std::chrono::microseconds(50)));
+        if (!sleep_toward(deadline)) return false;
     }
 }
 
