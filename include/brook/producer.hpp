@@ -4,7 +4,9 @@
 // batch is appended to its partition log when it reaches batch.size, when it has waited
 // linger.ms, or on flush(). Each record's delivery report (its partition and offset, or an
 // error) is handed to its callback from poll() or flush(), on the thread that calls them.
-// produce_sync() appends at once and returns the report.
+// produce_sync() appends at once and returns the report. produce_batch() queues several
+// records for one partition as a unit: one batch, so they are appended (and survive a crash)
+// all together or not at all.
 //
 // Config keys (Kafka's names and defaults):
 //   acks               "1" (default: a report means appended: visible to consumers and in the
@@ -47,6 +49,7 @@
 #include <brook/store.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -75,6 +78,16 @@ struct DeliveryReport {
 };
 
 using DeliveryCallback = std::function<void(const DeliveryReport&)>;
+
+// One record of a produce_batch() call, as views of the caller's bytes: they need only live
+// until the call returns. std::nullopt is a null key, a tombstone value, or the store clock's
+// now as the timestamp.
+struct BatchRecord {
+    std::optional<std::string_view> key{};
+    std::optional<std::string_view> value{};
+    std::optional<std::int64_t> timestamp{};
+    std::span<const Header> headers{};
+};
 
 class Producer {
 public:
@@ -105,6 +118,24 @@ public:
                    std::optional<std::string_view> key, std::optional<std::string_view> value,
                    std::optional<std::int64_t> timestamp = std::nullopt,
                    std::span<const Header> headers = {}, DeliveryCallback callback = {});
+
+    // Queues `records` for one partition as one unit, copying their bytes during the call. They
+    // go into a single batch (the partition's open one if they fit beside its records, else a
+    // new one), so they get consecutive offsets, and one checksum covers them: after a crash
+    // the log holds all of them or none, and they become visible to consumers together.
+    // This is the call for an event-sourcing command's events, and the cheap way to queue
+    // records already at hand (one lock and one routing for all, as librdkafka's
+    // rd_kafka_produce_batch()). The partition is `partition`; without one, the partition the
+    // records' keys map to, which must be the same for every record with a key; without keys
+    // either, the sticky partition. The batch then waits for linger.ms like any other, or is
+    // sent at once with linger.ms = 0. `callback`, if set, gets each record's report. Nothing
+    // is queued unless every record is accepted; an empty span queues nothing.
+    // @return the errors of produce(); invalid_argument if `partition` is not given and keys
+    //         map to different partitions (pass the partition, or split the call);
+    //         record_too_large if the records together exceed max.message.bytes as a batch of
+    //         their own (split the call).
+    Status produce_batch(std::string_view topic, std::optional<PartitionId> partition,
+                         std::span<const BatchRecord> records, DeliveryCallback callback = {});
 
     // Appends a record now (with acks=all, durably) and returns its report.
     // @return the errors of produce() and of its delivery report.

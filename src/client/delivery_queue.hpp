@@ -30,8 +30,9 @@ class DeliveryQueue {
   public:
     // Counts a record produced, before its batch can be sealed, appended and reported.
     // REQUIRES: the Producer's accumulator lock held.
-    [[gnu::always_inline]] void count_produced() noexcept {
-        produced_.store(produced_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    [[gnu::always_inline]] void count_produced(std::size_t records = 1) noexcept {
+        produced_.store(produced_.load(std::memory_order_relaxed) + records,
+                        std::memory_order_release);
     }
 
     // Records counted by count_produced() and not yet done.

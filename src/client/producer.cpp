@@ -106,6 +106,23 @@ class Producer::Impl {
                    after_pause);
     }
 
+    // One lock and one routing for all the records; with linger.ms = 0 the caller appends
+    // their batch itself, as produce() does for a record after a pause.
+    Status produce_batch(std::string_view topic, std::optional<PartitionId> partition,
+                         std::span<const BatchRecord> records, const DeliveryCallback& callback) {
+        BROOK_RETURN_IF_ERROR(core_->check_open());
+        if (records.empty()) return Status::ok();
+        std::unique_lock lock = accumulator_.lock();
+        client::Route p;
+        BROOK_RETURN_IF_ERROR(router_.route_batch(topic, partition, records, lock, p));
+        delivery_.count_produced(records.size());
+        const std::optional<TopicPartition> sealed = accumulator_.add_all(
+            std::move(lock), p.topic->record.name, p.partition, p.target,
+            {records, p.timestamp, p.fields}, callback, config_.linger.count() == 0);
+        if (sealed) accumulator_.drain(*sealed, send_fn_);
+        return Status::ok();
+    }
+
     // With acks=all the report comes as soon as the record is appended (send() hands it over
     // first), and this thread then waits for the fsync itself: it shares fsyncs with the
     // others (group commit) and is woken by the one that covers its record. The report is
@@ -325,6 +342,11 @@ Status Producer::produce(std::string_view topic, std::optional<PartitionId> part
                            .timestamp = timestamp,
                            .partition = partition},
                           std::move(callback));
+}
+
+Status Producer::produce_batch(std::string_view topic, std::optional<PartitionId> partition,
+                               std::span<const BatchRecord> records, DeliveryCallback callback) {
+    return impl_->produce_batch(topic, partition, records, callback);
 }
 
 Result<DeliveryReport> Producer::produce_sync(ProducerRecord record) {

@@ -91,6 +91,42 @@ std::optional<TopicPartition> RecordAccumulator::add(Lock lock,
     return to_drain;
 }
 
+std::optional<TopicPartition> RecordAccumulator::add_all(
+    Lock lock, const std::string& topic, PartitionId partition, const BatchTarget& target,
+    const RecordsToAdd& add, const DeliveryCallback& callback, bool seal_now) {
+    assert(lock.mutex() == &mu_ && lock.owns_lock());
+    Slot& slot = this->slot(topic, partition, target);
+    const std::size_t sealed_before = slot.sealed.size();
+    if (slot.open && slot.open->partition == *target.partition &&
+        slot.open->records.size_bytes() + add.fields +
+                add.records.size() * log::BatchBuilder::kMaxRecordOverhead >
+            target.max_batch_bytes) {
+        seal(slot);
+    }
+    bool wake_sender = false;
+    Batch& batch = open_batch(slot, target, seal_now ? nullptr : &wake_sender);
+    for (const BatchRecord& r : add.records) {
+        const RecordRef ref{.topic = topic,
+                            .key = r.key,
+                            .value = r.value,
+                            .headers = r.headers,
+                            .timestamp = r.timestamp,
+                            .partition = partition};
+        const RecordToAdd record{ref, r.timestamp.value_or(add.timestamp),
+                                 log::BatchBuilder::fields_size(r.key, r.value, r.headers)};
+        encode(batch, record);
+        if (callback) add_report(batch, record, ReportSink{callback, nullptr});
+    }
+    if (seal_now || batch.records.size_bytes() - log::format::kBatchHeaderSize >= batch_size_) {
+        seal(slot);
+    }
+    std::optional<TopicPartition> to_drain;
+    if (slot.sealed.size() != sealed_before) to_drain.emplace(topic, partition);
+    lock.unlock();
+    if (wake_sender) due_cv_.notify_one();
+    return to_drain;
+}
+
 TopicPartition RecordAccumulator::add_alone([[maybe_unused]] Lock lock,
                                             const std::string& topic, PartitionId partition,
                                             const BatchTarget& target, const RecordToAdd& record,

@@ -184,6 +184,23 @@ class RecordAccumulator {
                                 PartitionId partition, const BatchTarget& target,
                                 const RecordToAdd& record, ReportSink&& sink);
 
+    // The records of a produce_batch() call, routed together (TopicRouter::route_batch()).
+    struct RecordsToAdd {
+        std::span<const BatchRecord> records;
+        std::int64_t timestamp = 0;  // for records without one
+        std::size_t fields = 0;      // the sum of their BatchBuilder::fields_size()
+    };
+
+    // Encodes `records` into one batch of the partition: its open batch if they fit in it
+    // below target.max_batch_bytes, else a new one (sealing the open batch first). Each gets a
+    // copy of `callback`, if set. Seals the batch if it reached batch.size, or at once with
+    // `seal_now` (then without waking the sender: the caller drains the partition itself).
+    // @return the partition to drain() if a batch of it was sealed, else nullopt.
+    std::optional<TopicPartition> add_all(Lock lock, const std::string& topic,
+                                          PartitionId partition, const BatchTarget& target,
+                                          const RecordsToAdd& records,
+                                          const DeliveryCallback& callback, bool seal_now);
+
     // Seals the partition's open batch, if any, then queues `record` as a batch of its own.
     // The caller then drains the partition. @return the partition to drain().
     TopicPartition add_alone(Lock lock, const std::string& topic,

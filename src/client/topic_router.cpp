@@ -8,54 +8,134 @@
 
 namespace brook::client {
 
+namespace {
+
+Status compacted_needs_key(std::string_view topic) {
+    return Status::invalid_argument(fmt::format(
+        "topic '{}' is compacted (cleanup.policy includes compact), so every record needs a "
+        "key; compaction keeps the latest record per key",
+        topic));
+}
+
+Status too_large(std::string_view what, std::size_t bytes, std::size_t limit,
+                 std::string_view topic, std::string_view fix) {
+    return Status::error(Code::record_too_large,
+                         fmt::format("{} of {} bytes (as a batch of its own) exceeds "
+                                     "max.message.bytes = {} of topic '{}'; {}",
+                                     what, bytes, limit, topic, fix));
+}
+
+}  // namespace
+
 Status TopicRouter::route(const RecordRef& record, RecordAccumulator::Lock& lock, Route& r) {
     BROOK_RETURN_IF_ERROR(cached_topic(record.topic, lock, r));
     const detail::TopicState& state = *r.topic;
     const TopicLimits limits = limits_of(state);
-    if (!record.key && limits.needs_key) {
-        return Status::invalid_argument(fmt::format(
-            "topic '{}' is compacted (cleanup.policy includes compact), so every record needs "
-            "a key; compaction keeps the latest record per key",
-            record.topic));
-    }
+    if (!record.key && limits.needs_key) return compacted_needs_key(record.topic);
     const std::int32_t count = state.partition_count();
-    std::int32_t partition = 0;
     if (record.partition) {
-        partition = record.partition->value();
-        if (partition < 0 || partition >= count) {
-            return Status::not_found(fmt::format(
-                "partition {} of topic '{}' does not exist; the topic has {} partitions "
-                "(0 to {})",
-                partition, record.topic, count, count - 1));
-        }
+        BROOK_RETURN_IF_ERROR(check_partition(record.topic, *record.partition, count));
+        r.partition = *record.partition;
     } else if (record.key) {
-        partition = key_partition(*record.key, count);
+        r.partition = PartitionId(key_partition(*record.key, count));
     } else {
-        partition = sticky_.partition(state.record.name, count);
+        r.partition = PartitionId(sticky_.partition(state.record.name, count));
     }
-
-    r.partition = PartitionId(partition);
-    if (session_.checks_produce()) {
-        // The session may call the transaction coordinator: not under the accumulator's lock.
-        if (!r.held) r.held = topic_;
-        lock.unlock();
-        const Status added = session_.before_produce({state.record.name, r.partition});
-        lock.lock();
-        BROOK_RETURN_IF_ERROR(added);
-    }
+    BROOK_RETURN_IF_ERROR(register_partition(lock, r));
     if (set_target(record, limits, r) == Fits::surely) return Status::ok();
     // Like Kafka's producer, judge a record by its uncompressed size alone in a batch
     // (exactly, only when its bound is above the limit).
     const std::size_t alone =
         log::format::kBatchHeaderSize + log::BatchBuilder::record_size(r.fields, 0, 0);
     if (alone > limits.max_message_bytes) {
-        return Status::error(
-            Code::record_too_large,
-            fmt::format("a record of {} bytes (as a batch of its own) exceeds max.message.bytes "
-                        "= {} of topic '{}'; send a smaller record or raise max.message.bytes",
-                        alone, limits.max_message_bytes, record.topic));
+        return too_large("a record", alone, limits.max_message_bytes, record.topic,
+                         "send a smaller record or raise max.message.bytes");
     }
     return Status::ok();
+}
+
+Status TopicRouter::route_batch(std::string_view topic, std::optional<PartitionId> partition,
+                                std::span<const BatchRecord> records, RecordAccumulator::Lock& lock,
+                                Route& r) {
+    BROOK_RETURN_IF_ERROR(cached_topic(topic, lock, r));
+    const detail::TopicState& state = *r.topic;
+    const TopicLimits limits = limits_of(state);
+    const std::int32_t count = state.partition_count();
+    if (partition) BROOK_RETURN_IF_ERROR(check_partition(topic, *partition, count));
+    std::optional<std::size_t> first_keyed;
+    std::int32_t keyed_partition = 0;
+    std::size_t fields = 0;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const BatchRecord& record = records[i];
+        if (!record.key && limits.needs_key) return compacted_needs_key(topic);
+        if (!partition && record.key) {
+            const std::int32_t p = key_partition(*record.key, count);
+            if (!first_keyed) {
+                first_keyed = i;
+                keyed_partition = p;
+            } else if (p != keyed_partition) {
+                return Status::invalid_argument(fmt::format(
+                    "the records of one produce_batch() call go to one partition, but the keys "
+                    "of records {} and {} map to partitions {} and {} of topic '{}'; pass the "
+                    "partition, or make one call per partition",
+                    *first_keyed, i, keyed_partition, p, topic));
+            }
+        }
+        fields += log::BatchBuilder::fields_size(record.key, record.value, record.headers);
+    }
+    if (partition) {
+        r.partition = *partition;
+    } else if (first_keyed) {
+        r.partition = PartitionId(keyed_partition);
+    } else {
+        r.partition = PartitionId(sticky_.partition(state.record.name, count));
+    }
+    BROOK_RETURN_IF_ERROR(register_partition(lock, r));
+    r.target = {&state.partitions[r.partition.value()], count, limits.compression,
+                limits.max_batch_bytes};
+    r.timestamp = core_.clock().now_ms();
+    r.fields = fields;
+    const std::size_t bound = log::format::kBatchHeaderSize + fields +
+                              records.size() * log::BatchBuilder::kMaxRecordOverhead;
+    if (bound <= limits.max_message_bytes) return Status::ok();
+    // The exact size as a batch of its own: deltas from the first record's timestamp.
+    const std::int64_t first = records.front().timestamp.value_or(r.timestamp);
+    std::size_t alone = log::format::kBatchHeaderSize;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const BatchRecord& record = records[i];
+        // Wrapping, as the batch's timestamp deltas do.
+        const auto delta = static_cast<std::int64_t>(
+            static_cast<std::uint64_t>(record.timestamp.value_or(r.timestamp)) -
+            static_cast<std::uint64_t>(first));
+        alone += log::BatchBuilder::record_size(
+            log::BatchBuilder::fields_size(record.key, record.value, record.headers), delta,
+            static_cast<std::int32_t>(i));
+    }
+    if (alone > limits.max_message_bytes) {
+        return too_large(fmt::format("a produce_batch() of {} records", records.size()), alone,
+                         limits.max_message_bytes, topic,
+                         "split the call or raise max.message.bytes");
+    }
+    return Status::ok();
+}
+
+Status TopicRouter::check_partition(std::string_view topic, PartitionId partition,
+                                    std::int32_t count) {
+    if (partition.value() >= 0 && partition.value() < count) return Status::ok();
+    return Status::not_found(
+        fmt::format("partition {} of topic '{}' does not exist; the topic has {} partitions "
+                    "(0 to {})",
+                    partition.value(), topic, count, count - 1));
+}
+
+Status TopicRouter::register_partition(RecordAccumulator::Lock& lock, Route& r) {
+    if (!session_.checks_produce()) return Status::ok();
+    // The session may call the transaction coordinator: not under the accumulator's lock.
+    if (!r.held) r.held = topic_;
+    lock.unlock();
+    const Status added = session_.before_produce({r.topic->record.name, r.partition});
+    lock.lock();
+    return added;
 }
 
 // On a miss it asks the store with the lock released, and sets r.held.

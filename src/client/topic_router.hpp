@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string_view>
 
 #include "client/partitioner.hpp"
@@ -103,6 +105,16 @@ class TopicRouter {
     //         (fenced, a transaction state error) or the store's (closed, io_error).
     Status route(const RecordRef& record, RecordAccumulator::Lock& lock, Route& r);
 
+    // Routes the records of a produce_batch() call together, checking each as route() does:
+    // sets r.topic, r.partition and r.target for all of them, r.timestamp to the time for
+    // records without one, and r.fields to the sum of their BatchBuilder::fields_size().
+    // @return route()'s errors; invalid_argument when no partition is given and keyed records
+    //         map to different partitions; record_too_large when the records exceed
+    //         max.message.bytes as a batch of their own.
+    Status route_batch(std::string_view topic, std::optional<PartitionId> partition,
+                       std::span<const BatchRecord> records, RecordAccumulator::Lock& lock,
+                       Route& r);
+
     // Moves sticky partitioning on: a batch was sealed.
     void on_seal(const Batch& batch) {
         sticky_.on_new_batch(batch.partition->topic, batch.partition->id.value(),
@@ -142,6 +154,11 @@ class TopicRouter {
     }
 
     Status cached_topic(std::string_view name, RecordAccumulator::Lock& lock, Route& r);
+    // Checks a partition the caller gave against the topic's `count` partitions.
+    static Status check_partition(std::string_view topic, PartitionId partition,
+                                  std::int32_t count);
+    // Lets a transactional session register r.partition, with the lock released.
+    Status register_partition(RecordAccumulator::Lock& lock, Route& r);
     TopicLimits limits_of(const detail::TopicState& state) const;
     log::Compression compression_for(const store::TopicConfig& topic) const;
 

@@ -1,0 +1,323 @@
+// Producer::produce_batch(): each call's records land in one batch of one partition, with
+// consecutive offsets, whatever the batches around them; the partition follows the call's
+// rules (given, the keys' common partition, or sticky); a call that cannot be taken whole
+// queues nothing. A seeded random mix of produce() and produce_batch() calls is checked against
+// a model of every partition's log, read back batch by batch.
+#include <doctest/doctest.h>
+
+#include <brook/brook.hpp>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "api/api_env.hpp"
+#include "client/partitioner.hpp"
+#include "log/batch_builder.hpp"
+#include "log/format.hpp"
+#include "log/partition_log.hpp"
+#include "store/store_core.hpp"
+
+using namespace brook;
+using namespace brook_test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t kNow = 1'700'000'000'000;
+
+// A record as the model expects it in the log, and the call it came from.
+struct Expected {
+    std::optional<std::string> key;
+    std::optional<std::string> value;
+    std::vector<Header> headers;
+    std::int64_t timestamp = 0;
+    int call = 0;
+};
+
+// Owns the bytes a produce_batch() call's BatchRecords view.
+struct Call {
+    std::vector<Expected> records;
+    std::vector<BatchRecord> views;
+
+    void make_views(bool with_timestamps) {
+        views.clear();
+        for (const Expected& e : records) {
+            views.push_back({.key = e.key ? std::optional<std::string_view>(*e.key) : std::nullopt,
+                             .value = e.value ? std::optional<std::string_view>(*e.value)
+                                              : std::nullopt,
+                             .timestamp = with_timestamps ? std::optional(e.timestamp)
+                                                          : std::nullopt,
+                             .headers = e.headers});
+        }
+    }
+};
+
+std::vector<log::DecodedBatch> batches_of(Store& store, const std::string& topic, int p) {
+    auto partition = store.core()->partition(topic, PartitionId(p));
+    REQUIRE(partition.is_ok());
+    auto batches = (*partition)->log->read(Offset(0), 64 << 20);
+    REQUIRE_MESSAGE(batches.is_ok(), batches.status().to_string());
+    return std::move(batches).value();
+}
+
+std::int64_t log_end(Store& store, const std::string& topic, int p) {
+    auto partition = store.core()->partition(topic, PartitionId(p));
+    REQUIRE(partition.is_ok());
+    return (*partition)->log->log_end_offset().value();
+}
+
+Producer& make_producer(Store& store, std::unique_ptr<Producer>& holder, const Config& config) {
+    auto created = Producer::create(store, config);
+    REQUIRE_MESSAGE(created.is_ok(), created.status().to_string());
+    holder = std::move(created).value();
+    return *holder;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("produce_batch() and produce() mixed: every call's records in one batch, as the model says",
+                   Fixture, MemoryStore, DiskStore) {
+    Fixture fixture;
+    auto clock = std::make_shared<ManualClock>(kNow);
+    auto store = fixture.open({.clock = clock});
+    constexpr int kPartitions = 3;
+    REQUIRE(store->create_topic("t", kPartitions, {{"max.message.bytes", "20000"}}).is_ok());
+    std::unique_ptr<Producer> holder;
+    // Small batches, so calls meet full open batches, batches sealed by size and by
+    // max.message.bytes; a long linger, so only size and flush() seal.
+    Producer& producer =
+        make_producer(*store, holder, {{"linger.ms", "100000"}, {"batch.size", "3000"}});
+
+    std::mt19937_64 rng(20261126);
+    const auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+    std::map<int, std::vector<Expected>> model;  // partition -> its log
+    std::map<int, std::vector<std::pair<int, std::int64_t>>> reports;  // call -> (partition, offset)
+    const auto random_record = [&](int call, std::optional<std::string> key) {
+        Expected e;
+        e.key = std::move(key);
+        if (pick(10) != 0) e.value = std::string(static_cast<std::size_t>(pick(400)), 'a' + pick(26));
+        if (pick(4) == 0) e.headers.push_back({"h" + std::to_string(pick(5)), std::nullopt});
+        if (pick(4) == 0) e.headers.push_back({"trace", std::to_string(rng())});
+        e.timestamp = kNow + pick(1000);
+        e.call = call;
+        return e;
+    };
+
+    constexpr int kCalls = 400;
+    for (int call = 0; call < kCalls; ++call) {
+        clock->advance_ms(1);
+        const auto callback = [&reports, call](const DeliveryReport& r) {
+            CHECK_MESSAGE(r.error.is_ok(), r.error.to_string());
+            reports[call].emplace_back(r.partition.value(), r.offset.value());
+        };
+        if (pick(3) == 0) {
+            const int p = pick(kPartitions);
+            Expected e = random_record(call, "single-" + std::to_string(pick(50)));
+            REQUIRE(producer
+                        .produce({.topic = "t", .key = e.key, .value = e.value,
+                                  .headers = e.headers, .timestamp = e.timestamp,
+                                  .partition = PartitionId(p)},
+                                 callback)
+                        .is_ok());
+            model[p].push_back(std::move(e));
+            continue;
+        }
+        Call c;
+        const int n = pick(40);
+        const bool keyed = pick(2) == 0;
+        const std::string key = "key-" + std::to_string(pick(1000));
+        for (int i = 0; i < n; ++i) {
+            // With no partition given, keyed calls use one key (one partition) for all records
+            // but let some be null; unkeyed calls go to the sticky partition.
+            std::optional<std::string> k;
+            if (keyed && pick(5) != 0) k = key;
+            c.records.push_back(random_record(call, k));
+        }
+        const bool with_timestamps = pick(2) == 0;
+        if (!with_timestamps) {
+            for (Expected& e : c.records) e.timestamp = clock->now_ms();
+        }
+        c.make_views(with_timestamps);
+        std::optional<PartitionId> given;
+        if (pick(2) == 0) given = PartitionId(pick(kPartitions));
+        REQUIRE(producer.produce_batch("t", given, c.views, callback).is_ok());
+        if (n == 0) continue;
+        int p = 0;
+        const bool any_key = std::any_of(c.records.begin(), c.records.end(),
+                                         [](const Expected& e) { return e.key.has_value(); });
+        if (given) {
+            p = given->value();
+        } else if (any_key) {
+            p = client::murmur2_partition(key, kPartitions);
+        } else {
+            // Sticky: the model learns the partition from the reports after flush().
+            p = -1 - call;
+        }
+        for (Expected& e : c.records) model[p].push_back(std::move(e));
+    }
+    REQUIRE(producer.flush().is_ok());
+    CHECK(producer.outstanding() == 0);
+
+    // Every record got one report; a call's records share a partition and have consecutive
+    // offsets. Sticky calls' records move to the partition their reports name.
+    for (auto it = model.begin(); it != model.end();) {
+        if (it->first >= 0) {
+            ++it;
+            continue;
+        }
+        const int call = -1 - it->first;
+        REQUIRE(!reports[call].empty());
+        const int p = reports[call].front().first;
+        // Calls were made in order, so this call's records follow those of earlier calls.
+        std::vector<Expected>& log = model[p];
+        const auto at = std::upper_bound(log.begin(), log.end(), call,
+                                         [](int c, const Expected& e) { return c < e.call; });
+        log.insert(at, it->second.begin(), it->second.end());
+        it = model.erase(it);
+    }
+    for (const auto& [call, got] : reports) {
+        for (std::size_t i = 1; i < got.size(); ++i) {
+            CHECK(got[i].first == got[0].first);
+            CHECK(got[i].second == got[0].second + static_cast<std::int64_t>(i));
+        }
+    }
+
+    int batches_seen = 0;
+    std::size_t records_seen = 0;
+    for (int p = 0; p < kPartitions; ++p) {
+        const std::vector<Expected>& expected = model[p];
+        std::map<int, int> batch_of_call;  // call -> batch index of its first record
+        std::int64_t offset = 0;
+        int batch_index = 0;
+        for (const log::DecodedBatch& batch : batches_of(*store, "t", p)) {
+            CHECK(batch.header.total_size() <= 20000u);
+            for (const log::Record& r : batch.records) {
+                REQUIRE(static_cast<std::size_t>(offset) < expected.size());
+                const Expected& e = expected[static_cast<std::size_t>(offset)];
+                CHECK(r.offset == Offset(offset));
+                CHECK(r.key == e.key);
+                CHECK(r.value == e.value);
+                CHECK(r.timestamp == e.timestamp);
+                REQUIRE(r.headers.size() == e.headers.size());
+                for (std::size_t h = 0; h < e.headers.size(); ++h) {
+                    CHECK(r.headers[h].key == e.headers[h].key);
+                    CHECK(r.headers[h].value == e.headers[h].value);
+                }
+                const auto [first, inserted] = batch_of_call.emplace(e.call, batch_index);
+                CHECK_MESSAGE(first->second == batch_index,
+                              "call " << e.call << " split across batches");
+                const auto& got = reports[e.call];
+                const auto reported = std::find(got.begin(), got.end(), std::pair(p, offset));
+                CHECK(reported != got.end());
+                ++offset;
+            }
+            ++batch_index;
+        }
+        CHECK(static_cast<std::size_t>(offset) == expected.size());
+        batches_seen += batch_index;
+        records_seen += expected.size();
+    }
+    // The mix met batches of several calls, as the test means it to.
+    CHECK(records_seen > static_cast<std::size_t>(kCalls) * 5);
+    CHECK(batches_seen > 20);
+    CHECK(static_cast<std::size_t>(batches_seen) < records_seen / 4);
+}
+
+TEST_CASE_TEMPLATE("produce_batch(): a call refused for any record queues nothing", Fixture,
+                   MemoryStore, DiskStore) {
+    Fixture fixture;
+    auto store = fixture.open();
+    REQUIRE(store->create_topic("t", 4, {{"max.message.bytes", "2000"}}).is_ok());
+    REQUIRE(store->create_topic("compacted", 1, {{"cleanup.policy", "compact"}}).is_ok());
+    std::unique_ptr<Producer> holder;
+    Producer& producer = make_producer(*store, holder, {{"linger.ms", "0"}});
+    const std::string value(100, 'v');
+
+    // Two keys that map to different partitions of "t".
+    std::string other = "b";
+    while (client::murmur2_partition(other, 4) == client::murmur2_partition("a", 4)) other += "b";
+    const std::vector<BatchRecord> split = {{.key = "a", .value = value},
+                                            {.key = std::nullopt, .value = value},
+                                            {.key = other, .value = value}};
+    const Status mixed = producer.produce_batch("t", std::nullopt, split);
+    CHECK(mixed.code() == Code::invalid_argument);
+    CHECK(mixed.message().find("records 0 and 2") != std::string::npos);
+    // With the partition given, the same records are taken.
+    CHECK(producer.produce_batch("t", PartitionId(1), split).is_ok());
+
+    const std::vector<BatchRecord> null_key = {{.key = "k", .value = value},
+                                               {.key = std::nullopt, .value = value}};
+    CHECK(producer.produce_batch("compacted", std::nullopt, null_key).code() ==
+          Code::invalid_argument);
+    CHECK(producer.produce_batch("missing", std::nullopt, null_key).code() == Code::not_found);
+    CHECK(producer.produce_batch("t", PartitionId(4), null_key).code() == Code::not_found);
+    CHECK(producer.produce_batch("t", PartitionId(-1), null_key).code() == Code::not_found);
+    CHECK(producer.produce_batch("t", PartitionId(0), {}).is_ok());
+
+    // Calls of growing size up to max.message.bytes: accepted exactly while the records fit
+    // in one batch of at most 2000 bytes, as the log's own encoder measures it.
+    std::vector<BatchRecord> records;
+    int accepted = 0;
+    for (int n = 1; n <= 30; ++n) {
+        records.push_back({.key = "key", .value = value, .timestamp = kNow + n * 1000});
+        log::BatchBuilder builder;
+        for (int i = 0; i < n; ++i) {
+            const std::span<const Header> none;
+            builder.add(records[i].key, records[i].value, none, *records[i].timestamp, i,
+                        log::BatchBuilder::fields_size(records[i].key, records[i].value, none));
+        }
+        const bool fits = builder.size_bytes() <= 2000;
+        const Status status = producer.produce_batch("t", PartitionId(2), records);
+        CHECK_MESSAGE(status.is_ok() == fits, n << " records: " << status.to_string());
+        if (!fits) CHECK(status.code() == Code::record_too_large);
+        if (status.is_ok()) ++accepted;
+    }
+    CHECK(accepted > 5);
+    CHECK(accepted < 30);
+    REQUIRE(producer.flush().is_ok());
+
+    // Only the accepted calls are in the logs: each as one batch.
+    CHECK(log_end(*store, "compacted", 0) == 0);
+    CHECK(log_end(*store, "t", 0) == 0);
+    CHECK(log_end(*store, "t", 3) == 0);
+    CHECK(log_end(*store, "t", 1) == 3);
+    const auto batches = batches_of(*store, "t", 2);
+    REQUIRE(batches.size() == static_cast<std::size_t>(accepted));
+    for (int b = 0; b < accepted; ++b) CHECK(batches[b].records.size() == std::size_t(b) + 1);
+}
+
+TEST_CASE_TEMPLATE("produce_batch() with linger.ms = 0 appends before it returns; otherwise it lingers",
+                   Fixture, MemoryStore, DiskStore) {
+    Fixture fixture;
+    auto store = fixture.open();
+    REQUIRE(store->create_topic("t", 1).is_ok());
+    const std::vector<BatchRecord> records = {{.key = "a", .value = "1"},
+                                              {.key = "b", .value = std::nullopt},
+                                              {.key = std::nullopt, .value = "3"}};
+    std::unique_ptr<Producer> holder;
+    SUBCASE("linger.ms = 0") {
+        Producer& producer = make_producer(*store, holder, {{"linger.ms", "0"}});
+        REQUIRE(producer.produce_batch("t", std::nullopt, records).is_ok());
+        CHECK(log_end(*store, "t", 0) == 3);
+        REQUIRE(producer.produce_batch("t", std::nullopt, records).is_ok());
+        CHECK(batches_of(*store, "t", 0).size() == 2);
+    }
+    SUBCASE("a long linger.ms: joined by the next records, appended by flush()") {
+        Producer& producer = make_producer(*store, holder, {{"linger.ms", "100000"}});
+        REQUIRE(producer.produce("t", PartitionId(0), "x", "0").is_ok());
+        REQUIRE(producer.produce_batch("t", std::nullopt, records).is_ok());
+        REQUIRE(producer.produce("t", PartitionId(0), "y", "4").is_ok());
+        CHECK(log_end(*store, "t", 0) == 0);
+        CHECK(producer.outstanding() == 5);
+        REQUIRE(producer.flush().is_ok());
+        const auto batches = batches_of(*store, "t", 0);
+        REQUIRE(batches.size() == 1);
+        REQUIRE(batches[0].records.size() == 5);
+        CHECK(batches[0].records[1].key == "a");
+        CHECK(batches[0].records[2].value == std::nullopt);
+        CHECK(batches[0].records[3].key == std::nullopt);
+    }
+}
