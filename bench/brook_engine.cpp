@@ -3,8 +3,9 @@
 #include "brook_engine.hpp"
 
 #include <brook/brook.hpp>
-
 #include <chrono>
+#include <cstdlib>
+#include <string_view>
 
 #include "fs/file_system.hpp"
 #include "log/batch_builder.hpp"
@@ -56,6 +57,16 @@ ProducerRecord bench_record(const RecordGen& gen, std::int64_t i) {
 
 namespace {
 
+// BROOK_BENCH_PER_RECORD=1 makes the brook system queue every record with its own produce()
+// call, for comparison with the produce_batch() call per commit batch it uses by default.
+bool per_record_produce() {
+    static const bool set = [] {
+        const char* value = std::getenv("BROOK_BENCH_PER_RECORD");
+        return value != nullptr && std::string_view(value) == "1";
+    }();
+    return set;
+}
+
 std::vector<std::string> disk_notes(const std::string& dir) {
     return {"bytes on disk: " + std::to_string(dir_bytes(dir, ".log")) + " in segments, " +
             std::to_string(dir_bytes(dir)) + " with preallocated indexes and metadata"};
@@ -79,16 +90,10 @@ public:
             if (!report.is_ok()) die("produce_sync: " + report.status().to_string());
             return;
         }
-        // The caller's bytes, copied into the batch by produce(), as rdkafka_mock's
-        // rd_kafka_producev() with RD_KAFKA_MSG_F_COPY gets them. Each status is checked
-        // without building a message string per record (as the peers' checks take a char*).
-        for (std::int64_t i = first; i < end; ++i) {
-            char key[8];
-            gen.key(i, key);
-            const Status produced = producer_->produce(kBenchTopic, PartitionId(0),
-                                                       std::string_view(key, 8), gen.value(i),
-                                                       base_timestamp_ms() + i);
-            if (!produced.is_ok()) die("produce: " + produced.to_string());
+        if (count > 1 && !per_record_produce()) {
+            produce_batch(gen, first, count);
+        } else {
+            produce_each(gen, first, end);
         }
         if (spec_.workload == "produce-unbatched") {
             // As a Kafka client is used: serve delivery reports as they come.
@@ -100,6 +105,35 @@ public:
     }
 
     void finish_writes() override { check(producer_->flush(), "flush"); }
+
+    // One produce_batch() call per commit batch, as the peers take theirs (a WriteBatch, a
+    // transaction, rd_kafka_produce_batch()). The caller's bytes, copied by the call.
+    void produce_batch(const RecordGen& gen, std::int64_t first, std::size_t count) {
+        keys_.resize(count * 8);
+        records_.resize(count);
+        for (std::size_t r = 0; r < count; ++r) {
+            const std::int64_t i = first + static_cast<std::int64_t>(r);
+            gen.key(i, &keys_[r * 8]);
+            records_[r] = {.key = std::string_view(&keys_[r * 8], 8),
+                           .value = gen.value(i),
+                           .timestamp = base_timestamp_ms() + i};
+        }
+        check(producer_->produce_batch(kBenchTopic, PartitionId(0), records_), "produce_batch");
+    }
+
+    // One produce() call per record: the caller's bytes, copied into the batch, as
+    // rd_kafka_producev() with RD_KAFKA_MSG_F_COPY gets them. Each status is checked without
+    // building a message string per record (as the peers' checks take a char*).
+    void produce_each(const RecordGen& gen, std::int64_t first, std::int64_t end) {
+        for (std::int64_t i = first; i < end; ++i) {
+            char key[8];
+            gen.key(i, key);
+            const Status produced =
+                producer_->produce(kBenchTopic, PartitionId(0), std::string_view(key, 8),
+                                   gen.value(i), base_timestamp_ms() + i);
+            if (!produced.is_ok()) die("produce: " + produced.to_string());
+        }
+    }
 
     std::int64_t scan(std::uint64_t& acc) override {
         Consumer& consumer = this->consumer({});
@@ -153,7 +187,16 @@ public:
         }
     }
 
-    std::vector<std::string> notes() override { return disk_notes(spec_.dir); }
+    std::vector<std::string> notes() override {
+        std::vector<std::string> notes = disk_notes(spec_.dir);
+        if (spec_.batch > 1) {
+            notes.push_back(per_record_produce()
+                                ? "records queued with one produce() call each "
+                                  "(BROOK_BENCH_PER_RECORD=1)"
+                                : "records queued with one produce_batch() call per commit batch");
+        }
+        return notes;
+    }
 
 private:
     Consumer& consumer(const Config& extra) {
@@ -169,6 +212,8 @@ private:
     }
 
     Spec spec_;
+    std::vector<char> keys_;            // produce_batch()'s keys, 8 bytes each
+    std::vector<BatchRecord> records_;  // and its records
     std::unique_ptr<Store> store_;
     std::unique_ptr<Producer> producer_;
     std::unique_ptr<Consumer> consumer_;

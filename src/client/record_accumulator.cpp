@@ -105,17 +105,28 @@ std::optional<TopicPartition> RecordAccumulator::add_all(
     }
     bool wake_sender = false;
     Batch& batch = open_batch(slot, target, seal_now ? nullptr : &wake_sender);
-    for (const BatchRecord& r : add.records) {
-        const RecordRef ref{.topic = topic,
-                            .key = r.key,
-                            .value = r.value,
-                            .headers = r.headers,
-                            .timestamp = r.timestamp,
-                            .partition = partition};
-        const RecordToAdd record{ref, r.timestamp.value_or(add.timestamp),
-                                 log::BatchBuilder::fields_size(r.key, r.value, r.headers)};
-        encode(batch, record);
-        if (callback) add_report(batch, record, ReportSink{callback, nullptr});
+    const auto first = static_cast<std::int32_t>(batch.records.record_count());
+    for (std::size_t i = 0; i < add.records.size(); ++i) {
+        const BatchRecord& r = add.records[i];
+        const std::int64_t timestamp = r.timestamp ? *r.timestamp : add.timestamp;
+        const auto index = first + static_cast<std::int32_t>(i);
+        if (r.headers.empty()) {
+            // Most records have no headers: the encoder's header loop drops out.
+            constexpr std::span<const Header> kNone;
+            batch.records.add(r.key, r.value, kNone, timestamp, index,
+                              log::BatchBuilder::fields_size(r.key, r.value, kNone));
+        } else {
+            batch.records.add(r.key, r.value, r.headers, timestamp, index,
+                              log::BatchBuilder::fields_size(r.key, r.value, r.headers));
+        }
+    }
+    if (callback) {
+        for (std::size_t i = 0; i < add.records.size(); ++i) {
+            const BatchRecord& r = add.records[i];
+            batch.reports.push_back(
+                {static_cast<std::uint32_t>(first) + static_cast<std::uint32_t>(i),
+                 r.timestamp ? *r.timestamp : add.timestamp, ReportSink{callback, nullptr}});
+        }
     }
     if (seal_now || batch.records.size_bytes() - log::format::kBatchHeaderSize >= batch_size_) {
         seal(slot);
@@ -164,6 +175,12 @@ std::vector<TopicPartition> RecordAccumulator::seal_all() {
 
 std::vector<TopicPartition> RecordAccumulator::wait_for_due() {
     std::unique_lock lock(mu_);
+    // Finding no open batch, the sender first sleeps for one linger.ms before it sleeps until
+    // woken. A producer that opens batch after batch (and has each sealed by flush() or
+    // batch.size well before linger.ms) then finds the sender due to wake before the new batch
+    // is due, so opening it wakes nobody; waking the sender for every batch cost a futex call
+    // and a context switch each.
+    bool found_none = false;
     while (!stopped_) {
         std::optional<std::chrono::steady_clock::time_point> oldest;
         for (const auto& [key, slot] : slots_) {
@@ -171,13 +188,21 @@ std::vector<TopicPartition> RecordAccumulator::wait_for_due() {
                 oldest = slot.open->created;
             }
         }
+        const auto now = std::chrono::steady_clock::now();
         if (!oldest) {
-            sleeping_until_ = TimePoint::max();
-            due_cv_.wait(lock);
+            if (linger_.count() > 0 && !found_none) {
+                found_none = true;
+                sleeping_until_ = now + linger_;
+                due_cv_.wait_until(lock, sleeping_until_);
+            } else {
+                sleeping_until_ = TimePoint::max();
+                due_cv_.wait(lock);
+                found_none = false;
+            }
             sleeping_until_ = TimePoint::min();
             continue;
         }
-        const auto now = std::chrono::steady_clock::now();
+        found_none = false;
         if (now < *oldest + linger_) {
             sleeping_until_ = *oldest + linger_;
             due_cv_.wait_until(lock, sleeping_until_);

@@ -188,7 +188,7 @@ class RecordAccumulator {
     struct RecordsToAdd {
         std::span<const BatchRecord> records;
         std::int64_t timestamp = 0;  // for records without one
-        std::size_t fields = 0;      // the sum of their BatchBuilder::fields_size()
+        std::size_t fields = 0;      // at least the sum of their BatchBuilder::fields_size()
     };
 
     // Encodes `records` into one batch of the partition: its open batch if they fit in it

@@ -67,21 +67,23 @@ Status TopicRouter::route_batch(std::string_view topic, std::optional<PartitionI
     std::size_t fields = 0;
     for (std::size_t i = 0; i < records.size(); ++i) {
         const BatchRecord& record = records[i];
-        if (!record.key && limits.needs_key) return compacted_needs_key(topic);
-        if (!partition && record.key) {
-            const std::int32_t p = key_partition(*record.key, count);
-            if (!first_keyed) {
-                first_keyed = i;
-                keyed_partition = p;
-            } else if (p != keyed_partition) {
-                return Status::invalid_argument(fmt::format(
-                    "the records of one produce_batch() call go to one partition, but the keys "
-                    "of records {} and {} map to partitions {} and {} of topic '{}'; pass the "
-                    "partition, or make one call per partition",
-                    *first_keyed, i, keyed_partition, p, topic));
-            }
+        fields += log::BatchBuilder::fields_bound(record.key, record.value, record.headers);
+        if (!record.key) {
+            if (limits.needs_key) return compacted_needs_key(topic);
+            continue;
         }
-        fields += log::BatchBuilder::fields_size(record.key, record.value, record.headers);
+        if (partition) continue;
+        const std::int32_t p = key_partition(*record.key, count);
+        if (!first_keyed) {
+            first_keyed = i;
+            keyed_partition = p;
+        } else if (p != keyed_partition) {
+            return Status::invalid_argument(fmt::format(
+                "the records of one produce_batch() call go to one partition, but the keys of "
+                "records {} and {} map to partitions {} and {} of topic '{}'; pass the "
+                "partition, or make one call per partition",
+                *first_keyed, i, keyed_partition, p, topic));
+        }
     }
     if (partition) {
         r.partition = *partition;

@@ -107,7 +107,8 @@ class TopicRouter {
 
     // Routes the records of a produce_batch() call together, checking each as route() does:
     // sets r.topic, r.partition and r.target for all of them, r.timestamp to the time for
-    // records without one, and r.fields to the sum of their BatchBuilder::fields_size().
+    // records without one, and r.fields to a bound of the sum of their fields_size()
+    // (BatchBuilder::fields_bound()).
     // @return route()'s errors; invalid_argument when no partition is given and keyed records
     //         map to different partitions; record_too_large when the records exceed
     //         max.message.bytes as a batch of their own.

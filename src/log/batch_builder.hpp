@@ -55,6 +55,17 @@ class BatchBuilder {
         return n;
     }
 
+    // At least fields_size() of the same record, cheaper to find: the key's and the value's
+    // lengths and the header count taken at their largest varint size.
+    template <typename HeaderT>
+    static std::size_t fields_bound(const Bytes& key, const Bytes& value,
+                                    std::span<const HeaderT> headers) noexcept {
+        std::size_t n = (key ? key->size() : 0) + (value ? value->size() : 0) + 3 * 5;
+        if (!headers.empty()) [[unlikely]]
+            n += fields_size(Bytes{}, Bytes{}, headers);
+        return n;
+    }
+
     // At most this many bytes of a record beyond its fields: its length, attributes and deltas
     // as varints.
     static constexpr std::size_t kMaxRecordOverhead = 5 + 1 + 10 + 5;
