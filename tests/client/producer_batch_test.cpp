@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "api/api_env.hpp"
+#include "api/txn_util.hpp"
 #include "client/partitioner.hpp"
 #include "log/batch_builder.hpp"
 #include "log/format.hpp"
@@ -69,7 +70,7 @@ std::int64_t log_end(Store& store, const std::string& topic, int p) {
     return (*partition)->log->log_end_offset().value();
 }
 
-Producer& make_producer(Store& store, std::unique_ptr<Producer>& holder, const Config& config) {
+Producer& producer_for(Store& store, std::unique_ptr<Producer>& holder, const Config& config) {
     auto created = Producer::create(store, config);
     REQUIRE_MESSAGE(created.is_ok(), created.status().to_string());
     holder = std::move(created).value();
@@ -89,7 +90,7 @@ TEST_CASE_TEMPLATE("produce_batch() and produce() mixed: every call's records in
     // Small batches, so calls meet full open batches, batches sealed by size and by
     // max.message.bytes; a long linger, so only size and flush() seal.
     Producer& producer =
-        make_producer(*store, holder, {{"linger.ms", "100000"}, {"batch.size", "3000"}});
+        producer_for(*store, holder, {{"linger.ms", "100000"}, {"batch.size", "3000"}});
 
     std::mt19937_64 rng(20261126);
     const auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
@@ -233,7 +234,7 @@ TEST_CASE_TEMPLATE("produce_batch(): a call refused for any record queues nothin
     REQUIRE(store->create_topic("t", 4, {{"max.message.bytes", "2000"}}).is_ok());
     REQUIRE(store->create_topic("compacted", 1, {{"cleanup.policy", "compact"}}).is_ok());
     std::unique_ptr<Producer> holder;
-    Producer& producer = make_producer(*store, holder, {{"linger.ms", "0"}});
+    Producer& producer = producer_for(*store, holder, {{"linger.ms", "0"}});
     const std::string value(100, 'v');
 
     // Two keys that map to different partitions of "t".
@@ -299,14 +300,14 @@ TEST_CASE_TEMPLATE("produce_batch() with linger.ms = 0 appends before it returns
                                               {.key = std::nullopt, .value = "3"}};
     std::unique_ptr<Producer> holder;
     SUBCASE("linger.ms = 0") {
-        Producer& producer = make_producer(*store, holder, {{"linger.ms", "0"}});
+        Producer& producer = producer_for(*store, holder, {{"linger.ms", "0"}});
         REQUIRE(producer.produce_batch("t", std::nullopt, records).is_ok());
         CHECK(log_end(*store, "t", 0) == 3);
         REQUIRE(producer.produce_batch("t", std::nullopt, records).is_ok());
         CHECK(batches_of(*store, "t", 0).size() == 2);
     }
     SUBCASE("a long linger.ms: joined by the next records, appended by flush()") {
-        Producer& producer = make_producer(*store, holder, {{"linger.ms", "100000"}});
+        Producer& producer = producer_for(*store, holder, {{"linger.ms", "100000"}});
         REQUIRE(producer.produce("t", PartitionId(0), "x", "0").is_ok());
         REQUIRE(producer.produce_batch("t", std::nullopt, records).is_ok());
         REQUIRE(producer.produce("t", PartitionId(0), "y", "4").is_ok());
@@ -320,4 +321,38 @@ TEST_CASE_TEMPLATE("produce_batch() with linger.ms = 0 appends before it returns
         CHECK(batches[0].records[2].value == std::nullopt);
         CHECK(batches[0].records[3].key == std::nullopt);
     }
+}
+
+TEST_CASE_TEMPLATE("produce_batch() in transactions: committed together, aborted together", Fixture,
+                   MemoryStore, DiskStore) {
+    Fixture fixture;
+    auto store = fixture.open();
+    REQUIRE(store->create_topic("t", 2).is_ok());
+    auto producer = make_txn_producer(*store, "batcher");
+    const std::vector<BatchRecord> records = {{.key = "k1", .value = "a"},
+                                              {.key = "k2", .value = "b"},
+                                              {.key = "k3", .value = "c"}};
+    CHECK(producer->produce_batch("t", PartitionId(0), records).code() ==
+          Code::invalid_txn_state);
+
+    REQUIRE(producer->begin_transaction().is_ok());
+    REQUIRE(producer->produce_batch("t", PartitionId(0), records).is_ok());
+    REQUIRE(producer->produce_batch("t", PartitionId(1), records).is_ok());
+    REQUIRE(producer->abort_transaction().is_ok());
+    REQUIRE(producer->begin_transaction().is_ok());
+    REQUIRE(producer->produce_batch("t", PartitionId(1), records).is_ok());
+    REQUIRE(producer->commit_transaction().is_ok());
+
+    const auto committed = read_topic(*store, "t", 2, "read_committed");
+    CHECK((committed.count(0) == 0 || committed.at(0).empty()));
+    REQUIRE(committed.count(1) == 1);
+    const std::vector<ReadRecord>& p1 = committed.at(1);
+    REQUIRE(p1.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK(p1[i].key == *records[i].key);
+        CHECK(p1[i].value == *records[i].value);
+    }
+    // The aborted batch is in the log, before the committed one, and never read as committed.
+    CHECK(p1.front().offset > 3);
+    CHECK(read_topic(*store, "t", 2, "read_uncommitted").at(1).size() == 6);
 }
