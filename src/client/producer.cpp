@@ -115,12 +115,20 @@ class Producer::Impl {
         std::unique_lock lock = accumulator_.lock();
         client::Route p;
         BROOK_RETURN_IF_ERROR(router_.route_batch(topic, partition, records, lock, p));
-        delivery_.count_produced(records.size());
-        const std::optional<TopicPartition> sealed = accumulator_.add_all(
-            std::move(lock), p.topic->record.name, p.partition, p.target,
-            {records, p.timestamp, p.fields}, callback, config_.linger.count() == 0);
-        if (sealed) accumulator_.drain(*sealed, send_fn_);
-        return Status::ok();
+        const client::RecordAccumulator::AllAdded added =
+            accumulator_.add_all(lock, p.topic->record.name, p.partition, p.target,
+                                 {records, p.timestamp}, callback, config_.linger.count() == 0);
+        Status status = Status::ok();
+        if (added.refused_bytes == 0) {
+            delivery_.count_produced(records.size());
+        } else {
+            status = client::TopicRouter::batch_too_large(
+                topic, records.size(), added.refused_bytes, p.target.max_batch_bytes);
+        }
+        lock.unlock();
+        if (added.wake_sender) accumulator_.wake_sender();
+        if (added.to_drain) accumulator_.drain(*added.to_drain, send_fn_);
+        return status;
     }
 
     // With acks=all the report comes as soon as the record is appended (send() hands it over

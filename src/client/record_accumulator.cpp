@@ -91,20 +91,44 @@ std::optional<TopicPartition> RecordAccumulator::add(Lock lock,
     return to_drain;
 }
 
-std::optional<TopicPartition> RecordAccumulator::add_all(
-    Lock lock, const std::string& topic, PartitionId partition, const BatchTarget& target,
+RecordAccumulator::AllAdded RecordAccumulator::add_all(
+    Lock& lock, const std::string& topic, PartitionId partition, const BatchTarget& target,
     const RecordsToAdd& add, const DeliveryCallback& callback, bool seal_now) {
     assert(lock.mutex() == &mu_ && lock.owns_lock());
     Slot& slot = this->slot(topic, partition, target);
     const std::size_t sealed_before = slot.sealed.size();
-    if (slot.open && slot.open->partition == *target.partition &&
-        slot.open->records.size_bytes() + add.fields +
-                add.records.size() * log::BatchBuilder::kMaxRecordOverhead >
-            target.max_batch_bytes) {
+    AllAdded result;
+    const auto finish = [&](Batch& batch, std::uint32_t first) {
+        if (callback) add_reports(batch, add, first, callback);
+        if (seal_now || batch.records.size_bytes() - log::format::kBatchHeaderSize >= batch_size_) {
+            seal(slot);
+        }
+        if (slot.sealed.size() != sealed_before) result.to_drain.emplace(topic, partition);
+        return result;
+    };
+    // Into the open batch if they fit beside its records: encoded there, and taken out again
+    // if they take it past the limit (no pass over the records to size them first).
+    if (slot.open && slot.open->partition == *target.partition) {
+        Batch& open = *slot.open;
+        const log::BatchBuilder::Mark mark = open.records.mark();
+        encode_all(open, add);
+        if (open.records.size_bytes() <= target.max_batch_bytes) return finish(open, mark.count);
+        open.records.rollback(mark);
         seal(slot);
     }
-    bool wake_sender = false;
-    Batch& batch = open_batch(slot, target, seal_now ? nullptr : &wake_sender);
+    Batch& batch = open_batch(slot, target, seal_now ? nullptr : &result.wake_sender);
+    encode_all(batch, add);
+    if (batch.records.size_bytes() > target.max_batch_bytes) {
+        // Too large even alone: nothing is queued. The batch holds nothing else.
+        result.refused_bytes = batch.records.size_bytes();
+        slot.open.reset();
+        if (slot.sealed.size() != sealed_before) result.to_drain.emplace(topic, partition);
+        return result;
+    }
+    return finish(batch, 0);
+}
+
+void RecordAccumulator::encode_all(Batch& batch, const RecordsToAdd& add) {
     const auto first = static_cast<std::int32_t>(batch.records.record_count());
     for (std::size_t i = 0; i < add.records.size(); ++i) {
         const BatchRecord& r = add.records[i];
@@ -120,22 +144,20 @@ std::optional<TopicPartition> RecordAccumulator::add_all(
                               log::BatchBuilder::fields_size(r.key, r.value, r.headers));
         }
     }
-    if (callback) {
-        for (std::size_t i = 0; i < add.records.size(); ++i) {
-            const BatchRecord& r = add.records[i];
-            batch.reports.push_back(
-                {static_cast<std::uint32_t>(first) + static_cast<std::uint32_t>(i),
-                 r.timestamp ? *r.timestamp : add.timestamp, ReportSink{callback, nullptr}});
-        }
+}
+
+void RecordAccumulator::add_reports(Batch& batch, const RecordsToAdd& add, std::uint32_t first,
+                                    const DeliveryCallback& callback) {
+    for (std::size_t i = 0; i < add.records.size(); ++i) {
+        const BatchRecord& r = add.records[i];
+        batch.reports.push_back({first + static_cast<std::uint32_t>(i),
+                                 r.timestamp ? *r.timestamp : add.timestamp,
+                                 ReportSink{callback, nullptr}});
     }
-    if (seal_now || batch.records.size_bytes() - log::format::kBatchHeaderSize >= batch_size_) {
-        seal(slot);
-    }
-    std::optional<TopicPartition> to_drain;
-    if (slot.sealed.size() != sealed_before) to_drain.emplace(topic, partition);
-    lock.unlock();
-    if (wake_sender) due_cv_.notify_one();
-    return to_drain;
+}
+
+void RecordAccumulator::wake_sender() {
+    due_cv_.notify_one();
 }
 
 TopicPartition RecordAccumulator::add_alone([[maybe_unused]] Lock lock,

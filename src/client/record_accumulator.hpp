@@ -188,18 +188,30 @@ class RecordAccumulator {
     struct RecordsToAdd {
         std::span<const BatchRecord> records;
         std::int64_t timestamp = 0;  // for records without one
-        std::size_t fields = 0;      // at least the sum of their BatchBuilder::fields_size()
+    };
+
+    // What add_all() did.
+    struct AllAdded {
+        std::optional<TopicPartition> to_drain;  // a batch of it was sealed: drain() it
+        // Not zero: the records' size as a batch of their own, above target.max_batch_bytes;
+        // none of them was queued.
+        std::size_t refused_bytes = 0;
+        bool wake_sender = false;  // the caller calls wake_sender() once it released the lock
     };
 
     // Encodes `records` into one batch of the partition: its open batch if they fit in it
-    // below target.max_batch_bytes, else a new one (sealing the open batch first). Each gets a
-    // copy of `callback`, if set. Seals the batch if it reached batch.size, or at once with
-    // `seal_now` (then without waking the sender: the caller drains the partition itself).
-    // @return the partition to drain() if a batch of it was sealed, else nullopt.
-    std::optional<TopicPartition> add_all(Lock lock, const std::string& topic,
-                                          PartitionId partition, const BatchTarget& target,
-                                          const RecordsToAdd& records,
-                                          const DeliveryCallback& callback, bool seal_now);
+    // below target.max_batch_bytes, else a new one (sealing the open batch first), or nowhere
+    // if they do not fit alone. Each gets a copy of `callback`, if set. Seals the batch if it
+    // reached batch.size, or at once with `seal_now` (then without waking the sender: the
+    // caller drains the partition itself). Unlike the other add calls it keeps the lock, so
+    // that the caller can count the records as produced under it only if they were taken.
+    // REQUIRES: `lock` is the lock from lock(), held.
+    AllAdded add_all(Lock& lock, const std::string& topic, PartitionId partition,
+                     const BatchTarget& target, const RecordsToAdd& records,
+                     const DeliveryCallback& callback, bool seal_now);
+
+    // Wakes the sender thread, as add_all() asks. REQUIRES: the lock not held.
+    void wake_sender();
 
     // Seals the partition's open batch, if any, then queues `record` as a batch of its own.
     // The caller then drains the partition. @return the partition to drain().
@@ -258,6 +270,10 @@ class RecordAccumulator {
         batch.records.add(r.key, r.value, r.headers, add.timestamp,
                           static_cast<std::int32_t>(batch.records.record_count()), add.fields);
     }
+    // add_all()'s encoding and reports. REQUIRES: mu_ held.
+    static void encode_all(Batch& batch, const RecordsToAdd& add);
+    static void add_reports(Batch& batch, const RecordsToAdd& add, std::uint32_t first,
+                            const DeliveryCallback& callback);
     // Keeps the report of the record just encoded into `batch`. REQUIRES: mu_ held.
     static void add_report(Batch& batch, const RecordToAdd& add, ReportSink&& sink) {
         batch.reports.push_back({batch.records.record_count() - 1, add.timestamp, std::move(sink)});

@@ -64,10 +64,10 @@ Status TopicRouter::route_batch(std::string_view topic, std::optional<PartitionI
     if (partition) BROOK_RETURN_IF_ERROR(check_partition(topic, *partition, count));
     std::optional<std::size_t> first_keyed;
     std::int32_t keyed_partition = 0;
-    std::size_t fields = 0;
-    for (std::size_t i = 0; i < records.size(); ++i) {
+    // Only keys need a look: their partitions when none was given, their presence on a
+    // compacted topic. Sizes are checked as the records are encoded.
+    for (std::size_t i = 0; (!partition || limits.needs_key) && i < records.size(); ++i) {
         const BatchRecord& record = records[i];
-        fields += log::BatchBuilder::fields_bound(record.key, record.value, record.headers);
         if (!record.key) {
             if (limits.needs_key) return compacted_needs_key(topic);
             continue;
@@ -96,29 +96,13 @@ Status TopicRouter::route_batch(std::string_view topic, std::optional<PartitionI
     r.target = {&state.partitions[r.partition.value()], count, limits.compression,
                 limits.max_batch_bytes};
     r.timestamp = core_.clock().now_ms();
-    r.fields = fields;
-    const std::size_t bound = log::format::kBatchHeaderSize + fields +
-                              records.size() * log::BatchBuilder::kMaxRecordOverhead;
-    if (bound <= limits.max_message_bytes) return Status::ok();
-    // The exact size as a batch of its own: deltas from the first record's timestamp.
-    const std::int64_t first = records.front().timestamp.value_or(r.timestamp);
-    std::size_t alone = log::format::kBatchHeaderSize;
-    for (std::size_t i = 0; i < records.size(); ++i) {
-        const BatchRecord& record = records[i];
-        // Wrapping, as the batch's timestamp deltas do.
-        const auto delta = static_cast<std::int64_t>(
-            static_cast<std::uint64_t>(record.timestamp.value_or(r.timestamp)) -
-            static_cast<std::uint64_t>(first));
-        alone += log::BatchBuilder::record_size(
-            log::BatchBuilder::fields_size(record.key, record.value, record.headers), delta,
-            static_cast<std::int32_t>(i));
-    }
-    if (alone > limits.max_message_bytes) {
-        return too_large(fmt::format("a produce_batch() of {} records", records.size()), alone,
-                         limits.max_message_bytes, topic,
-                         "split the call or raise max.message.bytes");
-    }
     return Status::ok();
+}
+
+Status TopicRouter::batch_too_large(std::string_view topic, std::size_t records, std::size_t bytes,
+                                    std::size_t limit) {
+    return too_large(fmt::format("a produce_batch() of {} records", records), bytes, limit, topic,
+                     "split the call or raise max.message.bytes");
 }
 
 Status TopicRouter::check_partition(std::string_view topic, PartitionId partition,

@@ -105,16 +105,19 @@ class TopicRouter {
     //         (fenced, a transaction state error) or the store's (closed, io_error).
     Status route(const RecordRef& record, RecordAccumulator::Lock& lock, Route& r);
 
-    // Routes the records of a produce_batch() call together, checking each as route() does:
-    // sets r.topic, r.partition and r.target for all of them, r.timestamp to the time for
-    // records without one, and r.fields to a bound of the sum of their fields_size()
-    // (BatchBuilder::fields_bound()).
-    // @return route()'s errors; invalid_argument when no partition is given and keyed records
-    //         map to different partitions; record_too_large when the records exceed
-    //         max.message.bytes as a batch of their own.
+    // Routes the records of a produce_batch() call together, checking their keys as route()
+    // does: sets r.topic, r.partition and r.target for all of them, and r.timestamp to the
+    // time for records without one. Their size is left to RecordAccumulator::add_all().
+    // @return route()'s errors but record_too_large; invalid_argument when no partition is
+    //         given and keyed records map to different partitions.
     Status route_batch(std::string_view topic, std::optional<PartitionId> partition,
                        std::span<const BatchRecord> records, RecordAccumulator::Lock& lock,
                        Route& r);
+
+    // record_too_large for a produce_batch() call of `records` records that take `bytes`
+    // as a batch of their own, above `limit` (the Route's target.max_batch_bytes).
+    static Status batch_too_large(std::string_view topic, std::size_t records, std::size_t bytes,
+                                  std::size_t limit);
 
     // Moves sticky partitioning on: a batch was sealed.
     void on_seal(const Batch& batch) {

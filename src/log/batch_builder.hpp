@@ -55,17 +55,6 @@ class BatchBuilder {
         return n;
     }
 
-    // At least fields_size() of the same record, cheaper to find: the key's and the value's
-    // lengths and the header count taken at their largest varint size.
-    template <typename HeaderT>
-    static std::size_t fields_bound(const Bytes& key, const Bytes& value,
-                                    std::span<const HeaderT> headers) noexcept {
-        std::size_t n = (key ? key->size() : 0) + (value ? value->size() : 0) + 3 * 5;
-        if (!headers.empty()) [[unlikely]]
-            n += fields_size(Bytes{}, Bytes{}, headers);
-        return n;
-    }
-
     // At most this many bytes of a record beyond its fields: its length, attributes and deltas
     // as varints.
     static constexpr std::size_t kMaxRecordOverhead = 5 + 1 + 10 + 5;
@@ -94,6 +83,23 @@ class BatchBuilder {
             p = put_nullable(p, view(h.value));
         }
         end_record(p);
+    }
+
+    // Where the batch stands: rollback() takes it back there, dropping the records added since.
+    struct Mark {
+        std::size_t size = 0;
+        std::uint32_t count = 0;
+        std::int32_t last_offset_delta = -1;
+        std::int64_t max_timestamp = 0;
+    };
+    Mark mark() const noexcept { return {size_, count_, last_offset_delta_, max_timestamp_}; }
+    // REQUIRES: `m` came from mark() on this builder, and finish() was not called since.
+    void rollback(const Mark& m) noexcept {
+        size_ = m.size;
+        record_end_ = m.size;
+        count_ = m.count;
+        last_offset_delta_ = m.last_offset_delta;
+        max_timestamp_ = m.max_timestamp;
     }
 
     std::uint32_t record_count() const noexcept { return count_; }

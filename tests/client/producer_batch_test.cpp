@@ -356,3 +356,58 @@ TEST_CASE_TEMPLATE("produce_batch() in transactions: committed together, aborted
     CHECK(p1.front().offset > 3);
     CHECK(read_topic(*store, "t", 2, "read_uncommitted").at(1).size() == 6);
 }
+
+TEST_CASE_TEMPLATE("produce_batch(): a call too large to join the open batch seals it intact and starts its own",
+                   Fixture, MemoryStore, DiskStore) {
+    Fixture fixture;
+    auto store = fixture.open();
+    REQUIRE(store->create_topic("t", 1, {{"max.message.bytes", "2000"}}).is_ok());
+    std::unique_ptr<Producer> holder;
+    Producer& producer = producer_for(*store, holder, {{"linger.ms", "100000"}});
+    const std::string value(100, 'v');
+    const auto call_of = [&](int n) {
+        return std::vector<BatchRecord>(static_cast<std::size_t>(n),
+                                        {.key = std::nullopt, .value = value, .timestamp = kNow});
+    };
+    std::vector<std::string> keys;  // the expected log, by key
+    for (int i = 0; i < 5; ++i) {
+        keys.push_back("single-" + std::to_string(i));
+        REQUIRE(producer.produce("t", PartitionId(0), keys.back(), value, kNow).is_ok());
+    }
+    // 12 records of ~110 bytes fit alone in 2000 bytes, not beside the 5 already open.
+    std::vector<BatchRecord> twelve = call_of(12);
+    std::vector<std::string> twelve_keys;
+    for (int i = 0; i < 12; ++i) twelve_keys.push_back("twelve-" + std::to_string(i));
+    for (int i = 0; i < 12; ++i) twelve[i].key = twelve_keys[i];
+    REQUIRE(producer.produce_batch("t", PartitionId(0), twelve).is_ok());
+    keys.insert(keys.end(), twelve_keys.begin(), twelve_keys.end());
+    // Three more fit beside the twelve.
+    std::vector<BatchRecord> three = call_of(3);
+    const std::vector<std::string> three_keys = {"three-0", "three-1", "three-2"};
+    for (int i = 0; i < 3; ++i) three[i].key = three_keys[i];
+    REQUIRE(producer.produce_batch("t", PartitionId(0), three).is_ok());
+    keys.insert(keys.end(), three_keys.begin(), three_keys.end());
+    // Twenty never fit: refused, and the open batch keeps its fifteen.
+    std::vector<BatchRecord> twenty = call_of(20);
+    const Status refused = producer.produce_batch("t", PartitionId(0), twenty);
+    CHECK(refused.code() == Code::record_too_large);
+    CHECK(refused.message().find("20 records") != std::string::npos);
+    CHECK(producer.outstanding() == keys.size());
+    REQUIRE(producer.flush().is_ok());
+
+    const auto batches = batches_of(*store, "t", 0);
+    REQUIRE(batches.size() == 2);
+    CHECK(batches[0].records.size() == 5);
+    CHECK(batches[1].records.size() == 15);
+    std::size_t i = 0;
+    for (const log::DecodedBatch& batch : batches) {
+        CHECK(batch.header.total_size() <= 2000u);
+        for (const log::Record& r : batch.records) {
+            REQUIRE(i < keys.size());
+            CHECK(r.key == keys[i]);
+            CHECK(r.offset == Offset(static_cast<std::int64_t>(i)));
+            ++i;
+        }
+    }
+    CHECK(i == keys.size());
+}
