@@ -134,9 +134,15 @@ void RecordAccumulator::encode_all(Batch& batch, const RecordsToAdd& add) {
         const BatchRecord& r = add.records[i];
         const std::int64_t timestamp = r.timestamp ? *r.timestamp : add.timestamp;
         const auto index = first + static_cast<std::int32_t>(i);
-        if (r.headers.empty()) {
-            // Most records have no headers: the encoder's header loop drops out.
-            constexpr std::span<const Header> kNone;
+        constexpr std::span<const Header> kNone;
+        if (r.key && r.value && r.headers.empty()) [[likely]] {
+            // Most records have a key and a value and no headers: the encoder's null checks
+            // and header loop drop out.
+            const log::BatchBuilder::Bytes key(*r.key);
+            const log::BatchBuilder::Bytes value(*r.value);
+            batch.records.add(key, value, kNone, timestamp, index,
+                              log::BatchBuilder::fields_size(key, value, kNone));
+        } else if (r.headers.empty()) {
             batch.records.add(r.key, r.value, kNone, timestamp, index,
                               log::BatchBuilder::fields_size(r.key, r.value, kNone));
         } else {
