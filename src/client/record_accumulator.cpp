@@ -111,16 +111,14 @@ RecordAccumulator::AllAdded RecordAccumulator::add_all(
     if (slot.open && slot.open->partition == *target.partition) {
         Batch& open = *slot.open;
         const log::BatchBuilder::Mark mark = open.records.mark();
-        encode_all(open, add);
-        if (open.records.size_bytes() <= target.max_batch_bytes) return finish(open, mark.count);
+        if (encode_all(open, add, target.max_batch_bytes) == 0) return finish(open, mark.count);
         open.records.rollback(mark);
         seal(slot);
     }
     Batch& batch = open_batch(slot, target, seal_now ? nullptr : &result.wake_sender);
-    encode_all(batch, add);
-    if (batch.records.size_bytes() > target.max_batch_bytes) {
+    result.refused_bytes = encode_all(batch, add, target.max_batch_bytes);
+    if (result.refused_bytes != 0) {
         // Too large even alone: nothing is queued. The batch holds nothing else.
-        result.refused_bytes = batch.records.size_bytes();
         slot.open.reset();
         if (slot.sealed.size() != sealed_before) result.to_drain.emplace(topic, partition);
         return result;
@@ -128,28 +126,39 @@ RecordAccumulator::AllAdded RecordAccumulator::add_all(
     return finish(batch, 0);
 }
 
-void RecordAccumulator::encode_all(Batch& batch, const RecordsToAdd& add) {
+std::size_t RecordAccumulator::encode_all(Batch& batch, const RecordsToAdd& add,
+                                          std::size_t limit) {
     const auto first = static_cast<std::int32_t>(batch.records.record_count());
     for (std::size_t i = 0; i < add.records.size(); ++i) {
         const BatchRecord& r = add.records[i];
         const std::int64_t timestamp = r.timestamp ? *r.timestamp : add.timestamp;
         const auto index = first + static_cast<std::int32_t>(i);
         constexpr std::span<const Header> kNone;
+        // A record whose fields alone take the batch past `limit` is not encoded: a call of
+        // any size or count never makes the batch grow much beyond it, nor its offset deltas
+        // overflow.
+        const auto past_limit = [&](std::size_t fields) {
+            return batch.records.size_bytes() + fields > limit;
+        };
         if (r.key && r.value && r.headers.empty()) [[likely]] {
             // Most records have a key and a value and no headers: the encoder's null checks
             // and header loop drop out.
             const log::BatchBuilder::Bytes key(*r.key);
             const log::BatchBuilder::Bytes value(*r.value);
-            batch.records.add(key, value, kNone, timestamp, index,
-                              log::BatchBuilder::fields_size(key, value, kNone));
-        } else if (r.headers.empty()) {
-            batch.records.add(r.key, r.value, kNone, timestamp, index,
-                              log::BatchBuilder::fields_size(r.key, r.value, kNone));
+            const std::size_t fields = log::BatchBuilder::fields_size(key, value, kNone);
+            if (past_limit(fields)) return batch.records.size_bytes() + fields;
+            batch.records.add(key, value, kNone, timestamp, index, fields);
         } else {
-            batch.records.add(r.key, r.value, r.headers, timestamp, index,
-                              log::BatchBuilder::fields_size(r.key, r.value, r.headers));
+            const std::size_t fields = log::BatchBuilder::fields_size(r.key, r.value, r.headers);
+            if (past_limit(fields)) return batch.records.size_bytes() + fields;
+            if (r.headers.empty()) {
+                batch.records.add(r.key, r.value, kNone, timestamp, index, fields);
+            } else {
+                batch.records.add(r.key, r.value, r.headers, timestamp, index, fields);
+            }
         }
     }
+    return batch.records.size_bytes() > limit ? batch.records.size_bytes() : 0;
 }
 
 void RecordAccumulator::add_reports(Batch& batch, const RecordsToAdd& add, std::uint32_t first,

@@ -193,8 +193,9 @@ class RecordAccumulator {
     // What add_all() did.
     struct AllAdded {
         std::optional<TopicPartition> to_drain;  // a batch of it was sealed: drain() it
-        // Not zero: the records' size as a batch of their own, above target.max_batch_bytes;
-        // none of them was queued.
+        // Not zero: the records do not fit in a batch of their own below
+        // target.max_batch_bytes, and none of them was queued; they take at least this many
+        // bytes (encoding stops at the first record past the limit).
         std::size_t refused_bytes = 0;
         bool wake_sender = false;  // the caller calls wake_sender() once it released the lock
     };
@@ -270,8 +271,11 @@ class RecordAccumulator {
         batch.records.add(r.key, r.value, r.headers, add.timestamp,
                           static_cast<std::int32_t>(batch.records.record_count()), add.fields);
     }
-    // add_all()'s encoding and reports. REQUIRES: mu_ held.
-    static void encode_all(Batch& batch, const RecordsToAdd& add);
+    // add_all()'s encoding: the records into `batch`, stopping at the first that takes it
+    // past `limit` bytes. @return 0 if all were encoded within it; else at least the size the
+    // batch would have had. REQUIRES: mu_ held.
+    static std::size_t encode_all(Batch& batch, const RecordsToAdd& add, std::size_t limit);
+    // add_all()'s reports. REQUIRES: mu_ held.
     static void add_reports(Batch& batch, const RecordsToAdd& add, std::uint32_t first,
                             const DeliveryCallback& callback);
     // Keeps the report of the record just encoded into `batch`. REQUIRES: mu_ held.

@@ -101,8 +101,12 @@ Status TopicRouter::route_batch(std::string_view topic, std::optional<PartitionI
 
 Status TopicRouter::batch_too_large(std::string_view topic, std::size_t records, std::size_t bytes,
                                     std::size_t limit) {
-    return too_large(fmt::format("a produce_batch() of {} records", records), bytes, limit, topic,
-                     "split the call or raise max.message.bytes");
+    return Status::error(
+        Code::record_too_large,
+        fmt::format("a produce_batch() of {} records takes at least {} bytes as a batch of its "
+                    "own, above max.message.bytes = {} of topic '{}'; split the call or raise "
+                    "max.message.bytes",
+                    records, bytes, limit, topic));
 }
 
 Status TopicRouter::check_partition(std::string_view topic, PartitionId partition,

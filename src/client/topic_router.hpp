@@ -114,8 +114,8 @@ class TopicRouter {
                        std::span<const BatchRecord> records, RecordAccumulator::Lock& lock,
                        Route& r);
 
-    // record_too_large for a produce_batch() call of `records` records that take `bytes`
-    // as a batch of their own, above `limit` (the Route's target.max_batch_bytes).
+    // record_too_large for a produce_batch() call of `records` records that take at least
+    // `bytes` as a batch of their own, above `limit` (the Route's target.max_batch_bytes).
     static Status batch_too_large(std::string_view topic, std::size_t records, std::size_t bytes,
                                   std::size_t limit);
 

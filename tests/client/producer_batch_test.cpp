@@ -282,6 +282,15 @@ TEST_CASE_TEMPLATE("produce_batch(): a call refused for any record queues nothin
     }
     CHECK(accepted > 5);
     CHECK(accepted < 30);
+
+    // A record claiming a terabyte is refused before a byte of it is read or allocated for.
+    const std::string small(16, 's');
+    const std::vector<BatchRecord> huge = {
+        {.key = "a", .value = value},
+        {.key = "b", .value = std::string_view(small.data(), std::size_t{1} << 40)}};
+    const Status refused = producer.produce_batch("t", PartitionId(3), huge);
+    CHECK(refused.code() == Code::record_too_large);
+    CHECK(refused.message().find("at least") != std::string::npos);
     REQUIRE(producer.flush().is_ok());
 
     // Only the accepted calls are in the logs: each as one batch.
