@@ -17,14 +17,6 @@ Status compacted_needs_key(std::string_view topic) {
         topic));
 }
 
-Status too_large(std::string_view what, std::size_t bytes, std::size_t limit,
-                 std::string_view topic, std::string_view fix) {
-    return Status::error(Code::record_too_large,
-                         fmt::format("{} of {} bytes (as a batch of its own) exceeds "
-                                     "max.message.bytes = {} of topic '{}'; {}",
-                                     what, bytes, limit, topic, fix));
-}
-
 }  // namespace
 
 Status TopicRouter::route(const RecordRef& record, RecordAccumulator::Lock& lock, Route& r) {
@@ -48,8 +40,11 @@ Status TopicRouter::route(const RecordRef& record, RecordAccumulator::Lock& lock
     const std::size_t alone =
         log::format::kBatchHeaderSize + log::BatchBuilder::record_size(r.fields, 0, 0);
     if (alone > limits.max_message_bytes) {
-        return too_large("a record", alone, limits.max_message_bytes, record.topic,
-                         "send a smaller record or raise max.message.bytes");
+        return Status::error(
+            Code::record_too_large,
+            fmt::format("a record of {} bytes (as a batch of its own) exceeds max.message.bytes "
+                        "= {} of topic '{}'; send a smaller record or raise max.message.bytes",
+                        alone, limits.max_message_bytes, record.topic));
     }
     return Status::ok();
 }
