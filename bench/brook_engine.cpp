@@ -114,9 +114,12 @@ public:
         for (std::size_t r = 0; r < count; ++r) {
             const std::int64_t i = first + static_cast<std::int64_t>(r);
             gen.key(i, &keys_[r * 8]);
-            records_[r] = {.key = std::string_view(&keys_[r * 8], 8),
-                           .value = gen.value(i),
-                           .timestamp = base_timestamp_ms() + i};
+            // Member by member: building a whole BatchRecord and copying it in makes GCC store
+            // each optional in parts and load it back whole, which stalls store forwarding.
+            BatchRecord& record = records_[r];
+            record.key = std::string_view(&keys_[r * 8], 8);
+            record.value = gen.value(i);
+            record.timestamp = base_timestamp_ms() + i;
         }
         check(producer_->produce_batch(kBenchTopic, PartitionId(0), records_), "produce_batch");
     }
