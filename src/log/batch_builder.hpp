@@ -11,9 +11,10 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <bit>
-#include <cassert>
 #include <brook/status.hpp>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -118,9 +119,17 @@ class BatchBuilder {
 
   private:
     static std::size_t varint_size(std::uint64_t zigzagged) noexcept {
-        // 1 + (index of the highest set bit) / 7, and 1 for 0, without a division.
-        const auto high = static_cast<unsigned>(63 - std::countl_zero(zigzagged | 1));
-        return (high * 9 + 73) / 64;
+        // By the number of leading zero bits: 1 + (index of the highest set bit) / 7, and 1
+        // for 0.
+        static constexpr auto kSizes = [] {
+            std::array<std::uint8_t, 65> sizes{};
+            for (int zeros = 0; zeros <= 64; ++zeros) {
+                const int high = zeros == 64 ? 0 : 63 - zeros;
+                sizes[static_cast<std::size_t>(zeros)] = static_cast<std::uint8_t>(1 + high / 7);
+            }
+            return sizes;
+        }();
+        return kSizes[static_cast<std::size_t>(std::countl_zero(zigzagged))];
     }
     // util::zigzag_encode of a length, which is never negative: twice it.
     static std::uint64_t length_zigzag(std::size_t length) noexcept {
