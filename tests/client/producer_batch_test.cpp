@@ -5,33 +5,26 @@
 // a model of every partition's log, read back batch by batch.
 #include <doctest/doctest.h>
 
-#include <fmt/format.h>
-
 #include <brook/brook.hpp>
 #include <chrono>
-#include <cstdio>
 #include <map>
 #include <optional>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "api/api_env.hpp"
 #include "api/txn_util.hpp"
 #include "client/partitioner.hpp"
+#include "client/producer_batch_support.hpp"
 #include "log/batch_builder.hpp"
 #include "log/format.hpp"
-#include "log/partition_log.hpp"
-#include "store/store_core.hpp"
 
 using namespace brook;
 using namespace brook_test;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr std::int64_t kNow = 1'700'000'000'000;
 
 // A record as the model expects it in the log, and the call it came from.
 struct Expected {
@@ -50,41 +43,20 @@ struct Call {
     void make_views(bool with_timestamps) {
         views.clear();
         for (const Expected& e : records) {
-            views.push_back({.key = e.key ? std::optional<std::string_view>(*e.key) : std::nullopt,
-                             .value = e.value ? std::optional<std::string_view>(*e.value)
-                                              : std::nullopt,
-                             .timestamp = with_timestamps ? std::optional(e.timestamp)
-                                                          : std::nullopt,
-                             .headers = e.headers});
+            views.push_back(
+                {.key = e.key ? std::optional<std::string_view>(*e.key) : std::nullopt,
+                 .value = e.value ? std::optional<std::string_view>(*e.value) : std::nullopt,
+                 .timestamp = with_timestamps ? std::optional(e.timestamp) : std::nullopt,
+                 .headers = e.headers});
         }
     }
 };
 
-std::vector<log::DecodedBatch> batches_of(Store& store, const std::string& topic, int p) {
-    auto partition = store.core()->partition(topic, PartitionId(p));
-    REQUIRE(partition.is_ok());
-    auto batches = (*partition)->log->read(Offset(0), 64 << 20);
-    REQUIRE_MESSAGE(batches.is_ok(), batches.status().to_string());
-    return std::move(batches).value();
-}
-
-std::int64_t log_end(Store& store, const std::string& topic, int p) {
-    auto partition = store.core()->partition(topic, PartitionId(p));
-    REQUIRE(partition.is_ok());
-    return (*partition)->log->log_end_offset().value();
-}
-
-Producer& producer_for(Store& store, std::unique_ptr<Producer>& holder, const Config& config) {
-    auto created = Producer::create(store, config);
-    REQUIRE_MESSAGE(created.is_ok(), created.status().to_string());
-    holder = std::move(created).value();
-    return *holder;
-}
-
 }  // namespace
 
-TEST_CASE_TEMPLATE("produce_batch() and produce() mixed: every call's records in one batch, as the model says",
-                   Fixture, MemoryStore, DiskStore) {
+TEST_CASE_TEMPLATE(
+    "produce_batch() and produce() mixed: every call's records in one batch, as the model says",
+    Fixture, MemoryStore, DiskStore) {
     Fixture fixture;
     auto clock = std::make_shared<ManualClock>(kNow);
     auto store = fixture.open({.clock = clock});
@@ -99,11 +71,13 @@ TEST_CASE_TEMPLATE("produce_batch() and produce() mixed: every call's records in
     std::mt19937_64 rng(20261126);
     const auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
     std::map<int, std::vector<Expected>> model;  // partition -> its log
-    std::map<int, std::vector<std::pair<int, std::int64_t>>> reports;  // call -> (partition, offset)
+    std::map<int, std::vector<std::pair<int, std::int64_t>>>
+        reports;  // call -> (partition, offset)
     const auto random_record = [&](int call, std::optional<std::string> key) {
         Expected e;
         e.key = std::move(key);
-        if (pick(10) != 0) e.value = std::string(static_cast<std::size_t>(pick(400)), 'a' + pick(26));
+        if (pick(10) != 0)
+            e.value = std::string(static_cast<std::size_t>(pick(400)), 'a' + pick(26));
         if (pick(4) == 0) e.headers.push_back({"h" + std::to_string(pick(5)), std::nullopt});
         if (pick(4) == 0) e.headers.push_back({"trace", std::to_string(rng())});
         e.timestamp = kNow + pick(1000);
@@ -122,8 +96,11 @@ TEST_CASE_TEMPLATE("produce_batch() and produce() mixed: every call's records in
             const int p = pick(kPartitions);
             Expected e = random_record(call, "single-" + std::to_string(pick(50)));
             REQUIRE(producer
-                        .produce({.topic = "t", .key = e.key, .value = e.value,
-                                  .headers = e.headers, .timestamp = e.timestamp,
+                        .produce({.topic = "t",
+                                  .key = e.key,
+                                  .value = e.value,
+                                  .headers = e.headers,
+                                  .timestamp = e.timestamp,
                                   .partition = PartitionId(p)},
                                  callback)
                         .is_ok());
@@ -303,8 +280,9 @@ TEST_CASE_TEMPLATE("produce_batch(): a call refused for any record queues nothin
     for (int b = 0; b < accepted; ++b) CHECK(batches[b].records.size() == std::size_t(b) + 1);
 }
 
-TEST_CASE_TEMPLATE("produce_batch() with linger.ms = 0 appends before it returns; otherwise it lingers",
-                   Fixture, MemoryStore, DiskStore) {
+TEST_CASE_TEMPLATE(
+    "produce_batch() with linger.ms = 0 appends before it returns; otherwise it lingers", Fixture,
+    MemoryStore, DiskStore) {
     Fixture fixture;
     auto store = fixture.open();
     REQUIRE(store->create_topic("t", 1).is_ok());
@@ -342,11 +320,9 @@ TEST_CASE_TEMPLATE("produce_batch() in transactions: committed together, aborted
     auto store = fixture.open();
     REQUIRE(store->create_topic("t", 2).is_ok());
     auto producer = make_txn_producer(*store, "batcher");
-    const std::vector<BatchRecord> records = {{.key = "k1", .value = "a"},
-                                              {.key = "k2", .value = "b"},
-                                              {.key = "k3", .value = "c"}};
-    CHECK(producer->produce_batch("t", PartitionId(0), records).code() ==
-          Code::invalid_txn_state);
+    const std::vector<BatchRecord> records = {
+        {.key = "k1", .value = "a"}, {.key = "k2", .value = "b"}, {.key = "k3", .value = "c"}};
+    CHECK(producer->produce_batch("t", PartitionId(0), records).code() == Code::invalid_txn_state);
 
     REQUIRE(producer->begin_transaction().is_ok());
     REQUIRE(producer->produce_batch("t", PartitionId(0), records).is_ok());
@@ -370,8 +346,9 @@ TEST_CASE_TEMPLATE("produce_batch() in transactions: committed together, aborted
     CHECK(read_topic(*store, "t", 2, "read_uncommitted").at(1).size() == 6);
 }
 
-TEST_CASE_TEMPLATE("produce_batch(): a call too large to join the open batch seals it intact and starts its own",
-                   Fixture, MemoryStore, DiskStore) {
+TEST_CASE_TEMPLATE(
+    "produce_batch(): a call too large to join the open batch seals it intact and starts its own",
+    Fixture, MemoryStore, DiskStore) {
     Fixture fixture;
     auto store = fixture.open();
     REQUIRE(store->create_topic("t", 1, {{"max.message.bytes", "2000"}}).is_ok());
@@ -423,83 +400,4 @@ TEST_CASE_TEMPLATE("produce_batch(): a call too large to join the open batch sea
         }
     }
     CHECK(i == keys.size());
-}
-
-TEST_CASE_TEMPLATE("produce_batch() from threads at once: each call whole, each thread's calls in order",
-                   Fixture, MemoryStore, DiskStore) {
-    Fixture fixture;
-    auto store = fixture.open();
-    constexpr int kPartitions = 2;
-    REQUIRE(store->create_topic("t", kPartitions, {{"max.message.bytes", "30000"}}).is_ok());
-    std::unique_ptr<Producer> holder;
-    // Batches sealed by size, by the sender's linger and by flush(), while threads add.
-    Producer& producer =
-        producer_for(*store, holder, {{"linger.ms", "1"}, {"batch.size", "2000"}});
-
-    constexpr int kThreads = 4;
-    constexpr int kCalls = 150;
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-        threads.emplace_back([&producer, t] {
-            std::mt19937 rng(static_cast<unsigned>(t) + 7);
-            for (int call = 0; call < kCalls; ++call) {
-                const auto p = PartitionId(static_cast<std::int32_t>(rng() % kPartitions));
-                const int n = static_cast<int>(rng() % 20);
-                // The key names the thread, the call and the record's place in it.
-                std::vector<std::string> keys;
-                for (int i = 0; i < std::max(n, 1); ++i) {
-                    keys.push_back(fmt::format("{}/{}/{}/{}", t, call, i, std::max(n, 1)));
-                }
-                const std::string value(rng() % 300, 'x');
-                Status status;
-                if (n == 0) {
-                    status = producer.produce("t", p, keys[0], value);
-                } else {
-                    std::vector<BatchRecord> records;
-                    for (const std::string& key : keys) records.push_back({.key = key, .value = value});
-                    status = producer.produce_batch("t", p, records);
-                }
-                REQUIRE(status.is_ok());
-            }
-        });
-    }
-    for (std::thread& thread : threads) thread.join();
-    REQUIRE(producer.flush().is_ok());
-
-    std::size_t records = 0;
-    for (int p = 0; p < kPartitions; ++p) {
-        std::map<int, int> last_call;  // thread -> its last call seen in this partition
-        for (const log::DecodedBatch& batch : batches_of(*store, "t", p)) {
-            for (std::size_t r = 0; r < batch.records.size();) {
-                int t = 0, call = 0, i = 0, n = 0;
-                REQUIRE(batch.records[r].key.has_value());
-                REQUIRE(std::sscanf(batch.records[r].key->c_str(), "%d/%d/%d/%d", &t, &call, &i,
-                                    &n) == 4);
-                CHECK(i == 0);
-                const auto seen = last_call.find(t);
-                CHECK((seen == last_call.end() || seen->second < call));
-                last_call[t] = call;
-                // The call's records follow, all of them, in this batch.
-                REQUIRE(r + static_cast<std::size_t>(n) <= batch.records.size());
-                for (int k = 0; k < n; ++k) {
-                    CHECK(batch.records[r + static_cast<std::size_t>(k)].key ==
-                          fmt::format("{}/{}/{}/{}", t, call, k, n));
-                }
-                r += static_cast<std::size_t>(n);
-                records += static_cast<std::size_t>(n);
-            }
-        }
-    }
-    CHECK(producer.outstanding() == 0);
-    // Every record of every call is in the log once.
-    std::size_t expected = 0;
-    for (int t = 0; t < kThreads; ++t) {
-        std::mt19937 rng(static_cast<unsigned>(t) + 7);
-        for (int call = 0; call < kCalls; ++call) {
-            rng();
-            expected += static_cast<std::size_t>(std::max(static_cast<int>(rng() % 20), 1));
-            rng();
-        }
-    }
-    CHECK(records == expected);
 }
