@@ -107,21 +107,24 @@ public:
     void finish_writes() override { check(producer_->flush(), "flush"); }
 
     // One produce_batch() call per commit batch, as the peers take theirs (a WriteBatch, a
-    // transaction, rd_kafka_produce_batch()). The caller's bytes, copied by the call.
+    // transaction, rd_kafka_produce_batch()). The caller's bytes, copied by the call, from
+    // this thread's buffers (write() may run on several threads at once).
     void produce_batch(const RecordGen& gen, std::int64_t first, std::size_t count) {
-        keys_.resize(count * 8);
-        records_.resize(count);
+        thread_local std::vector<char> keys;            // 8 bytes each
+        thread_local std::vector<BatchRecord> records;  // viewing them
+        keys.resize(count * 8);
+        records.resize(count);
         for (std::size_t r = 0; r < count; ++r) {
             const std::int64_t i = first + static_cast<std::int64_t>(r);
-            gen.key(i, &keys_[r * 8]);
+            gen.key(i, &keys[r * 8]);
             // Member by member: building a whole BatchRecord and copying it in makes GCC store
             // each optional in parts and load it back whole, which stalls store forwarding.
-            BatchRecord& record = records_[r];
-            record.key = std::string_view(&keys_[r * 8], 8);
+            BatchRecord& record = records[r];
+            record.key = std::string_view(&keys[r * 8], 8);
             record.value = gen.value(i);
             record.timestamp = base_timestamp_ms() + i;
         }
-        check(producer_->produce_batch(kBenchTopic, PartitionId(0), records_), "produce_batch");
+        check(producer_->produce_batch(kBenchTopic, PartitionId(0), records), "produce_batch");
     }
 
     // One produce() call per record: the caller's bytes, copied into the batch, as
@@ -215,8 +218,6 @@ private:
     }
 
     Spec spec_;
-    std::vector<char> keys_;            // produce_batch()'s keys, 8 bytes each
-    std::vector<BatchRecord> records_;  // and its records
     std::unique_ptr<Store> store_;
     std::unique_ptr<Producer> producer_;
     std::unique_ptr<Consumer> consumer_;
