@@ -121,12 +121,12 @@ private:
             rd_kafka_message_t* rest = messages_.data() + sent;
             const int queued = rd_kafka_produce_batch(topic_, 0, RD_KAFKA_MSG_F_COPY, rest,
                                                       static_cast<int>(count - sent));
+            // The first `queued` were taken; the rest may only have met a full queue.
             for (std::size_t m = sent; m < count; ++m) {
                 const rd_kafka_resp_err_t err = messages_[m].err;
-                const bool tail = m >= sent + static_cast<std::size_t>(queued);
-                if (err == RD_KAFKA_RESP_ERR_NO_ERROR
-                        ? tail
-                        : !tail || err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                const bool taken = m < sent + static_cast<std::size_t>(queued);
+                if (taken ? err != RD_KAFKA_RESP_ERR_NO_ERROR
+                          : err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                     die(std::string("rdkafka: produce_batch: ") + rd_kafka_err2str(err));
                 }
             }
