@@ -98,32 +98,40 @@ RecordAccumulator::AllAdded RecordAccumulator::add_all(
     Slot& slot = this->slot(topic, partition, target);
     const std::size_t sealed_before = slot.sealed.size();
     AllAdded result;
-    const auto finish = [&](Batch& batch, std::uint32_t first) {
-        if (callback) add_reports(batch, add, first, callback);
-        if (seal_now || batch.records.size_bytes() - log::format::kBatchHeaderSize >= batch_size_) {
-            seal(slot);
-        }
-        if (slot.sealed.size() != sealed_before) result.to_drain.emplace(topic, partition);
-        return result;
-    };
+    Batch* taken = nullptr;   // the batch the records went into, if any
+    std::uint32_t first = 0;  // the index of the first of them in it
     // Into the open batch if they fit beside its records: encoded there, and taken out again
     // if they take it past the limit (no pass over the records to size them first).
     if (slot.open && slot.open->partition == *target.partition) {
         Batch& open = *slot.open;
         const log::BatchBuilder::Mark mark = open.records.mark();
-        if (encode_all(open, add, target.max_batch_bytes) == 0) return finish(open, mark.count);
-        open.records.rollback(mark);
-        seal(slot);
+        if (encode_all(open, add, target.max_batch_bytes) == 0) {
+            taken = &open;
+            first = mark.count;
+        } else {
+            open.records.rollback(mark);
+            seal(slot);
+        }
     }
-    Batch& batch = open_batch(slot, target, seal_now ? nullptr : &result.wake_sender);
-    result.refused_bytes = encode_all(batch, add, target.max_batch_bytes);
-    if (result.refused_bytes != 0) {
-        // Too large even alone: nothing is queued. The batch holds nothing else.
-        slot.open.reset();
-        if (slot.sealed.size() != sealed_before) result.to_drain.emplace(topic, partition);
-        return result;
+    if (taken == nullptr) {
+        Batch& batch = open_batch(slot, target, seal_now ? nullptr : &result.wake_sender);
+        result.refused_bytes = encode_all(batch, add, target.max_batch_bytes);
+        if (result.refused_bytes == 0) {
+            taken = &batch;
+        } else {
+            // Too large even alone: nothing is queued. The batch holds nothing else.
+            slot.open.reset();
+        }
     }
-    return finish(batch, 0);
+    if (taken != nullptr) {
+        if (callback) add_reports(*taken, add, first, callback);
+        if (seal_now ||
+            taken->records.size_bytes() - log::format::kBatchHeaderSize >= batch_size_) {
+            seal(slot);
+        }
+    }
+    if (slot.sealed.size() != sealed_before) result.to_drain.emplace(topic, partition);
+    return result;
 }
 
 std::size_t RecordAccumulator::encode_all(Batch& batch, const RecordsToAdd& add,
@@ -151,11 +159,7 @@ std::size_t RecordAccumulator::encode_all(Batch& batch, const RecordsToAdd& add,
         } else {
             const std::size_t fields = log::BatchBuilder::fields_size(r.key, r.value, r.headers);
             if (past_limit(fields)) return batch.records.size_bytes() + fields;
-            if (r.headers.empty()) {
-                batch.records.add(r.key, r.value, kNone, timestamp, index, fields);
-            } else {
-                batch.records.add(r.key, r.value, r.headers, timestamp, index, fields);
-            }
+            batch.records.add(r.key, r.value, r.headers, timestamp, index, fields);
         }
     }
     return batch.records.size_bytes() > limit ? batch.records.size_bytes() : 0;
