@@ -71,8 +71,7 @@ void RecordAccumulator::seal_if_record_overflows(Slot& slot, const BatchTarget& 
     if (after > target.max_batch_bytes) seal(slot);
 }
 
-std::optional<TopicPartition> RecordAccumulator::add(Lock lock,
-                                                     const std::string& topic,
+std::optional<TopicPartition> RecordAccumulator::add(Lock lock, const std::string& topic,
                                                      PartitionId partition,
                                                      const BatchTarget& target,
                                                      const RecordToAdd& record, ReportSink&& sink) {
@@ -92,8 +91,9 @@ std::optional<TopicPartition> RecordAccumulator::add(Lock lock,
 }
 
 RecordAccumulator::AllAdded RecordAccumulator::add_all(
-    Lock& lock, const std::string& topic, PartitionId partition, const BatchTarget& target,
-    const RecordsToAdd& add, const DeliveryCallback& callback, bool seal_now) {
+    [[maybe_unused]] Lock& lock, const std::string& topic, PartitionId partition,
+    const BatchTarget& target, const RecordsToAdd& add, const DeliveryCallback& callback,
+    bool seal_now) {
     assert(lock.mutex() == &mu_ && lock.owns_lock());
     Slot& slot = this->slot(topic, partition, target);
     const std::size_t sealed_before = slot.sealed.size();
@@ -136,33 +136,30 @@ RecordAccumulator::AllAdded RecordAccumulator::add_all(
 
 std::size_t RecordAccumulator::encode_all(Batch& batch, const RecordsToAdd& add,
                                           std::size_t limit) {
-    const auto first = static_cast<std::int32_t>(batch.records.record_count());
-    for (std::size_t i = 0; i < add.records.size(); ++i) {
-        const BatchRecord& r = add.records[i];
-        const std::int64_t timestamp = r.timestamp ? *r.timestamp : add.timestamp;
-        const auto index = first + static_cast<std::int32_t>(i);
-        constexpr std::span<const Header> kNone;
+    log::BatchBuilder& records = batch.records;
+    auto index = static_cast<std::int32_t>(records.record_count());
+    constexpr std::span<const Header> kNone;
+    for (const BatchRecord& r : add.records) {
+        const std::int64_t timestamp = r.timestamp.value_or(add.timestamp);
         // A record whose fields alone take the batch past `limit` is not encoded: a call of
         // any size or count never makes the batch grow much beyond it, nor its offset deltas
         // overflow.
-        const auto past_limit = [&](std::size_t fields) {
-            return batch.records.size_bytes() + fields > limit;
-        };
         if (r.key && r.value && r.headers.empty()) [[likely]] {
             // Most records have a key and a value and no headers: the encoder's null checks
             // and header loop drop out.
             const log::BatchBuilder::Bytes key(*r.key);
             const log::BatchBuilder::Bytes value(*r.value);
             const std::size_t fields = log::BatchBuilder::fields_size(key, value, kNone);
-            if (past_limit(fields)) return batch.records.size_bytes() + fields;
-            batch.records.add(key, value, kNone, timestamp, index, fields);
+            if (records.size_bytes() + fields > limit) return records.size_bytes() + fields;
+            records.add(key, value, kNone, timestamp, index, fields);
         } else {
             const std::size_t fields = log::BatchBuilder::fields_size(r.key, r.value, r.headers);
-            if (past_limit(fields)) return batch.records.size_bytes() + fields;
-            batch.records.add(r.key, r.value, r.headers, timestamp, index, fields);
+            if (records.size_bytes() + fields > limit) return records.size_bytes() + fields;
+            records.add(r.key, r.value, r.headers, timestamp, index, fields);
         }
+        ++index;
     }
-    return batch.records.size_bytes() > limit ? batch.records.size_bytes() : 0;
+    return records.size_bytes() > limit ? records.size_bytes() : 0;
 }
 
 void RecordAccumulator::add_reports(Batch& batch, const RecordsToAdd& add, std::uint32_t first,
@@ -179,10 +176,9 @@ void RecordAccumulator::wake_sender() {
     due_cv_.notify_one();
 }
 
-TopicPartition RecordAccumulator::add_alone([[maybe_unused]] Lock lock,
-                                            const std::string& topic, PartitionId partition,
-                                            const BatchTarget& target, const RecordToAdd& record,
-                                            ReportSink&& sink) {
+TopicPartition RecordAccumulator::add_alone([[maybe_unused]] Lock lock, const std::string& topic,
+                                            PartitionId partition, const BatchTarget& target,
+                                            const RecordToAdd& record, ReportSink&& sink) {
     assert(lock.mutex() == &mu_ && lock.owns_lock());
     Slot& slot = this->slot(topic, partition, target);
     if (slot.open) seal(slot);
@@ -192,10 +188,9 @@ TopicPartition RecordAccumulator::add_alone([[maybe_unused]] Lock lock,
     return TopicPartition{topic, partition};
 }
 
-TopicPartition RecordAccumulator::add_and_seal([[maybe_unused]] Lock lock,
-                                               const std::string& topic, PartitionId partition,
-                                               const BatchTarget& target, const RecordToAdd& record,
-                                               ReportSink&& sink) {
+TopicPartition RecordAccumulator::add_and_seal([[maybe_unused]] Lock lock, const std::string& topic,
+                                               PartitionId partition, const BatchTarget& target,
+                                               const RecordToAdd& record, ReportSink&& sink) {
     assert(lock.mutex() == &mu_ && lock.owns_lock());
     Slot& slot = this->slot(topic, partition, target);
     seal_if_record_overflows(slot, target, record);

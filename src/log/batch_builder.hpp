@@ -97,7 +97,6 @@ class BatchBuilder {
     // REQUIRES: `m` came from mark() on this builder, and finish() was not called since.
     void rollback(const Mark& m) noexcept {
         size_ = m.size;
-        record_end_ = m.size;
         count_ = m.count;
         last_offset_delta_ = m.last_offset_delta;
         max_timestamp_ = m.max_timestamp;
@@ -187,8 +186,7 @@ class BatchBuilder {
     // Reserves the record's bytes, writes its length, attributes and deltas.
     // @return where its key goes. Inline: it runs once per record produced.
     [[gnu::always_inline]] std::byte* begin_record(std::int64_t timestamp,
-                                                   std::int32_t offset_delta,
-                                                   std::size_t fields) {
+                                                   std::int32_t offset_delta, std::size_t fields) {
         assert(offset_delta > last_offset_delta_);
         if (count_ == 0) {
             first_timestamp_ = timestamp;
@@ -207,7 +205,6 @@ class BatchBuilder {
         if (size_ + total > bytes_.size()) grow(size_ + total);
         std::byte* p = bytes_.data() + size_;
         size_ += total;
-        record_end_ = size_;
         ++count_;
         last_offset_delta_ = offset_delta;
         p = put_varint(p, body_zigzag);
@@ -216,14 +213,14 @@ class BatchBuilder {
         return put_varint(p, offset_zigzag);
     }
     void end_record([[maybe_unused]] std::byte* end) noexcept {
-        assert(end == bytes_.data() + record_end_);
+        // begin_record() moved size_ to where the record must end.
+        assert(end == bytes_.data() + size_);
     }
     // Grows the buffer to at least `size` bytes.
     void grow(std::size_t size);
 
     std::vector<std::byte> bytes_;  // [0, size_) in use: header room, then the records
     std::size_t size_;
-    std::size_t record_end_ = 0;  // where the record being added must end
     std::uint32_t count_ = 0;
     std::int32_t last_offset_delta_ = -1;
     std::int64_t first_timestamp_ = 0;
