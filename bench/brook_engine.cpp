@@ -90,11 +90,15 @@ class BrookEngine final : public Engine {
             if (!report.is_ok()) die("produce_sync: " + report.status().to_string());
             return;
         }
+        PhaseTimes::Clock::time_point t = PhaseTimes::Clock::now();
         if (count > 1 && !per_record_produce()) {
-            produce_batch(gen, first, count);
+            const std::span<const BatchRecord> records = fill_batch(gen, first, count);
+            t = phases_.add(kFill, t);
+            check(producer_->produce_batch(kBenchTopic, PartitionId(0), records), "produce_batch");
         } else {
             produce_each(gen, first, end);
         }
+        t = phases_.add(kProduce, t);
         if (spec_.workload == "produce-unbatched") {
             // As a Kafka client is used: serve delivery reports as they come.
             producer_->poll(0ms);
@@ -102,14 +106,21 @@ class BrookEngine final : public Engine {
         }
         // One commit: the batch is appended (and with acks=all fsynced) before this returns.
         check(producer_->flush(), "flush");
+        phases_.add(kFlush, t);
     }
 
     void finish_writes() override { check(producer_->flush(), "flush"); }
 
-    // One produce_batch() call per commit batch, as the peers take theirs (a WriteBatch, a
-    // transaction, rd_kafka_produce_batch()). The caller's bytes, copied by the call, from
-    // this thread's buffers (write() may run on several threads at once).
-    void produce_batch(const RecordGen& gen, std::int64_t first, std::size_t count) {
+    std::optional<std::string> write_phases() const override {
+        if (spec_.batch <= 1) return std::nullopt;
+        return phases_.note();
+    }
+
+    // The records of one produce_batch() call per commit batch, as the peers take theirs (a
+    // WriteBatch, a transaction, rd_kafka_produce_batch()): views of the caller's bytes, which
+    // the call copies, in this thread's buffers (write() may run on several threads at once).
+    static std::span<const BatchRecord> fill_batch(const RecordGen& gen, std::int64_t first,
+                                                   std::size_t count) {
         thread_local std::vector<char> keys;            // 8 bytes each
         thread_local std::vector<BatchRecord> records;  // viewing them
         keys.resize(count * 8);
@@ -130,7 +141,7 @@ class BrookEngine final : public Engine {
             record.value = gen.value(i);
             record.timestamp = base_timestamp + i;
         }
-        check(producer_->produce_batch(kBenchTopic, PartitionId(0), records), "produce_batch");
+        return records;
     }
 
     // One produce() call per record: the caller's bytes, copied into the batch, as
@@ -224,7 +235,11 @@ class BrookEngine final : public Engine {
         return *consumer_;
     }
 
+    // write()'s phases: with produce() per record (BROOK_BENCH_PER_RECORD=1), the records
+    // are made inside the produce phase.
+    enum Phase : std::size_t { kFill, kProduce, kFlush };
     Spec spec_;
+    PhaseTimes phases_{"fill", per_record_produce() ? "produce" : "produce_batch", "flush"};
     std::unique_ptr<Store> store_;
     std::unique_ptr<Producer> producer_;
     std::unique_ptr<Consumer> consumer_;
@@ -244,6 +259,7 @@ class BrookLogEngine final : public Engine {
         thread_local std::vector<std::byte> buffer;
         log::BatchBuilder builder(std::move(buffer));
         const std::span<const log::Header> no_headers;
+        PhaseTimes::Clock::time_point t = PhaseTimes::Clock::now();
         for (std::size_t r = 0; r < count; ++r) {
             const std::int64_t i = first + static_cast<std::int64_t>(r);
             char key_bytes[8];
@@ -256,8 +272,10 @@ class BrookLogEngine final : public Engine {
         }
         log::BatchOptions options;
         if (spec_.json) options.compression = log::Compression::zstd;
+        t = phases_.add(kEncode, t);
         auto bytes = builder.finish(options);
         if (!bytes.is_ok()) die("BatchBuilder::finish: " + bytes.status().to_string());
+        t = phases_.add(kFinish, t);
         // As the Producer does: the bytes were encoded just now, so the log need not hash them
         // again (reads still verify the checksum).
         auto appended = log_->append(*bytes, {.freshly_encoded = true});
@@ -265,7 +283,13 @@ class BrookLogEngine final : public Engine {
         if (spec_.durability != Durability::none) {
             check(log_->sync_to(appended->last_offset + 1), "sync_to");
         }
+        phases_.add(kAppend, t);
         buffer = std::move(bytes).value();
+    }
+
+    std::optional<std::string> write_phases() const override {
+        if (spec_.batch <= 1) return std::nullopt;
+        return phases_.note();
     }
 
     // The log's zero-copy scan, as an embedder reading the log directly does it: one read
@@ -323,7 +347,11 @@ class BrookLogEngine final : public Engine {
     std::vector<std::string> notes() override { return disk_notes(spec_.dir); }
 
   private:
+    // write()'s phases: encoding the records (the generator's included), the batch header and
+    // checksum, and the append (with its fsync when the row asks for one).
+    enum Phase : std::size_t { kEncode, kFinish, kAppend };
     Spec spec_;
+    PhaseTimes phases_{"encode", "finish", "append"};
     std::unique_ptr<log::PartitionLog> log_;
 };
 

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -77,6 +77,9 @@ Row run_append(const Spec& spec, Engine& engine) {
     row.notes.push_back(watch.cpu_note());
 
     latencies.fill(row);
+    if (std::optional<std::string> phases = engine.write_phases()) {
+        row.notes.push_back(std::move(*phases));
+    }
     for (std::string& note : engine.notes()) row.notes.push_back(std::move(note));
     return row;
 }
@@ -118,7 +121,8 @@ Row run_point_reads(const Spec& spec, Engine& engine,
 
     std::vector<std::int64_t> targets(static_cast<std::size_t>(spec.records));
     for (std::size_t i = 0; i < targets.size(); ++i) {
-        targets[i] = static_cast<std::int64_t>(splitmix64(0xbeef + i) % static_cast<std::uint64_t>(n));
+        targets[i] =
+            static_cast<std::int64_t>(splitmix64(0xbeef + i) % static_cast<std::uint64_t>(n));
     }
     Latencies latencies;
     latencies.reserve(targets.size());
@@ -143,7 +147,8 @@ Row run_point_reads(const Spec& spec, Engine& engine,
 }  // namespace
 
 Row run_seek_offset(const Spec& spec, Engine& engine) {
-    return run_point_reads(spec, engine, [&](std::int64_t target) { return engine.read_at(target); });
+    return run_point_reads(spec, engine,
+                           [&](std::int64_t target) { return engine.read_at(target); });
 }
 
 Row run_seek_time(const Spec& spec, Engine& engine) {
@@ -173,9 +178,9 @@ Row run_recovery(const Spec& spec, const EngineFactory& factory) {
     Stopwatch watch;
     engine->recover(spec, spec.records);
     row.seconds = watch.seconds();
-    row.notes.push_back("validated " + std::to_string(bytes) + " bytes of log, " +
-                        std::to_string(static_cast<std::int64_t>(double(bytes) / row.seconds / 1e6)) +
-                        " MB/s");
+    row.notes.push_back(
+        "validated " + std::to_string(bytes) + " bytes of log, " +
+        std::to_string(static_cast<std::int64_t>(double(bytes) / row.seconds / 1e6)) + " MB/s");
     for (std::string& note : engine->notes()) row.notes.push_back(std::move(note));
     return row;
 }

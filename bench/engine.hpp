@@ -16,6 +16,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,7 +39,7 @@ inline void fold_value(std::uint64_t& acc, std::string_view value) noexcept {
 }
 
 class Engine {
-public:
+  public:
     virtual ~Engine() = default;
 
     // Creates the system's store in spec.dir, with spec.durability for every commit.
@@ -63,9 +64,7 @@ public:
     }
 
     // Reads the value of the record at `offset`.
-    virtual std::string read_at(std::int64_t /*offset*/) {
-        die("this engine has no point reads");
-    }
+    virtual std::string read_at(std::int64_t /*offset*/) { die("this engine has no point reads"); }
 
     // Reads the value of the first record whose timestamp is >= `timestamp_ms`.
     virtual std::string read_at_time(std::int64_t /*timestamp_ms*/) {
@@ -81,6 +80,10 @@ public:
 
     // Notes for the row (bytes on disk and the like), after the timed part.
     virtual std::vector<std::string> notes() { return {}; }
+
+    // For an append row: where write()'s time went (PhaseTimes::note()), if the engine
+    // measures it.
+    virtual std::optional<std::string> write_phases() const { return std::nullopt; }
 };
 
 using EngineFactory = std::function<std::unique_ptr<Engine>()>;

@@ -33,6 +33,31 @@ std::string Stopwatch::cpu_note() const {
     return text;
 }
 
+PhaseTimes::PhaseTimes(std::initializer_list<const char*> names) {
+    for (const char* name : names) {
+        if (count_ == kMaxPhases) die("PhaseTimes: too many phases");
+        names_[count_++] = name;
+    }
+}
+
+PhaseTimes::Clock::time_point PhaseTimes::add(std::size_t phase, Clock::time_point since) noexcept {
+    const Clock::time_point now = Clock::now();
+    ns_[phase].fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(now - since).count(),
+                         std::memory_order_relaxed);
+    return now;
+}
+
+std::string PhaseTimes::note() const {
+    std::string note = "write() time by phase:";
+    for (std::size_t i = 0; i < count_; ++i) {
+        char text[64];
+        std::snprintf(text, sizeof text, "%s %s %.1f ms", i == 0 ? "" : ",", names_[i],
+                      double(ns_[i].load(std::memory_order_relaxed)) / 1e6);
+        note += text;
+    }
+    return note;
+}
+
 namespace {
 
 std::vector<Case>& registry() {
@@ -53,7 +78,9 @@ bool register_case(std::string workload, std::string system, CaseFn fn) {
     return true;
 }
 
-const std::vector<Case>& cases() { return registry(); }
+const std::vector<Case>& cases() {
+    return registry();
+}
 
 Spec make_spec(std::string_view workload, std::string_view system, bool quick, std::string dir,
                std::string shared) {
@@ -113,7 +140,9 @@ Spec make_spec(std::string_view workload, std::string_view system, bool quick, s
     return s;
 }
 
-std::int64_t log_records(const Spec& spec) { return spec.quick ? 1'000'000 : 10'000'000; }
+std::int64_t log_records(const Spec& spec) {
+    return spec.quick ? 1'000'000 : 10'000'000;
+}
 
 std::uint64_t splitmix64(std::uint64_t x) noexcept {
     x += 0x9e3779b97f4a7c15ULL;
@@ -156,7 +185,9 @@ std::uint64_t RecordGen::key_u64(std::int64_t i) const noexcept {
     return splitmix64(seed_ ^ static_cast<std::uint64_t>(i));
 }
 
-void RecordGen::key(std::int64_t i, char out[8]) const noexcept { put_be64(out, key_u64(i)); }
+void RecordGen::key(std::int64_t i, char out[8]) const noexcept {
+    put_be64(out, key_u64(i));
+}
 
 std::string_view RecordGen::value(std::int64_t i) const noexcept {
     const std::size_t start = key_u64(i) & 0xffff;
@@ -258,9 +289,9 @@ std::uint64_t dir_bytes(const std::string& dir, std::string_view suffix) {
         if (S_ISDIR(st.st_mode)) {
             total += dir_bytes(path, suffix);
         } else if (S_ISREG(st.st_mode) &&
-                   (suffix.empty() || (name.size() >= suffix.size() &&
-                                       name.compare(name.size() - suffix.size(), suffix.size(),
-                                                    suffix) == 0))) {
+                   (suffix.empty() ||
+                    (name.size() >= suffix.size() &&
+                     name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0))) {
             total += static_cast<std::uint64_t>(st.st_size);
         }
     }
