@@ -76,6 +76,7 @@ class BrookEngine final : public Engine {
   public:
     void open(const Spec& spec) override {
         spec_ = spec;
+        phases_.enable(spec.batch > 1);
         store_ = open_store(spec.dir + "/store");
         check(store_->create_topic(kBenchTopic, 1, bench_topic_config()), "create_topic");
         auto producer = Producer::create(*store_, producer_config(spec));
@@ -90,7 +91,7 @@ class BrookEngine final : public Engine {
             if (!report.is_ok()) die("produce_sync: " + report.status().to_string());
             return;
         }
-        PhaseTimes::Clock::time_point t = PhaseTimes::Clock::now();
+        PhaseTimes::Clock::time_point t = phases_.start();
         if (count > 1 && !per_record_produce()) {
             const std::span<const BatchRecord> records = fill_batch(gen, first, count);
             t = phases_.add(kFill, t);
@@ -111,10 +112,7 @@ class BrookEngine final : public Engine {
 
     void finish_writes() override { check(producer_->flush(), "flush"); }
 
-    std::optional<std::string> write_phases() const override {
-        if (spec_.batch <= 1) return std::nullopt;
-        return phases_.note();
-    }
+    std::optional<std::string> write_phases() const override { return phases_.note(); }
 
     // The records of one produce_batch() call per commit batch, as the peers take theirs (a
     // WriteBatch, a transaction, rd_kafka_produce_batch()): views of the caller's bytes, which
@@ -249,6 +247,7 @@ class BrookLogEngine final : public Engine {
   public:
     void open(const Spec& spec) override {
         spec_ = spec;
+        phases_.enable(spec.batch > 1);
         log_ = open_bench_log(spec.dir + "/partition-0");
     }
 
@@ -259,7 +258,7 @@ class BrookLogEngine final : public Engine {
         thread_local std::vector<std::byte> buffer;
         log::BatchBuilder builder(std::move(buffer));
         const std::span<const log::Header> no_headers;
-        PhaseTimes::Clock::time_point t = PhaseTimes::Clock::now();
+        PhaseTimes::Clock::time_point t = phases_.start();
         for (std::size_t r = 0; r < count; ++r) {
             const std::int64_t i = first + static_cast<std::int64_t>(r);
             char key_bytes[8];
@@ -287,10 +286,7 @@ class BrookLogEngine final : public Engine {
         buffer = std::move(bytes).value();
     }
 
-    std::optional<std::string> write_phases() const override {
-        if (spec_.batch <= 1) return std::nullopt;
-        return phases_.note();
-    }
+    std::optional<std::string> write_phases() const override { return phases_.note(); }
 
     // The log's zero-copy scan, as an embedder reading the log directly does it: one read
     // buffer reused, the records decoded (checksums verified) as views into it.

@@ -40,14 +40,16 @@ PhaseTimes::PhaseTimes(std::initializer_list<const char*> names) {
     }
 }
 
-PhaseTimes::Clock::time_point PhaseTimes::add(std::size_t phase, Clock::time_point since) noexcept {
+PhaseTimes::Clock::time_point PhaseTimes::record(std::size_t phase,
+                                                 Clock::time_point since) noexcept {
     const Clock::time_point now = Clock::now();
     ns_[phase].fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(now - since).count(),
                          std::memory_order_relaxed);
     return now;
 }
 
-std::string PhaseTimes::note() const {
+std::optional<std::string> PhaseTimes::note() const {
+    if (!enabled_) return std::nullopt;
     std::string note = "write() time by phase:";
     for (std::size_t i = 0; i < count_; ++i) {
         char text[64];
