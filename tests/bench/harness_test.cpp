@@ -1,7 +1,11 @@
 // Tests of the benchmark harness: the record generator every system shares, the sizes of each
-// workload, the percentiles, and the JSON rows read back as written. Nothing here is timed.
+// workload, the percentiles, the phase times, and the JSON rows read back as written. Nothing
+// here is timed.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <cstdio>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -99,6 +103,35 @@ TEST_CASE("percentiles are nearest-rank over the samples") {
     Latencies none;
     none.fill(empty);
     CHECK_FALSE(empty.p50_us);
+}
+
+TEST_CASE("phase times sum what each phase took, and read no clock until enabled") {
+    using Clock = PhaseTimes::Clock;
+    using std::chrono::milliseconds;
+    PhaseTimes phases{"encode", "append"};
+    const Clock::time_point long_ago = Clock::now() - milliseconds(5);
+    CHECK(phases.start() == Clock::time_point{});
+    CHECK(phases.add(0, long_ago) == long_ago);
+    CHECK_FALSE(phases.note());
+
+    phases.enable(true);
+    // Each phase began well before now, so each adds at least that much (and the clock only
+    // moves forward).
+    const Clock::time_point before = Clock::now();
+    const Clock::time_point ended = phases.add(0, before - milliseconds(3));
+    CHECK(ended >= before);
+    phases.add(1, ended - milliseconds(5));
+    phases.add(1, Clock::now() - milliseconds(2));
+    const std::optional<std::string> note = phases.note();
+    REQUIRE(note);
+    double encode_ms = 0;
+    double append_ms = 0;
+    REQUIRE(std::sscanf(note->c_str(), "write() time by phase: encode %lf ms, append %lf ms",
+                        &encode_ms, &append_ms) == 2);
+    CHECK(encode_ms >= 3.0);
+    CHECK(append_ms >= 7.0);
+    CHECK(encode_ms < 1000.0);
+    CHECK(append_ms < 1000.0);
 }
 
 TEST_CASE("JSON rows have the issue's fields in order and read back as written") {
