@@ -116,14 +116,15 @@ public:
     virtual Result<std::unique_ptr<MappedRegion>> map(File& file, std::size_t size) = 0;
 
     // Maps the first `size` bytes of `file` read-only (see ReadMapping). With `grows`, the file
-    // may still be appended to while mapped (the mapping shows what is appended within its
-    // first `size` bytes); the in-memory file system refuses that, since an append may move
-    // its buffer, and otherwise hands out its buffer and refuses to resize the file while it
-    // is mapped.
-    // REQUIRES: size > 0; nothing truncates the file below `size` while the mapping lives.
-    // @return invalid_argument if the file holds fewer than `size` bytes; not_supported where
-    //         the file system cannot map the file so (callers then read with read_at);
-    //         io_error.
+    // may still be appended to while mapped, and `size` may reach past its end: the mapping
+    // shows what is appended within its first `size` bytes. The in-memory file system refuses
+    // that, since an append may move its buffer, and otherwise hands out its buffer and
+    // refuses to resize the file while it is mapped.
+    // REQUIRES: size > 0. Nothing reads through the mapping past the file's end (on POSIX
+    // that raises SIGBUS), so nothing truncates the file below what its readers look at.
+    // @return invalid_argument if the file holds fewer than `size` bytes and `grows` is false;
+    //         not_supported where the file system cannot map the file so (callers then read
+    //         with read_at); io_error.
     virtual Result<std::shared_ptr<const ReadMapping>> map_read_only(File& file, std::size_t size,
                                                                      bool grows) {
         (void)size;

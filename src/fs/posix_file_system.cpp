@@ -239,7 +239,7 @@ class PosixFileSystem final : public FileSystem {
     }
 
     Result<std::unique_ptr<MappedRegion>> map(File& file, std::size_t size) override {
-        BROOK_ASSIGN_OR_RETURN(PosixFile* const posix_file, mappable(file, size));
+        BROOK_ASSIGN_OR_RETURN(PosixFile* const posix_file, mappable(file, size, size));
         void* data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, posix_file->fd(), 0);
         if (data == MAP_FAILED) return errno_status("mmap", file.path(), errno);
         return std::unique_ptr<MappedRegion>(
@@ -252,17 +252,19 @@ class PosixFileSystem final : public FileSystem {
             return Status::error(Code::not_supported,
                                  "map " + file.path() + ": read mappings are turned off");
         }
-        BROOK_ASSIGN_OR_RETURN(PosixFile* const posix_file, mappable(file, size));
-        // A shared mapping shows what later write()s put within it, so a growing file is fine.
-        (void)grows;
+        // A shared mapping shows what later write()s put within it, so a growing file may be
+        // mapped beyond its end, for the appends to come.
+        BROOK_ASSIGN_OR_RETURN(PosixFile* const posix_file,
+                               mappable(file, size, grows ? 0 : size));
         void* data = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, posix_file->fd(), 0);
         if (data == MAP_FAILED) return errno_status("mmap", file.path(), errno);
         return std::shared_ptr<const ReadMapping>(
             std::make_shared<PosixReadMapping>(static_cast<const std::byte*>(data), size));
     }
 
-    // `file` as a PosixFile that holds at least `size` bytes, for map() and map_read_only().
-    static Result<PosixFile*> mappable(File& file, std::size_t size) {
+    // `file` as a PosixFile that holds at least `must_hold` bytes, for a mapping of `size`
+    // bytes by map() or map_read_only().
+    static Result<PosixFile*> mappable(File& file, std::size_t size, std::size_t must_hold) {
         auto* posix_file = dynamic_cast<PosixFile*>(&file);
         if (posix_file == nullptr) {
             return Status::invalid_argument("map " + file.path() +
@@ -270,7 +272,7 @@ class PosixFileSystem final : public FileSystem {
         }
         if (size == 0) return Status::invalid_argument("map " + file.path() + ": empty region");
         BROOK_ASSIGN_OR_RETURN(const std::uint64_t file_bytes, posix_file->size());
-        if (file_bytes < size) {
+        if (file_bytes < must_hold) {
             return Status::invalid_argument("map " + file.path() + ": " + std::to_string(size) +
                                             " bytes requested but the file holds " +
                                             std::to_string(file_bytes));

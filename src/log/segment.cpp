@@ -313,6 +313,9 @@ Result<BatchHeader> Segment::read_header(std::uint64_t position, std::uint64_t l
                                            "only {} bytes remain, less than a batch header",
                                            limit - position)));
     }
+    if (const auto mapping = kept_mapping(); mapping && mapping->size() >= position + buf.size()) {
+        return check_header(std::span(mapping->data() + position, buf.size()), position, limit);
+    }
     BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(position, buf));
     if (got != buf.size()) {
         return corruption_at(position, Status::corruption("the file ends inside a batch header"));

@@ -104,12 +104,13 @@ public:
         // Viewed in place in a read-only mapping of the file (raw.mapping), kept with the
         // segment and made again when a read passes its end; copied as above where the file
         // system cannot map the file. map_sealed promises that the segment takes no more
-        // appends (it is not the active one); with map_active a read of less than
-        // kMinMappedRead bytes at the tail is copied rather than mapped again.
+        // appends (it is not the active one). With map_active the mapping reaches
+        // kActiveMapAhead bytes past the segment's end, where the next appends land, so that
+        // a consumer at the tail reads them without a system call.
         map_sealed,
         map_active,
     };
-    static constexpr std::uint64_t kMinMappedRead = 64 * 1024;
+    static constexpr std::uint64_t kActiveMapAhead = 16 << 20;
 
     // As read(), but returns the batches undecoded (their checksums not yet verified), read
     // with one system call unless the first batch is larger than `max_bytes`. Records below
@@ -164,7 +165,8 @@ private:
     void index_batch(std::uint64_t position, const BatchHeader& header, const LogConfig& config);
     // Restores the appender's bookkeeping of an existing segment without scanning it.
     Status load_appender_state();
-    // The header of the batch at `position`, checked against `limit` (the readable size).
+    // The header of the batch at `position`, checked against `limit` (the readable size):
+    // from the kept mapping if it holds it, else read from the file.
     Result<BatchHeader> read_header(std::uint64_t position, std::uint64_t limit) const;
     // The same checks on header bytes already read: `bytes` starts at `position`.
     Result<BatchHeader> check_header(std::span<const std::byte> bytes, std::uint64_t position,
@@ -173,11 +175,14 @@ private:
     Result<std::optional<std::uint64_t>> locate(Offset target, std::uint64_t limit) const;
     Status corruption_at(std::uint64_t position, const Status& cause) const;
     // A read-only mapping of at least the first `need` bytes of the log (see ReadMode): the
-    // one kept, or a new one of the first `limit` (published) bytes. Null where the file system
-    // cannot map the log (or for a followed segment, whose file another process writes).
+    // one kept, or a new one of the first `limit` (published) bytes, and with map_active
+    // kActiveMapAhead bytes more. Null where the file system cannot map the log (or for a
+    // followed segment, whose file another process writes). Only bytes below size() may be
+    // read through it.
     // REQUIRES: need <= limit <= size().
     std::shared_ptr<const fs::ReadMapping> read_mapping(std::uint64_t need, std::uint64_t limit,
                                                         ReadMode mode) const;
+    std::shared_ptr<const fs::ReadMapping> kept_mapping() const;
 
     fs::FileSystem& fs_;
     const std::string dir_;

@@ -1,30 +1,33 @@
-// Segment's batch reads: copied out of the file with one read_at(), or, for a segment nothing
-// appends to any more, viewed in place in a read-only mapping of it (fs::ReadMapping).
+// Segment's batch reads: copied out of the file with one read_at(), or viewed in place in a
+// read-only mapping of it (fs::ReadMapping).
 //
-// The mapping covers the segment's published bytes when it is first made, and is only made
-// for a segment the caller says is no longer appended to (PartitionLog: not the active one),
-// whose file nothing truncates from then on: torn tails are cut by recovery, before any reader
-// exists, and only in the last segment. Retention and compaction remove or replace the file,
-// which leaves the mapping valid until its last reader lets go of it.
-#include "log/format.hpp"
-#include "log/raw_batches.hpp"
-#include "log/segment.hpp"
-
+// The mapping covers the segment's published bytes when it is made, and for the active
+// segment kActiveMapAhead bytes beyond its end, where the next appends land; a shared mapping
+// shows them as they are written. Reads look only at published bytes, which the file always
+// holds: torn tails are cut by recovery, before any reader exists, and a failed append cuts
+// the file back to the published end, so the part past the file's end is never touched.
+// Retention and compaction remove or replace the file, which leaves the mapping valid until
+// its last reader lets go of it.
 #include <fmt/format.h>
 
 #include <algorithm>
 
+#include "log/format.hpp"
+#include "log/raw_batches.hpp"
+#include "log/segment.hpp"
+
 namespace brook::log {
 
 std::shared_ptr<const fs::ReadMapping> Segment::read_mapping(std::uint64_t need,
-                                                            std::uint64_t limit,
-                                                            ReadMode mode) const {
+                                                             std::uint64_t limit,
+                                                             ReadMode mode) const {
     const bool grows = mode == ReadMode::map_active;
     std::lock_guard lock(mapping_mu_);
     if (mapping_ && mapping_->size() >= need) return mapping_;
     bool& refused = grows ? active_mapping_refused_ : sealed_mapping_refused_;
     if (refused || follower_ || limit == 0) return nullptr;
-    auto mapped = fs_.map_read_only(*log_, static_cast<std::size_t>(limit), grows);
+    const std::uint64_t length = grows ? limit + kActiveMapAhead : limit;
+    auto mapped = fs_.map_read_only(*log_, static_cast<std::size_t>(length), grows);
     if (!mapped.is_ok()) {
         // No mapping (a file system without them, or the address space or the number of
         // mappings exhausted): the segment is read with read_at().
@@ -33,6 +36,11 @@ std::shared_ptr<const fs::ReadMapping> Segment::read_mapping(std::uint64_t need,
     }
     // The old mapping stays valid for the reads that hold it.
     mapping_ = std::move(mapped).value();
+    return mapping_;
+}
+
+std::shared_ptr<const fs::ReadMapping> Segment::kept_mapping() const {
+    std::lock_guard lock(mapping_mu_);
     return mapping_;
 }
 
@@ -59,20 +67,13 @@ Status Segment::read_raw_into(Offset from, std::size_t max_bytes, Offset end, Ra
     std::size_t want = static_cast<std::size_t>(
         std::min<std::uint64_t>(limit - first, std::max(max_bytes, format::kBatchHeaderSize)));
     std::shared_ptr<const fs::ReadMapping> mapping;
-    if (mode == ReadMode::map_sealed ||
-        (mode == ReadMode::map_active && limit - first >= kMinMappedRead)) {
-        mapping = read_mapping(first + want, limit, mode);
-    } else if (mode == ReadMode::map_active) {
-        // A short read at the tail uses the kept mapping if it covers the read.
-        std::lock_guard lock(mapping_mu_);
-        if (mapping_ && mapping_->size() >= first + want) mapping = mapping_;
-    }
+    if (mode != ReadMode::copy) mapping = read_mapping(first + want, limit, mode);
     // The bytes from `first` on: the mapping's, or a copy grown as batches need.
     std::span<const std::byte> bytes;
     if (mapping) {
-        bytes = std::span(mapping->data() + first,
-                          static_cast<std::size_t>(std::min<std::uint64_t>(limit, mapping->size()) -
-                                                   first));
+        bytes = std::span(
+            mapping->data() + first,
+            static_cast<std::size_t>(std::min<std::uint64_t>(limit, mapping->size()) - first));
     } else {
         raw.bytes.resize(want);
         BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(first, raw.bytes));

@@ -1,7 +1,8 @@
 // FileSystem::map_read_only on the POSIX and in-memory file systems: the mapping shows the
 // file's bytes, stays valid after the file is closed, removed or replaced, and refuses more
-// than the file holds. POSIX maps a growing file (appends within the mapping show through);
-// the in-memory file system refuses that and refuses to resize a file while it is mapped.
+// than the file holds. POSIX maps a growing file, also past its end (appends within the
+// mapping show through); the in-memory file system refuses that and refuses to resize a file
+// while it is mapped.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -70,6 +71,17 @@ TEST_CASE("a POSIX read mapping of a growing file shows later appends within it"
     REQUIRE(longer.is_ok());
     CHECK(text_of(**longer) == "first second");
     CHECK(text_of(**mapping) == "first");
+
+    // Mapped past the file's end, for appends to come: they show through as they are written
+    // (only what the file holds may be read).
+    auto ahead = fs.map_read_only(*file, 4096 * 3, true);
+    REQUIRE_MESSAGE(ahead.is_ok(), ahead.status().to_string());
+    CHECK((*ahead)->size() == 4096 * 3);
+    const std::string more(5000, 'x');
+    REQUIRE(file->append(bytes_of(more)).is_ok());
+    CHECK(std::string(reinterpret_cast<const char*>((*ahead)->data()), 12 + more.size()) ==
+          "first second" + more);
+    CHECK(fs.map_read_only(*file, 4096 * 3, false).code() == Code::invalid_argument);
 }
 
 TEST_CASE("the memory file system maps no growing file and keeps a mapped file's size") {

@@ -1,7 +1,7 @@
 // Reads in place (Segment::ReadMode): PartitionLog::read_raw_into views the batches of a
-// segment that takes no more appends, and of a large enough stretch of the active segment on a
-// file system that can map a growing file (POSIX), in a read-only mapping instead of copying
-// them. These tests compare every record read that way, decoded as the Consumer decodes it,
+// segment that takes no more appends, and of the active segment on a file system that can map
+// a growing file (POSIX, mapped ahead of its end for the appends to come), in a read-only
+// mapping instead of copying them. These tests compare every record read that way, decoded as the Consumer decodes it,
 // with a model of what was appended: across segment rolls, from every start offset, with reads
 // of every size, while appends go on, and after retention and compaction removed or replaced
 // the segment a held read views. A damaged batch under a mapping must still fail its checksum.
@@ -30,6 +30,14 @@ log::LogConfig small_segments() {
     config.segment_index_bytes = 4096;
     config.index_interval_bytes = 256;
     config.segment_bytes = 4096;
+    return config;
+}
+
+// The default segment size, so that everything stays in the active segment, with a small
+// preallocated index.
+log::LogConfig one_segment() {
+    log::LogConfig config;
+    config.segment_index_bytes = 4096;
     return config;
 }
 
@@ -205,21 +213,18 @@ TEST_CASE_TEMPLATE("a held read stays valid after retention and compaction remov
     CHECK(at + 1 == static_cast<std::size_t>(log->log_end_offset().value()));
 }
 
-TEST_CASE_TEMPLATE("the active segment is read in place when far behind, and appends go on",
-                   Env, PosixEnv, MemoryEnv) {
+TEST_CASE_TEMPLATE("the active segment is read in place, and appends go on", Env, PosixEnv,
+                   MemoryEnv) {
     Env env;
     ManualClock clock(1'000);
-    log::LogConfig config;
-    config.segment_index_bytes = 4096;
-    auto log = open_log(env.fs(), env.root() + "/p", config, clock);
+    auto log = open_log(env.fs(), env.root() + "/p", one_segment(), clock);
     std::mt19937 rng(3);
     std::map<std::int64_t, Seen> model;
     append_random(*log, rng, 100, 2000, model);
     REQUIRE(log->segments().size() == 1);
-    REQUIRE(log->size_bytes() >= 2 * log::Segment::kMinMappedRead);
 
-    // Far behind the tail: mapped where the file system maps a growing file (POSIX), copied
-    // in memory, whose files cannot grow while mapped.
+    // Mapped where the file system maps a growing file (POSIX), copied in memory, whose files
+    // cannot grow while mapped.
     int mapped_reads = 0;
     CHECK(scan(*log, Offset(0), 1 << 20, &mapped_reads) == model_from(model, 0));
     CHECK(mapped_reads == (std::string(Env::name) == "posix" ? 1 : 0));
@@ -235,6 +240,38 @@ TEST_CASE_TEMPLATE("the active segment is read in place when far behind, and app
                           "round " << round << " from " << from);
         }
     }
+}
+
+TEST_CASE("a reader at the tail finds each append in the active segment's mapping") {
+    PosixEnv env;
+    ManualClock clock(1'000);
+    auto log = open_log(env.fs(), env.root() + "/p", one_segment(), clock);
+    std::mt19937 rng(11);
+    std::map<std::int64_t, Seen> model;
+    append_random(*log, rng, 1, 100, model);
+
+    // Each batch is read right after its append, as a consumer that keeps up reads it: in
+    // place, through the mapping made at the first read while the appends stay within the
+    // stretch mapped ahead of the end, then through one made again past it.
+    std::int64_t from = 0;
+    std::shared_ptr<const fs::ReadMapping> last_mapping;
+    int new_mappings = 0;
+    std::uint64_t crossed_at = 0;
+    while (log->size_bytes() < log::Segment::kActiveMapAhead + (1 << 20)) {
+        const log::RawBatches raw = read_in_place(*log, Offset(from));
+        CHECK(decode(raw, Offset(from)) == model_from(model, from));
+        if (raw.mapping != last_mapping) {
+            last_mapping = raw.mapping;
+            if (++new_mappings == 2) crossed_at = log->size_bytes();
+        }
+        from = log->log_end_offset().value();
+        append_random(*log, rng, 1, 60000, model);
+    }
+    REQUIRE(log->segments().size() == 1);
+    // One mapping until the log outgrew what the first one mapped ahead, then another.
+    CHECK(new_mappings == 2);
+    CHECK(crossed_at > log::Segment::kActiveMapAhead);
+    CHECK(scan(*log, Offset(0), 1 << 20) == model_from(model, 0));
 }
 
 TEST_CASE_TEMPLATE("a batch damaged under a mapping fails its checksum", Env, PosixEnv,
