@@ -78,10 +78,12 @@ public:
 };
 
 // A read-only shared mapping of the first size() bytes of a file, for reading bytes that are
-// never written again in place (a sealed segment) without copying them. The mapping stays
-// valid until the last reference to it is gone, even if the file is closed, removed or
-// replaced by a rename. What the bytes are if the file is cut below size() meanwhile is not
-// defined (a POSIX mapping then faults with SIGBUS): map only what nothing truncates.
+// never written again in place (a segment's batches) without copying them. A mapping of a
+// growing file may reach past its end, for the bytes appended later. The mapping stays valid
+// until the last reference to it is gone, even if the file is closed, removed or replaced by
+// a rename. Reading bytes the file does not hold (past its end, or cut off meanwhile) is not
+// defined (a POSIX mapping then faults with SIGBUS): read only what the file holds and
+// nothing truncates.
 // Thread safety: data() may be read from any number of threads.
 class ReadMapping {
 public:
