@@ -306,14 +306,15 @@ Status Segment::corruption_at(std::uint64_t position, const Status& cause) const
     return segment_corruption(log_->path(), position, cause);
 }
 
-Result<BatchHeader> Segment::read_header(std::uint64_t position, std::uint64_t limit) const {
+Result<BatchHeader> Segment::read_header(std::uint64_t position, std::uint64_t limit,
+                                         const fs::ReadMapping* mapping) const {
     std::array<std::byte, format::kBatchHeaderSize> buf;
     if (limit - position < buf.size()) {
         return corruption_at(position, Status::corruption(fmt::format(
                                            "only {} bytes remain, less than a batch header",
                                            limit - position)));
     }
-    if (const auto mapping = kept_mapping(); mapping && mapping->size() >= position + buf.size()) {
+    if (mapping != nullptr) {
         return check_header(std::span(mapping->data() + position, buf.size()), position, limit);
     }
     BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(position, buf));
@@ -340,7 +341,8 @@ Result<BatchHeader> Segment::check_header(std::span<const std::byte> bytes,
     return header;
 }
 
-Result<std::optional<std::uint64_t>> Segment::locate(Offset target, std::uint64_t limit) const {
+Result<std::optional<std::uint64_t>> Segment::locate(Offset target, std::uint64_t limit,
+                                                     const fs::ReadMapping* mapping) const {
     std::uint64_t position = offset_index_->lookup(target).position;
     if (position >= limit) position = 0;
     // Batch positions grow with offsets, so the newest batch at or below the target is as
@@ -353,7 +355,7 @@ Result<std::optional<std::uint64_t>> Segment::locate(Offset target, std::uint64_
         }
     }
     while (position < limit) {
-        BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit));
+        BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit, mapping));
         if (header.last_offset() >= target) return std::optional<std::uint64_t>(position);
         position += header.total_size();
     }
@@ -365,14 +367,19 @@ Result<std::optional<Offset>> Segment::offset_for_timestamp(std::int64_t target)
     const auto max_ts = max_timestamp();
     if (!max_ts || *max_ts < target) return std::optional<Offset>();
     const auto before = time_index_->last_before(target);
-    BROOK_ASSIGN_OR_RETURN(const auto start, locate(before ? before->offset : base_, limit));
+    // Headers from the kept mapping if it holds every published byte, else read.
+    std::shared_ptr<const fs::ReadMapping> mapping = kept_mapping();
+    if (mapping && mapping->size() < limit) mapping.reset();
+    BROOK_ASSIGN_OR_RETURN(const auto start,
+                           locate(before ? before->offset : base_, limit, mapping.get()));
     std::uint64_t position = start.value_or(limit);
     // Views, not copies: only the matching record's offset is wanted from the batch.
     std::vector<std::byte> buffer, decompressed;
     std::vector<RecordView> records;
     std::vector<HeaderView> headers;
     while (position < limit) {
-        BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit));
+        BROOK_ASSIGN_OR_RETURN(const BatchHeader header,
+                               read_header(position, limit, mapping.get()));
         if (header.max_timestamp >= target) {
             buffer.resize(header.total_size());
             BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(position, buffer));

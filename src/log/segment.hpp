@@ -166,22 +166,25 @@ private:
     // Restores the appender's bookkeeping of an existing segment without scanning it.
     Status load_appender_state();
     // The header of the batch at `position`, checked against `limit` (the readable size):
-    // from the kept mapping if it holds it, else read from the file.
-    Result<BatchHeader> read_header(std::uint64_t position, std::uint64_t limit) const;
+    // from `mapping` if there is one, else read from the file.
+    // REQUIRES: `mapping`, if not null, holds the first `limit` bytes.
+    Result<BatchHeader> read_header(std::uint64_t position, std::uint64_t limit,
+                                    const fs::ReadMapping* mapping = nullptr) const;
     // The same checks on header bytes already read: `bytes` starts at `position`.
     Result<BatchHeader> check_header(std::span<const std::byte> bytes, std::uint64_t position,
                                      std::uint64_t limit) const;
-    // The position of the first batch whose last offset is >= target, or nullopt at the end.
-    Result<std::optional<std::uint64_t>> locate(Offset target, std::uint64_t limit) const;
+    // The position of the first batch whose last offset is >= target, or nullopt at the end;
+    // headers are read as read_header() reads them.
+    Result<std::optional<std::uint64_t>> locate(Offset target, std::uint64_t limit,
+                                                const fs::ReadMapping* mapping) const;
     Status corruption_at(std::uint64_t position, const Status& cause) const;
-    // A read-only mapping of at least the first `need` bytes of the log (see ReadMode): the
-    // one kept, or a new one of the first `limit` (published) bytes, and with map_active
-    // kActiveMapAhead bytes more. Null where the file system cannot map the log (or for a
-    // followed segment, whose file another process writes). Only bytes below size() may be
-    // read through it.
-    // REQUIRES: need <= limit <= size().
-    std::shared_ptr<const fs::ReadMapping> read_mapping(std::uint64_t need, std::uint64_t limit,
-                                                        ReadMode mode) const;
+    // A read-only mapping of at least the first `limit` (published) bytes of the log (see
+    // ReadMode): the one kept, or a new one, with map_active reaching kActiveMapAhead bytes
+    // further. Null where the file system cannot map the log (or for a followed segment,
+    // whose file another process writes). Only bytes below size() may be read through it.
+    // REQUIRES: limit <= size().
+    std::shared_ptr<const fs::ReadMapping> read_mapping(std::uint64_t limit, ReadMode mode) const;
+    // The mapping kept, if any.
     std::shared_ptr<const fs::ReadMapping> kept_mapping() const;
 
     fs::FileSystem& fs_;

@@ -18,12 +18,11 @@
 
 namespace brook::log {
 
-std::shared_ptr<const fs::ReadMapping> Segment::read_mapping(std::uint64_t need,
-                                                             std::uint64_t limit,
+std::shared_ptr<const fs::ReadMapping> Segment::read_mapping(std::uint64_t limit,
                                                              ReadMode mode) const {
     const bool grows = mode == ReadMode::map_active;
     std::lock_guard lock(mapping_mu_);
-    if (mapping_ && mapping_->size() >= need) return mapping_;
+    if (mapping_ && mapping_->size() >= limit) return mapping_;
     bool& refused = grows ? active_mapping_refused_ : sealed_mapping_refused_;
     if (refused || follower_ || limit == 0) return nullptr;
     const std::uint64_t length = grows ? limit + kActiveMapAhead : limit;
@@ -60,20 +59,20 @@ Status Segment::read_raw_into(Offset from, std::size_t max_bytes, Offset end, Ra
     raw.mapped = {};
     raw.headers.clear();
     raw.hidden.clear();
-    BROOK_ASSIGN_OR_RETURN(const auto start, locate(from, limit));
+    // The mapping first, holding every published byte: the batch is then found in it too.
+    std::shared_ptr<const fs::ReadMapping> mapping;
+    if (mode != ReadMode::copy) mapping = read_mapping(limit, mode);
+    BROOK_ASSIGN_OR_RETURN(const auto start, locate(from, limit, mapping.get()));
     if (!start) return Status::ok();
     raw.position = *start;
     const std::uint64_t first = *start;
     std::size_t want = static_cast<std::size_t>(
         std::min<std::uint64_t>(limit - first, std::max(max_bytes, format::kBatchHeaderSize)));
-    std::shared_ptr<const fs::ReadMapping> mapping;
-    if (mode != ReadMode::copy) mapping = read_mapping(first + want, limit, mode);
-    // The bytes from `first` on: the mapping's, or a copy grown as batches need.
+    // The bytes from `first` on: the mapping's (up to the published end), or a copy grown as
+    // batches need.
     std::span<const std::byte> bytes;
     if (mapping) {
-        bytes = std::span(
-            mapping->data() + first,
-            static_cast<std::size_t>(std::min<std::uint64_t>(limit, mapping->size()) - first));
+        bytes = std::span(mapping->data() + first, static_cast<std::size_t>(limit - first));
     } else {
         raw.bytes.resize(want);
         BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(first, raw.bytes));
@@ -100,11 +99,8 @@ Status Segment::read_raw_into(Offset from, std::size_t max_bytes, Offset end, Ra
         if (header.base_offset >= end) break;
         if (pos + header.total_size() > want) {
             if (!raw.headers.empty()) break;
-            // The first batch alone is larger than max_bytes: read the rest of it.
-            if (mapping && pos + header.total_size() > bytes.size()) {
-                // It runs past the mapping (made when the segment was shorter): copy it.
-                return read_raw_into(from, max_bytes, end, raw, ReadMode::copy);
-            }
+            // The first batch alone is larger than max_bytes: read the rest of it (a mapping
+            // holds it already, as check_header() kept it within `limit`).
             if (!mapping) {
                 raw.bytes.resize(header.total_size());
                 BROOK_ASSIGN_OR_RETURN(
