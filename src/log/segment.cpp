@@ -367,7 +367,7 @@ Result<std::optional<Offset>> Segment::offset_for_timestamp(std::int64_t target)
     const auto max_ts = max_timestamp();
     if (!max_ts || *max_ts < target) return std::optional<Offset>();
     const auto before = time_index_->last_before(target);
-    // Headers from the kept mapping if it holds every published byte, else read.
+    // Headers and batches from the kept mapping if it holds every published byte, else read.
     std::shared_ptr<const fs::ReadMapping> mapping = kept_mapping();
     if (mapping && mapping->size() < limit) mapping.reset();
     BROOK_ASSIGN_OR_RETURN(const auto start,
@@ -381,15 +381,22 @@ Result<std::optional<Offset>> Segment::offset_for_timestamp(std::int64_t target)
         BROOK_ASSIGN_OR_RETURN(const BatchHeader header,
                                read_header(position, limit, mapping.get()));
         if (header.max_timestamp >= target) {
-            buffer.resize(header.total_size());
-            BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(position, buffer));
-            if (got != buffer.size()) {
-                return corruption_at(position, Status::corruption("the file ends inside a batch"));
+            std::span<const std::byte> batch;
+            if (mapping) {
+                batch = std::span(mapping->data() + position, header.total_size());
+            } else {
+                buffer.resize(header.total_size());
+                BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(position, buffer));
+                if (got != buffer.size()) {
+                    return corruption_at(position,
+                                         Status::corruption("the file ends inside a batch"));
+                }
+                batch = buffer;
             }
             records.clear();
             headers.clear();
             records.reserve(header.record_count);
-            const auto decoded = decode_batch_views(buffer, decompressed, records, headers);
+            const auto decoded = decode_batch_views(batch, decompressed, records, headers);
             if (!decoded.is_ok()) return corruption_at(position, decoded.status());
             for (const RecordView& record : records) {
                 if (record.timestamp >= target) return std::optional<Offset>(record.offset);
