@@ -8,13 +8,13 @@
 #include <algorithm>
 #include <atomic>
 #include <brook/producer.hpp>
-#include <limits>
 #include <mutex>
 #include <thread>
 #include <utility>
 
 #include "client/batch_appender.hpp"
 #include "client/delivery_queue.hpp"
+#include "client/pause_detector.hpp"
 #include "client/producer_config.hpp"
 #include "client/producer_testing.hpp"
 #include "client/record_accumulator.hpp"
@@ -43,9 +43,6 @@ using client::RecordRef;
 using client::RecordToAdd;
 using client::ReportSink;
 using std::chrono::steady_clock;
-
-// How long without a produce() call makes the next record one produce() appends itself.
-constexpr auto kAppendPause = std::chrono::microseconds(20);
 
 }  // namespace
 
@@ -199,6 +196,7 @@ class Producer::Impl {
             const TopicPartition key = accumulator_.add_and_seal(
                 std::move(lock), topic, p.partition, p.target, add, std::move(sink));
             accumulator_.drain(key, send_fn_);
+            pauses_.appended(steady_clock::now().time_since_epoch().count());
             return Status::ok();
         }
         const std::optional<TopicPartition> sealed =
@@ -207,18 +205,14 @@ class Producer::Impl {
         return Status::ok();
     }
 
-    // With linger.ms = 0 and no fsync to wait for, a record that comes after a pause (no
-    // produce() call for kAppendPause) is appended by produce() itself: handing it to the
-    // sender thread would cost a wake-up and a context switch for nothing to batch with.
-    // Records that come faster go to the sender, which batches what arrives while it appends.
+    // With linger.ms = 0 and no fsync to wait for, a record that comes after a pause is
+    // appended by produce() itself (see client::PauseDetector).
     bool arrived_after_pause() {
         if (config_.linger.count() != 0 || config_.durable ||
             !client::testing::append_after_pause.load(std::memory_order_relaxed)) {
             return false;
         }
-        const std::int64_t now = steady_clock::now().time_since_epoch().count();
-        const std::int64_t previous = last_produce_ns_.exchange(now, std::memory_order_relaxed);
-        return now - previous >= std::chrono::nanoseconds(kAppendPause).count();
+        return pauses_.arrived(steady_clock::now().time_since_epoch().count());
     }
 
     std::string who() const {
@@ -299,8 +293,8 @@ class Producer::Impl {
     const std::unique_ptr<txn::ProducerSession> session_;
     // Guarded by accumulator_.lock(), so that a record takes one lock.
     client::TopicRouter router_;
-    // steady_clock nanoseconds of the last produce(), for arrived_after_pause().
-    std::atomic<std::int64_t> last_produce_ns_{std::numeric_limits<std::int64_t>::min() / 2};
+    // When produce() calls come, for arrived_after_pause().
+    client::PauseDetector pauses_;
 
     // Records produced with produce() and their reports (produce_sync records excluded).
     client::DeliveryQueue delivery_;
