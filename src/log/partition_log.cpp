@@ -97,8 +97,16 @@ Status PartitionLog::load() {
     // preceded that close; any other is synced into its parent below.
     const auto sync_parent = [&] { return fs_.sync_dir(fs::parent_path(dir_)); };
     if (!existed) BROOK_RETURN_IF_ERROR(sync_parent());
-    BROOK_RETURN_IF_ERROR(recover_swap());
-    BROOK_ASSIGN_OR_RETURN(const auto names, fs_.list_dir(dir_));
+    // The directory is listed once, and the listing says which of the files the open reads
+    // exist. Only a compaction a crash interrupted changes it before the segments are read.
+    BROOK_ASSIGN_OR_RETURN(auto names, fs_.list_dir(dir_));
+    const auto listed = [&](std::string_view name) {
+        return std::find(names.begin(), names.end(), name) != names.end();
+    };
+    if (listed(format::kCleanedDir) || listed(format::kSwapDir)) {
+        BROOK_RETURN_IF_ERROR(recover_swap());
+        BROOK_ASSIGN_OR_RETURN(names, fs_.list_dir(dir_));
+    }
     BROOK_RETURN_IF_ERROR(remove_stray_files(names));
 
     std::vector<Offset> bases;
@@ -151,7 +159,9 @@ Status PartitionLog::load() {
     end_.store(segments_.back()->next_offset().value(), std::memory_order_release);
     // Retention and delete_records raise the start above the first segment's base. A damaged
     // checkpoint is reported: ignoring it would bring deleted records back.
-    auto start_checkpoint = read_checkpoint(fs_, dir_, CheckpointKind::log_start_offset);
+    auto start_checkpoint = listed(format::kLogStartOffsetFile)
+                                ? read_checkpoint(fs_, dir_, CheckpointKind::log_start_offset)
+                                : Result<std::optional<Checkpoint>>(std::nullopt);
     if (!start_checkpoint.is_ok()) {
         return Status::error(start_checkpoint.code(),
                              fmt::format("{}; remove that file to restart the log at its first "
@@ -161,7 +171,7 @@ Status PartitionLog::load() {
     Offset start = bases.front();
     if (start_checkpoint->has_value()) start = std::max(start, (*start_checkpoint)->offset);
     start_.store(std::min(start, log_end_offset()).value(), std::memory_order_release);
-    BROOK_RETURN_IF_ERROR(load_transactions(bases, std::min(rescan_from, log_end_offset())));
+    BROOK_RETURN_IF_ERROR(load_transactions(names, bases, std::min(rescan_from, log_end_offset())));
     // A clean open writes nothing: the marker stays valid, and the active segment sealed,
     // until the first write that changes the active segment (prepare_active_locked()).
     clean_on_disk_ = recovery_.clean_shutdown;

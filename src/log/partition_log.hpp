@@ -247,9 +247,11 @@ private:
     // Removes a directory and the files in it, if it exists.
     Status remove_tree(const std::string& path);
     Status remove_stray_files(const std::vector<std::string>& names);
-    // Loads the producer state and aborted index (partition_log_txn.cpp). `rescan_from` is
-    // the first segment recovery validated, or the log end after a clean shutdown.
-    Status load_transactions(const std::vector<Offset>& bases, Offset rescan_from);
+    // Loads the producer state and aborted index (partition_log_txn.cpp). `names` lists the
+    // directory as it is now; `rescan_from` is the first segment recovery validated, or the
+    // log end after a clean shutdown.
+    Status load_transactions(const std::vector<std::string>& names,
+                             const std::vector<Offset>& bases, Offset rescan_from);
     // For a follower's refresh: brings the transaction state from `from` up to `to`, the log
     // end about to be published; `first` on the first refresh. Reads files, writes none.
     Status follow_transactions(Offset from, Offset to, bool first);

@@ -124,10 +124,11 @@ Status PartitionLog::scan_batches(Offset from, Offset end,
     return Status::ok();
 }
 
-Status PartitionLog::load_transactions(const std::vector<Offset>& bases, Offset rescan_from) {
+Status PartitionLog::load_transactions(const std::vector<std::string>& names,
+                                       const std::vector<Offset>& bases, Offset rescan_from) {
     BROOK_ASSIGN_OR_RETURN(
         const auto report,
-        txn_.load(bases, log_end_offset(), rescan_from,
+        txn_.load(names, bases, log_end_offset(), rescan_from,
                   [this](Offset from, const TransactionState::BatchVisitor& visit) {
                       return scan_batches(from, log_end_offset(), visit);
                   }));
@@ -146,8 +147,9 @@ Status PartitionLog::follow_transactions(Offset from, Offset to, bool first) {
         std::shared_lock lock(segments_mu_);
         for (const auto& s : segments_) bases.push_back(s->base_offset());
     }
+    BROOK_ASSIGN_OR_RETURN(const auto names, fs_.list_dir(dir_));
     // The writer's active segment may have aborts its .txnindex does not hold yet.
-    return txn_.load(bases, to, std::min(bases.back(), to), scan, true).status();
+    return txn_.load(names, bases, to, std::min(bases.back(), to), scan, true).status();
 }
 
 }  // namespace brook::log

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <limits>
 #include <mutex>
+#include <set>
+#include <string_view>
 
 #include "log/format.hpp"
 #include "log/producer_snapshot.hpp"
@@ -122,16 +124,22 @@ Status TransactionState::replay(Offset from, const Scanner& scan) {
     return Status::ok();
 }
 
-Result<TransactionState::LoadReport> TransactionState::load(const std::vector<Offset>& bases,
+Result<TransactionState::LoadReport> TransactionState::load(const std::vector<std::string>& names,
+                                                            const std::vector<Offset>& bases,
                                                             Offset end, Offset rescan_from,
                                                             const Scanner& scan, bool read_only) {
     LoadReport report;
-    BROOK_ASSIGN_OR_RETURN(const auto names, fs_.list_dir(dir_));
 
-    // A damaged index below the rescan point moves the replay back to its segment.
+    // A damaged index below the rescan point moves the replay back to its segment. Most
+    // segments have no .txnindex (no aborted transaction): the listing saves opening them.
+    const std::set<std::string_view> listed(names.begin(), names.end());
     std::vector<TxnIndexContents> indexes;
     Offset replay_limit = rescan_from;
     for (const Offset base : bases) {
+        if (!listed.contains(Segment::file_name(base, format::kTxnIndexSuffix))) {
+            indexes.emplace_back();
+            continue;
+        }
         BROOK_ASSIGN_OR_RETURN(auto contents, read_txn_index(fs_, dir_, base));
         if (contents.damaged) replay_limit = std::min(replay_limit, base);
         indexes.push_back(std::move(contents));

@@ -70,14 +70,17 @@ class TransactionState {
     using BatchVisitor = std::function<Status(const DecodedBatch&)>;
     // Calls the visitor with every batch from an offset to the log end, in order.
     using Scanner = std::function<Status(Offset from, const BatchVisitor&)>;
-    // Loads the state on open. `bases` are the segments' base offsets (ascending), `end` the
-    // log end, `rescan_from` the first offset whose .txnindex entries are not known durable
-    // (the log end after a clean shutdown). Removes stray and corrupt snapshots, and rewrites
-    // the .txnindex files of the replayed range that differ, unless `read_only` (a follower,
-    // whose files another process writes).
+    // Loads the state on open. `names` are the entries of the partition's directory, listed
+    // by the caller after its last change to the directory (so that an open lists it once);
+    // `bases` are the segments' base offsets (ascending), `end` the log end, `rescan_from` the
+    // first offset whose .txnindex entries are not known durable (the log end after a clean
+    // shutdown). Removes stray and corrupt snapshots, and rewrites the .txnindex files of the
+    // replayed range that differ, unless `read_only` (a follower, whose files another process
+    // writes).
     // @return corruption / io_error from scanning the log; io_error from the files.
-    Result<LoadReport> load(const std::vector<Offset>& bases, Offset end, Offset rescan_from,
-                            const Scanner& scan, bool read_only = false);
+    Result<LoadReport> load(const std::vector<std::string>& names, const std::vector<Offset>& bases,
+                            Offset end, Offset rescan_from, const Scanner& scan,
+                            bool read_only = false);
 
     // For a follower: replays the batches the writer published since, from `from`, into the
     // state and the aborted index (in memory only).
