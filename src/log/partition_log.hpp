@@ -248,7 +248,7 @@ private:
     Status remove_tree(const std::string& path);
     Status remove_stray_files(const std::vector<std::string>& names);
     // Loads the producer state and aborted index (partition_log_txn.cpp). `names` lists the
-    // directory as it is now; `rescan_from` is the first segment recovery validated, or the
+    // directory (see TransactionState::load); `rescan_from` is the first segment recovery validated, or the
     // log end after a clean shutdown.
     Status load_transactions(const std::vector<std::string>& names,
                              const std::vector<Offset>& bases, Offset rescan_from);

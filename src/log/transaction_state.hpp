@@ -70,13 +70,14 @@ class TransactionState {
     using BatchVisitor = std::function<Status(const DecodedBatch&)>;
     // Calls the visitor with every batch from an offset to the log end, in order.
     using Scanner = std::function<Status(Offset from, const BatchVisitor&)>;
-    // Loads the state on open. `names` are the entries of the partition's directory, listed
-    // by the caller after its last change to the directory (so that an open lists it once);
-    // `bases` are the segments' base offsets (ascending), `end` the log end, `rescan_from` the
-    // first offset whose .txnindex entries are not known durable (the log end after a clean
-    // shutdown). Removes stray and corrupt snapshots, and rewrites the .txnindex files of the
-    // replayed range that differ, unless `read_only` (a follower, whose files another process
-    // writes).
+    // Loads the state on open. `names` are the entries of the partition's directory as the
+    // caller listed them (so that an open lists it once): they must name every snapshot and
+    // .txnindex there is, and may still name stray files removed since (temporary files,
+    // indexes of no segment), which this ignores. `bases` are the segments' base offsets
+    // (ascending), `end` the log end, `rescan_from` the first offset whose .txnindex entries
+    // are not known durable (the log end after a clean shutdown). Removes stray and corrupt
+    // snapshots, and rewrites the .txnindex files of the replayed range that differ, unless
+    // `read_only` (a follower, whose files another process writes).
     // @return corruption / io_error from scanning the log; io_error from the files.
     Result<LoadReport> load(const std::vector<std::string>& names, const std::vector<Offset>& bases,
                             Offset end, Offset rescan_from, const Scanner& scan,
