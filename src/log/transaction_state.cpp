@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <limits>
 #include <mutex>
-#include <set>
-#include <string_view>
 
 #include "log/format.hpp"
 #include "log/producer_snapshot.hpp"
@@ -132,11 +130,11 @@ Result<TransactionState::LoadReport> TransactionState::load(const std::vector<st
 
     // A damaged index below the rescan point moves the replay back to its segment. Most
     // segments have no .txnindex (no aborted transaction): the listing saves opening them.
-    const std::set<std::string_view> listed(names.begin(), names.end());
     std::vector<TxnIndexContents> indexes;
     Offset replay_limit = rescan_from;
     for (const Offset base : bases) {
-        if (!listed.contains(Segment::file_name(base, format::kTxnIndexSuffix))) {
+        const std::string index_name = Segment::file_name(base, format::kTxnIndexSuffix);
+        if (std::find(names.begin(), names.end(), index_name) == names.end()) {
             indexes.emplace_back();
             continue;
         }
