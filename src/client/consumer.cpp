@@ -4,6 +4,7 @@
 #include <brook/consumer.hpp>
 
 #include "client/consumer_impl.hpp"
+#include "util/topic_pattern.hpp"
 
 namespace brook {
 
@@ -69,8 +70,12 @@ Status Consumer::subscribe(const std::vector<std::string>& topics,
 }
 Status Consumer::subscribe_pattern(std::string_view pattern,
                                    std::shared_ptr<RebalanceListener> listener) {
-    if (pattern.empty()) return Status::invalid_argument("subscribe_pattern: the pattern is empty");
-    return impl_->subscribe(group::Subscription{{}, std::string(pattern)}, std::move(listener));
+    auto compiled = util::TopicPattern::compile(pattern);
+    if (!compiled.is_ok()) {
+        return Status::invalid_argument("subscribe_pattern: " + compiled.status().message());
+    }
+    return impl_->subscribe(group::Subscription{{}, std::move(compiled).value()},
+                            std::move(listener));
 }
 Status Consumer::unsubscribe() {
     return impl_->unsubscribe();

@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <regex>
 
 #include "client/consumer_impl.hpp"
 
@@ -43,15 +42,6 @@ Status Consumer::Impl::subscribe(const group::Subscription& subscription,
     if (subscription.pattern.empty() && subscription.topics.empty()) {
         return Status::invalid_argument(
             "subscribe() needs at least one topic; use unsubscribe() to leave the group");
-    }
-    if (!subscription.pattern.empty()) {
-        try {
-            std::regex check(subscription.pattern, std::regex::ECMAScript);
-        } catch (const std::regex_error& e) {
-            return Status::invalid_argument(
-                fmt::format("subscribe_pattern: '{}' is not a valid ECMAScript regex ({})",
-                            subscription.pattern, e.what()));
-        }
     }
     if (!group_->subscribed()) {
         std::lock_guard lock(mu_);

@@ -10,15 +10,6 @@
 namespace brook::group {
 namespace {
 
-bool matches(const std::string& pattern, const std::string& topic) {
-    // Patterns are checked by the consumer before they get here.
-    try {
-        return std::regex_match(topic, std::regex(pattern, std::regex::ECMAScript));
-    } catch (const std::regex_error&) {
-        return false;
-    }
-}
-
 bool supports(const MemberOptions& options, Strategy s) {
     return std::find(options.strategies.begin(), options.strategies.end(), s) !=
            options.strategies.end();
@@ -318,7 +309,7 @@ std::vector<std::string> Group::resolve_locked(const Subscription& s,
         }
     } else {
         for (const auto& [t, n] : counts) {
-            if (matches(s.pattern, t)) out.push_back(t);
+            if (s.pattern.matches(t)) out.push_back(t);
         }
     }
     return out;

@@ -26,13 +26,13 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "group/assignor.hpp"
 #include "group/offset_table.hpp"
+#include "util/topic_pattern.hpp"
 
 namespace brook::group {
 
@@ -40,7 +40,7 @@ class GroupRegistry;
 
 struct Subscription {
     std::vector<std::string> topics;  // used when pattern is empty
-    std::string pattern;              // an ECMAScript regex that must match a whole topic name
+    util::TopicPattern pattern;       // matches whole topic names; used when not empty
 };
 
 struct MemberOptions {
