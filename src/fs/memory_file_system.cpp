@@ -5,7 +5,9 @@
 // One mutex guards the namespace. Each file's bytes live in a FileData shared by every handle
 // open on it, guarded by the file's own shared_mutex, so a removed or renamed file stays usable
 // through handles opened before, as with POSIX unlink. A mapped file's buffer must not move, so
-// changing the size of a file with live mappings fails instead of invalidating them.
+// changing the size of a file with live mappings fails instead of invalidating them. The bytes
+// sit in a SparseBuffer: space preallocated and never written, such as the rest of an index
+// file, costs no memory, as it costs no disk in a sparse file.
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,13 +19,14 @@
 #include <vector>
 
 #include "fs/file_system.hpp"
+#include "fs/sparse_buffer.hpp"
 
 namespace brook::fs {
 namespace {
 
 struct FileData {
     mutable std::shared_mutex mutex;
-    std::vector<std::byte> bytes;
+    SparseBuffer bytes;
     int live_mappings = 0;
 };
 
@@ -78,7 +81,7 @@ class MemoryFile final : public File {
         const auto& bytes = data_->bytes;
         if (offset >= bytes.size()) return std::size_t{0};
         const std::size_t count = std::min<std::size_t>(out.size(), bytes.size() - offset);
-        std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(offset), count, out.begin());
+        std::copy_n(bytes.data() + offset, count, out.begin());
         return count;
     }
 
@@ -87,22 +90,17 @@ class MemoryFile final : public File {
         if (data.empty()) return Status::ok();
         std::unique_lock lock(data_->mutex);
         if (data_->live_mappings > 0) return mapped_error(path_);
-        data_->bytes.insert(data_->bytes.end(), data.begin(), data.end());
-        return Status::ok();
+        return data_->bytes.write(data_->bytes.size(), data);
     }
 
     Status write_at(std::uint64_t offset, std::span<const std::byte> data) override {
         BROOK_RETURN_IF_ERROR(check_writable("write"));
         if (data.empty()) return Status::ok();
         std::unique_lock lock(data_->mutex);
-        auto& bytes = data_->bytes;
-        const std::uint64_t end = offset + data.size();
-        if (end > bytes.size()) {
-            if (data_->live_mappings > 0) return mapped_error(path_);
-            bytes.resize(end);
+        if (offset + data.size() > data_->bytes.size() && data_->live_mappings > 0) {
+            return mapped_error(path_);
         }
-        std::copy(data.begin(), data.end(), bytes.begin() + static_cast<std::ptrdiff_t>(offset));
-        return Status::ok();
+        return data_->bytes.write(offset, data);
     }
 
     Status truncate(std::uint64_t size) override {
@@ -110,8 +108,7 @@ class MemoryFile final : public File {
         std::unique_lock lock(data_->mutex);
         if (size == data_->bytes.size()) return Status::ok();
         if (data_->live_mappings > 0) return mapped_error(path_);
-        data_->bytes.resize(size);
-        return Status::ok();
+        return data_->bytes.resize(size);
     }
 
     Status sync() override { return Status::ok(); }
