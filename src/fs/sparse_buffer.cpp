@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
+#include <new>
 
 namespace brook::fs {
 namespace {
@@ -25,25 +25,39 @@ std::size_t round_up_to_page(std::size_t n) {
 }  // namespace
 
 SparseBuffer::~SparseBuffer() {
-    if (base_ != nullptr) ::munmap(base_, capacity_);
+    release(base_, capacity_);
+}
+
+void SparseBuffer::release(std::byte* base, std::size_t capacity) {
+    if (base == nullptr) return;
+    if (capacity < kMappedFrom) {
+        delete[] base;
+    } else {
+        ::munmap(base, capacity);
+    }
 }
 
 Status SparseBuffer::reserve(std::size_t capacity) {
     // Doubling keeps a file that grows by appends to a logarithmic number of copies.
-    const std::size_t target = round_up_to_page(std::max(capacity, capacity_ * 2));
-    void* fresh = ::mmap(nullptr, target, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (fresh == MAP_FAILED) {
+    std::size_t target = std::max(capacity, capacity_ * 2);
+    std::byte* fresh = nullptr;
+    if (target < kMappedFrom) {
+        fresh = new (std::nothrow) std::byte[target]();
+    } else {
+        target = round_up_to_page(target);
+        void* mapped = ::mmap(nullptr, target, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (mapped != MAP_FAILED) fresh = static_cast<std::byte*>(mapped);
+    }
+    if (fresh == nullptr) {
         return Status::no_space(fmt::format(
-            "in-memory file: cannot reserve {} bytes ({}); free memory or use a smaller "
+            "in-memory file: cannot reserve {} bytes of memory; free memory or use a smaller "
             "segment.bytes or segment.index.bytes",
-            target, std::strerror(errno)));
+            target));
     }
-    if (base_ != nullptr) {
-        std::memcpy(fresh, base_, size_);
-        ::munmap(base_, capacity_);
-    }
-    base_ = static_cast<std::byte*>(fresh);
+    if (size_ > 0) std::memcpy(fresh, base_, size_);
+    release(base_, capacity_);
+    base_ = fresh;
     capacity_ = target;
     return Status::ok();
 }
@@ -56,6 +70,10 @@ Status SparseBuffer::resize(std::size_t size) {
 }
 
 void SparseBuffer::zero_tail(std::size_t from) {
+    if (capacity_ < kMappedFrom) {
+        std::memset(base_ + from, 0, size_ - from);
+        return;
+    }
     // Whole pages past `from` go back to the kernel, which supplies zeroed pages if they are
     // touched again; the rest of the page that holds `from` is zeroed here.
     const std::size_t first_whole_page = std::min(round_up_to_page(from), size_);

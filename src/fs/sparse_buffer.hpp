@@ -4,12 +4,14 @@
 // An index file is preallocated to segment.index.bytes (10 MiB by default) and only its first
 // pages are written; with a std::vector each new segment of an in-memory store allocated and
 // zeroed 20 MiB. Here growing the buffer reserves address space, and the kernel supplies zeroed
-// pages when they are first touched.
+// pages when they are first touched. A buffer smaller than kMappedFrom lives on the heap
+// instead: a new mapping costs a system call and a page fault, which a store of many small
+// files (checkpoints, short segments) would pay on every file.
 //
 // Invariant: every byte from size() to the end of the reservation is zero.
 //
 // Thread safety: none; MemoryFileSystem guards each file's buffer with the file's mutex.
-// data() moves when resize() or append() grows the buffer past its reservation.
+// data() moves when resize() or write() grows the buffer past its reservation.
 #pragma once
 
 #include <cstddef>
@@ -39,6 +41,11 @@ class SparseBuffer {
     Status write(std::size_t offset, std::span<const std::byte> bytes);
 
   private:
+    static constexpr std::size_t kMappedFrom = 64 * 1024;
+
+    // Frees a reservation made by reserve(); `capacity` tells heap from mapping.
+    static void release(std::byte* base, std::size_t capacity);
+
     // Moves the contents to a reservation of at least `capacity` bytes.
     Status reserve(std::size_t capacity);
 

@@ -1,14 +1,14 @@
 // Tests for fs::SparseBuffer, the bytes of an in-memory file: random writes, growths and cuts
 // must leave the same bytes as a std::vector model (bytes past a cut read as zero when the
 // buffer grows again), and a large preallocation must stay unbacked until it is written.
+#include "fs/sparse_buffer.hpp"
+
 #include <doctest/doctest.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <random>
 #include <vector>
-
-#include "fs/sparse_buffer.hpp"
 
 namespace brook::fs {
 namespace {
@@ -50,11 +50,12 @@ TEST_CASE("writes, growths and cuts match a vector, and cut bytes come back as z
             for (auto& b : bytes) b = static_cast<std::byte>(rng() | 1);
             REQUIRE(buffer.write(offset, bytes).is_ok());
             if (offset + bytes.size() > model.size()) model.resize(offset + bytes.size());
-            std::copy(bytes.begin(), bytes.end(), model.begin() + static_cast<std::ptrdiff_t>(offset));
+            std::copy(bytes.begin(), bytes.end(),
+                      model.begin() + static_cast<std::ptrdiff_t>(offset));
         } else {
             // A cut (often to the middle of a page) or a growth by up to several pages.
-            const std::size_t size = choice < 8 ? rng() % (model.size() + 1)
-                                                : model.size() + rng() % 40000;
+            const std::size_t size =
+                choice < 8 ? rng() % (model.size() + 1) : model.size() + rng() % 40000;
             REQUIRE(buffer.resize(size).is_ok());
             model.resize(size);
         }
