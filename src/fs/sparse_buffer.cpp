@@ -86,6 +86,7 @@ void SparseBuffer::zero_tail(std::size_t from) {
 }
 
 Status SparseBuffer::write(std::size_t offset, std::span<const std::byte> bytes) {
+    if (bytes.empty()) return Status::ok();
     const std::size_t end = offset + bytes.size();
     if (end > size_) BROOK_RETURN_IF_ERROR(resize(end));
     std::memcpy(base_ + offset, bytes.data(), bytes.size());

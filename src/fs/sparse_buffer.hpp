@@ -36,7 +36,8 @@ class SparseBuffer {
     // @return no_space when the memory cannot be reserved; the buffer is then unchanged.
     Status resize(std::size_t size);
 
-    // Writes `bytes` at `offset`, growing the buffer to hold them.
+    // Writes `bytes` at `offset`, growing the buffer to hold them; writing no bytes changes
+    // nothing, as with pwrite.
     // @return no_space as resize() does.
     Status write(std::size_t offset, std::span<const std::byte> bytes);
 
