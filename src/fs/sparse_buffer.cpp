@@ -38,6 +38,11 @@ void SparseBuffer::release(std::byte* base, std::size_t capacity) {
 }
 
 Status SparseBuffer::reserve(std::size_t capacity) {
+    if (capacity > kLargest) {
+        return Status::no_space(fmt::format(
+            "in-memory file: {} bytes is more than an in-memory file can hold ({} bytes)", capacity,
+            kLargest));
+    }
     // Doubling keeps a file that grows by appends to a logarithmic number of copies.
     std::size_t target = std::max(capacity, capacity_ * 2);
     std::byte* fresh = nullptr;
@@ -87,6 +92,11 @@ void SparseBuffer::zero_tail(std::size_t from) {
 
 Status SparseBuffer::write(std::size_t offset, std::span<const std::byte> bytes) {
     if (bytes.empty()) return Status::ok();
+    if (offset > kLargest) {
+        return Status::no_space(fmt::format(
+            "in-memory file: a write at offset {} is past the largest in-memory file ({} bytes)",
+            offset, kLargest));
+    }
     const std::size_t end = offset + bytes.size();
     if (end > size_) BROOK_RETURN_IF_ERROR(resize(end));
     std::memcpy(base_ + offset, bytes.data(), bytes.size());

@@ -43,6 +43,8 @@ class SparseBuffer {
 
   private:
     static constexpr std::size_t kMappedFrom = 64 * 1024;
+    // 64 TiB, half of what a Linux process can address: sizes stay far from overflow.
+    static constexpr std::size_t kLargest = std::size_t{1} << 46;
 
     // Frees a reservation made by reserve(); `capacity` tells heap from mapping.
     static void release(std::byte* base, std::size_t capacity);

@@ -87,4 +87,18 @@ TEST_CASE("a preallocated index costs memory only where it is written") {
     CHECK(resident_pages(buffer, kIndexBytes) <= 1);
 }
 
+TEST_CASE("sizes beyond what memory can hold are refused and change nothing") {
+    SparseBuffer buffer;
+    const std::vector<std::byte> bytes(100, std::byte{7});
+    REQUIRE(buffer.write(0, bytes).is_ok());
+    for (const std::size_t size : {std::size_t{1} << 50, ~std::size_t{0}, ~std::size_t{0} - 100}) {
+        CAPTURE(size);
+        const Status grown = buffer.resize(size);
+        CHECK(grown.code() == Code::no_space);
+        CHECK(grown.message().find("in-memory file") != std::string::npos);
+        CHECK(buffer.write(size, bytes).code() == Code::no_space);
+        check_same(buffer, bytes);
+    }
+}
+
 }  // namespace brook::fs
