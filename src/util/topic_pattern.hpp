@@ -29,9 +29,9 @@ class TopicPattern {
     // Whether `topic`, whole, matches. The empty pattern matches nothing.
     bool matches(std::string_view topic) const;
 
-    const std::string& source() const { return source_; }
     bool empty() const { return source_.empty(); }
 
+    // Patterns are equal when their sources are: a changed subscription is a new source.
     friend bool operator==(const TopicPattern& a, const TopicPattern& b) {
         return a.source_ == b.source_;
     }
