@@ -57,7 +57,7 @@ class SparseBuffer {
 
     std::byte* base_ = nullptr;
     std::size_t size_ = 0;
-    std::size_t capacity_ = 0;  // bytes reserved at base_, a whole number of pages
+    std::size_t capacity_ = 0;  // bytes reserved at base_; whole pages when mapped
 };
 
 }  // namespace brook::fs
