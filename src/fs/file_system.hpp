@@ -72,9 +72,6 @@ public:
     virtual std::size_t size() const = 0;
     // Makes stores to the region durable (msync).
     virtual Status sync() = 0;
-    // Hints that the bytes are not needed soon: their pages leave this process's resident set
-    // (the file keeps them; the next access reads them back). Does nothing by default.
-    virtual void release_pages() noexcept {}
 };
 
 // A read-only shared mapping of the first size() bytes of a file, for reading bytes that are

@@ -155,9 +155,6 @@ class PosixMappedRegion final : public MappedRegion {
         return Status::ok();
     }
 
-    // A shared file mapping loses nothing: MADV_DONTNEED only drops the page table entries.
-    void release_pages() noexcept override { ::madvise(data_, size_, MADV_DONTNEED); }
-
   private:
     std::byte* data_;
     std::size_t size_;

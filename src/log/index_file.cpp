@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "util/checksum.hpp"
 #include "util/endian.hpp"
@@ -24,6 +25,8 @@ constexpr std::size_t kLogBytesPos = 20;
 constexpr std::size_t kChecksumPos = 24;
 
 constexpr std::size_t kHeaderSize = format::kIndexHeaderSize;
+// open_sealed reads and checks a file in chunks of about this size.
+constexpr std::size_t kReadChunkBytes = 64 * 1024;
 
 // The count field is a u32, so no index holds more entries than that.
 std::size_t capacity_of(std::size_t file_size, std::size_t entry_size) noexcept {
@@ -50,8 +53,9 @@ IndexFile::IndexFile(std::unique_ptr<fs::File> file, std::unique_ptr<fs::MappedR
       base_offset_(base_offset),
       file_(std::move(file)),
       region_(std::move(region)),
+      mapped_(region_ != nullptr),
       count_(count),
-      capacity_(capacity_of(region_->size(), kind.entry_size)),
+      capacity_(region_ ? capacity_of(region_->size(), kind.entry_size) : count),
       sealed_(sealed) {}
 
 Result<std::unique_ptr<IndexFile>> IndexFile::create(fs::FileSystem& fs, const std::string& path,
@@ -82,6 +86,7 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open_sealed(fs::FileSystem& fs,
                                                           const std::string& path,
                                                           const IndexKind& kind,
                                                           Offset base_offset) {
+    assert(kind.entry_size <= kMaxIndexEntrySize);
     auto corrupt = [&](const std::string& what) {
         return Status::corruption(
             fmt::format("{} {}: {}; it must be rebuilt from the log", kind.name, path, what));
@@ -92,8 +97,18 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open_sealed(fs::FileSystem& fs,
         return corrupt(fmt::format("the file is {} bytes, shorter than the {}-byte header", size,
                                    kHeaderSize));
     }
-    BROOK_ASSIGN_OR_RETURN(auto region, fs.map(*file, size));
-    const std::byte* h = region->data();
+    auto shrank = [&](std::uint64_t end) {
+        return corrupt(
+            fmt::format("the file ended at {} bytes while it was read, not at {}", end, size));
+    };
+    // The first chunk holds the header and whole entries, later chunks whole entries, so no
+    // entry straddles two chunks.
+    const std::size_t chunk_entry_bytes = kReadChunkBytes / kind.entry_size * kind.entry_size;
+    std::vector<std::byte> chunk(
+        static_cast<std::size_t>(std::min<std::uint64_t>(size, kHeaderSize + chunk_entry_bytes)));
+    BROOK_ASSIGN_OR_RETURN(const std::size_t got, file->read_at(0, chunk));
+    if (got != chunk.size()) return shrank(got);
+    const std::byte* h = chunk.data();
 
     const auto magic = util::load_le<std::uint32_t>(h + kMagicPos);
     if (magic != kind.magic) {
@@ -123,14 +138,48 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open_sealed(fs::FileSystem& fs,
             "the header counts {} entries ({} bytes) but the file holds {} bytes of entries", count,
             entry_bytes, size - kHeaderSize));
     }
+    const auto log_bytes = util::load_le<std::uint32_t>(h + kLogBytesPos);
     const auto stored = util::load_le<std::uint64_t>(h + kChecksumPos);
-    const std::uint64_t actual = entries_checksum(h, entry_bytes);
+    const std::uint64_t count_and_log_bytes =
+        log_bytes == 0 ? 0 : util::xxh3_64(std::span<const std::byte>(h + kCountPos, 8));
+
+    // Hash the entries chunk by chunk, noting the first one out of order.
+    util::Xxh3Stream hash;
+    std::array<std::byte, kMaxIndexEntrySize> last{};
+    std::optional<std::uint64_t> first_unordered;
+    std::uint64_t done = 0;
+    std::span<const std::byte> entries = std::span<const std::byte>(chunk).subspan(kHeaderSize);
+    while (true) {
+        hash.update(entries);
+        for (std::size_t at = 0; at < entries.size(); at += kind.entry_size) {
+            const std::byte* entry = entries.data() + at;
+            const std::uint64_t i = (done + at) / kind.entry_size;
+            if (i > 0 && !first_unordered && !kind.ordered(last.data(), entry)) first_unordered = i;
+            std::memcpy(last.data(), entry, kind.entry_size);
+        }
+        done += entries.size();
+        if (done == entry_bytes) break;
+        const auto next = static_cast<std::size_t>(
+            std::min<std::uint64_t>(entry_bytes - done, chunk_entry_bytes));
+        BROOK_ASSIGN_OR_RETURN(const std::size_t read,
+                               file->read_at(kHeaderSize + done, std::span(chunk).first(next)));
+        if (read != next) return shrank(kHeaderSize + done + read);
+        entries = std::span<const std::byte>(chunk).first(next);
+    }
+    const std::uint64_t actual = hash.digest() ^ count_and_log_bytes;
     if (stored != actual) {
         return corrupt(fmt::format("entry checksum {:#018x} does not match {:#018x} in the header",
                                    actual, stored));
     }
-    return std::unique_ptr<IndexFile>(
-        new IndexFile(std::move(file), std::move(region), fs, kind, base_offset, count, true));
+    if (first_unordered) {
+        return corrupt(fmt::format("entry {} does not increase on entry {}", *first_unordered,
+                                   *first_unordered - 1));
+    }
+    auto index = std::unique_ptr<IndexFile>(
+        new IndexFile(std::move(file), nullptr, fs, kind, base_offset, count, true));
+    index->sealed_log_bytes_.store(log_bytes, std::memory_order_relaxed);
+    index->opened_last_entry_ = last;
+    return index;
 }
 
 void IndexFile::append(std::span<const std::byte> entry) noexcept {
@@ -161,12 +210,17 @@ Status IndexFile::seal(std::uint32_t log_bytes) {
         return s;
     }
     sealed_.store(true, std::memory_order_release);
+    sealed_log_bytes_.store(log_bytes, std::memory_order_relaxed);
     BROOK_RETURN_IF_ERROR(region_->sync());
     return file_->sync();
 }
 
 Status IndexFile::unseal(std::size_t max_bytes) {
     assert(sealed());
+    {
+        std::unique_lock lock(mapping_mutex_);
+        BROOK_RETURN_IF_ERROR(map_locked());
+    }
     if (!region_) return lost_mapping();
     const std::size_t n = count_.load(std::memory_order_relaxed);
     if (max_bytes < file_size_for(n)) {
@@ -181,29 +235,54 @@ Status IndexFile::unseal(std::size_t max_bytes) {
     util::store_le<std::uint32_t>(h + kLogBytesPos, 0);
     util::store_le<std::uint64_t>(h + kChecksumPos, 0);
     sealed_.store(false, std::memory_order_release);
+    sealed_log_bytes_.store(0, std::memory_order_relaxed);
     BROOK_RETURN_IF_ERROR(region_->sync());
     return resize_mapping(kHeaderSize +
                           capacity_of(max_bytes, kind_.entry_size) * kind_.entry_size);
 }
 
 std::uint32_t IndexFile::sealed_log_bytes() const {
-    std::shared_lock lock(mapping_mutex_);
-    if (!region_ || !sealed()) return 0;
-    return util::load_le<std::uint32_t>(region_->data() + kLogBytesPos);
+    return sealed_log_bytes_.load(std::memory_order_relaxed);
 }
 
-void IndexFile::release_pages() noexcept {
+bool IndexFile::last_entry(std::span<std::byte> out) const {
+    assert(out.size() >= kind_.entry_size);
     std::shared_lock lock(mapping_mutex_);
-    if (region_) region_->release_pages();
+    const std::size_t n = count_.load(std::memory_order_acquire);
+    if (n == 0) return false;
+    if (!mapped_) {
+        std::memcpy(out.data(), opened_last_entry_.data(), kind_.entry_size);
+        return true;
+    }
+    if (!region_) return false;
+    std::memcpy(out.data(), region_->data() + file_size_for(n - 1), kind_.entry_size);
+    return true;
 }
 
 Status IndexFile::sync() {
+    std::shared_lock lock(mapping_mutex_);
+    if (!mapped_) return Status::ok();
     if (!region_) return lost_mapping();
     return region_->sync();
 }
 
+void IndexFile::map_for_readers() const {
+    std::unique_lock lock(mapping_mutex_);
+    map_locked().ignore();
+}
+
+Status IndexFile::map_locked() const {
+    if (mapped_) return Status::ok();
+    auto mapped = fs_.map(*file_, file_size_for(count_.load(std::memory_order_relaxed)));
+    if (!mapped.is_ok()) return mapped.status();
+    region_ = std::move(mapped).value();
+    mapped_ = true;
+    return Status::ok();
+}
+
 Status IndexFile::resize_mapping(std::size_t size) {
     std::unique_lock lock(mapping_mutex_);
+    mapped_ = true;
     region_.reset();
     Status status = file_->truncate(size);
     if (status) {

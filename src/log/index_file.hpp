@@ -11,6 +11,10 @@
 // whose checks all pass is opened; anything else is reported as corruption and rebuilt by the
 // caller from the log.
 //
+// Opening: a sealed file is checked from chunks read with read_at, not through a mapping, and
+// is mapped only when a reader first needs its entries. Opening a store therefore maps and
+// faults in no index page, and an index nobody reads costs a file descriptor and no mapping.
+//
 // Ownership: each OffsetIndex or TimeIndex owns one IndexFile; the FileSystem it was opened
 // with must outlive it. Thread safety: one thread (the
 // partition's appender) calls append(), truncate_to(), seal(), unseal() and sync(). Any number
@@ -21,9 +25,12 @@
 //
 // If replacing the mapping fails and the file cannot be mapped again, the index degrades to
 // empty and full: lookups then return "no entry", which only makes callers scan from the
-// segment start, and the failed call reports the error.
+// segment start, and the failed call reports the error. A first mapping for a reader that
+// fails (the process is out of address space or of mappings) reads as empty the same way,
+// until a later read or unseal() maps the file; no read can report it, unseal() does.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <brook/status.hpp>
 #include <brook/types.hpp>
@@ -44,9 +51,14 @@ namespace brook::log {
 // What distinguishes one index kind's files from another's.
 struct IndexKind {
     std::uint32_t magic;
-    std::size_t entry_size;
-    std::string_view name;  // for messages, such as "offset index"
+    std::size_t entry_size;  // at most kMaxIndexEntrySize
+    std::string_view name;   // for messages, such as "offset index"
+    // True if entry `next` may follow entry `previous` in a valid file (each kind's columns
+    // strictly increase).
+    bool (*ordered)(const std::byte* previous, const std::byte* next) noexcept;
 };
+
+inline constexpr std::size_t kMaxIndexEntrySize = 16;
 
 class IndexFile {
   public:
@@ -92,7 +104,8 @@ class IndexFile {
                                                      const IndexKind& kind, Offset base_offset,
                                                      std::size_t max_bytes);
 
-    // Opens a sealed index and checks its header and the checksum of its entries.
+    // Opens a sealed index and checks its header, the checksum of its entries and their
+    // order (IndexKind::ordered). Reads the file in chunks and does not map it.
     // @return not_found if the file is missing; corruption, naming the failed check, if the
     //         file is not a sealed index of this kind for `base_offset`; io_error otherwise.
     static Result<std::unique_ptr<IndexFile>> open_sealed(fs::FileSystem& fs,
@@ -104,13 +117,24 @@ class IndexFile {
     IndexFile& operator=(const IndexFile&) = delete;
 
     // Runs fn(View) over the published entries while holding the mapping, and returns what fn
-    // returns. Any thread.
+    // returns. Maps a sealed file on its first read. Any thread.
     template <typename Fn>
     decltype(auto) read(Fn&& fn) const {
         std::shared_lock lock(mapping_mutex_);
-        const std::byte* entries = region_ ? region_->data() + format::kIndexHeaderSize : nullptr;
-        return fn(View(entries, count_.load(std::memory_order_acquire), kind_.entry_size));
+        if (!mapped_) {
+            lock.unlock();
+            map_for_readers();
+            lock.lock();
+        }
+        if (!region_) return fn(View(nullptr, 0, kind_.entry_size));
+        return fn(View(region_->data() + format::kIndexHeaderSize,
+                       count_.load(std::memory_order_acquire), kind_.entry_size));
     }
+
+    // Copies the last published entry (entry-size bytes) into `out` and returns true, or
+    // returns false if there is none. Does not map a sealed file no reader has needed yet.
+    // Any thread. REQUIRES: out.size() >= the kind's entry size.
+    bool last_entry(std::span<std::byte> out) const;
 
     // Writes one entry after the published ones, then publishes it.
     // REQUIRES: not sealed, !full(), entry.size() == the kind's entry size.
@@ -138,10 +162,8 @@ class IndexFile {
     // entries). REQUIRES: sealed.
     // @return invalid_argument if max_bytes cannot hold the current entries.
     Status unseal(std::size_t max_bytes);
-    // Makes the mapped bytes durable (msync).
+    // Makes the mapped bytes durable (msync). A sealed file not yet mapped has nothing to sync.
     Status sync();
-    // Drops the mapped pages from the resident set until they are read again.
-    void release_pages() noexcept;
 
   private:
     IndexFile(std::unique_ptr<fs::File> file, std::unique_ptr<fs::MappedRegion> region,
@@ -151,7 +173,10 @@ class IndexFile {
     std::size_t file_size_for(std::size_t entries) const noexcept {
         return format::kIndexHeaderSize + entries * kind_.entry_size;
     }
-    std::byte* header() noexcept { return region_->data(); }
+    // Maps the sealed file if no one has yet. On failure the index reads as empty.
+    void map_for_readers() const;
+    // Maps the sealed file if no one has yet. REQUIRES: mapping_mutex_ held exclusively.
+    Status map_locked() const;
     // Drops the mapping, resizes the file to `size` and maps it again.
     Status resize_mapping(std::size_t size);
     Status lost_mapping() const;
@@ -160,13 +185,20 @@ class IndexFile {
     IndexKind kind_;
     Offset base_offset_;
     std::unique_ptr<fs::File> file_;
-    // Replaced only by the appender, under an exclusive lock on mapping_mutex_; readers hold
-    // the lock shared while they use it.
-    std::unique_ptr<fs::MappedRegion> region_;
+    // Replaced by the appender, and made by the first reader of a sealed file that open_sealed
+    // left unmapped, under an exclusive lock on mapping_mutex_; readers hold the lock shared
+    // while they use it. mapped_ is false until that first mapping is tried; both are
+    // guarded by mapping_mutex_.
+    mutable std::unique_ptr<fs::MappedRegion> region_;
+    mutable bool mapped_;
     mutable std::shared_mutex mapping_mutex_;
     std::atomic<std::size_t> count_;
     std::size_t capacity_;
     std::atomic<bool> sealed_;
+    // The .log size the header records (0 if none or not sealed), and a copy of the last entry
+    // made by open_sealed, for answers that need no mapping. Written by the appender.
+    std::atomic<std::uint32_t> sealed_log_bytes_{0};
+    std::array<std::byte, kMaxIndexEntrySize> opened_last_entry_{};
 };
 
 }  // namespace brook::log

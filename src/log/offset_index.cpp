@@ -14,7 +14,6 @@ namespace brook::log {
 
 namespace {
 
-constexpr IndexKind kKind{format::kOffsetIndexMagic, format::kOffsetIndexEntrySize, "offset index"};
 constexpr std::size_t kRelativeOffsetPos = 0;
 constexpr std::size_t kPositionPos = 4;
 
@@ -24,6 +23,14 @@ std::uint32_t relative_offset_of(const std::byte* e) noexcept {
 std::uint32_t position_of(const std::byte* e) noexcept {
     return util::load_le<std::uint32_t>(e + kPositionPos);
 }
+
+bool ordered(const std::byte* previous, const std::byte* next) noexcept {
+    return relative_offset_of(next) > relative_offset_of(previous) &&
+           position_of(next) > position_of(previous);
+}
+
+constexpr IndexKind kKind{format::kOffsetIndexMagic, format::kOffsetIndexEntrySize, "offset index",
+                          ordered};
 
 // `offset` relative to `base`, clamped to [-1, 2^32]: every comparison with a u32 relative
 // offset keeps its outcome.
@@ -47,21 +54,6 @@ Result<std::unique_ptr<OffsetIndex>> OffsetIndex::open_sealed(fs::FileSystem& fs
                                                               const std::string& path,
                                                               Offset base_offset) {
     BROOK_ASSIGN_OR_RETURN(auto file, IndexFile::open_sealed(fs, path, kKind, base_offset));
-    const std::size_t bad = file->read([](const IndexFile::View& v) {
-        for (std::size_t i = 1; i < v.size(); ++i) {
-            if (relative_offset_of(v[i]) <= relative_offset_of(v[i - 1]) ||
-                position_of(v[i]) <= position_of(v[i - 1])) {
-                return i;
-            }
-        }
-        return std::size_t{0};
-    });
-    if (bad != 0) {
-        return Status::corruption(fmt::format(
-            "offset index {}: entry {} does not increase on entry {}; it must be rebuilt from "
-            "the log",
-            path, bad, bad - 1));
-    }
     return std::unique_ptr<OffsetIndex>(new OffsetIndex(std::move(file)));
 }
 
@@ -103,11 +95,9 @@ std::size_t OffsetIndex::entry_count() const noexcept {
 }
 
 std::optional<OffsetIndex::Entry> OffsetIndex::last_entry() const noexcept {
-    return file_->read([&](const IndexFile::View& v) -> std::optional<Entry> {
-        if (v.size() == 0) return std::nullopt;
-        const std::byte* e = v[v.size() - 1];
-        return Entry{base_offset() + relative_offset_of(e), position_of(e)};
-    });
+    std::array<std::byte, format::kOffsetIndexEntrySize> e;
+    if (!file_->last_entry(e)) return std::nullopt;
+    return Entry{base_offset() + relative_offset_of(e.data()), position_of(e.data())};
 }
 
 OffsetIndex::Entry OffsetIndex::entry(std::size_t i) const noexcept {

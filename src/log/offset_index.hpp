@@ -8,7 +8,8 @@
 // The file is preallocated to segment.index.bytes, memory-mapped and filled in place. When the
 // segment rolls, or the log closes cleanly, the index is sealed: the header records the entry
 // count and a checksum of the entries, and the file is trimmed to exactly those entries. A
-// sealed index whose checksum matches is trusted on open; anything else is rebuilt from the log.
+// sealed index whose checksum matches is trusted on open, and mapped at the first lookup;
+// anything else is rebuilt from the log.
 // Layout: log/format.hpp and docs/format.md.
 //
 // Ownership: the Segment owns its indexes. Thread safety: one thread (the partition's appender)
@@ -80,8 +81,6 @@ public:
     Status unseal(std::size_t max_bytes);
     // Makes the entries durable (msync). Not needed for correctness: recovery rebuilds.
     Status sync();
-    // Drops the mapped pages from the resident set until they are read again.
-    void release_pages() noexcept { file_->release_pages(); }
     bool sealed() const noexcept;
     Offset base_offset() const noexcept;
 

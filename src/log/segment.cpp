@@ -79,9 +79,6 @@ Result<std::shared_ptr<Segment>> Segment::open(fs::FileSystem& fs, const std::st
                                                Offset base, const LogConfig& config, bool active) {
     BROOK_ASSIGN_OR_RETURN(auto segment, open_files(fs, dir, base, config, false));
     if (active) BROOK_RETURN_IF_ERROR(segment->load_appender_state());
-    // Reading the index files on open touched their pages; an idle store need not keep them.
-    segment->offset_index_->release_pages();
-    segment->time_index_->release_pages();
     return segment;
 }
 

@@ -14,7 +14,6 @@ namespace brook::log {
 
 namespace {
 
-constexpr IndexKind kKind{format::kTimeIndexMagic, format::kTimeIndexEntrySize, "time index"};
 constexpr std::size_t kTimestampPos = 0;
 constexpr std::size_t kRelativeOffsetPos = 8;
 
@@ -24,6 +23,14 @@ std::int64_t timestamp_of(const std::byte* e) noexcept {
 std::uint32_t relative_offset_of(const std::byte* e) noexcept {
     return util::load_le<std::uint32_t>(e + kRelativeOffsetPos);
 }
+
+bool ordered(const std::byte* previous, const std::byte* next) noexcept {
+    return timestamp_of(next) > timestamp_of(previous) &&
+           relative_offset_of(next) > relative_offset_of(previous);
+}
+
+constexpr IndexKind kKind{format::kTimeIndexMagic, format::kTimeIndexEntrySize, "time index",
+                          ordered};
 
 }  // namespace
 
@@ -37,21 +44,6 @@ Result<std::unique_ptr<TimeIndex>> TimeIndex::open_sealed(fs::FileSystem& fs,
                                                           const std::string& path,
                                                           Offset base_offset) {
     BROOK_ASSIGN_OR_RETURN(auto file, IndexFile::open_sealed(fs, path, kKind, base_offset));
-    const std::size_t bad = file->read([](const IndexFile::View& v) {
-        for (std::size_t i = 1; i < v.size(); ++i) {
-            if (timestamp_of(v[i]) <= timestamp_of(v[i - 1]) ||
-                relative_offset_of(v[i]) <= relative_offset_of(v[i - 1])) {
-                return i;
-            }
-        }
-        return std::size_t{0};
-    });
-    if (bad != 0) {
-        return Status::corruption(fmt::format(
-            "time index {}: entry {} does not increase on entry {}; it must be rebuilt from the "
-            "log",
-            path, bad, bad - 1));
-    }
     return std::unique_ptr<TimeIndex>(new TimeIndex(std::move(file)));
 }
 
@@ -94,11 +86,9 @@ std::size_t TimeIndex::entry_count() const noexcept {
 }
 
 std::optional<TimeIndex::Entry> TimeIndex::last_entry() const noexcept {
-    return file_->read([&](const IndexFile::View& v) -> std::optional<Entry> {
-        if (v.size() == 0) return std::nullopt;
-        const std::byte* e = v[v.size() - 1];
-        return Entry{timestamp_of(e), base_offset() + relative_offset_of(e)};
-    });
+    std::array<std::byte, format::kTimeIndexEntrySize> e;
+    if (!file_->last_entry(e)) return std::nullopt;
+    return Entry{timestamp_of(e.data()), base_offset() + relative_offset_of(e.data())};
 }
 
 TimeIndex::Entry TimeIndex::entry(std::size_t i) const noexcept {

@@ -57,8 +57,6 @@ public:
     Status seal();
     Status unseal(std::size_t max_bytes);
     Status sync();
-    // Drops the mapped pages from the resident set until they are read again.
-    void release_pages() noexcept { file_->release_pages(); }
     bool sealed() const noexcept;
     Offset base_offset() const noexcept;
 

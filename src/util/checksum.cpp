@@ -76,6 +76,25 @@ const std::vector<Xxh3Variant>& xxh3_64_variants() {
     return variants;
 }
 
+// xxHash's streaming state; XXH3_state_t asks for 64-byte alignment, which new honours.
+struct Xxh3Stream::State {
+    XXH3_state_t xxh;
+};
+
+Xxh3Stream::Xxh3Stream() : state_(std::make_unique<State>()) {
+    XXH3_64bits_reset(&state_->xxh);
+}
+
+Xxh3Stream::~Xxh3Stream() = default;
+
+void Xxh3Stream::update(std::span<const std::byte> bytes) noexcept {
+    XXH3_64bits_update(&state_->xxh, bytes.data(), bytes.size());
+}
+
+std::uint64_t Xxh3Stream::digest() const noexcept {
+    return XXH3_64bits_digest(&state_->xxh);
+}
+
 std::uint64_t xxh3_64(std::span<const std::byte> bytes) noexcept {
     static const HashLong widest = xxh3_64_variants().back().hash_long;
     return hash_with(widest, bytes);

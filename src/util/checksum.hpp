@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -16,6 +17,23 @@ namespace brook::util {
 
 // XXH3-64 of `bytes` with seed 0.
 std::uint64_t xxh3_64(std::span<const std::byte> bytes) noexcept;
+
+// XXH3-64 with seed 0 of bytes given in pieces: digest() equals xxh3_64 of all the pieces
+// put together, so a file can be checked in chunks without holding it whole. One thread.
+class Xxh3Stream {
+  public:
+    Xxh3Stream();
+    ~Xxh3Stream();
+    Xxh3Stream(const Xxh3Stream&) = delete;
+    Xxh3Stream& operator=(const Xxh3Stream&) = delete;
+
+    void update(std::span<const std::byte> bytes) noexcept;
+    std::uint64_t digest() const noexcept;
+
+  private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
 
 // One build of XXH3-64's long-input loop, for tests that compare every variant this CPU can
 // run with libxxhash.

@@ -1,8 +1,10 @@
 // Tests for OffsetIndex and TimeIndex (and the IndexFile machinery under them): lookups against
-// brute force, sealing and reopening, capacity, truncation, corruption detection and
-// concurrent readers during appends and seals. Every case runs on the POSIX and in-memory
+// brute force, sealing and reopening, capacity, truncation, corruption detection (also across
+// the chunks a large file is read in), mapping only at the first lookup, and concurrent readers
+// during appends and seals. Every case runs on the POSIX and in-memory
 // file systems.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <atomic>
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include "log/format.hpp"
 #include "log/offset_index.hpp"
 #include "log/time_index.hpp"
+#include "support/fault_fs.hpp"
 #include "support/test_env.hpp"
 #include "util/checksum.hpp"
 #include "util/endian.hpp"
@@ -23,8 +26,11 @@ using brook::Offset;
 using brook::Status;
 using brook::log::OffsetIndex;
 using brook::log::TimeIndex;
+using brook::testing::FaultFileSystem;
 using brook::testing::MemoryEnv;
 using brook::testing::PosixEnv;
+
+namespace op = brook::testing::op;
 
 namespace {
 
@@ -126,6 +132,26 @@ void truncate_file(brook::fs::FileSystem& fs, const std::string& path, std::uint
     auto file = fs.open(path, brook::fs::OpenMode::read_write);
     REQUIRE(file.is_ok());
     REQUIRE((*file)->truncate(size).is_ok());
+}
+
+// As check_offset_index and check_time_index, for indexes too large to look up every target:
+// every entry, and brute force at `samples` random targets.
+void check_large_indexes(const OffsetIndex& oi, const std::vector<OffsetIndex::Entry>& offsets,
+                         const TimeIndex& ti, const std::vector<TimeIndex::Entry>& times,
+                         std::mt19937_64& rng, int samples) {
+    REQUIRE(oi.entry_count() == offsets.size());
+    for (std::size_t i = 0; i < offsets.size(); ++i) REQUIRE(oi.entry(i) == offsets[i]);
+    REQUIRE(ti.entry_count() == times.size());
+    for (std::size_t i = 0; i < times.size(); ++i) REQUIRE(ti.entry(i) == times[i]);
+    std::uniform_int_distribution<std::int64_t> offset(kBase.value() - 5,
+                                                       offsets.back().offset.value() + 5);
+    std::uniform_int_distribution<std::int64_t> timestamp(-60, times.back().timestamp + 5);
+    for (int i = 0; i < samples; ++i) {
+        const Offset target(offset(rng));
+        REQUIRE(oi.lookup(target) == brute_lookup(offsets, target));
+        const std::int64_t t = timestamp(rng);
+        REQUIRE(ti.last_before(t) == brute_last_before(times, t));
+    }
 }
 
 }  // namespace
@@ -367,6 +393,92 @@ TEST_CASE_TEMPLATE("open_sealed reports corruption for anything but an intact se
                                          brook::util::xxh3_64(std::span(swapped).subspan(kHeader)));
     write_file_at(env.fs(), path, 0, swapped);
     CHECK(OffsetIndex::open_sealed(env.fs(), path, kBase).code() == Code::corruption);
+}
+
+// open_sealed reads a file in chunks of 64 KiB: these indexes span several, so the checksum and
+// the order check carry across chunk boundaries.
+TEST_CASE_TEMPLATE(
+    "a sealed index of several read chunks is checked whole and mapped at its first "
+    "lookup",
+    Env, PosixEnv, MemoryEnv) {
+    Env env;
+    FaultFileSystem faulty(env.fs());
+    const std::string path = env.root() + "/00000000000000001000.index";
+    const std::string time_path = env.root() + "/00000000000000001000.timeindex";
+    std::mt19937_64 rng(11);
+    constexpr std::size_t kEntries = 20'000;  // 160 KB of offset entries, 240 KB of time entries
+    const auto entries = random_offset_entries(rng, kEntries);
+    const auto times = random_time_entries(rng, kEntries);
+    {
+        auto oi = OffsetIndex::create(env.fs(), path, kBase, kHeader + kEntries * kOffsetEntry);
+        auto ti = TimeIndex::create(env.fs(), time_path, kBase, kHeader + kEntries * kTimeEntry);
+        REQUIRE(oi.is_ok());
+        REQUIRE(ti.is_ok());
+        for (const auto& e : entries) (*oi)->append(e.offset, e.position);
+        for (const auto& e : times) (*ti)->append(e.timestamp, e.offset);
+        REQUIRE((*oi)->seal(12345).is_ok());
+        REQUIRE((*ti)->seal().is_ok());
+    }
+
+    faulty.reset_counts();
+    auto oi = OffsetIndex::open_sealed(faulty, path, kBase);
+    auto ti = TimeIndex::open_sealed(faulty, time_path, kBase);
+    REQUIRE(oi.is_ok());
+    REQUIRE(ti.is_ok());
+    CHECK((*oi)->sealed_log_bytes() == 12345);
+    CHECK((*oi)->last_entry() == entries.back());
+    CHECK((*ti)->last_entry() == times.back());
+    CHECK((*oi)->sync().is_ok());
+    CHECK(faulty.operations(op::mmap) == 0);
+
+    // The first lookup maps the file; a failed mapping reads as an empty index until a later
+    // lookup maps it.
+    faulty.inject({.kinds = op::mmap, .nth = 1});
+    CHECK((*oi)->lookup(entries[500].offset) == OffsetIndex::Entry{kBase, 0});
+    CHECK((*oi)->entry_count() == kEntries);
+    CHECK((*oi)->last_entry() == entries.back());
+    faulty.clear_faults();
+    check_large_indexes(**oi, entries, **ti, times, rng, 500);
+    CHECK(faulty.operations(op::mmap) == 1 + 2);  // the failed one, then one per index
+
+    // unseal() needs the mapping and reports when it cannot have it.
+    auto again = TimeIndex::open_sealed(faulty, time_path, kBase);
+    REQUIRE(again.is_ok());
+    faulty.inject({.kinds = op::mmap, .nth = 1, .persistent = true});
+    CHECK((*again)->unseal(kLargeIndex) == Code::io_error);
+    CHECK((*again)->sealed());
+    faulty.clear_faults();
+
+    // A flipped byte or two swapped entries in the last chunk, under a matching checksum for
+    // the swap, are found.
+    const std::vector<std::byte> original = read_file(env.fs(), path);
+    std::vector<std::byte> damaged = original;
+    damaged[damaged.size() - 3] ^= std::byte{0x10};
+    write_file_at(env.fs(), path, 0, damaged);
+    auto flipped = OffsetIndex::open_sealed(env.fs(), path, kBase);
+    CHECK(flipped.code() == Code::corruption);
+    CHECK(flipped.status().message().find("checksum") != std::string::npos);
+
+    constexpr std::size_t kSwapped = kEntries - 10;
+    std::vector<std::byte> swapped = original;
+    std::swap_ranges(swapped.begin() + kHeader + (kSwapped - 1) * kOffsetEntry,
+                     swapped.begin() + kHeader + kSwapped * kOffsetEntry,
+                     swapped.begin() + kHeader + kSwapped * kOffsetEntry);
+    const std::uint64_t checksum =
+        brook::util::xxh3_64(std::span(swapped).subspan(kHeader)) ^
+        brook::util::xxh3_64(std::span(swapped).subspan(16, 8));  // seal recorded the log size
+    brook::util::store_le<std::uint64_t>(swapped.data() + 24, checksum);
+    write_file_at(env.fs(), path, 0, swapped);
+    auto unordered = OffsetIndex::open_sealed(env.fs(), path, kBase);
+    CHECK(unordered.code() == Code::corruption);
+    CHECK(unordered.status().message().find(
+              fmt::format("entry {} does not increase on entry {}", kSwapped, kSwapped - 1)) !=
+          std::string::npos);
+
+    write_file_at(env.fs(), path, 0, original);
+    auto intact = OffsetIndex::open_sealed(env.fs(), path, kBase);
+    REQUIRE(intact.is_ok());
+    check_large_indexes(**intact, entries, **ti, times, rng, 100);
 }
 
 // One thread appends to both indexes, sealing and unsealing halfway and sealing at the end,

@@ -1,18 +1,21 @@
 // Tests for util::xxh3_64, the checksum of every on-disk format, against libxxhash: every
 // variant this CPU can run (SSE2, AVX2, AVX-512 loops) must give XXH3_64bits's value for every
 // length up to 4 KiB and for random lengths and alignments up to 1 MiB; fixed inputs must keep
-// the values libxxhash 0.8.1 gave when the formats were written; and a batch encoded from fixed
+// the values libxxhash 0.8.1 gave when the formats were written; Xxh3Stream, fed any split of
+// an input, must give the whole input's value; and a batch encoded from fixed
 // records must carry the same checksum as before and still decode.
+#include "util/checksum.hpp"
+
 #include <doctest/doctest.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "log/format.hpp"
 #include "log/record_batch.hpp"
-#include "util/checksum.hpp"
 #include "util/endian.hpp"
 
 namespace brook::util {
@@ -55,6 +58,27 @@ TEST_CASE("every XXH3 variant gives libxxhash's value for every length and align
         const auto bytes = std::span(data).subspan(rng() % 64, n);
         REQUIRE(xxh3_64(bytes) == reference(bytes));
     }
+}
+
+TEST_CASE("a streamed hash fed in random pieces equals the hash of the whole input") {
+    std::mt19937_64 rng(20261127);
+    const Bytes data = random_bytes(std::size_t{1} << 20, rng);
+    for (int i = 0; i < 200; ++i) {
+        // Short inputs often, then lengths up to the whole buffer.
+        const std::size_t n = i < 100 ? rng() % 2048 : rng() % data.size();
+        const auto whole = std::span(data).first(n);
+        Xxh3Stream stream;
+        std::size_t at = 0;
+        while (at < n) {
+            const std::size_t piece = std::min<std::size_t>(n - at, rng() % (i % 2 ? 100 : 70'000));
+            stream.update(whole.subspan(at, piece));
+            at += piece;
+        }
+        CAPTURE(n);
+        REQUIRE(stream.digest() == xxh3_64(whole));
+    }
+    Xxh3Stream empty;
+    CHECK(empty.digest() == reference({}));
 }
 
 TEST_CASE("fixed inputs keep the checksums the on-disk formats were written with") {
