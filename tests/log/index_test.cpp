@@ -577,3 +577,40 @@ TEST_CASE_TEMPLATE("readers see only whole published entries while the appender 
     REQUIRE(reopened.is_ok());
     CHECK((*reopened)->entry_count() == kEntries);
 }
+
+// Readers of a freshly opened sealed index race to make its mapping: one of them maps it, and
+// every reader, including those that waited for it, sees every entry.
+TEST_CASE_TEMPLATE("readers racing to the first mapping of a sealed index all see every entry", Env,
+                   PosixEnv, MemoryEnv) {
+    Env env;
+    const std::string path = env.root() + "/00000000000000001000.index";
+    std::mt19937_64 rng(5);
+    const auto entries = random_offset_entries(rng, 5000);
+    {
+        auto created = OffsetIndex::create(env.fs(), path, kBase, kLargeIndex);
+        REQUIRE(created.is_ok());
+        for (const auto& e : entries) (*created)->append(e.offset, e.position);
+        REQUIRE((*created)->seal().is_ok());
+    }
+    for (int round = 0; round < 20; ++round) {
+        FaultFileSystem faulty(env.fs());
+        auto opened = OffsetIndex::open_sealed(faulty, path, kBase);
+        REQUIRE(opened.is_ok());
+        const OffsetIndex& index = **opened;
+        std::atomic<int> ready{0};
+        std::atomic<std::size_t> wrong{0};
+        std::vector<std::thread> readers;
+        for (int r = 0; r < 4; ++r) {
+            readers.emplace_back([&, r] {
+                ready.fetch_add(1);
+                while (ready.load() < 4) std::this_thread::yield();
+                for (std::size_t i = static_cast<std::size_t>(r); i < entries.size(); i += 97) {
+                    if (index.lookup(entries[i].offset) != entries[i]) wrong.fetch_add(1);
+                }
+            });
+        }
+        for (auto& t : readers) t.join();
+        CHECK(wrong.load() == 0);
+        CHECK(faulty.operations(op::mmap) == 1);
+    }
+}
