@@ -187,16 +187,17 @@ class IndexFile {
     std::unique_ptr<fs::File> file_;
     // Replaced by the appender, and made by the first reader of a sealed file that open_sealed
     // left unmapped, under an exclusive lock on mapping_mutex_; readers hold the lock shared
-    // while they use it. mapped_ is false until that first mapping is tried; both are
-    // guarded by mapping_mutex_.
+    // while they use it. mapped_ is false until a mapping of that file succeeds or the
+    // appender replaces it; both are guarded by mapping_mutex_.
     mutable std::unique_ptr<fs::MappedRegion> region_;
     mutable bool mapped_;
     mutable std::shared_mutex mapping_mutex_;
     std::atomic<std::size_t> count_;
     std::size_t capacity_;
     std::atomic<bool> sealed_;
-    // The .log size the header records (0 if none or not sealed), and a copy of the last entry
-    // made by open_sealed, for answers that need no mapping. Written by the appender.
+    // The .log size the header records (0 if none or not sealed; set by open_sealed, seal()
+    // and unseal()), and open_sealed's copy of the last entry, for answers that need no
+    // mapping.
     std::atomic<std::uint32_t> sealed_log_bytes_{0};
     std::array<std::byte, kMaxIndexEntrySize> opened_last_entry_{};
 };
