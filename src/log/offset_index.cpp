@@ -1,7 +1,5 @@
 #include "log/offset_index.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <array>
 #include <cassert>

@@ -1,7 +1,5 @@
 #include "log/time_index.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <array>
 #include <cassert>

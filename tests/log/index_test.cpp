@@ -1,8 +1,7 @@
 // Tests for OffsetIndex and TimeIndex (and the IndexFile machinery under them): lookups against
 // brute force, sealing and reopening, capacity, truncation, corruption detection (also across
 // the chunks a large file is read in), mapping only at the first lookup, and concurrent readers
-// during appends and seals. Every case runs on the POSIX and in-memory
-// file systems.
+// during appends and seals. Every case runs on the POSIX and in-memory file systems.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
