@@ -35,12 +35,12 @@ std::size_t capacity_of(std::size_t file_size, std::size_t entry_size) noexcept 
                                  std::numeric_limits<std::uint32_t>::max());
 }
 
-// XXH3-64 of the entries; when the header records the log's size, combined with the hash of
-// the count and that size, so damage to either is caught too (docs/format.md, section 3.1).
-std::uint64_t entries_checksum(const std::byte* header, std::size_t bytes) noexcept {
-    const std::uint64_t entries = util::xxh3_64(std::span<const std::byte>(header + kHeaderSize, bytes));
-    if (util::load_le<std::uint32_t>(header + kLogBytesPos) == 0) return entries;
-    return entries ^ util::xxh3_64(std::span<const std::byte>(header + kCountPos, 8));
+// The checksum a header records for entries whose XXH3-64 is `entries_hash`: that hash, or,
+// when the header records the log's size, that hash combined with the hash of the count and
+// that size, so damage to either is caught too (docs/format.md, section 3.1).
+std::uint64_t header_checksum(const std::byte* header, std::uint64_t entries_hash) noexcept {
+    if (util::load_le<std::uint32_t>(header + kLogBytesPos) == 0) return entries_hash;
+    return entries_hash ^ util::xxh3_64(std::span<const std::byte>(header + kCountPos, 8));
 }
 
 }  // namespace
@@ -108,7 +108,10 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open_sealed(fs::FileSystem& fs,
         static_cast<std::size_t>(std::min<std::uint64_t>(size, kHeaderSize + chunk_entry_bytes)));
     BROOK_ASSIGN_OR_RETURN(const std::size_t got, file->read_at(0, chunk));
     if (got != chunk.size()) return shrank(got);
-    const std::byte* h = chunk.data();
+    // A copy, since later chunks are read into the same buffer.
+    std::array<std::byte, kHeaderSize> header;
+    std::memcpy(header.data(), chunk.data(), kHeaderSize);
+    const std::byte* h = header.data();
 
     const auto magic = util::load_le<std::uint32_t>(h + kMagicPos);
     if (magic != kind.magic) {
@@ -140,9 +143,6 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open_sealed(fs::FileSystem& fs,
     }
     const auto log_bytes = util::load_le<std::uint32_t>(h + kLogBytesPos);
     const auto stored = util::load_le<std::uint64_t>(h + kChecksumPos);
-    const std::uint64_t count_and_log_bytes =
-        log_bytes == 0 ? 0 : util::xxh3_64(std::span<const std::byte>(h + kCountPos, 8));
-
     // Hash the entries chunk by chunk, noting the first one out of order.
     util::Xxh3Stream hash;
     std::array<std::byte, kMaxIndexEntrySize> last{};
@@ -166,7 +166,7 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open_sealed(fs::FileSystem& fs,
         if (read != next) return shrank(kHeaderSize + done + read);
         entries = std::span<const std::byte>(chunk).first(next);
     }
-    const std::uint64_t actual = hash.digest() ^ count_and_log_bytes;
+    const std::uint64_t actual = header_checksum(h, hash.digest());
     if (stored != actual) {
         return corrupt(fmt::format("entry checksum {:#018x} does not match {:#018x} in the header",
                                    actual, stored));
@@ -202,7 +202,9 @@ Status IndexFile::seal(std::uint32_t log_bytes) {
     std::byte* h = region_->data();
     util::store_le<std::uint32_t>(h + kCountPos, static_cast<std::uint32_t>(n));
     util::store_le<std::uint32_t>(h + kLogBytesPos, log_bytes);
-    util::store_le<std::uint64_t>(h + kChecksumPos, entries_checksum(h, n * kind_.entry_size));
+    const std::uint64_t entries_hash =
+        util::xxh3_64(std::span<const std::byte>(h + kHeaderSize, n * kind_.entry_size));
+    util::store_le<std::uint64_t>(h + kChecksumPos, header_checksum(h, entries_hash));
     util::store_le<std::uint16_t>(h + kFlagsPos, format::kIndexSealedFlag);
 
     if (Status s = resize_mapping(file_size_for(n)); !s) {
