@@ -112,7 +112,9 @@ std::optional<Row> parse_output(const std::string& out) {
     return row;
 }
 
-int remove_entry(const char* path, const struct stat*, int, FTW*) { return ::remove(path); }
+int remove_entry(const char* path, const struct stat*, int, FTW*) {
+    return ::remove(path);
+}
 
 void remove_tree(const std::string& dir) {
     nftw(dir.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -130,8 +132,8 @@ void make_dirs(const std::string& dir) {
 std::optional<std::string> spawn_case(const std::string& self, const std::string& workload,
                                       const std::string& system, const std::string& dir,
                                       const std::string& shared, bool quick) {
-    std::vector<std::string> argv = {self, "--case", workload, system, "--dir", dir,
-                                     "--shared", shared};
+    std::vector<std::string> argv = {self,    "--case", workload,   system,
+                                     "--dir", dir,      "--shared", shared};
     if (quick) argv.push_back("--quick");
     return run_capturing_stdout(argv);
 }

@@ -92,7 +92,9 @@ Row open_memory(const Spec& spec) {
 constexpr int kPartitionsPerTopic = 4;
 
 // 100 topics of 4 partitions; a tenth of that with --quick.
-int topic_count(const Spec& spec) { return spec.quick ? 10 : 100; }
+int topic_count(const Spec& spec) {
+    return spec.quick ? 10 : 100;
+}
 constexpr int kRecordsPerPartition = 10;
 
 // The shared store of 100 topics x 4 partitions, each with a few records, closed cleanly.
@@ -162,9 +164,10 @@ Row open_disk_400(const Spec& spec) {
     latencies.fill(row);
     row.notes.push_back("records = opens of " + std::to_string(topic_count(spec)) +
                         " topics x 4 partitions; latencies are per open");
-    row.notes.push_back("a clean close (not timed above) took " +
-                        std::to_string(static_cast<int>(close_seconds * 1000 / double(spec.records))) +
-                        " ms on average");
+    row.notes.push_back(
+        "a clean close (not timed above) took " +
+        std::to_string(static_cast<int>(close_seconds * 1000 / double(spec.records))) +
+        " ms on average");
     return row;
 }
 
@@ -195,10 +198,11 @@ Row idle_rss_400(const Spec& spec) {
     const std::string path = store_400(spec);
     const auto [probe_before, probe_after] = probe_idle_rss(path, topic_count(spec));
     row.peak_rss_kb = probe_after;
-    row.notes.push_back("records = partitions; peak_rss_kb = VmRSS of brook_idle_rss (links only "
-                        "brook), idle with the store open: " +
-                        std::to_string(probe_before) + " KiB before the open, " +
-                        std::to_string(probe_after - probe_before) + " KiB added by the store");
+    row.notes.push_back(
+        "records = partitions; peak_rss_kb = VmRSS of brook_idle_rss (links only "
+        "brook), idle with the store open: " +
+        std::to_string(probe_before) + " KiB before the open, " +
+        std::to_string(probe_after - probe_before) + " KiB added by the store");
 
     const std::int64_t before = current_rss_kb();
     Stopwatch watch;

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <brook/brook.hpp>
-
 #include <memory>
 #include <string>
 

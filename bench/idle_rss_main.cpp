@@ -7,7 +7,6 @@
 //   line "BEFORE_KB AFTER_KB": VmRSS before Store::open and with the store open and idle.
 //   Exits 1 with a message on stderr if the store does not open or lost topics.
 #include <brook/store.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>

@@ -15,7 +15,7 @@ void check_mdb(int rc, const char* what) {
 }
 
 class LmdbEngine final : public Engine {
-public:
+  public:
     ~LmdbEngine() override {
         if (read_txn_ != nullptr) mdb_txn_abort(read_txn_);
         if (env_ != nullptr) mdb_env_close(env_);
@@ -60,7 +60,8 @@ public:
         std::int64_t read = 0;
         for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
              rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-            fold_value(acc, std::string_view(static_cast<const char*>(v.mv_data) + 8, v.mv_size - 8));
+            fold_value(acc,
+                       std::string_view(static_cast<const char*>(v.mv_data) + 8, v.mv_size - 8));
             ++read;
         }
         mdb_cursor_close(cursor);
@@ -83,7 +84,7 @@ public:
         return {"bytes on disk: " + std::to_string(dir_bytes(dir_))};
     }
 
-private:
+  private:
     std::string dir_;
     MDB_env* env_ = nullptr;
     MDB_dbi dbi_ = 0;
@@ -92,11 +93,11 @@ private:
     std::string value_;
 };
 
-[[maybe_unused]] const bool registered = register_engine(
-    "lmdb",
-    {"append-100b", "append-1kb", "append-sync-batch", "append-sync-record", "group-commit-4",
-     "consume-100b", "produce-unbatched", "seek-offset"},
-    [] { return std::make_unique<LmdbEngine>(); });
+[[maybe_unused]] const bool registered =
+    register_engine("lmdb",
+                    {"append-100b", "append-1kb", "append-sync-batch", "append-sync-record",
+                     "group-commit-4", "consume-100b", "produce-unbatched", "seek-offset"},
+                    [] { return std::make_unique<LmdbEngine>(); });
 
 }  // namespace
 }  // namespace brook::bench

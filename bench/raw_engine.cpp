@@ -26,7 +26,7 @@ void write_all(int fd, const char* data, std::size_t size) {
 }
 
 class RawEngine final : public Engine {
-public:
+  public:
     ~RawEngine() override {
         if (fd_ >= 0) ::close(fd_);
     }
@@ -94,7 +94,7 @@ public:
         if (read != records) die("raw: read back " + std::to_string(read) + " records");
     }
 
-private:
+  private:
     // REQUIRES: mu_ held.
     void drain() {
         write_all(fd_, buffer_, used_);

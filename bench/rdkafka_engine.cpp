@@ -32,7 +32,7 @@ void delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void* opaqu
 }
 
 class RdkafkaEngine final : public Engine {
-public:
+  public:
     ~RdkafkaEngine() override {
         if (consumer_ != nullptr) {
             rd_kafka_consumer_close(consumer_);
@@ -92,13 +92,14 @@ public:
     }
 
     void finish_writes() override {
-        if (rd_kafka_flush(producer_, 600'000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("rdkafka: flush timed out");
+        if (rd_kafka_flush(producer_, 600'000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            die("rdkafka: flush timed out");
         if (delivered_ != written_) die("rdkafka: not every record was delivered");
     }
 
     std::int64_t scan(std::uint64_t& acc) override { return consume_until(written_, acc); }
 
-private:
+  private:
     static constexpr std::size_t kWindowBytes = 4 << 20;
 
     // A commit batch with one rd_kafka_produce_batch() call, as brook takes it with one
@@ -163,9 +164,11 @@ private:
         while (consumed_ < end) {
             rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, 10'000);
             if (m == nullptr) {
-                die("rdkafka: the consumer got nothing for 10 s after " + std::to_string(consumed_) + " records");
+                die("rdkafka: the consumer got nothing for 10 s after " +
+                    std::to_string(consumed_) + " records");
             }
-            if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) die(std::string("rdkafka: consume: ") + rd_kafka_message_errstr(m));
+            if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+                die(std::string("rdkafka: consume: ") + rd_kafka_message_errstr(m));
             if (m->offset != consumed_) die("rdkafka: the mock broker lost records");
             fold_value(acc, std::string_view(static_cast<const char*>(m->payload), m->len));
             ++read;
@@ -185,8 +188,10 @@ private:
         consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
         if (consumer_ == nullptr) die(std::string("rdkafka: consumer: ") + error);
         rd_kafka_topic_partition_list_t* partitions = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(partitions, kTopic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-        if (rd_kafka_assign(consumer_, partitions) != RD_KAFKA_RESP_ERR_NO_ERROR) die("rdkafka: assign");
+        rd_kafka_topic_partition_list_add(partitions, kTopic, 0)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+        if (rd_kafka_assign(consumer_, partitions) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            die("rdkafka: assign");
         rd_kafka_topic_partition_list_destroy(partitions);
     }
 

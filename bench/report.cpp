@@ -50,7 +50,8 @@ std::string json_rows(const std::vector<Row>& rows) {
         char buf[1024];
         std::snprintf(
             buf, sizeof buf,
-            "  {\"workload\": \"%s\", \"system\": \"%s\", \"records\": %lld, \"record_bytes\": %zu, "
+            "  {\"workload\": \"%s\", \"system\": \"%s\", \"records\": %lld, \"record_bytes\": "
+            "%zu, "
             "\"batch\": %zu, \"seconds\": %.6f, \"records_per_s\": %.1f, \"mb_per_s\": %.3f, "
             "\"p50_us\": %s, \"p99_us\": %s, \"p999_us\": %s, \"peak_rss_kb\": %lld}%s\n",
             r.workload.c_str(), r.system.c_str(), static_cast<long long>(r.records), r.record_bytes,
@@ -121,7 +122,8 @@ std::string table(const std::vector<Row>& rows, const std::set<std::string>& ran
 
 // Throughput plot data for bench/plot.gp: a line per workload, a column per system (million
 // records/s; NaN where a system has no row).
-static std::string throughput_data(const std::vector<Row>& rows, const std::vector<std::string>& workloads) {
+static std::string throughput_data(const std::vector<Row>& rows,
+                                   const std::vector<std::string>& workloads) {
     std::string out = "workload";
     for (const std::string& s : kSystems) out += " " + s;
     out += "\n";
@@ -139,7 +141,8 @@ static std::string throughput_data(const std::vector<Row>& rows, const std::vect
 }
 
 // Latency plot data: a line per row that has latencies, "workload/system p50 p99 p999" (us).
-static std::string latency_data(const std::vector<Row>& rows, const std::vector<std::string>& workloads) {
+static std::string latency_data(const std::vector<Row>& rows,
+                                const std::vector<std::string>& workloads) {
     std::string out = "row p50 p99 p999\n";
     for (const std::string& w : workloads) {
         for (const std::string& s : kSystems) {
@@ -153,7 +156,6 @@ static std::string latency_data(const std::vector<Row>& rows, const std::vector<
     }
     return out;
 }
-
 
 std::vector<Row> parse_json_rows(const std::string& text) {
     std::vector<Row> rows;
@@ -197,8 +199,8 @@ std::vector<Row> parse_json_rows(const std::string& text) {
 std::string targets(const std::vector<Row>& rows) {
     std::string out = "\ntargets (this run):\n";
     char buf[256];
-    auto line = [&](const std::string& what, std::optional<double> value, double goal, bool at_least,
-                    const char* unit) {
+    auto line = [&](const std::string& what, std::optional<double> value, double goal,
+                    bool at_least, const char* unit) {
         if (!value) {
             out += "  " + what + ": no row\n";
             return;
@@ -226,30 +228,41 @@ std::string targets(const std::vector<Row>& rows) {
     };
     for (const char* s : {"brook", "brook-log"}) {
         const std::string sys = s;
-        line("append-100b " + sys + " / raw", ratio("append-100b", sys, "append-100b", "raw"), 0.6, true, "x");
-        line("append-100b " + sys + " / lmdb", ratio("append-100b", sys, "append-100b", "lmdb"), 1.5, true, "x");
-        line("append-100b " + sys + " / sqlite", ratio("append-100b", sys, "append-100b", "sqlite"), 10, true, "x");
-        line("append-100b " + sys + " / rocksdb", ratio("append-100b", sys, "append-100b", "rocksdb"), 10, true, "x");
-        line("append-100b " + sys + " / rdkafka_mock", ratio("append-100b", sys, "append-100b", "rdkafka_mock"), 2.5, true, "x");
-        line("consume-100b " + sys + " / lmdb", ratio("consume-100b", sys, "consume-100b", "lmdb"), 1, true, "x");
-        line("consume-100b " + sys + " / raw", ratio("consume-100b", sys, "consume-100b", "raw"), 0.5, true, "x");
-        line("append-sync-batch " + sys + " / raw", ratio("append-sync-batch", sys, "append-sync-batch", "raw"), 0.8, true, "x");
-        line("append-sync-record " + sys + " / raw", ratio("append-sync-record", sys, "append-sync-record", "raw"), 0.9, true, "x");
+        line("append-100b " + sys + " / raw", ratio("append-100b", sys, "append-100b", "raw"), 0.6,
+             true, "x");
+        line("append-100b " + sys + " / lmdb", ratio("append-100b", sys, "append-100b", "lmdb"),
+             1.5, true, "x");
+        line("append-100b " + sys + " / sqlite", ratio("append-100b", sys, "append-100b", "sqlite"),
+             10, true, "x");
+        line("append-100b " + sys + " / rocksdb",
+             ratio("append-100b", sys, "append-100b", "rocksdb"), 10, true, "x");
+        line("append-100b " + sys + " / rdkafka_mock",
+             ratio("append-100b", sys, "append-100b", "rdkafka_mock"), 2.5, true, "x");
+        line("consume-100b " + sys + " / lmdb", ratio("consume-100b", sys, "consume-100b", "lmdb"),
+             1, true, "x");
+        line("consume-100b " + sys + " / raw", ratio("consume-100b", sys, "consume-100b", "raw"),
+             0.5, true, "x");
+        line("append-sync-batch " + sys + " / raw",
+             ratio("append-sync-batch", sys, "append-sync-batch", "raw"), 0.8, true, "x");
+        line("append-sync-record " + sys + " / raw",
+             ratio("append-sync-record", sys, "append-sync-record", "raw"), 0.9, true, "x");
         line("group-commit-4 " + sys + " / append-sync-record " + sys,
              ratio("group-commit-4", sys, "append-sync-record", sys), 3, true, "x");
-        line("produce-unbatched " + sys + " (records/s)", rate("produce-unbatched", sys), 2e6, true, "");
+        line("produce-unbatched " + sys + " (records/s)", rate("produce-unbatched", sys), 2e6, true,
+             "");
     }
     line("latency brook p50", field("latency", "brook", &Row::p50_us), 5, false, " us");
     line("latency brook p99", field("latency", "brook", &Row::p99_us), 25, false, " us");
     line("open-memory brook p50", field("open-memory", "brook", &Row::p50_us), 1000, false, " us");
-    line("open-disk-400 brook p50", field("open-disk-400", "brook", &Row::p50_us), 50000, false, " us");
+    line("open-disk-400 brook p50", field("open-disk-400", "brook", &Row::p50_us), 50000, false,
+         " us");
     const Row* idle = find_row(rows, "idle-rss-400", "brook");
     line("idle-rss-400 brook (MB)",
-         idle ? std::optional<double>(double(idle->peak_rss_kb) * 1024 / 1e6) : std::nullopt,
-         16, false, "");
+         idle ? std::optional<double>(double(idle->peak_rss_kb) * 1024 / 1e6) : std::nullopt, 16,
+         false, "");
     const Row* recovery = find_row(rows, "recovery", "brook");
-    line("recovery brook (MB/s)", recovery ? std::optional<double>(recovery->mb_per_s()) : std::nullopt,
-         1000, true, "");
+    line("recovery brook (MB/s)",
+         recovery ? std::optional<double>(recovery->mb_per_s()) : std::nullopt, 1000, true, "");
     const Row* compaction = find_row(rows, "compaction", "brook");
     line("compaction brook (MB/s)",
          compaction ? std::optional<double>(compaction->mb_per_s()) : std::nullopt, 200, true, "");
@@ -264,9 +277,9 @@ void write_results(const std::string& dir, const std::vector<Row>& rows, const s
     };
     write_file(dir + "/latest.json", json_rows(rows));
     write_file(dir + "/latest.txt", text);
-    write_file(dir + "/throughput.dat",
-               throughput_data(rows, {"append-100b", "append-1kb", "consume-100b",
-                                      "produce-unbatched"}));
+    write_file(
+        dir + "/throughput.dat",
+        throughput_data(rows, {"append-100b", "append-1kb", "consume-100b", "produce-unbatched"}));
     write_file(dir + "/latency.dat",
                latency_data(rows, {"latency", "seek-offset", "seek-time", "open-memory",
                                    "append-sync-record", "group-commit-4"}));
@@ -282,8 +295,8 @@ Row median_row(std::vector<Row> runs) {
             std::snprintf(note, sizeof note, "median of %zu runs by p99; p99 %.1f to %.1f us",
                           runs.size(), rank_key(runs.front()), rank_key(runs.back()));
         } else {
-            std::snprintf(note, sizeof note, "median of %zu runs; records/s %s to %s",
-                          runs.size(), human_rate(runs.back().records_per_s()).c_str(),
+            std::snprintf(note, sizeof note, "median of %zu runs; records/s %s to %s", runs.size(),
+                          human_rate(runs.back().records_per_s()).c_str(),
                           human_rate(runs.front().records_per_s()).c_str());
         }
         median.notes.insert(median.notes.begin(), note);

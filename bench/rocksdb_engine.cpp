@@ -17,7 +17,7 @@ void check_rocks(const rocksdb::Status& status, const char* what) {
 }
 
 class RocksdbEngine final : public Engine {
-public:
+  public:
     void open(const Spec& spec) override {
         dir_ = spec.dir;
         rocksdb::Options options;
@@ -68,18 +68,18 @@ public:
         return {"bytes on disk: " + std::to_string(dir_bytes(dir_))};
     }
 
-private:
+  private:
     std::string dir_;
     std::unique_ptr<rocksdb::DB> db_;
     rocksdb::WriteOptions write_options_;
     std::atomic<std::int64_t> next_{0};
 };
 
-[[maybe_unused]] const bool registered = register_engine(
-    "rocksdb",
-    {"append-100b", "append-1kb", "append-sync-batch", "append-sync-record", "group-commit-4",
-     "consume-100b", "produce-unbatched", "seek-offset"},
-    [] { return std::make_unique<RocksdbEngine>(); });
+[[maybe_unused]] const bool registered =
+    register_engine("rocksdb",
+                    {"append-100b", "append-1kb", "append-sync-batch", "append-sync-record",
+                     "group-commit-4", "consume-100b", "produce-unbatched", "seek-offset"},
+                    [] { return std::make_unique<RocksdbEngine>(); });
 
 }  // namespace
 }  // namespace brook::bench

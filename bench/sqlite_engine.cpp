@@ -12,7 +12,7 @@ namespace brook::bench {
 namespace {
 
 class SqliteEngine final : public Engine {
-public:
+  public:
     ~SqliteEngine() override {
         for (sqlite3_stmt* s : {insert_, select_}) sqlite3_finalize(s);
         if (db_ != nullptr) sqlite3_close(db_);
@@ -39,8 +39,10 @@ public:
             const std::string_view value = gen.value(i);
             sqlite3_bind_int64(insert_, 1, next_++);
             sqlite3_bind_blob(insert_, 2, key, 8, SQLITE_STATIC);
-            sqlite3_bind_blob(insert_, 3, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
-            if (sqlite3_step(insert_) != SQLITE_DONE) die(std::string("sqlite: insert: ") + sqlite3_errmsg(db_));
+            sqlite3_bind_blob(insert_, 3, value.data(), static_cast<int>(value.size()),
+                              SQLITE_STATIC);
+            if (sqlite3_step(insert_) != SQLITE_DONE)
+                die(std::string("sqlite: insert: ") + sqlite3_errmsg(db_));
             sqlite3_reset(insert_);
         }
         exec("COMMIT");
@@ -70,7 +72,7 @@ public:
         return {"bytes on disk: " + std::to_string(dir_bytes(dir_))};
     }
 
-private:
+  private:
     static std::string_view column(sqlite3_stmt* stmt) {
         return {static_cast<const char*>(sqlite3_column_blob(stmt, 0)),
                 static_cast<std::size_t>(sqlite3_column_bytes(stmt, 0))};
@@ -120,11 +122,11 @@ Row open_memory(const Spec& spec) {
 
 BROOK_BENCH_CASE("open-memory", "sqlite", open_memory);
 
-[[maybe_unused]] const bool registered = register_engine(
-    "sqlite",
-    {"append-100b", "append-1kb", "append-sync-batch", "append-sync-record", "group-commit-4",
-     "consume-100b", "produce-unbatched", "seek-offset"},
-    [] { return std::make_unique<SqliteEngine>(); });
+[[maybe_unused]] const bool registered =
+    register_engine("sqlite",
+                    {"append-100b", "append-1kb", "append-sync-batch", "append-sync-record",
+                     "group-commit-4", "consume-100b", "produce-unbatched", "seek-offset"},
+                    [] { return std::make_unique<SqliteEngine>(); });
 
 }  // namespace
 }  // namespace brook::bench

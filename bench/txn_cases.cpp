@@ -54,8 +54,8 @@ Row txn_100x3(const Spec& spec) {
     });
     txn_latencies.fill(row);
 
-    auto plain = Producer::create(
-        *store, {{"acks", "all"}, {"linger.ms", "5"}, {"batch.size", "1048576"}});
+    auto plain =
+        Producer::create(*store, {{"acks", "all"}, {"linger.ms", "5"}, {"batch.size", "1048576"}});
     if (!plain.is_ok()) die("Producer::create: " + plain.status().to_string());
     Latencies plain_latencies;
     const double plain_seconds = timed_groups(spec, plain_latencies, [&](std::int64_t first) {
@@ -66,11 +66,11 @@ Row txn_100x3(const Spec& spec) {
     });
     Row plain_row = row;
     plain_latencies.fill(plain_row);
-    row.notes.push_back(fmt::format(
-        "plain produce of the same records (acks=all, flush every 100): {:.0f} "
-        "records/s, p50 {:.0f} us per 100; a transaction costs {:.2f}x",
-        double(spec.records) / plain_seconds, plain_row.p50_us.value_or(0),
-        row.seconds / plain_seconds));
+    row.notes.push_back(
+        fmt::format("plain produce of the same records (acks=all, flush every 100): {:.0f} "
+                    "records/s, p50 {:.0f} us per 100; a transaction costs {:.2f}x",
+                    double(spec.records) / plain_seconds, plain_row.p50_us.value_or(0),
+                    row.seconds / plain_seconds));
     return row;
 }
 

@@ -14,7 +14,6 @@
 // The program checks what it prints and exits non-zero if anything is off, so it also runs as
 // a test. Usage: outbox [DIR]   (default: an in-memory store)
 #include <brook/brook.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -45,8 +44,8 @@ brook::Status apply(brook::Producer& producer, const Command& command) {
             producer.produce({.topic = "outbox", .key = command.order_id, .value = event}));
     }
     if (command.fails_validation) return producer.abort_transaction();
-    BROOK_RETURN_IF_ERROR(producer.produce(
-        {.topic = "orders", .key = command.order_id, .value = command.new_state}));
+    BROOK_RETURN_IF_ERROR(
+        producer.produce({.topic = "orders", .key = command.order_id, .value = command.new_state}));
     return producer.commit_transaction();
 }
 
@@ -58,7 +57,8 @@ brook::Result<std::vector<std::string>> relay(brook::Store& store) {
                                                            {"enable.auto.commit", "false"},
                                                            {"auto.offset.reset", "earliest"},
                                                            {"isolation.level", "read_committed"}}));
-    BROOK_RETURN_IF_ERROR(consumer->assign({{"outbox", brook::PartitionId(0), brook::kOffsetInvalid}}));
+    BROOK_RETURN_IF_ERROR(
+        consumer->assign({{"outbox", brook::PartitionId(0), brook::kOffsetInvalid}}));
     BROOK_ASSIGN_OR_RETURN(auto producer,
                            brook::Producer::create(store, {{"transactional.id", "outbox-relay"}}));
     BROOK_RETURN_IF_ERROR(producer->init_transactions());
@@ -71,8 +71,9 @@ brook::Result<std::vector<std::string>> relay(brook::Store& store) {
         for (const brook::Message& m : batch) {
             BROOK_RETURN_IF_ERROR(m.error());
             const std::string event(m.value().value_or(""));
-            BROOK_RETURN_IF_ERROR(producer->produce(
-                {.topic = "public-events", .key = std::string(m.key().value_or("")), .value = event}));
+            BROOK_RETURN_IF_ERROR(producer->produce({.topic = "public-events",
+                                                     .key = std::string(m.key().value_or("")),
+                                                     .value = event}));
             published.push_back(event);
         }
         const brook::Message& last = batch.back();
@@ -87,10 +88,8 @@ brook::Result<std::vector<std::string>> relay(brook::Store& store) {
 int main(int argc, char** argv) {
     auto store = argc > 1 ? brook::Store::open(argv[1]) : brook::Store::open_in_memory();
     if (!store.is_ok()) return fail("open", store.status());
-    for (const auto& [topic, config] :
-         std::map<std::string, brook::Config>{{"orders", {{"cleanup.policy", "compact"}}},
-                                              {"outbox", {}},
-                                              {"public-events", {}}}) {
+    for (const auto& [topic, config] : std::map<std::string, brook::Config>{
+             {"orders", {{"cleanup.policy", "compact"}}}, {"outbox", {}}, {"public-events", {}}}) {
         const brook::Status created = (*store)->create_topic(topic, 1, config);
         if (!created.is_ok() && created.code() != brook::Code::already_exists) {
             return fail("create_topic", created);
@@ -123,8 +122,9 @@ int main(int argc, char** argv) {
                                                "PaymentReceived order-1", "OrderPaid order-1",
                                                "OrderShipped order-1"};
     if (*first != expected || !second->empty()) {
-        std::fprintf(stderr, "outbox: the relay published %zu events, %zu on its second run; "
-                             "expected the %zu committed events once\n",
+        std::fprintf(stderr,
+                     "outbox: the relay published %zu events, %zu on its second run; "
+                     "expected the %zu committed events once\n",
                      first->size(), second->size(), expected.size());
         return 1;
     }

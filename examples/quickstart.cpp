@@ -6,7 +6,6 @@
 //
 // Usage: quickstart [DIR]   (default: ./quickstart-data)
 #include <brook/brook.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -56,12 +55,11 @@ int main(int argc, char** argv) {
         const std::string user_id = "user-" + std::to_string(i % 25);
         const std::string event = R"({"type": "user.signup", "user_id": ")" + user_id +
                                   R"(", "plan": ")" + (i % 3 == 0 ? "pro" : "free") + R"("})";
-        brook::Status queued = (*producer)->produce(
-            {.topic = "user-events",
-             .key = user_id,
-             .value = event,
-             .headers = {{"source", "quickstart"}}},
-            on_delivery);
+        brook::Status queued = (*producer)->produce({.topic = "user-events",
+                                                     .key = user_id,
+                                                     .value = event,
+                                                     .headers = {{"source", "quickstart"}}},
+                                                    on_delivery);
         if (!queued.is_ok()) return fail("produce", queued);
         (*producer)->poll(0ms);  // serve delivery callbacks as they come
     }

@@ -7,10 +7,9 @@
 //
 // Build and run: ninja -C build examples/testing && ./build/examples/testing
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <brook/brook.hpp>
-
 #include <doctest/doctest.h>
 
+#include <brook/brook.hpp>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -24,10 +23,10 @@ namespace {
 // The service under test. It consumes payments from partition 0 of "payments" and produces
 // alerts to "alerts", keyed by customer.
 class FraudAlerter {
-public:
+  public:
     FraudAlerter(brook::Store& store, const brook::Clock& clock) : clock_(clock) {
-        consumer_ = std::move(brook::Consumer::create(store, {{"auto.offset.reset", "earliest"}}))
-                        .value();
+        consumer_ =
+            std::move(brook::Consumer::create(store, {{"auto.offset.reset", "earliest"}})).value();
         producer_ = std::move(brook::Producer::create(store, {{"linger.ms", "0"}})).value();
         REQUIRE(consumer_->assign({{"payments", brook::PartitionId(0), brook::kOffsetBeginning}})
                     .is_ok());
@@ -55,7 +54,7 @@ public:
         return alerts;
     }
 
-private:
+  private:
     const brook::Clock& clock_;
     std::unique_ptr<brook::Consumer> consumer_;
     std::unique_ptr<brook::Producer> producer_;
@@ -78,15 +77,16 @@ struct Harness {
 
     void pay(const std::string& customer, int amount) {
         // No timestamp given: the record takes the store clock's time, which the test controls.
-        REQUIRE(producer->produce_sync({.topic = "payments", .key = customer,
-                                        .value = std::to_string(amount)})
+        REQUIRE(producer
+                    ->produce_sync(
+                        {.topic = "payments", .key = customer, .value = std::to_string(amount)})
                     .is_ok());
     }
 
     std::vector<std::string> alerts() {
         auto consumer = std::move(brook::Consumer::create(*store)).value();
-        REQUIRE(consumer->assign({{"alerts", brook::PartitionId(0), brook::kOffsetBeginning}})
-                    .is_ok());
+        REQUIRE(
+            consumer->assign({{"alerts", brook::PartitionId(0), brook::kOffsetBeginning}}).is_ok());
         std::vector<std::string> out;
         for (auto& message : consumer->consume(100, 0ms)) {
             out.push_back(std::string(*message.key()) + "=" + std::string(*message.value()));

@@ -14,7 +14,7 @@
 namespace brook {
 
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     // Milliseconds since the Unix epoch.
     virtual std::int64_t now_ms() const noexcept = 0;
@@ -22,7 +22,7 @@ public:
 
 // The real wall clock (CLOCK_REALTIME).
 class SystemClock final : public Clock {
-public:
+  public:
     std::int64_t now_ms() const noexcept override;
 
     // A process-wide instance, for use as a default.
@@ -31,14 +31,16 @@ public:
 
 // A clock that only moves when told to. For deterministic tests.
 class ManualClock final : public Clock {
-public:
+  public:
     explicit ManualClock(std::int64_t start_ms = 0) noexcept : now_(start_ms) {}
 
     std::int64_t now_ms() const noexcept override { return now_.load(std::memory_order_acquire); }
     void set_ms(std::int64_t ms) noexcept { now_.store(ms, std::memory_order_release); }
-    void advance_ms(std::int64_t delta) noexcept { now_.fetch_add(delta, std::memory_order_acq_rel); }
+    void advance_ms(std::int64_t delta) noexcept {
+        now_.fetch_add(delta, std::memory_order_acq_rel);
+    }
 
-private:
+  private:
     std::atomic<std::int64_t> now_;
 };
 

@@ -40,7 +40,6 @@
 #include <brook/message.hpp>
 #include <brook/status.hpp>
 #include <brook/store.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -70,7 +69,7 @@ class Consumer;
 // every completed rebalance (possibly with no partitions), and again when partitions another
 // member gave up arrive; a seek() there sets where reading starts.
 class RebalanceListener {
-public:
+  public:
     virtual ~RebalanceListener() = default;
     virtual void on_partitions_assigned(Consumer& consumer,
                                         const std::vector<TopicPartition>& partitions) = 0;
@@ -88,7 +87,7 @@ using CommitCallback =
     std::function<void(const Status& status, const std::vector<TopicPartitionOffset>& offsets)>;
 
 class Consumer {
-public:
+  public:
     // @return invalid_argument naming a bad key or value; closed.
     static Result<std::unique_ptr<Consumer>> create(const Store& store, const Config& config = {});
     ~Consumer();
@@ -103,7 +102,8 @@ public:
     // Moves an assigned partition's position. @return invalid_argument if not assigned.
     Status seek(const TopicPartitionOffset& position);
     // The next offset to be returned for each partition (kOffsetInvalid if unknown).
-    Result<std::vector<TopicPartitionOffset>> position(const std::vector<TopicPartition>& partitions) const;
+    Result<std::vector<TopicPartitionOffset>> position(
+        const std::vector<TopicPartition>& partitions) const;
 
     // Paused partitions return nothing until resumed; their positions are kept.
     Status pause(const std::vector<TopicPartition>& partitions);
@@ -171,7 +171,7 @@ public:
 
     class Impl;
 
-private:
+  private:
     explicit Consumer(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

@@ -17,10 +17,9 @@
 // threads.
 #pragma once
 
+#include <atomic>
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -130,12 +129,12 @@ struct MessageSource {
     std::string topic;
     Status error;
 
-protected:
+  protected:
     // Runs once the last reference is dropped: deletes the source, or (in a subclass) hands
     // it back to whoever reuses it.
     virtual void recycle() const noexcept { delete this; }
 
-private:
+  private:
     friend void flush_deferred_release() noexcept;
     // release() when the thread has deferred no drop of this source: flushes the deferred
     // drops of another, then drops this reference or defers it.
@@ -150,7 +149,7 @@ private:
 
 // One counted reference to a MessageSource, or none.
 class SourceRef {
-public:
+  public:
     SourceRef() = default;
     // Takes a new reference to `source` (null for none).
     explicit SourceRef(const MessageSource* source) noexcept : source_(source) {
@@ -176,14 +175,14 @@ public:
     const MessageSource* operator->() const noexcept { return source_; }
     explicit operator bool() const noexcept { return source_ != nullptr; }
 
-private:
+  private:
     const MessageSource* source_ = nullptr;
 };
 
 }  // namespace detail
 
 class Message {
-public:
+  public:
     Message() = default;
 
     // A message that only carries an error, for a partition (or none).
@@ -219,13 +218,12 @@ public:
     // REQUIRES: source is not null and its error is ok.
     Message(std::shared_ptr<const detail::MessageSource> source, PartitionId partition,
             Offset offset, std::optional<std::string_view> key,
-            std::optional<std::string_view> value, const Headers* headers,
-            std::int64_t timestamp, TimestampType timestamp_type);
+            std::optional<std::string_view> value, const Headers* headers, std::int64_t timestamp,
+            TimestampType timestamp_type);
     // As above, holding the reference `source`.
     Message(detail::SourceRef source, PartitionId partition, Offset offset,
             std::optional<std::string_view> key, std::optional<std::string_view> value,
-            const Headers* headers, std::int64_t timestamp,
-            TimestampType timestamp_type) noexcept
+            const Headers* headers, std::int64_t timestamp, TimestampType timestamp_type) noexcept
         : source_(std::move(source)),
           headers_(headers),
           key_(key ? key->data() : nullptr),
@@ -239,7 +237,7 @@ public:
           has_key_(key.has_value()),
           has_value_(value.has_value()) {}
 
-private:
+  private:
     static const std::string& no_topic() noexcept;
     static const Headers& no_headers() noexcept;
     static const Status& no_error() noexcept;

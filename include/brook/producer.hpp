@@ -47,7 +47,6 @@
 #include <brook/message.hpp>
 #include <brook/status.hpp>
 #include <brook/store.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -62,7 +61,7 @@ namespace brook {
 
 struct ProducerRecord {
     std::string topic{};
-    std::optional<std::string> key{};  // nullopt: a null key (sticky partitioning)
+    std::optional<std::string> key{};    // nullopt: a null key (sticky partitioning)
     std::optional<std::string> value{};  // nullopt: a tombstone
     Headers headers{};
     std::optional<std::int64_t> timestamp{};  // default: the store clock's now
@@ -90,7 +89,7 @@ struct BatchRecord {
 };
 
 class Producer {
-public:
+  public:
     // @return invalid_argument naming a bad key or value; closed if the store is closed;
     //         invalid_argument if the store is read-only.
     static Result<std::unique_ptr<Producer>> create(const Store& store, const Config& config = {});
@@ -192,7 +191,7 @@ public:
 
     class Impl;
 
-private:
+  private:
     explicit Producer(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

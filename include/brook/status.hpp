@@ -22,21 +22,21 @@ namespace brook {
 // What kind of failure a Status reports. These values are part of the API: never renumber.
 enum class Code : std::uint8_t {
     ok = 0,
-    invalid_argument = 1,     // The caller passed a bad name, config, size or state.
-    not_found = 2,            // The named topic, partition, group or file does not exist.
-    already_exists = 3,       // Creating something that is already there.
-    corruption = 4,           // Stored data failed a checksum or structural check.
-    no_space = 5,             // The disk is full (ENOSPC); nothing unacknowledged was kept.
-    io_error = 6,             // The operating system failed an I/O call.
-    busy = 7,                 // Another writer holds the store, or a resource is in use.
-    fenced = 8,               // A newer generation or epoch has replaced the caller.
-    timed_out = 9,            // The operation did not finish within its deadline.
-    offset_out_of_range = 10, // The offset lies below the log start or beyond the log end.
-    record_too_large = 11,    // A record or batch is larger than max.message.bytes.
-    not_supported = 12,       // The operation or format version is not supported.
-    closed = 13,              // The object was closed, or its log stopped after a failure.
+    invalid_argument = 1,        // The caller passed a bad name, config, size or state.
+    not_found = 2,               // The named topic, partition, group or file does not exist.
+    already_exists = 3,          // Creating something that is already there.
+    corruption = 4,              // Stored data failed a checksum or structural check.
+    no_space = 5,                // The disk is full (ENOSPC); nothing unacknowledged was kept.
+    io_error = 6,                // The operating system failed an I/O call.
+    busy = 7,                    // Another writer holds the store, or a resource is in use.
+    fenced = 8,                  // A newer generation or epoch has replaced the caller.
+    timed_out = 9,               // The operation did not finish within its deadline.
+    offset_out_of_range = 10,    // The offset lies below the log start or beyond the log end.
+    record_too_large = 11,       // A record or batch is larger than max.message.bytes.
+    not_supported = 12,          // The operation or format version is not supported.
+    closed = 13,                 // The object was closed, or its log stopped after a failure.
     out_of_order_sequence = 14,  // An idempotent batch's sequence number skips ahead.
-    invalid_txn_state = 15,   // A transaction call out of order, such as commit before begin.
+    invalid_txn_state = 15,      // A transaction call out of order, such as commit before begin.
 };
 
 // A finer reason for some codes, for callers that need to tell cases apart.
@@ -51,7 +51,7 @@ enum class SubCode : std::uint8_t {
 std::string_view code_name(Code code) noexcept;
 
 class [[nodiscard]] Status {
-public:
+  public:
     Status() noexcept = default;
 
     static Status ok() noexcept {
@@ -63,9 +63,13 @@ public:
     static Status error(Code code, std::string message, SubCode sub = SubCode::none) {
         return Status(code, sub, std::move(message));
     }
-    static Status invalid_argument(std::string m) { return error(Code::invalid_argument, std::move(m)); }
+    static Status invalid_argument(std::string m) {
+        return error(Code::invalid_argument, std::move(m));
+    }
     static Status not_found(std::string m) { return error(Code::not_found, std::move(m)); }
-    static Status already_exists(std::string m) { return error(Code::already_exists, std::move(m)); }
+    static Status already_exists(std::string m) {
+        return error(Code::already_exists, std::move(m));
+    }
     static Status corruption(std::string m) { return error(Code::corruption, std::move(m)); }
     static Status no_space(std::string m) { return error(Code::no_space, std::move(m)); }
     static Status io_error(std::string m) { return error(Code::io_error, std::move(m)); }
@@ -94,7 +98,7 @@ public:
 
     friend bool operator==(const Status& a, Code c) noexcept { return a.code_ == c; }
 
-private:
+  private:
     Status(Code code, SubCode sub, std::string message)
         : code_(code), sub_(sub), message_(std::move(message)) {}
 
@@ -107,8 +111,8 @@ private:
 // REQUIRES: value() only when is_ok(); status() may always be called.
 template <typename T>
 class [[nodiscard]] Result {
-public:
-    Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  public:
+    Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}        // NOLINT: implicit
     Result(Status status) : state_(std::in_place_index<1>, std::move(status)) {  // NOLINT
         assert(!std::get<1>(state_).is_ok() && "a Result built from a Status must be an error");
     }
@@ -137,16 +141,16 @@ public:
     Status status() const { return is_ok() ? Status::ok() : std::get<1>(state_); }
     Code code() const noexcept { return is_ok() ? Code::ok : std::get<1>(state_).code(); }
 
-private:
+  private:
     std::variant<T, Status> state_;
 };
 
 }  // namespace brook
 
 // Returns early from the enclosing function when `expr` yields a failed Status.
-#define BROOK_RETURN_IF_ERROR(expr)                  \
-    do {                                             \
-        ::brook::Status brook_status_ = (expr);      \
+#define BROOK_RETURN_IF_ERROR(expr)                       \
+    do {                                                  \
+        ::brook::Status brook_status_ = (expr);           \
         if (!brook_status_.is_ok()) return brook_status_; \
     } while (0)
 

@@ -17,7 +17,6 @@
 #include <brook/config.hpp>
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -77,11 +76,11 @@ struct PartitionDescription {
 
 // What maintenance (retention and compaction) has done since the store opened.
 struct MaintenanceStats {
-    std::uint64_t passes = 0;            // maintenance passes run
-    std::int64_t last_pass_ms = -1;      // when the last one ended (store clock), -1: never
-    std::uint64_t bytes_deleted = 0;     // by retention and delete_records
-    std::uint64_t segments_deleted = 0;  // by retention and delete_records
-    std::uint64_t bytes_compacted = 0;   // segment bytes rewritten by compaction
+    std::uint64_t passes = 0;                // maintenance passes run
+    std::int64_t last_pass_ms = -1;          // when the last one ended (store clock), -1: never
+    std::uint64_t bytes_deleted = 0;         // by retention and delete_records
+    std::uint64_t segments_deleted = 0;      // by retention and delete_records
+    std::uint64_t bytes_compacted = 0;       // segment bytes rewritten by compaction
     std::uint64_t bytes_compacted_away = 0;  // how much smaller compaction made them
 };
 
@@ -93,7 +92,7 @@ struct TopicDescription {
 };
 
 class Store {
-public:
+  public:
     // Opens the store in directory `path`, creating it if needed, and recovers its logs.
     // @return busy (another writer holds the lock; the message names its pid); not_found
     //         (missing and !create_if_missing, or read_only and never created); invalid_argument
@@ -159,7 +158,7 @@ public:
     // For Producer and Consumer: the shared state they keep alive.
     const std::shared_ptr<detail::StoreCore>& core() const noexcept { return core_; }
 
-private:
+  private:
     friend class detail::StoreCore;
     explicit Store(std::shared_ptr<detail::StoreCore> core);
     std::shared_ptr<detail::StoreCore> core_;

@@ -12,7 +12,7 @@
 namespace brook {
 
 class Offset {
-public:
+  public:
     constexpr Offset() noexcept = default;
     constexpr explicit Offset(std::int64_t value) noexcept : value_(value) {}
 
@@ -28,12 +28,12 @@ public:
 
     friend constexpr auto operator<=>(Offset, Offset) noexcept = default;
 
-private:
+  private:
     std::int64_t value_ = 0;
 };
 
 class PartitionId {
-public:
+  public:
     constexpr PartitionId() noexcept = default;
     constexpr explicit PartitionId(std::int32_t value) noexcept : value_(value) {}
 
@@ -41,7 +41,7 @@ public:
 
     friend constexpr auto operator<=>(PartitionId, PartitionId) noexcept = default;
 
-private:
+  private:
     std::int32_t value_ = 0;
 };
 
@@ -49,7 +49,9 @@ private:
 
 template <>
 struct std::hash<brook::Offset> {
-    std::size_t operator()(brook::Offset o) const noexcept { return std::hash<std::int64_t>{}(o.value()); }
+    std::size_t operator()(brook::Offset o) const noexcept {
+        return std::hash<std::int64_t>{}(o.value());
+    }
 };
 template <>
 struct std::hash<brook::PartitionId> {

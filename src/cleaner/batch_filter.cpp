@@ -22,8 +22,9 @@ Result<std::vector<std::byte>> reencode(const log::BatchHeader& header,
     options.base_sequence =
         header.base_sequence < 0
             ? -1
-            : log::add_sequence(header.base_sequence,
-                                static_cast<std::uint32_t>(records.front().offset - header.base_offset));
+            : log::add_sequence(
+                  header.base_sequence,
+                  static_cast<std::uint32_t>(records.front().offset - header.base_offset));
     options.transactional = header.is_transactional();
     options.control = header.is_control();
     return log::encode_batch(records, options);

@@ -16,20 +16,19 @@
 // Thread safety: one thread at a time (the pass that owns it).
 #pragma once
 
+#include <brook/status.hpp>
+#include <brook/types.hpp>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
 #include "cleaner/cleaner_state.hpp"
 #include "cleaner/compactor.hpp"
 #include "cleaner/live_offsets.hpp"
 #include "cleaner/offset_map.hpp"
 #include "log/producer_state.hpp"
 #include "log/record_batch.hpp"
-
-#include <brook/status.hpp>
-#include <brook/types.hpp>
-
-#include <cstdint>
-#include <optional>
-#include <span>
-#include <vector>
 
 namespace brook::cleaner {
 
@@ -50,7 +49,7 @@ bool is_aborted(const log::BatchHeader& header,
                 const std::vector<log::AbortedTransaction>& aborted) noexcept;
 
 class BatchFilter {
-public:
+  public:
     explicit BatchFilter(const PassKnowledge& pass) : pass_(pass) {}
 
     struct Outcome {
@@ -73,7 +72,7 @@ public:
     // When the earliest tombstone kept so far may be removed, or nullopt if none was kept.
     std::optional<std::int64_t> tombstones_due_ms() const noexcept { return tombstones_due_; }
 
-private:
+  private:
     const PassKnowledge& pass_;
     std::vector<log::RecordView> views_;
     std::vector<log::HeaderView> header_views_;  // of views_; unused: records are copied whole

@@ -67,20 +67,21 @@ Result<CleanerState> CleanerState::decode(std::string_view bytes) {
             fmt::format("cleaner progress record of {} bytes is too short", bytes.size()));
     }
     const std::uint32_t count = util::load_le<std::uint32_t>(p + 17);
-    if (count > format::kMaxSeenRanges ||
-        bytes.size() != format::kHeaderSize + count * format::kSeenRangeSize + format::kChecksumSize) {
-        return Status::corruption(fmt::format(
-            "cleaner progress record of {} bytes does not hold the {} ranges it claims",
-            bytes.size(), count));
+    if (count > format::kMaxSeenRanges || bytes.size() != format::kHeaderSize +
+                                                              count * format::kSeenRangeSize +
+                                                              format::kChecksumSize) {
+        return Status::corruption(
+            fmt::format("cleaner progress record of {} bytes does not hold the {} ranges it claims",
+                        bytes.size(), count));
     }
     const std::size_t body = bytes.size() - format::kChecksumSize;
     if (util::xxh3_64({p, body}) != util::load_le<std::uint64_t>(p + body)) {
         return Status::corruption("cleaner progress record fails its checksum");
     }
     if (p[0] != std::byte{format::kProgressV1}) {
-        return Status::not_supported(fmt::format(
-            "cleaner progress record version {} is newer than this brook understands",
-            static_cast<int>(p[0])));
+        return Status::not_supported(
+            fmt::format("cleaner progress record version {} is newer than this brook understands",
+                        static_cast<int>(p[0])));
     }
     CleanerState state;
     state.first_dirty_ = Offset(util::load_le<std::int64_t>(p + 1));

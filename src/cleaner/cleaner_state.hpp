@@ -13,7 +13,6 @@
 
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -24,7 +23,7 @@
 namespace brook::cleaner {
 
 class CleanerState {
-public:
+  public:
     // Everything below this offset was compacted by an earlier pass.
     Offset first_dirty() const noexcept { return first_dirty_; }
 
@@ -38,7 +37,9 @@ public:
     // When the earliest tombstone kept by the last pass may go (a pass is due then even with
     // nothing dirty), or nullopt if it kept none.
     std::optional<std::int64_t> tombstones_due_ms() const noexcept { return tombstones_due_ms_; }
-    void set_tombstones_due_ms(std::optional<std::int64_t> due) noexcept { tombstones_due_ms_ = due; }
+    void set_tombstones_due_ms(std::optional<std::int64_t> due) noexcept {
+        tombstones_due_ms_ = due;
+    }
 
     // Raises the first dirty offset to the log start when retention removed what lay below.
     void clamp_to(Offset log_start) noexcept;
@@ -52,7 +53,7 @@ public:
     //         record with a good checksum and an unknown version.
     static Result<CleanerState> decode(std::string_view bytes);
 
-private:
+  private:
     struct Seen {
         Offset end;              // a pass saw every offset below this
         std::int64_t at_ms = 0;  // the time of that pass

@@ -1,14 +1,14 @@
 #include "cleaner/compactor.hpp"
 
+#include <algorithm>
+#include <limits>
+#include <vector>
+
 #include "cleaner/batch_filter.hpp"
 #include "cleaner/key_scan.hpp"
 #include "cleaner/live_offsets.hpp"
 #include "cleaner/offset_map.hpp"
 #include "log/format.hpp"
-
-#include <algorithm>
-#include <limits>
-#include <vector>
 
 namespace brook::cleaner {
 namespace {
@@ -39,8 +39,8 @@ Status corruption_in(const log::RawBatches& raw, std::size_t at, const Status& s
 // read of the log at a time. With `live`, runs of the dirty range with no live offset are
 // skipped unread. Stops early when `visit` returns false.
 template <typename Visit>
-Status for_each_raw_batch(const log::PartitionLog& log, Offset from, Offset end,
-                          const KeyMap* live, Offset first_dirty, Visit&& visit) {
+Status for_each_raw_batch(const log::PartitionLog& log, Offset from, Offset end, const KeyMap* live,
+                          Offset first_dirty, Visit&& visit) {
     Offset pos = from;
     while (pos < end) {
         if (live && pos >= first_dirty && pos < live->end) {
@@ -90,7 +90,8 @@ Result<KeyMap> build_key_map(const log::PartitionLog& log,
             }
             // Aborted records never enter the map, and have no bit: they all go.
             if (is_aborted(header, aborted)) {
-                if (header.base_offset >= c.first_dirty) km.dirty_records[segment] += header.record_count;
+                if (header.base_offset >= c.first_dirty)
+                    km.dirty_records[segment] += header.record_count;
                 return true;
             }
             BROOK_RETURN_IF_ERROR(scan_keys(bytes, header, scratch, decompressed, keys));
@@ -101,14 +102,16 @@ Result<KeyMap> build_key_map(const log::PartitionLog& log,
             }
             for (std::size_t i = 0; i < keys.size(); ++i) {
                 const KeyedOffset& k = keys[i];
-                if (!control && i + kPrefetchDistance < keys.size() && keys[i + kPrefetchDistance].key) {
+                if (!control && i + kPrefetchDistance < keys.size() &&
+                    keys[i + kPrefetchDistance].key) {
                     km.map.prefetch(hashes[i + kPrefetchDistance]);
                 }
                 if (k.offset < c.first_dirty) continue;
                 if (!live_ready) {
-                    km.live = LiveOffsets(k.offset, std::min<std::size_t>(
-                                                        live_bits, static_cast<std::size_t>(
-                                                                       c.first_uncleanable - k.offset)));
+                    km.live = LiveOffsets(
+                        k.offset,
+                        std::min<std::size_t>(
+                            live_bits, static_cast<std::size_t>(c.first_uncleanable - k.offset)));
                     live_ready = true;
                 }
                 if (!km.live.covers(k.offset)) {
@@ -135,8 +138,8 @@ struct Group {
     Offset end;
     std::size_t first = 0;  // index of its first segment
     std::size_t segments = 0;
-    std::uint64_t bytes = 0;      // of the segments replaced
-    std::uint64_t estimate = 0;   // at most this many bytes survive (before re-encoding)
+    std::uint64_t bytes = 0;     // of the segments replaced
+    std::uint64_t estimate = 0;  // at most this many bytes survive (before re-encoding)
 };
 
 // Consecutive sealed segments below `limit`, grouped while what may survive of them stays
@@ -149,11 +152,13 @@ std::vector<Group> plan_groups(const std::vector<log::SegmentInfo>& segments, Of
         const Offset base = segments[i].base_offset;
         const Offset next = segments[i + 1].base_offset;
         const auto size = segments[i].size_bytes;
-        const bool dead = base >= first_dirty && next <= km.end && km.live.next_set(base, next) == next;
+        const bool dead =
+            base >= first_dirty && next <= km.end && km.live.next_set(base, next) == next;
         const std::uint64_t estimate = dead ? 0 : size;
-        const bool fits = !groups.empty() &&
-                          groups.back().estimate + estimate <= static_cast<std::uint64_t>(segment_bytes) &&
-                          next - groups.back().begin <= std::numeric_limits<std::uint32_t>::max();
+        const bool fits =
+            !groups.empty() &&
+            groups.back().estimate + estimate <= static_cast<std::uint64_t>(segment_bytes) &&
+            next - groups.back().begin <= std::numeric_limits<std::uint32_t>::max();
         if (fits) {
             groups.back().end = next;
             groups.back().bytes += size;
@@ -206,8 +211,10 @@ Result<Cleanability> measure(const log::PartitionLog& log, Offset first_dirty,
         }
     }
     const auto total = c.clean_bytes + c.dirty_bytes;
-    c.dirty_ratio = total == 0 ? 0.0 : static_cast<double>(c.dirty_bytes) / static_cast<double>(total);
-    if (c.dirty_bytes > 0 && config.max_compaction_lag_ms != std::numeric_limits<std::int64_t>::max()) {
+    c.dirty_ratio =
+        total == 0 ? 0.0 : static_cast<double>(c.dirty_bytes) / static_cast<double>(total);
+    if (c.dirty_bytes > 0 &&
+        config.max_compaction_lag_ms != std::numeric_limits<std::int64_t>::max()) {
         // The first dirty batch holds the oldest uncompacted record.
         BROOK_ASSIGN_OR_RETURN(const auto batches, log.read(c.first_dirty, 1));
         if (!batches.empty()) {
@@ -232,11 +239,12 @@ Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
 
     // Aborted transactions' records are dropped and never enter the key map; markers are kept
     // (they hold no key of the topic).
-    const auto aborted = log.aborted_transactions(
-        log.log_start_offset(), Offset(std::numeric_limits<std::int64_t>::max()));
+    const auto aborted = log.aborted_transactions(log.log_start_offset(),
+                                                  Offset(std::numeric_limits<std::int64_t>::max()));
     const auto segments = log.segments();
     BROOK_ASSIGN_OR_RETURN(const KeyMap km, build_key_map(log, segments, c, config, aborted));
-    const PassKnowledge pass{km.map, km.live, c.first_dirty, km.end, aborted, state, config, now_ms};
+    const PassKnowledge pass{km.map,  km.live, c.first_dirty, km.end,
+                             aborted, state,   config,        now_ms};
 
     std::optional<std::int64_t> tombstones_due;
     const std::int64_t segment_bytes = log.config().segment_bytes;
@@ -249,8 +257,10 @@ Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
             bool removes = false;
             BROOK_RETURN_IF_ERROR(for_each_raw_batch(
                 log, from, group.end, nullptr, c.first_dirty,
-                [&](std::span<const std::byte> bytes, const log::BatchHeader& header) -> Result<bool> {
-                    BROOK_ASSIGN_OR_RETURN(const auto outcome, dry.filter(bytes, header, from, false));
+                [&](std::span<const std::byte> bytes,
+                    const log::BatchHeader& header) -> Result<bool> {
+                    BROOK_ASSIGN_OR_RETURN(const auto outcome,
+                                           dry.filter(bytes, header, from, false));
                     removes = outcome.removed > 0;
                     return !removes;
                 }));
@@ -266,17 +276,19 @@ Result<CompactionResult> compact(log::PartitionLog& log, CleanerState& state,
         std::uint64_t removed_clean = 0;
         BROOK_RETURN_IF_ERROR(log.replace_segments(
             group.begin, group.end, [&](const log::PartitionLog::BatchSink& sink) -> Status {
-                return for_each_raw_batch(
-                    log, from, group.end, &km, c.first_dirty,
-                    [&](std::span<const std::byte> bytes, const log::BatchHeader& header) -> Result<bool> {
-                        BROOK_ASSIGN_OR_RETURN(const auto outcome, filter.filter(bytes, header, from, true));
-                        kept_dirty += outcome.kept_dirty;
-                        removed_clean += outcome.removed_clean;
-                        if (outcome.bytes.empty()) return true;
-                        BROOK_RETURN_IF_ERROR(sink(outcome.bytes));
-                        written += outcome.bytes.size();
-                        return true;
-                    });
+                return for_each_raw_batch(log, from, group.end, &km, c.first_dirty,
+                                          [&](std::span<const std::byte> bytes,
+                                              const log::BatchHeader& header) -> Result<bool> {
+                                              BROOK_ASSIGN_OR_RETURN(
+                                                  const auto outcome,
+                                                  filter.filter(bytes, header, from, true));
+                                              kept_dirty += outcome.kept_dirty;
+                                              removed_clean += outcome.removed_clean;
+                                              if (outcome.bytes.empty()) return true;
+                                              BROOK_RETURN_IF_ERROR(sink(outcome.bytes));
+                                              written += outcome.bytes.size();
+                                              return true;
+                                          });
             }));
         take_earliest(tombstones_due, filter.tombstones_due_ms());
         std::uint64_t dirty = 0;

@@ -30,30 +30,29 @@
 // lock); appends and reads go on meanwhile.
 #pragma once
 
-#include "cleaner/cleaner_state.hpp"
-#include "log/partition_log.hpp"
-
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 
+#include "cleaner/cleaner_state.hpp"
+#include "log/partition_log.hpp"
+
 namespace brook::cleaner {
 
 struct CompactionConfig {
-    double min_cleanable_dirty_ratio = 0.5;   // min.cleanable.dirty.ratio
-    std::int64_t min_compaction_lag_ms = 0;   // min.compaction.lag.ms
+    double min_cleanable_dirty_ratio = 0.5;  // min.cleanable.dirty.ratio
+    std::int64_t min_compaction_lag_ms = 0;  // min.compaction.lag.ms
     std::int64_t max_compaction_lag_ms = std::numeric_limits<std::int64_t>::max();
     std::int64_t delete_retention_ms = 24LL * 60 * 60 * 1000;  // delete.retention.ms
-    std::size_t dedupe_buffer_bytes = 128u << 20;  // log.cleaner.dedupe.buffer.size
+    std::size_t dedupe_buffer_bytes = 128u << 20;              // log.cleaner.dedupe.buffer.size
 };
 
 // How dirty a log is, as describe_topic reports it and the cleaner decides by.
 struct Cleanability {
-    Offset first_dirty;        // the state's first dirty offset, at least the log start
-    Offset first_uncleanable;  // where the dirty range ends
+    Offset first_dirty;             // the state's first dirty offset, at least the log start
+    Offset first_uncleanable;       // where the dirty range ends
     std::uint64_t clean_bytes = 0;  // bytes of the segments below first_dirty
     std::uint64_t dirty_bytes = 0;  // bytes of the segments in [first_dirty, first_uncleanable)
     double dirty_ratio = 0;         // dirty / (clean + dirty), 0 for an empty log
@@ -66,10 +65,10 @@ struct Cleanability {
 };
 
 struct CompactionResult {
-    bool ran = false;                  // false when the log was not cleanable
-    Offset cleaned_to;                 // the pass compacted everything below this offset
-    std::uint64_t bytes_read = 0;      // bytes of the segments rewritten
-    std::uint64_t bytes_written = 0;   // bytes of their replacements
+    bool ran = false;                 // false when the log was not cleanable
+    Offset cleaned_to;                // the pass compacted everything below this offset
+    std::uint64_t bytes_read = 0;     // bytes of the segments rewritten
+    std::uint64_t bytes_written = 0;  // bytes of their replacements
     std::uint64_t records_removed = 0;
 };
 

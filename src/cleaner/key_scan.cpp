@@ -1,9 +1,9 @@
 #include "cleaner/key_scan.hpp"
 
+#include <fmt/format.h>
+
 #include "log/format.hpp"
 #include "util/varint.hpp"
-
-#include <fmt/format.h>
 
 namespace brook::cleaner {
 namespace {
@@ -55,14 +55,15 @@ Status scan_keys(std::span<const std::byte> batch, const log::BatchHeader& heade
         return Status::ok();
     }
     if (batch.size() != header.total_size() || !log::checksum_matches(batch)) {
-        return Status::corruption(fmt::format("batch checksum mismatch at base offset {}",
-                                              header.base_offset.value()));
+        return Status::corruption(
+            fmt::format("batch checksum mismatch at base offset {}", header.base_offset.value()));
     }
     const auto records = batch.subspan(log::format::kRecordsPos);
     // Every record takes at least one byte, so this bounds the allocation by the batch.
     if (header.record_count > records.size()) {
-        return bad_batch(header, 0, fmt::format("record count {} is impossible for {} bytes",
-                                                header.record_count, records.size()));
+        return bad_batch(header, 0,
+                         fmt::format("record count {} is impossible for {} bytes",
+                                     header.record_count, records.size()));
     }
     out.reserve(header.record_count);
     std::size_t pos = 0;
@@ -83,8 +84,9 @@ Status scan_keys(std::span<const std::byte> batch, const log::BatchHeader& heade
         }
         const auto delta = varint(record, pos);
         if (!delta || *delta <= previous || *delta > std::int64_t{header.last_offset_delta}) {
-            return bad_batch(header, i, "the offset delta is missing, not increasing or past the "
-                                        "batch's last offset delta");
+            return bad_batch(header, i,
+                             "the offset delta is missing, not increasing or past the "
+                             "batch's last offset delta");
         }
         previous = *delta;
         const auto key_length = varint(record, pos);

@@ -10,16 +10,15 @@
 // Thread safety: pure function; the buffers belong to the caller.
 #pragma once
 
-#include "log/record_batch.hpp"
-
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
 #include <cstddef>
 #include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
+
+#include "log/record_batch.hpp"
 
 namespace brook::cleaner {
 

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <brook/types.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -18,7 +17,7 @@
 namespace brook::cleaner {
 
 class LiveOffsets {
-public:
+  public:
     LiveOffsets() = default;
     LiveOffsets(Offset base, std::size_t bits);
 
@@ -40,7 +39,7 @@ public:
     // The first set offset in [from, to), or `to` if none is set.
     Offset next_set(Offset from, Offset to) const noexcept;
 
-private:
+  private:
     Offset base_{0};
     std::size_t bits_ = 0;
     std::vector<std::uint64_t> words_;

@@ -12,7 +12,9 @@ MaintenanceThread::MaintenanceThread(std::chrono::milliseconds retention_interva
       pass_(std::move(pass)),
       thread_([this] { run(); }) {}
 
-MaintenanceThread::~MaintenanceThread() { stop(); }
+MaintenanceThread::~MaintenanceThread() {
+    stop();
+}
 
 void MaintenanceThread::stop() {
     {

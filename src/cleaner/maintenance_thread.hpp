@@ -18,7 +18,7 @@
 namespace brook::cleaner {
 
 class MaintenanceThread {
-public:
+  public:
     MaintenanceThread(std::chrono::milliseconds retention_interval,
                       std::chrono::milliseconds cleaner_backoff, std::function<void(bool)> pass);
     ~MaintenanceThread();
@@ -28,7 +28,7 @@ public:
     // Stops the thread after its current pass and joins it. Later calls do nothing.
     void stop();
 
-private:
+  private:
     void run();
 
     const std::chrono::milliseconds retention_interval_;

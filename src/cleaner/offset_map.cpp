@@ -11,9 +11,8 @@ namespace {
 constexpr std::size_t kInitialSlots = std::size_t{1} << 16;
 
 std::size_t max_slot_count(std::size_t budget_bytes, std::size_t max_keys) {
-    const std::size_t needed = max_keys >= std::numeric_limits<std::size_t>::max() / 10
-                                   ? max_keys
-                                   : max_keys * 10 / 9 + 2;
+    const std::size_t needed =
+        max_keys >= std::numeric_limits<std::size_t>::max() / 10 ? max_keys : max_keys * 10 / 9 + 2;
     return std::max(OffsetMap::kMinSlots, std::min(budget_bytes / OffsetMap::kSlotBytes, needed));
 }
 

@@ -21,7 +21,6 @@
 #pragma once
 
 #include <brook/types.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -32,7 +31,7 @@
 namespace brook::cleaner {
 
 class OffsetMap {
-public:
+  public:
     // Bytes one slot takes.
     static constexpr std::size_t kSlotBytes = 24;
     // The table never has fewer slots than this, whatever the budget, so a pass always
@@ -52,9 +51,7 @@ public:
     static KeyHash hash(std::string_view key) noexcept;
 
     // Asks the CPU to fetch the slot where `h` starts probing; a hint only.
-    void prefetch(const KeyHash& h) const noexcept {
-        __builtin_prefetch(&slots_[index(h)]);
-    }
+    void prefetch(const KeyHash& h) const noexcept { __builtin_prefetch(&slots_[index(h)]); }
 
     // Records `offset` as the latest offset of the key hashed to `h`. Offsets of one key must
     // not decrease.
@@ -78,7 +75,7 @@ public:
     // The most keys the table accepts (at its largest size).
     std::size_t capacity() const noexcept { return max_slots_ * 9 / 10; }
 
-private:
+  private:
     struct Slot {
         std::uint64_t low = 0;
         std::uint64_t high = 0;
@@ -86,7 +83,8 @@ private:
     };
     // Where probing for `h` starts: the hash scaled onto the table (no division).
     std::size_t index(const KeyHash& h) const noexcept {
-        return static_cast<std::size_t>((static_cast<unsigned __int128>(h.low) * slots_.size()) >> 64);
+        return static_cast<std::size_t>((static_cast<unsigned __int128>(h.low) * slots_.size()) >>
+                                        64);
     }
     // The slot holding `h`, or the empty slot where it would go.
     std::size_t find(const KeyHash& h) const noexcept;

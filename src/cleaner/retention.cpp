@@ -17,8 +17,8 @@ bool past_retention(const log::SegmentInfo& segment, const RetentionConfig& conf
 Result<RetentionResult> apply_retention(log::PartitionLog& log, const RetentionConfig& config,
                                         std::int64_t now_ms) {
     const auto before = log.segments();
-    const bool active_expired = before.back().size_bytes > 0 &&
-                                past_retention(before.back(), config, now_ms);
+    const bool active_expired =
+        before.back().size_bytes > 0 && past_retention(before.back(), config, now_ms);
     BROOK_RETURN_IF_ERROR(log.roll_if_due(active_expired).status());
 
     const auto segments = log.segments();

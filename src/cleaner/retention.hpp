@@ -15,11 +15,10 @@
 // lock); appends and reads go on meanwhile.
 #pragma once
 
-#include "log/partition_log.hpp"
-
 #include <brook/status.hpp>
-
 #include <cstdint>
+
+#include "log/partition_log.hpp"
 
 namespace brook::cleaner {
 

@@ -22,7 +22,8 @@ class AccumulatorMutex {
     AccumulatorMutex& operator=(const AccumulatorMutex&) = delete;
 
     void lock() noexcept {
-        if (try_lock()) [[likely]] return;
+        if (try_lock()) [[likely]]
+            return;
         lock_contended();
     }
 

@@ -58,9 +58,8 @@ bool DeliveryQueue::wait_all_done(std::chrono::steady_clock::time_point deadline
     while (true) {
         run_callbacks(lock);
         if (outstanding() == 0) return true;
-        const bool woke = cv_.wait_until(lock, deadline, [&] {
-            return !queued_.empty() || silent_ > 0 || outstanding() == 0;
-        });
+        const bool woke = cv_.wait_until(
+            lock, deadline, [&] { return !queued_.empty() || silent_ > 0 || outstanding() == 0; });
         if (!woke) return false;
     }
 }

@@ -11,9 +11,8 @@
 // atomic read-modify-write); everything else from any thread.
 #pragma once
 
-#include <brook/producer.hpp>
-
 #include <atomic>
+#include <brook/producer.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -74,9 +73,9 @@ class DeliveryQueue {
     std::atomic<std::size_t> reported_{0};
 
     std::mutex mu_;
-    std::condition_variable cv_;         // a report was queued or outstanding() reached 0
-    std::deque<QueuedReport> queued_;    // guarded by mu_
-    std::size_t silent_ = 0;             // done without a callback; guarded by mu_
+    std::condition_variable cv_;       // a report was queued or outstanding() reached 0
+    std::deque<QueuedReport> queued_;  // guarded by mu_
+    std::size_t silent_ = 0;           // done without a callback; guarded by mu_
     // Whether queued_ or silent_ has anything; written under mu_, read by poll(0) without it.
     std::atomic<bool> ready_{false};
 };

@@ -131,8 +131,8 @@ Status FetchedRecords::emit(std::size_t n, std::vector<Message>& out) {
         if (whole && out.capacity() - out.size() < promised) {
             out.reserve(std::min(limit, std::max(out.size() + promised, 2 * out.capacity())));
         }
-        Status decoded = decode_batch(batches.subspan(at, header.total_size()), header,
-                                      whole ? out : staged_);
+        Status decoded =
+            decode_batch(batches.subspan(at, header.total_size()), header, whole ? out : staged_);
         if (!decoded) {
             Status error = log::segment_corruption(raw.file, raw.position + at, decoded);
             clear();
@@ -184,7 +184,8 @@ Status FetchedRecords::decode_batch(std::span<const std::byte> batch,
     if (header.compression() != log::Compression::none) bytes_->decompressed.emplace_back();
     std::vector<std::byte> unused;
     auto decoded = log::decode_batch_views(
-        batch, header.compression() == log::Compression::none ? unused : bytes_->decompressed.back(),
+        batch,
+        header.compression() == log::Compression::none ? unused : bytes_->decompressed.back(),
         views_, header_views_);
     if (!decoded.is_ok()) return decoded.status();
     if (messages.capacity() - messages.size() < views_.size()) {
@@ -198,9 +199,9 @@ Status FetchedRecords::decode_batch(std::span<const std::byte> batch,
             Headers& built = bytes_->headers.emplace_back();
             built.reserve(r.header_count);
             for (const auto& h : r.headers_of(header_views_)) {
-                built.push_back(Header{std::string(h.key),
-                                       h.value ? std::optional<std::string>(*h.value)
-                                               : std::nullopt});
+                built.push_back(
+                    Header{std::string(h.key),
+                           h.value ? std::optional<std::string>(*h.value) : std::nullopt});
             }
             headers = &built;
         }

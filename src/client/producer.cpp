@@ -73,7 +73,8 @@ class Producer::Impl {
     // batch. The common case is inline, down to the encoding: no call that can fail, no Status,
     // no report object without a callback; anything else is produce_general().
     [[gnu::always_inline]] Status produce(const RecordRef& record, DeliveryCallback&& callback) {
-        if (core_->is_closed()) [[unlikely]] return core_->check_open();
+        if (core_->is_closed()) [[unlikely]]
+            return core_->check_open();
         std::unique_lock lock = accumulator_.lock();
         client::Route p;
         if (!client::testing::fast_path.load(std::memory_order_relaxed) ||
@@ -82,8 +83,7 @@ class Producer::Impl {
         }
         const bool after_pause = arrived_after_pause();
         if (!after_pause) [[likely]] {
-            switch (accumulator_.add_to_last(p.target, {record, p.timestamp, p.fields},
-                                             callback)) {
+            switch (accumulator_.add_to_last(p.target, {record, p.timestamp, p.fields}, callback)) {
                 case client::RecordAccumulator::LastAdd::added:
                     delivery_.count_produced();
                     return Status::ok();
@@ -140,9 +140,9 @@ class Producer::Impl {
         BROOK_RETURN_IF_ERROR(router_.route(record, lock, p));
         std::shared_ptr<detail::PartitionState> partition;
         if (config_.durable) partition = *p.target.partition;
-        const TopicPartition key = accumulator_.add_alone(
-            std::move(lock), p.topic->record.name, p.partition, p.target,
-            {record, p.timestamp, p.fields}, ReportSink{{}, &sync});
+        const TopicPartition key =
+            accumulator_.add_alone(std::move(lock), p.topic->record.name, p.partition, p.target,
+                                   {record, p.timestamp, p.fields}, ReportSink{{}, &sync});
         if (auto* hook = client::testing::after_queue_sync.load(std::memory_order_acquire)) hook();
         // If another thread is draining this partition, it appends the record instead.
         accumulator_.drain(key, send_fn_);
@@ -177,8 +177,7 @@ class Producer::Impl {
 
     // produce() for any record: TopicRouter::route() (which reports every error), then add().
     [[gnu::noinline]] Status produce_general(client::RecordAccumulator::Lock lock,
-                                             const RecordRef& record,
-                                             DeliveryCallback&& callback) {
+                                             const RecordRef& record, DeliveryCallback&& callback) {
         client::Route p;
         BROOK_RETURN_IF_ERROR(router_.route(record, lock, p));
         return add(std::move(lock), record, p, ReportSink{std::move(callback), nullptr},
@@ -187,8 +186,7 @@ class Producer::Impl {
 
     // The general path of produce(), for a routed record. Releases `lock`.
     [[gnu::noinline]] Status add(client::RecordAccumulator::Lock lock, const RecordRef& record,
-                                 const client::Route& p, ReportSink&& sink,
-                                 bool after_pause) {
+                                 const client::Route& p, ReportSink&& sink, bool after_pause) {
         delivery_.count_produced();
         const std::string& topic = p.topic->record.name;
         const RecordToAdd add{record, p.timestamp, p.fields};
@@ -315,12 +313,12 @@ Result<std::unique_ptr<Producer>> Producer::create(const Store& store, const Con
             "the store was opened read_only; producers need a writable store");
     }
     BROOK_ASSIGN_OR_RETURN(client::ProducerConfig parsed, client::parse_producer_config(config));
-    BROOK_ASSIGN_OR_RETURN(auto session,
-                           txn::ProducerSession::create(
-                               core->txn_view(),
-                               {.idempotent = parsed.idempotent,
-                                .transactional_id = parsed.transactional_id,
-                                .transaction_timeout_ms = parsed.transaction_timeout_ms}));
+    BROOK_ASSIGN_OR_RETURN(
+        auto session,
+        txn::ProducerSession::create(core->txn_view(),
+                                     {.idempotent = parsed.idempotent,
+                                      .transactional_id = parsed.transactional_id,
+                                      .transaction_timeout_ms = parsed.transaction_timeout_ms}));
     return std::unique_ptr<Producer>(
         new Producer(std::make_unique<Impl>(core, std::move(parsed), std::move(session))));
 }

@@ -92,8 +92,12 @@ struct RecordRef {
     std::optional<PartitionId> partition;
 
     static RecordRef of(const ProducerRecord& r) noexcept {
-        return {r.topic,   log::BatchBuilder::view(r.key), log::BatchBuilder::view(r.value),
-                r.headers, r.timestamp,                    r.partition};
+        return {r.topic,
+                log::BatchBuilder::view(r.key),
+                log::BatchBuilder::view(r.value),
+                r.headers,
+                r.timestamp,
+                r.partition};
     }
 };
 
@@ -136,9 +140,9 @@ class RecordAccumulator {
     // Seals the open batch first if the record would take it past target.max_batch_bytes,
     // and seals it after if it reaches batch.size.
     // @return the partition to drain() if a batch of it was sealed, else nullopt.
-    std::optional<TopicPartition> add(Lock lock, const std::string& topic,
-                                      PartitionId partition, const BatchTarget& target,
-                                      const RecordToAdd& record, ReportSink&& sink);
+    std::optional<TopicPartition> add(Lock lock, const std::string& topic, PartitionId partition,
+                                      const BatchTarget& target, const RecordToAdd& record,
+                                      ReportSink&& sink);
 
     // What add_to_last() did.
     enum class LastAdd {
@@ -153,8 +157,7 @@ class RecordAccumulator {
     // reached batch.size. Never opens a batch, so it never needs to wake the sender.
     // REQUIRES: the lock from lock() held; the caller releases it.
     // Inline: it runs once per record produced.
-    [[gnu::always_inline]] LastAdd add_to_last(const BatchTarget& target,
-                                               const RecordToAdd& record,
+    [[gnu::always_inline]] LastAdd add_to_last(const BatchTarget& target, const RecordToAdd& record,
                                                DeliveryCallback& callback) {
         if (!has_last_slot_) return LastAdd::missed;
         Slot& slot = last_slot_->second;
@@ -180,9 +183,9 @@ class RecordAccumulator {
     // take it past target.max_batch_bytes) and seals it at once, without waking the sender: the
     // caller drains the partition itself.
     // @return the partition to drain().
-    TopicPartition add_and_seal(Lock lock, const std::string& topic,
-                                PartitionId partition, const BatchTarget& target,
-                                const RecordToAdd& record, ReportSink&& sink);
+    TopicPartition add_and_seal(Lock lock, const std::string& topic, PartitionId partition,
+                                const BatchTarget& target, const RecordToAdd& record,
+                                ReportSink&& sink);
 
     // The records of a produce_batch() call, routed together (TopicRouter::route_batch()).
     struct RecordsToAdd {
@@ -216,9 +219,9 @@ class RecordAccumulator {
 
     // Seals the partition's open batch, if any, then queues `record` as a batch of its own.
     // The caller then drains the partition. @return the partition to drain().
-    TopicPartition add_alone(Lock lock, const std::string& topic,
-                             PartitionId partition, const BatchTarget& target,
-                             const RecordToAdd& record, ReportSink&& sink);
+    TopicPartition add_alone(Lock lock, const std::string& topic, PartitionId partition,
+                             const BatchTarget& target, const RecordToAdd& record,
+                             ReportSink&& sink);
 
     // Seals every open batch. @return the partitions that have batches to drain.
     std::vector<TopicPartition> seal_all();
@@ -287,8 +290,7 @@ class RecordAccumulator {
     // REQUIRES: mu_ held.
     // Seals the open batch of `slot` if `record` would take it past target.max_batch_bytes.
     // REQUIRES: mu_ held.
-    void seal_if_record_overflows(Slot& slot, const BatchTarget& target,
-                                  const RecordToAdd& record);
+    void seal_if_record_overflows(Slot& slot, const BatchTarget& target, const RecordToAdd& record);
     // `wake_sender` null: the caller seals the batch itself, so the sender is not needed.
     Batch& open_batch(Slot& slot, const BatchTarget& target, bool* wake_sender);
 
@@ -299,12 +301,12 @@ class RecordAccumulator {
     using TimePoint = std::chrono::steady_clock::time_point;
 
     AccumulatorMutex mu_;
-    std::condition_variable_any due_cv_;  // wakes wait_for_due() on an earlier due batch or stop
+    std::condition_variable_any due_cv_;    // wakes wait_for_due() on an earlier due batch or stop
     std::map<TopicPartition, Slot> slots_;  // Guarded by mu_.
     // The entry of slots_ that slot() found last, or null; guarded by mu_.
     std::map<TopicPartition, Slot>::iterator last_slot_{};
-    bool has_last_slot_ = false;  // Guarded by mu_.
-    bool stopped_ = false;                  // Guarded by mu_.
+    bool has_last_slot_ = false;                         // Guarded by mu_.
+    bool stopped_ = false;                               // Guarded by mu_.
     std::vector<std::vector<std::byte>> spare_buffers_;  // Guarded by mu_.
     // When wait_for_due() is asleep, the time it wakes at (max(): only when notified); min()
     // while it is awake and will look at every open batch before sleeping. Guarded by mu_.

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <brook/producer.hpp>
-
 #include <utility>
 
 #include "util/wake_flag.hpp"

@@ -19,7 +19,6 @@
 #pragma once
 
 #include <brook/status.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -31,7 +30,7 @@ namespace brook::fs {
 
 // An open file. Writes go to the end (append) or to a position (write_at).
 class File {
-public:
+  public:
     virtual ~File() = default;
 
     // Reads up to out.size() bytes starting at `offset`. Returns the number of bytes read,
@@ -65,7 +64,7 @@ public:
 // the file; sync() makes them durable. The mapping stays valid until the region is destroyed,
 // even if the File it came from is closed.
 class MappedRegion {
-public:
+  public:
     virtual ~MappedRegion() = default;
     virtual std::byte* data() = 0;
     virtual const std::byte* data() const = 0;
@@ -83,7 +82,7 @@ public:
 // nothing truncates.
 // Thread safety: data() may be read from any number of threads.
 class ReadMapping {
-public:
+  public:
     virtual ~ReadMapping() = default;
     virtual const std::byte* data() const = 0;
     virtual std::size_t size() const = 0;
@@ -91,19 +90,19 @@ public:
 
 // A held exclusive lock on a lock file. Destroying it releases the lock.
 class FileLock {
-public:
+  public:
     virtual ~FileLock() = default;
 };
 
 enum class OpenMode {
-    read_only,        // The file must exist; it is opened for reading.
-    read_write,       // The file must exist; it is opened for reading and writing.
-    create_or_open,   // Open for reading and writing, creating an empty file if absent.
-    create_exclusive, // Create a new empty file; already_exists if it is there.
+    read_only,         // The file must exist; it is opened for reading.
+    read_write,        // The file must exist; it is opened for reading and writing.
+    create_or_open,    // Open for reading and writing, creating an empty file if absent.
+    create_exclusive,  // Create a new empty file; already_exists if it is there.
 };
 
 class FileSystem {
-public:
+  public:
     virtual ~FileSystem() = default;
 
     // Opens a file. Creating a file does not make its directory entry durable: call

@@ -230,9 +230,9 @@ class MemoryFileSystem final : public FileSystem {
     Result<std::shared_ptr<const ReadMapping>> map_read_only(File& file, std::size_t size,
                                                              bool grows) override {
         if (grows) {
-            return Status::error(Code::not_supported,
-                                 "map " + file.path() +
-                                     ": an in-memory file cannot grow while it is mapped");
+            return Status::error(
+                Code::not_supported,
+                "map " + file.path() + ": an in-memory file cannot grow while it is mapped");
         }
         BROOK_ASSIGN_OR_RETURN(auto data, pin_mapping(file, size));
         return std::shared_ptr<const ReadMapping>(

@@ -36,10 +36,11 @@ Status errno_status(std::string_view operation, const std::string& path, int err
         case EEXIST:
             return Status::already_exists(std::move(message));
         case ELOOP:
-            return Status::corruption(message +
-                                      " (it is a symbolic link: brook refuses links inside a store, "
-                                      "which could point outside it; replace the link with the "
-                                      "file or directory it points to)");
+            return Status::corruption(
+                message +
+                " (it is a symbolic link: brook refuses links inside a store, "
+                "which could point outside it; replace the link with the "
+                "file or directory it points to)");
         case ENOSPC:
         case EDQUOT:
             return Status::no_space(std::move(message));
@@ -251,8 +252,7 @@ class PosixFileSystem final : public FileSystem {
         }
         // A shared mapping shows what later write()s put within it, so a growing file may be
         // mapped beyond its end, for the appends to come.
-        BROOK_ASSIGN_OR_RETURN(PosixFile* const posix_file,
-                               mappable(file, size, grows ? 0 : size));
+        BROOK_ASSIGN_OR_RETURN(PosixFile* const posix_file, mappable(file, size, grows ? 0 : size));
         void* data = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, posix_file->fd(), 0);
         if (data == MAP_FAILED) return errno_status("mmap", file.path(), errno);
         return std::shared_ptr<const ReadMapping>(

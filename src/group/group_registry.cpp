@@ -1,6 +1,5 @@
 #include "group/group_registry.hpp"
 
-
 namespace brook::group {
 
 Result<std::shared_ptr<Group>> GroupRegistry::get(std::string_view group_id) {

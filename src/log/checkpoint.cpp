@@ -1,32 +1,40 @@
 #include "log/checkpoint.hpp"
 
-#include "log/format.hpp"
-#include "util/checksum.hpp"
-#include "util/endian.hpp"
-
 #include <fmt/format.h>
 
 #include <array>
+
+#include "log/format.hpp"
+#include "util/checksum.hpp"
+#include "util/endian.hpp"
 
 namespace brook::log {
 namespace {
 
 std::string file_name(CheckpointKind kind) {
     switch (kind) {
-        case CheckpointKind::recovery_point: return std::string(format::kRecoveryPointFile);
-        case CheckpointKind::clean_shutdown: return std::string(format::kCleanShutdownFile);
-        case CheckpointKind::log_start_offset: return std::string(format::kLogStartOffsetFile);
-        case CheckpointKind::swap_manifest: return std::string(format::kSwapManifestFile);
+        case CheckpointKind::recovery_point:
+            return std::string(format::kRecoveryPointFile);
+        case CheckpointKind::clean_shutdown:
+            return std::string(format::kCleanShutdownFile);
+        case CheckpointKind::log_start_offset:
+            return std::string(format::kLogStartOffsetFile);
+        case CheckpointKind::swap_manifest:
+            return std::string(format::kSwapManifestFile);
     }
     return {};
 }
 
 std::uint32_t magic_of(CheckpointKind kind) {
     switch (kind) {
-        case CheckpointKind::recovery_point: return format::kRecoveryPointMagic;
-        case CheckpointKind::clean_shutdown: return format::kCleanShutdownMagic;
-        case CheckpointKind::log_start_offset: return format::kLogStartOffsetMagic;
-        case CheckpointKind::swap_manifest: return format::kSwapManifestMagic;
+        case CheckpointKind::recovery_point:
+            return format::kRecoveryPointMagic;
+        case CheckpointKind::clean_shutdown:
+            return format::kCleanShutdownMagic;
+        case CheckpointKind::log_start_offset:
+            return format::kLogStartOffsetMagic;
+        case CheckpointKind::swap_manifest:
+            return format::kSwapManifestMagic;
     }
     return 0;
 }
@@ -81,7 +89,8 @@ Result<std::optional<Checkpoint>> read_checkpoint(fs::FileSystem& fs, const std:
     if (util::load_le<std::uint32_t>(buf.data()) != magic_of(kind) ||
         util::load_le<std::uint32_t>(buf.data() + 4) != format::kCheckpointVersion ||
         util::load_le<std::uint64_t>(buf.data() + 24) != body_checksum(buf)) {
-        return Status::corruption(fmt::format("{} fails its magic, version or checksum check", path));
+        return Status::corruption(
+            fmt::format("{} fails its magic, version or checksum check", path));
     }
     return std::optional<Checkpoint>(Checkpoint{
         Offset(util::load_le<std::int64_t>(buf.data() + 8)),

@@ -11,16 +11,15 @@
 // Thread safety: callers serialise writes to one directory's checkpoints (the appender does).
 #pragma once
 
-#include "fs/file_system.hpp"
-
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "fs/file_system.hpp"
 
 namespace brook::log {
 

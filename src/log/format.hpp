@@ -63,7 +63,7 @@ inline constexpr std::uint8_t kMagicV1 = 1;
 inline constexpr std::uint8_t kCurrentMagic = kMagicV1;
 
 // Attribute bits.
-inline constexpr std::uint16_t kCompressionMask = 0x0007;  // codec id, below
+inline constexpr std::uint16_t kCompressionMask = 0x0007;   // codec id, below
 inline constexpr std::uint16_t kTimestampTypeBit = 0x0008;  // 0 CreateTime, 1 LogAppendTime
 inline constexpr std::uint16_t kTransactionalBit = 0x0010;  // part of a transaction
 inline constexpr std::uint16_t kControlBit = 0x0020;        // a control batch (a marker)

@@ -36,7 +36,6 @@
 #pragma once
 
 #include <brook/status.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -50,7 +49,7 @@
 namespace brook::log {
 
 class GroupCommit {
-public:
+  public:
     // The longest a gathering waits for callers to join its fsync.
     static constexpr std::chrono::microseconds kMaxGatherWait{1000};
 
@@ -76,7 +75,7 @@ public:
     // their threads are waiting.
     std::size_t waiting() const;
 
-private:
+  private:
     struct Waiter;
 
     // Runs `sync` with mu_ released, then releases the callers it covered (all of them if it

@@ -1,8 +1,8 @@
 #include "log/log_config.hpp"
 
-#include "log/format.hpp"
-
 #include <fmt/format.h>
+
+#include "log/format.hpp"
 
 namespace brook::log {
 namespace {
@@ -18,8 +18,8 @@ Status check_range(const char* name, std::int64_t value, std::int64_t lo, std::i
 Status LogConfig::validate() const {
     constexpr std::int64_t kInt32Max = std::numeric_limits<std::int32_t>::max();
     constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
-    const std::int64_t min_index_bytes = static_cast<std::int64_t>(
-        format::kIndexHeaderSize + 2 * format::kTimeIndexEntrySize);
+    const std::int64_t min_index_bytes =
+        static_cast<std::int64_t>(format::kIndexHeaderSize + 2 * format::kTimeIndexEntrySize);
     BROOK_RETURN_IF_ERROR(check_range("segment.bytes", segment_bytes, 14, kInt32Max));
     BROOK_RETURN_IF_ERROR(check_range("segment.ms", segment_ms, 1, kInt64Max));
     BROOK_RETURN_IF_ERROR(

@@ -7,12 +7,11 @@
 // except through PartitionLog::set_config.
 #pragma once
 
-#include "log/record_batch.hpp"
-
 #include <brook/status.hpp>
-
 #include <cstdint>
 #include <limits>
+
+#include "log/record_batch.hpp"
 
 namespace brook::log {
 

@@ -17,21 +17,20 @@
 // last_entry() and entry() at the same time. Readers only see entries whose writes completed.
 #pragma once
 
-#include "fs/file_system.hpp"
-#include "log/index_file.hpp"
-
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "fs/file_system.hpp"
+#include "log/index_file.hpp"
+
 namespace brook::log {
 
 class OffsetIndex {
-public:
+  public:
     struct Entry {
         Offset offset;           // base offset of the batch
         std::uint32_t position;  // byte position of that batch in the .log file
@@ -84,7 +83,7 @@ public:
     bool sealed() const noexcept;
     Offset base_offset() const noexcept;
 
-private:
+  private:
     explicit OffsetIndex(std::unique_ptr<IndexFile> file) : file_(std::move(file)) {}
     std::unique_ptr<IndexFile> file_;
 };

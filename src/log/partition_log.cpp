@@ -1,14 +1,14 @@
 #include "log/partition_log.hpp"
 
-#include "log/checkpoint.hpp"
-#include "log/format.hpp"
-#include "log/log_testing.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <limits>
 #include <set>
+
+#include "log/checkpoint.hpp"
+#include "log/format.hpp"
+#include "log/log_testing.hpp"
 
 namespace brook::log {
 
@@ -23,8 +23,7 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(fs::FileSystem& fs, std
 }
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::open_follower(fs::FileSystem& fs,
-                                                                  std::string dir,
-                                                                  LogConfig config,
+                                                                  std::string dir, LogConfig config,
                                                                   const Clock& clock) {
     BROOK_RETURN_IF_ERROR(config.validate());
     if (!fs.exists(dir)) {
@@ -73,9 +72,10 @@ Result<bool> PartitionLog::refresh() {
         checkpoint.is_ok() && checkpoint->has_value()) {
         start = std::max(start, (*checkpoint)->offset);
     }
-    start_.store(std::max(Offset(start_.load(std::memory_order_relaxed)),
-                          std::min(start, log_end_offset())).value(),
-                 std::memory_order_release);
+    start_.store(
+        std::max(Offset(start_.load(std::memory_order_relaxed)), std::min(start, log_end_offset()))
+            .value(),
+        std::memory_order_release);
     return end_.load(std::memory_order_relaxed) != old_end;
 }
 
@@ -83,7 +83,9 @@ PartitionLog::PartitionLog(fs::FileSystem& fs, std::string dir, LogConfig config
                            const Clock& clock)
     : fs_(fs), dir_(std::move(dir)), config_(config), clock_(clock), txn_(fs, dir_) {}
 
-PartitionLog::~PartitionLog() { close().ignore(); }
+PartitionLog::~PartitionLog() {
+    close().ignore();
+}
 
 Status PartitionLog::load() {
     const bool existed = fs_.exists(dir_);
@@ -197,7 +199,8 @@ Status PartitionLog::remove_stray_files(const std::vector<std::string>& names) {
     }
     bool removed = false;
     for (const auto& name : names) {
-        std::optional<Offset> index_base = Segment::parse_file_name(name, format::kOffsetIndexSuffix);
+        std::optional<Offset> index_base =
+            Segment::parse_file_name(name, format::kOffsetIndexSuffix);
         if (!index_base) index_base = Segment::parse_file_name(name, format::kTimeIndexSuffix);
         if (!index_base) index_base = Segment::parse_file_name(name, format::kTxnIndexSuffix);
         const bool orphan_index =
@@ -225,7 +228,8 @@ std::shared_ptr<Segment> PartitionLog::active() const {
     return segments_.back();
 }
 
-Result<AppendResult> PartitionLog::append(std::span<std::byte> batch, const AppendOptions& options) {
+Result<AppendResult> PartitionLog::append(std::span<std::byte> batch,
+                                          const AppendOptions& options) {
     std::lock_guard lock(append_mu_);
     BROOK_RETURN_IF_ERROR(check_writable());
     if (batch.size() > static_cast<std::uint64_t>(config_.max_message_bytes)) {
@@ -257,9 +261,9 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch, const Appe
     }
     // As in Kafka, segment.ms compares the incoming batch's timestamp with the segment's first
     // one, so importing old records does not roll a segment per batch.
-    const std::int64_t batch_time =
-        config_.message_timestamp_type == TimestampType::log_append_time ? now
-                                                                         : header->max_timestamp;
+    const std::int64_t batch_time = config_.message_timestamp_type == TimestampType::log_append_time
+                                        ? now
+                                        : header->max_timestamp;
     BROOK_RETURN_IF_ERROR(prepare_active_locked());
     if (active()->should_roll(batch.size(), last, batch_time, config_)) {
         BROOK_RETURN_IF_ERROR(roll(base));
@@ -437,8 +441,8 @@ Status PartitionLog::read_raw_into(Offset from, std::size_t max_bytes, Isolation
     auto segment = segment_for(from);
     while (segment && from < end) {
         // Read in place: a segment that is not the active one takes no more appends.
-        const auto mode = segment != active() ? Segment::ReadMode::map_sealed
-                                              : Segment::ReadMode::map_active;
+        const auto mode =
+            segment != active() ? Segment::ReadMode::map_sealed : Segment::ReadMode::map_active;
         BROOK_RETURN_IF_ERROR(segment->read_raw_into(from, max_bytes, end, raw, mode));
         if (!raw.headers.empty()) {
             mark_hidden(raw, isolation);
@@ -475,9 +479,9 @@ Status PartitionLog::read_raw_into(Offset from, std::size_t max_bytes, Isolation
         // log end must be there: its file lost them (truncated or damaged). Saying so beats
         // an endless empty read. Offsets missing from closed segments, with an empty active
         // segment, are what compaction leaves when it removes a log's last records.
-        return Status::corruption(fmt::format(
-            "offsets {} to {} of {} are not in its segment files; the log is damaged", from.value(),
-            end.value() - 1, dir_));
+        return Status::corruption(
+            fmt::format("offsets {} to {} of {} are not in its segment files; the log is damaged",
+                        from.value(), end.value() - 1, dir_));
     }
     return Status::ok();
 }
@@ -512,7 +516,8 @@ std::vector<SegmentInfo> PartitionLog::segments() const {
     std::shared_lock lock(segments_mu_);
     std::vector<SegmentInfo> out;
     out.reserve(segments_.size());
-    for (const auto& s : segments_) out.push_back({s->base_offset(), s->size(), s->max_timestamp()});
+    for (const auto& s : segments_)
+        out.push_back({s->base_offset(), s->size(), s->max_timestamp()});
     return out;
 }
 

@@ -17,18 +17,10 @@
 // published log end offset.
 #pragma once
 
-#include "fs/file_system.hpp"
-#include "log/group_commit.hpp"
-#include "log/log_config.hpp"
-#include "log/record_batch.hpp"
-#include "log/segment.hpp"
-#include "log/transaction_state.hpp"
-
+#include <atomic>
 #include <brook/clock.hpp>
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -38,6 +30,13 @@
 #include <shared_mutex>
 #include <string>
 #include <vector>
+
+#include "fs/file_system.hpp"
+#include "log/group_commit.hpp"
+#include "log/log_config.hpp"
+#include "log/record_batch.hpp"
+#include "log/segment.hpp"
+#include "log/transaction_state.hpp"
 
 namespace brook::log {
 
@@ -74,15 +73,15 @@ struct SegmentInfo {
 
 // How open() found the log. For tests, tools and the store's statistics.
 struct RecoveryReport {
-    bool clean_shutdown = false;     // nothing was rescanned
-    int segments_scanned = 0;        // segments validated batch by batch
+    bool clean_shutdown = false;        // nothing was rescanned
+    int segments_scanned = 0;           // segments validated batch by batch
     std::uint64_t bytes_truncated = 0;  // torn tail cut off
     int snapshots_rejected = 0;         // corrupt producer-state snapshots ignored and removed
     std::uint64_t producer_batches_replayed = 0;  // batches replayed to rebuild producer state
 };
 
 class PartitionLog {
-public:
+  public:
     // Opens the partition in `dir`, creating the directory and a first segment if needed, and
     // recovers it (see docs/format.md, "Recovery").
     // REQUIRES: `fs` and `clock` outlive the log.
@@ -228,14 +227,16 @@ public:
     // The config the log currently applies.
     LogConfig config() const;
 
-    Offset log_start_offset() const noexcept { return Offset(start_.load(std::memory_order_acquire)); }
+    Offset log_start_offset() const noexcept {
+        return Offset(start_.load(std::memory_order_acquire));
+    }
     Offset log_end_offset() const noexcept { return Offset(end_.load(std::memory_order_acquire)); }
     std::vector<SegmentInfo> segments() const;
     std::uint64_t size_bytes() const;
     const RecoveryReport& recovery_report() const noexcept { return recovery_; }
     const std::string& dir() const noexcept { return dir_; }
 
-private:
+  private:
     PartitionLog(fs::FileSystem& fs, std::string dir, LogConfig config, const Clock& clock);
 
     Status load();
@@ -248,16 +249,15 @@ private:
     Status remove_tree(const std::string& path);
     Status remove_stray_files(const std::vector<std::string>& names);
     // Loads the producer state and aborted index (partition_log_txn.cpp). `names` lists the
-    // directory (see TransactionState::load); `rescan_from` is the first segment recovery validated, or the
-    // log end after a clean shutdown.
+    // directory (see TransactionState::load); `rescan_from` is the first segment recovery
+    // validated, or the log end after a clean shutdown.
     Status load_transactions(const std::vector<std::string>& names,
                              const std::vector<Offset>& bases, Offset rescan_from);
     // For a follower's refresh: brings the transaction state from `from` up to `to`, the log
     // end about to be published; `first` on the first refresh. Reads files, writes none.
     Status follow_transactions(Offset from, Offset to, bool first);
     // Calls `visit` with every batch from `from` up to `end`, below the log start too.
-    Status scan_batches(Offset from, Offset end,
-                        const TransactionState::BatchVisitor& visit) const;
+    Status scan_batches(Offset from, Offset end, const TransactionState::BatchVisitor& visit) const;
     // Seals the active .txnindex at roll and close; a failure stops the log.
     Status seal_txn_index();
     // Sets raw.hidden for the batches read_raw() returns.

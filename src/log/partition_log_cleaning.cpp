@@ -11,22 +11,22 @@
 //   4. remove the manifest and cleaner.swap, fsync <dir>.
 // Open runs recover_swap() first: a cleaner.cleaned is discarded (the old segments are
 // intact), a cleaner.swap is finished from step 3 (the new segment is complete and durable).
+#include <fmt/format.h>
+
+#include <algorithm>
+
 #include "log/checkpoint.hpp"
 #include "log/format.hpp"
 #include "log/partition_log.hpp"
 #include "log/txn_index.hpp"
-
-#include <fmt/format.h>
-
-#include <algorithm>
 
 namespace brook::log {
 namespace {
 
 // The .log comes last: a swap is complete once it has moved.
 constexpr std::string_view kSegmentSuffixes[] = {format::kOffsetIndexSuffix,
-                                                 format::kTimeIndexSuffix,
-                                                 format::kTxnIndexSuffix, format::kLogSuffix};
+                                                 format::kTimeIndexSuffix, format::kTxnIndexSuffix,
+                                                 format::kLogSuffix};
 
 }  // namespace
 
@@ -37,7 +37,8 @@ LogConfig PartitionLog::config() const {
 
 Status PartitionLog::remove_segment_files(const std::string& dir, Offset base) {
     for (const auto suffix : kSegmentSuffixes) {
-        const Status removed = fs_.remove_file(fs::join_path(dir, Segment::file_name(base, suffix)));
+        const Status removed =
+            fs_.remove_file(fs::join_path(dir, Segment::file_name(base, suffix)));
         if (!removed.is_ok() && removed.code() != Code::not_found) return removed;
     }
     return Status::ok();
@@ -46,7 +47,8 @@ Status PartitionLog::remove_segment_files(const std::string& dir, Offset base) {
 Status PartitionLog::remove_tree(const std::string& path) {
     if (!fs_.exists(path)) return Status::ok();
     BROOK_ASSIGN_OR_RETURN(const auto names, fs_.list_dir(path));
-    for (const auto& name : names) BROOK_RETURN_IF_ERROR(fs_.remove_file(fs::join_path(path, name)));
+    for (const auto& name : names)
+        BROOK_RETURN_IF_ERROR(fs_.remove_file(fs::join_path(path, name)));
     BROOK_RETURN_IF_ERROR(fs_.remove_dir(path));
     return fs_.sync_dir(dir_);
 }
@@ -59,8 +61,8 @@ Result<std::uint64_t> PartitionLog::advance_log_start(Offset offset) {
     }
     const Offset target = std::min(offset, log_end_offset());
     if (target > log_start_offset()) {
-        BROOK_RETURN_IF_ERROR(write_checkpoint(fs_, dir_, CheckpointKind::log_start_offset,
-                                               Checkpoint{target, 0}));
+        BROOK_RETURN_IF_ERROR(
+            write_checkpoint(fs_, dir_, CheckpointKind::log_start_offset, Checkpoint{target, 0}));
         start_.store(target.value(), std::memory_order_release);
     }
     const Offset start = log_start_offset();
@@ -70,7 +72,8 @@ Result<std::uint64_t> PartitionLog::advance_log_start(Offset offset) {
         // A segment lies wholly below the start when the next one begins at or below it; the
         // active segment has no next one and always stays.
         std::size_t count = 0;
-        while (count + 1 < segments_.size() && segments_[count + 1]->base_offset() <= start) ++count;
+        while (count + 1 < segments_.size() && segments_[count + 1]->base_offset() <= start)
+            ++count;
         removed.assign(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(count));
         segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(count));
         if (count > 0) generation_.fetch_add(1, std::memory_order_acq_rel);
@@ -240,7 +243,8 @@ Status PartitionLog::recover_swap() {
         // The manifest goes only after every file has moved: the swap was complete.
         return remove_tree(swap);
     }
-    return complete_swap(manifest->offset, Offset(static_cast<std::int64_t>(manifest->active_log_size)));
+    return complete_swap(manifest->offset,
+                         Offset(static_cast<std::int64_t>(manifest->active_log_size)));
 }
 
 }  // namespace brook::log

@@ -43,8 +43,8 @@ void PartitionLog::mark_hidden(RawBatches& raw, Isolation isolation) const {
     raw.hidden.assign(raw.headers.size(), false);
     for (std::size_t i = 0; i < raw.headers.size(); ++i) {
         const auto& h = raw.headers[i];
-        raw.hidden[i] = h.is_control() || (h.is_transactional() && !aborted_here.empty() &&
-                                           aborted(h, aborted_here));
+        raw.hidden[i] = h.is_control() ||
+                        (h.is_transactional() && !aborted_here.empty() && aborted(h, aborted_here));
     }
 }
 

@@ -91,8 +91,8 @@ std::optional<AbortedTransaction> ProducerStateTable::apply(
                                  add_sequence(header.base_sequence, header.last_offset_delta),
                                  header.base_offset, header.last_offset()});
         if (entry.batches.size() > format::kProducerBatchesKept) {
-            entry.batches.erase(entry.batches.begin(), entry.batches.end() -
-                                                           format::kProducerBatchesKept);
+            entry.batches.erase(entry.batches.begin(),
+                                entry.batches.end() - format::kProducerBatchesKept);
         }
     }
     if (header.is_transactional() && !entry.transaction_first_offset) {

@@ -154,8 +154,8 @@ class RecordReader {
     template <typename U, typename S>
     [[gnu::noinline]] bool slow_varint(const std::byte* limit, S& out) noexcept {
         std::size_t pos = 0;
-        const auto v = util::read_unsigned_varint<U>(
-            std::span(p_, static_cast<std::size_t>(limit - p_)), pos);
+        const auto v =
+            util::read_unsigned_varint<U>(std::span(p_, static_cast<std::size_t>(limit - p_)), pos);
         if (!v) return false;
         p_ += pos;
         out = util::zigzag_decode(*v);
@@ -170,7 +170,8 @@ class RecordReader {
     // string_view, so that they stay in registers on their way into the RecordView.
     [[gnu::always_inline]] bool string(const std::byte* limit, std::string_view field,
                                        bool nullable, const char*& data, std::int32_t& len) {
-        if (!varint(limit, len)) [[unlikely]] return fail_overrun(field);
+        if (!varint(limit, len)) [[unlikely]]
+            return fail_overrun(field);
         if (len < 0) [[unlikely]] {
             if (len == -1 && nullable) return true;
             return fail_length(field, len, limit);
@@ -192,14 +193,16 @@ class RecordReader {
     bool read_record(std::int64_t& previous_delta, std::vector<RecordView>& records,
                      std::vector<HeaderView>& headers) {
         std::int32_t length = 0;
-        if (!varint(end_, length)) [[unlikely]] return fail_overrun("record length");
+        if (!varint(end_, length)) [[unlikely]]
+            return fail_overrun("record length");
         if (length < 0 || static_cast<std::size_t>(length) > static_cast<std::size_t>(end_ - p_))
             [[unlikely]] {
-            return fail_record(fmt::format("record length {} overruns the {} remaining bytes",
-                                           length, end_ - p_));
+            return fail_record(
+                fmt::format("record length {} overruns the {} remaining bytes", length, end_ - p_));
         }
         const std::byte* const record_end = p_ + length;
-        if (p_ == record_end) [[unlikely]] return fail_record("attributes overrun the record");
+        if (p_ == record_end) [[unlikely]]
+            return fail_record("attributes overrun the record");
         const auto attributes = std::to_integer<std::uint8_t>(*p_++);
         if (attributes != 0) [[unlikely]] {
             return fail_record(fmt::format("record attributes {:#x} are not 0", attributes));
@@ -209,7 +212,8 @@ class RecordReader {
             return fail_record("timestamp delta varlong overruns the record");
         }
         std::int32_t offset_delta = 0;
-        if (!varint(record_end, offset_delta)) [[unlikely]] return fail_overrun("offset delta");
+        if (!varint(record_end, offset_delta)) [[unlikely]]
+            return fail_overrun("offset delta");
         if (offset_delta <= previous_delta ||
             offset_delta > std::int64_t{header_.last_offset_delta}) [[unlikely]] {
             return fail_record(fmt::format(
@@ -223,22 +227,24 @@ class RecordReader {
         std::int32_t key_len = -1;
         const char* value = nullptr;
         std::int32_t value_len = -1;
-        if (!string(record_end, "key", true, key, key_len)) [[unlikely]] return false;
-        if (!string(record_end, "value", true, value, value_len)) [[unlikely]] return false;
+        if (!string(record_end, "key", true, key, key_len)) [[unlikely]]
+            return false;
+        if (!string(record_end, "value", true, value, value_len)) [[unlikely]]
+            return false;
         std::int32_t header_count = 0;
-        if (!varint(record_end, header_count)) [[unlikely]] return fail_overrun("header count");
-        if (header_count < 0 ||
-            static_cast<std::size_t>(header_count) >
-                static_cast<std::size_t>(record_end - p_) / kMinHeaderSize) [[unlikely]] {
+        if (!varint(record_end, header_count)) [[unlikely]]
+            return fail_overrun("header count");
+        if (header_count < 0 || static_cast<std::size_t>(header_count) >
+                                    static_cast<std::size_t>(record_end - p_) / kMinHeaderSize)
+            [[unlikely]] {
             return fail_record(fmt::format("header count {} is impossible for {} remaining bytes",
                                            header_count, record_end - p_));
         }
-        RecordView& r = records.emplace_back(
-            key, key_len, value, value_len,
-            timestamp_type_ == TimestampType::log_append_time
-                ? header_.max_timestamp
-                : wrapping_add(header_.first_timestamp, ts_delta),
-            header_.base_offset + offset_delta, timestamp_type_);
+        RecordView& r = records.emplace_back(key, key_len, value, value_len,
+                                             timestamp_type_ == TimestampType::log_append_time
+                                                 ? header_.max_timestamp
+                                                 : wrapping_add(header_.first_timestamp, ts_delta),
+                                             header_.base_offset + offset_delta, timestamp_type_);
         if (header_count > 0) [[unlikely]] {
             r.first_header = static_cast<std::uint32_t>(headers.size());
             r.header_count = static_cast<std::uint32_t>(header_count);
@@ -283,7 +289,9 @@ bool BatchHeader::is_transactional() const noexcept {
     return (attributes & format::kTransactionalBit) != 0;
 }
 
-bool BatchHeader::is_control() const noexcept { return (attributes & format::kControlBit) != 0; }
+bool BatchHeader::is_control() const noexcept {
+    return (attributes & format::kControlBit) != 0;
+}
 
 Result<std::vector<std::byte>> encode_batch(std::span<const Record> records,
                                             const BatchOptions& options) {
@@ -420,8 +428,8 @@ std::optional<std::string> to_string(std::optional<std::string_view> view) {
 // decode_batch_views, with or without read_short_record().
 Result<BatchHeader> decode_views(std::span<const std::byte> batch,
                                  std::vector<std::byte>& decompressed,
-                                 std::vector<RecordView>& records,
-                                 std::vector<HeaderView>& headers, bool short_path) {
+                                 std::vector<RecordView>& records, std::vector<HeaderView>& headers,
+                                 bool short_path) {
     BROOK_ASSIGN_OR_RETURN(BatchHeader header, parse_batch_header(batch));
     if (batch.size() != header.total_size()) {
         return Status::corruption(

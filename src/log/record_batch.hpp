@@ -14,7 +14,6 @@
 
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>

@@ -1,14 +1,14 @@
 #include "log/segment.hpp"
 
-#include "log/format.hpp"
-#include "log/raw_batches.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <limits>
+
+#include "log/format.hpp"
+#include "log/raw_batches.hpp"
 
 namespace brook::log {
 namespace {
@@ -59,8 +59,9 @@ Result<std::shared_ptr<Segment>> Segment::create(fs::FileSystem& fs, const std::
     const std::string time_path = fs::join_path(dir, file_name(base, format::kTimeIndexSuffix));
     BROOK_ASSIGN_OR_RETURN(auto log, fs.open(log_path, fs::OpenMode::create_exclusive));
     auto offset_index = OffsetIndex::create(fs, offset_path, base, index_bytes);
-    auto time_index = offset_index.is_ok() ? TimeIndex::create(fs, time_path, base, index_bytes)
-                                           : Result<std::unique_ptr<TimeIndex>>(offset_index.status());
+    auto time_index = offset_index.is_ok()
+                          ? TimeIndex::create(fs, time_path, base, index_bytes)
+                          : Result<std::unique_ptr<TimeIndex>>(offset_index.status());
     Status status = time_index.status();
     if (status.is_ok()) status = fs.sync_dir(dir);
     if (!status.is_ok()) {
@@ -70,9 +71,8 @@ Result<std::shared_ptr<Segment>> Segment::create(fs::FileSystem& fs, const std::
         for (const auto& path : {log_path, offset_path, time_path}) fs.remove_file(path).ignore();
         return status;
     }
-    return std::shared_ptr<Segment>(new Segment(fs, dir, base, std::move(log),
-                                                std::move(*offset_index), std::move(*time_index),
-                                                0));
+    return std::shared_ptr<Segment>(new Segment(
+        fs, dir, base, std::move(log), std::move(*offset_index), std::move(*time_index), 0));
 }
 
 Result<std::shared_ptr<Segment>> Segment::open(fs::FileSystem& fs, const std::string& dir,
@@ -83,8 +83,8 @@ Result<std::shared_ptr<Segment>> Segment::open(fs::FileSystem& fs, const std::st
 }
 
 Result<std::shared_ptr<Segment>> Segment::recover(fs::FileSystem& fs, const std::string& dir,
-                                                  Offset base, const LogConfig& config,
-                                                  bool active, bool allow_torn_tail) {
+                                                  Offset base, const LogConfig& config, bool active,
+                                                  bool allow_torn_tail) {
     BROOK_ASSIGN_OR_RETURN(auto segment, open_files(fs, dir, base, config, true));
     BROOK_RETURN_IF_ERROR(
         segment->scan(config, allow_torn_tail ? TailRule::truncate : TailRule::corrupt));
@@ -95,14 +95,16 @@ Result<std::shared_ptr<Segment>> Segment::recover(fs::FileSystem& fs, const std:
 Result<std::shared_ptr<Segment>> Segment::follow(fs::FileSystem& fs, fs::FileSystem& index_fs,
                                                  const std::string& dir, Offset base,
                                                  const LogConfig& config, bool last) {
-    BROOK_ASSIGN_OR_RETURN(auto log, fs.open(fs::join_path(dir, file_name(base, format::kLogSuffix)),
-                                             fs::OpenMode::read_only));
+    BROOK_ASSIGN_OR_RETURN(
+        auto log,
+        fs.open(fs::join_path(dir, file_name(base, format::kLogSuffix)), fs::OpenMode::read_only));
     BROOK_RETURN_IF_ERROR(index_fs.create_dirs(dir));
     const auto index_bytes = static_cast<std::size_t>(config.segment_index_bytes);
     BROOK_ASSIGN_OR_RETURN(
         auto offset_index,
-        OffsetIndex::create(index_fs, fs::join_path(dir, file_name(base, format::kOffsetIndexSuffix)),
-                            base, index_bytes));
+        OffsetIndex::create(index_fs,
+                            fs::join_path(dir, file_name(base, format::kOffsetIndexSuffix)), base,
+                            index_bytes));
     BROOK_ASSIGN_OR_RETURN(
         auto time_index,
         TimeIndex::create(index_fs, fs::join_path(dir, file_name(base, format::kTimeIndexSuffix)),
@@ -115,13 +117,16 @@ Result<std::shared_ptr<Segment>> Segment::follow(fs::FileSystem& fs, fs::FileSys
     return segment;
 }
 
-Status Segment::catch_up(const LogConfig& config) { return scan(config, TailRule::stop); }
+Status Segment::catch_up(const LogConfig& config) {
+    return scan(config, TailRule::stop);
+}
 
 Result<std::shared_ptr<Segment>> Segment::open_files(fs::FileSystem& fs, const std::string& dir,
                                                      Offset base, const LogConfig& config,
                                                      bool rebuild_indexes) {
-    BROOK_ASSIGN_OR_RETURN(auto log, fs.open(fs::join_path(dir, file_name(base, format::kLogSuffix)),
-                                             fs::OpenMode::read_write));
+    BROOK_ASSIGN_OR_RETURN(
+        auto log,
+        fs.open(fs::join_path(dir, file_name(base, format::kLogSuffix)), fs::OpenMode::read_write));
     BROOK_ASSIGN_OR_RETURN(const std::uint64_t size, log->size());
     const std::string offset_path = fs::join_path(dir, file_name(base, format::kOffsetIndexSuffix));
     const std::string time_path = fs::join_path(dir, file_name(base, format::kTimeIndexSuffix));
@@ -136,9 +141,9 @@ Result<std::shared_ptr<Segment>> Segment::open_files(fs::FileSystem& fs, const s
                     "short or changed outside brook; restore the partition from a backup",
                     log->path(), size, sealed_size));
             }
-            auto segment = std::shared_ptr<Segment>(
-                new Segment(fs, dir, base, std::move(log), std::move(*offset_index),
-                            std::move(*time_index), size));
+            auto segment = std::shared_ptr<Segment>(new Segment(fs, dir, base, std::move(log),
+                                                                std::move(*offset_index),
+                                                                std::move(*time_index), size));
             segment->sealed_ = true;
             if (auto last = segment->time_index_->last_entry()) {
                 segment->max_timestamp_.store(last->timestamp, std::memory_order_release);
@@ -152,9 +157,8 @@ Result<std::shared_ptr<Segment>> Segment::open_files(fs::FileSystem& fs, const s
     BROOK_ASSIGN_OR_RETURN(auto offset_index,
                            OffsetIndex::create(fs, offset_path, base, index_bytes));
     BROOK_ASSIGN_OR_RETURN(auto time_index, TimeIndex::create(fs, time_path, base, index_bytes));
-    auto segment = std::shared_ptr<Segment>(new Segment(fs, dir, base, std::move(log),
-                                                        std::move(offset_index),
-                                                        std::move(time_index), 0));
+    auto segment = std::shared_ptr<Segment>(new Segment(
+        fs, dir, base, std::move(log), std::move(offset_index), std::move(time_index), 0));
     if (!rebuild_indexes) {
         BROOK_RETURN_IF_ERROR(segment->scan(config, TailRule::corrupt));
         BROOK_RETURN_IF_ERROR(segment->seal());
@@ -170,7 +174,8 @@ bool Segment::should_roll(std::size_t batch_bytes, Offset batch_last_offset, std
     if (rolling_timestamp_ && time_ms - *rolling_timestamp_ > config.segment_ms) return true;
     const auto offset_capacity =
         index_capacity(config.segment_index_bytes, format::kOffsetIndexEntrySize);
-    const auto time_capacity = index_capacity(config.segment_index_bytes, format::kTimeIndexEntrySize);
+    const auto time_capacity =
+        index_capacity(config.segment_index_bytes, format::kTimeIndexEntrySize);
     // One entry for this batch, and for the time index one more for the final entry at seal.
     if (offset_index_->entry_count() + 1 > offset_capacity) return true;
     if (time_index_->entry_count() + 2 > time_capacity) return true;
@@ -241,9 +246,9 @@ Status Segment::seal() {
     if (!follower_) BROOK_RETURN_IF_ERROR(log_->sync());
     // Recorded so that a sealed .log cut short later is caught on open (0: too large to say).
     const std::uint64_t log_bytes = size();
-    BROOK_RETURN_IF_ERROR(offset_index_->seal(
-        log_bytes <= std::numeric_limits<std::uint32_t>::max() ? static_cast<std::uint32_t>(log_bytes)
-                                                               : 0));
+    BROOK_RETURN_IF_ERROR(offset_index_->seal(log_bytes <= std::numeric_limits<std::uint32_t>::max()
+                                                  ? static_cast<std::uint32_t>(log_bytes)
+                                                  : 0));
     BROOK_RETURN_IF_ERROR(time_index_->seal());
     sealed_ = true;
     return Status::ok();
@@ -257,7 +262,9 @@ Status Segment::unseal(const LogConfig& config) {
     return Status::ok();
 }
 
-Status Segment::sync() { return log_->sync(); }
+Status Segment::sync() {
+    return log_->sync();
+}
 
 std::optional<std::int64_t> Segment::max_timestamp() const noexcept {
     const std::int64_t ts = max_timestamp_.load(std::memory_order_acquire);
@@ -307,9 +314,9 @@ Result<BatchHeader> Segment::read_header(std::uint64_t position, std::uint64_t l
                                          const fs::ReadMapping* mapping) const {
     std::array<std::byte, format::kBatchHeaderSize> buf;
     if (limit - position < buf.size()) {
-        return corruption_at(position, Status::corruption(fmt::format(
-                                           "only {} bytes remain, less than a batch header",
-                                           limit - position)));
+        return corruption_at(
+            position, Status::corruption(fmt::format(
+                          "only {} bytes remain, less than a batch header", limit - position)));
     }
     if (mapping != nullptr) {
         return check_header(std::span(mapping->data() + position, buf.size()), position, limit);
@@ -321,12 +328,12 @@ Result<BatchHeader> Segment::read_header(std::uint64_t position, std::uint64_t l
     return check_header(buf, position, limit);
 }
 
-Result<BatchHeader> Segment::check_header(std::span<const std::byte> bytes,
-                                          std::uint64_t position, std::uint64_t limit) const {
+Result<BatchHeader> Segment::check_header(std::span<const std::byte> bytes, std::uint64_t position,
+                                          std::uint64_t limit) const {
     if (limit - position < format::kBatchHeaderSize) {
-        return corruption_at(position, Status::corruption(fmt::format(
-                                           "only {} bytes remain, less than a batch header",
-                                           limit - position)));
+        return corruption_at(
+            position, Status::corruption(fmt::format(
+                          "only {} bytes remain, less than a batch header", limit - position)));
     }
     auto header = parse_batch_header(bytes);
     if (!header.is_ok()) return corruption_at(position, header.status());

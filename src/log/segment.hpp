@@ -15,17 +15,9 @@
 // const methods concurrently with it and with each other.
 #pragma once
 
-#include "fs/file_system.hpp"
-#include "log/log_config.hpp"
-#include "log/offset_index.hpp"
-#include "log/raw_batches.hpp"
-#include "log/record_batch.hpp"
-#include "log/time_index.hpp"
-
+#include <atomic>
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -33,10 +25,17 @@
 #include <string>
 #include <vector>
 
+#include "fs/file_system.hpp"
+#include "log/log_config.hpp"
+#include "log/offset_index.hpp"
+#include "log/raw_batches.hpp"
+#include "log/record_batch.hpp"
+#include "log/time_index.hpp"
+
 namespace brook::log {
 
 class Segment {
-public:
+  public:
     // Creates the three files of a new empty segment and makes their directory entries durable.
     // @return already_exists if a .log with this base offset is there; io_error, no_space
     //         (and then no file of the segment is left behind).
@@ -144,7 +143,7 @@ public:
     bool sealed() const noexcept { return sealed_; }
     const std::string& log_path() const noexcept { return log_->path(); }
 
-private:
+  private:
     struct Files;
     Segment(fs::FileSystem& fs, std::string dir, Offset base, std::unique_ptr<fs::File> log,
             std::unique_ptr<OffsetIndex> offset_index, std::unique_ptr<TimeIndex> time_index,

@@ -5,14 +5,14 @@
 // would have indexed it, so rebuilt indexes equal the ones lost. A bad batch is a torn write
 // only when it is in the last segment and no valid batch follows it; then it is cut off.
 // Anything else is corruption, reported with file and position and never truncated.
-#include "log/batch_check.hpp"
-#include "log/format.hpp"
-#include "log/segment.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <limits>
+
+#include "log/batch_check.hpp"
+#include "log/format.hpp"
+#include "log/segment.hpp"
 
 namespace brook::log {
 namespace {
@@ -34,8 +34,8 @@ Result<BatchHeader> check_batch(const fs::File& log, std::uint64_t position, std
     if (got != buffer.size()) return Status::corruption("the file ends inside a batch header");
     BROOK_ASSIGN_OR_RETURN(const BatchHeader header, parse_batch_header(buffer));
     if (header.total_size() > limit - position) {
-        return Status::corruption(fmt::format("a batch of {} bytes runs past the end of the file",
-                                              header.total_size()));
+        return Status::corruption(
+            fmt::format("a batch of {} bytes runs past the end of the file", header.total_size()));
     }
     if (header.base_offset < min_offset) {
         return Status::corruption(fmt::format("base offset {} is below the expected {}",
@@ -49,8 +49,8 @@ Result<BatchHeader> check_batch(const fs::File& log, std::uint64_t position, std
     BROOK_ASSIGN_OR_RETURN(got, log.read_at(position, buffer));
     if (got != buffer.size()) return Status::corruption("the file ends inside a batch");
     if (!checksum_matches(buffer)) {
-        return Status::corruption(
-            fmt::format("checksum mismatch in the batch at base offset {}", header.base_offset.value()));
+        return Status::corruption(fmt::format("checksum mismatch in the batch at base offset {}",
+                                              header.base_offset.value()));
     }
     return header;
 }
@@ -60,8 +60,8 @@ Result<bool> valid_batch_follows(const fs::File& log, std::uint64_t from, std::u
     std::vector<std::byte> chunk;
     std::vector<std::byte> scratch;
     for (std::uint64_t start = from + 1; start + format::kBatchHeaderSize <= limit;) {
-        const std::size_t want = static_cast<std::size_t>(
-            std::min<std::uint64_t>(kSearchChunkBytes, limit - start));
+        const std::size_t want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(kSearchChunkBytes, limit - start));
         chunk.resize(want);
         BROOK_ASSIGN_OR_RETURN(const std::size_t got, log.read_at(start, chunk));
         if (got < format::kBatchHeaderSize) break;

@@ -14,7 +14,6 @@
 #pragma once
 
 #include <brook/types.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -72,8 +71,7 @@ namespace detail {
 // `header` is its batch's, `type` the batch's timestamp type.
 // @return false, leaving everything unchanged, for any other record, valid or not.
 [[gnu::always_inline]] inline bool read_short_record(const std::byte*& p, const std::byte* end,
-                                                     const BatchHeader& header,
-                                                     TimestampType type,
+                                                     const BatchHeader& header, TimestampType type,
                                                      std::int64_t& previous_delta,
                                                      std::vector<RecordView>& records) {
     const std::byte* q = p;
@@ -102,13 +100,13 @@ namespace detail {
     }
     // No headers: a header count of zero, ending the record.
     if (record_end - q != 1 || *q != std::byte{0}) return false;
-    records.emplace_back(key, key_len, value, value_len,
-                         type == TimestampType::log_append_time
-                             ? header.max_timestamp
-                             : static_cast<std::int64_t>(
-                                   static_cast<std::uint64_t>(header.first_timestamp) +
-                                   static_cast<std::uint64_t>(std::int64_t{ts_delta})),
-                         header.base_offset + offset_delta, type);
+    records.emplace_back(
+        key, key_len, value, value_len,
+        type == TimestampType::log_append_time
+            ? header.max_timestamp
+            : static_cast<std::int64_t>(static_cast<std::uint64_t>(header.first_timestamp) +
+                                        static_cast<std::uint64_t>(std::int64_t{ts_delta})),
+        header.base_offset + offset_delta, type);
     previous_delta = offset_delta;
     p = record_end;
     return true;
@@ -188,12 +186,12 @@ inline std::uint32_t read_short_records(const std::byte*& p, const std::byte* en
         if (*r != std::byte{0}) break;
         if (records.size() == records.capacity()) __builtin_unreachable();
         const auto ts_delta = static_cast<std::int32_t>((ts_raw >> 1) ^ (0u - (ts_raw & 1u)));
-        records.emplace_back(key, key_len, value, value_len,
-                             append_time ? max_timestamp
-                                         : static_cast<std::int64_t>(
-                                               first_timestamp +
-                                               static_cast<std::uint64_t>(std::int64_t{ts_delta})),
-                             base + offset_delta, type);
+        records.emplace_back(
+            key, key_len, value, value_len,
+            append_time ? max_timestamp
+                        : static_cast<std::int64_t>(
+                              first_timestamp + static_cast<std::uint64_t>(std::int64_t{ts_delta})),
+            base + offset_delta, type);
         previous = offset_delta;
         q = record_end;
     }
@@ -225,8 +223,8 @@ bool decode_short_batch(std::span<const std::byte> batch, const BatchHeader& hea
     std::int64_t previous_delta = -1;
     const std::uint32_t decoded = read_short_records(p, end, header, header.timestamp_type(),
                                                      previous_delta, header.record_count, records);
-    if (decoded != header.record_count || previous_delta != header.last_offset_delta ||
-        p != end || !checksum_matches(batch)) {
+    if (decoded != header.record_count || previous_delta != header.last_offset_delta || p != end ||
+        !checksum_matches(batch)) {
         records.resize(before);
         return false;
     }

@@ -12,21 +12,20 @@
 // Ownership: the Segment owns its indexes. Thread safety: as OffsetIndex.
 #pragma once
 
-#include "fs/file_system.hpp"
-#include "log/index_file.hpp"
-
 #include <brook/status.hpp>
 #include <brook/types.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "fs/file_system.hpp"
+#include "log/index_file.hpp"
+
 namespace brook::log {
 
 class TimeIndex {
-public:
+  public:
     struct Entry {
         std::int64_t timestamp;  // max timestamp in the segment up to and including the batch
         Offset offset;           // base offset of the batch where that maximum was reached
@@ -60,7 +59,7 @@ public:
     bool sealed() const noexcept;
     Offset base_offset() const noexcept;
 
-private:
+  private:
     explicit TimeIndex(std::unique_ptr<IndexFile> file) : file_(std::move(file)) {}
     std::unique_ptr<IndexFile> file_;
 };

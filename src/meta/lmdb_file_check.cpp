@@ -81,7 +81,7 @@ Status check_lmdb_file_length(const std::string& data_path) {
 Status check_lmdb_not_symbolic_links(const std::string& dir) {
     namespace stdfs = std::filesystem;
     for (const stdfs::path& path : {stdfs::path(dir), stdfs::path(dir) / format::kDataFile,
-                                   stdfs::path(dir) / format::kLockFile}) {
+                                    stdfs::path(dir) / format::kLockFile}) {
         std::error_code ec;
         const stdfs::file_status status = stdfs::symlink_status(path, ec);
         if (ec && ec != std::errc::no_such_file_or_directory) {

@@ -59,8 +59,8 @@ void ChangeNotifier::notify() noexcept {
 }
 
 bool ChangeNotifier::spin_until(std::uint64_t seen, SteadyClock::time_point until,
-                                const std::atomic<bool>& stop,
-                                const std::atomic<bool>& closed, bool yield) const noexcept {
+                                const std::atomic<bool>& stop, const std::atomic<bool>& closed,
+                                bool yield) const noexcept {
     for (;;) {
         for (int i = 0; i < 16; ++i) {
             if (done(seen, stop, closed)) return true;
@@ -77,8 +77,7 @@ void ChangeNotifier::wait(std::uint64_t seen, SteadyClock::time_point deadline,
     if (done(seen, stop, closed)) return;
     const auto start = SteadyClock::now();
     if (start >= deadline) return;
-    const auto spin_end =
-        deadline - start > spin.current() ? start + spin.current() : deadline;
+    const auto spin_end = deadline - start > spin.current() ? start + spin.current() : deadline;
     if (spin_until(seen, spin_end, stop, closed, spin.yielding())) {
         spin.learn(SteadyClock::now() - start, std::chrono::nanoseconds(0), true);
         return;

@@ -42,9 +42,7 @@ class SpinBudget {
     static constexpr std::chrono::nanoseconds kStarvedWake = std::chrono::microseconds(40);
 
     // How long the next wait spins before it parks.
-    std::chrono::nanoseconds current() const noexcept {
-        return cooldown_ > 0 ? kMaxSpin : budget_;
-    }
+    std::chrono::nanoseconds current() const noexcept { return cooldown_ > 0 ? kMaxSpin : budget_; }
     // Whether the next wait's spin yields the CPU between its checks.
     bool yielding() const noexcept { return cooldown_ > 0; }
     // Records a wait that ended after `waited`, of which the thread slept `parked` (zero when

@@ -58,7 +58,7 @@ Result<std::vector<GroupListing>> GroupAdmin::list_groups() const {
 }
 
 Result<GroupDescription> GroupAdmin::describe_group(std::string_view group_id,
-                                                   IsolationLevel isolation) const {
+                                                    IsolationLevel isolation) const {
     BROOK_RETURN_IF_ERROR(core_->check_open());
     BROOK_RETURN_IF_ERROR(group::validate_group_id(group_id));
     auto& registry = core_->groups();
@@ -94,7 +94,7 @@ Result<GroupDescription> GroupAdmin::describe_group(std::string_view group_id,
         lag.last_stable_offset = (*state)->log->last_stable_offset();
         // A read_committed group can read no further than the last stable offset.
         const Offset end = isolation == IsolationLevel::read_committed ? lag.last_stable_offset
-                                                                        : lag.log_end_offset;
+                                                                       : lag.log_end_offset;
         if (committed) {
             lag.lag = std::max<std::int64_t>(0, end - *committed);
             out.total_lag += *lag.lag;

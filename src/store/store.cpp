@@ -1,14 +1,16 @@
 // Store: the public face of StoreCore, and Message's out-of-line members.
-#include "store/store_core.hpp"
-
 #include <brook/message.hpp>
 #include <brook/store.hpp>
+
+#include "store/store_core.hpp"
 
 namespace brook {
 
 Store::Store(std::shared_ptr<detail::StoreCore> core) : core_(std::move(core)) {}
 
-Store::~Store() { close().ignore(); }
+Store::~Store() {
+    close().ignore();
+}
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path, Options options) {
     BROOK_ASSIGN_OR_RETURN(auto core, detail::StoreCore::open(path, std::move(options), false));
@@ -20,13 +22,17 @@ Result<std::unique_ptr<Store>> Store::open_in_memory(Options options) {
     return std::unique_ptr<Store>(new Store(std::move(core)));
 }
 
-Status Store::close() { return core_->close(); }
+Status Store::close() {
+    return core_->close();
+}
 
 Status Store::create_topic(std::string_view name, std::int32_t partitions, const Config& config) {
     return core_->create_topic(name, partitions, config);
 }
 
-Result<std::vector<std::string>> Store::list_topics() const { return core_->list_topics(); }
+Result<std::vector<std::string>> Store::list_topics() const {
+    return core_->list_topics();
+}
 
 Result<TopicDescription> Store::describe_topic(std::string_view name) const {
     return core_->describe_topic(name);
@@ -40,18 +46,26 @@ Status Store::add_partitions(std::string_view name, std::int32_t new_total) {
     return core_->add_partitions(name, new_total);
 }
 
-Status Store::delete_topic(std::string_view name) { return core_->delete_topic(name); }
+Status Store::delete_topic(std::string_view name) {
+    return core_->delete_topic(name);
+}
 
-Status Store::run_maintenance() { return core_->run_maintenance(); }
+Status Store::run_maintenance() {
+    return core_->run_maintenance();
+}
 
 Result<Offset> Store::delete_records(std::string_view topic, PartitionId partition,
                                      Offset before_offset) {
     return core_->delete_records(topic, partition, before_offset);
 }
 
-MaintenanceStats Store::maintenance_stats() const { return core_->maintenance_stats(); }
+MaintenanceStats Store::maintenance_stats() const {
+    return core_->maintenance_stats();
+}
 
-const std::string& Store::path() const noexcept { return core_->path(); }
+const std::string& Store::path() const noexcept {
+    return core_->path();
+}
 
 namespace {
 
@@ -121,8 +135,8 @@ Message::Message(std::string topic, PartitionId partition, Offset offset,
     detail::SourceRef ref(owned);
     owned->storage = std::move(storage);
     owned->headers = std::move(headers);
-    *this = Message(std::move(ref), partition, offset, key, value,
-                    headers_or_null(owned->headers), timestamp, timestamp_type);
+    *this = Message(std::move(ref), partition, offset, key, value, headers_or_null(owned->headers),
+                    timestamp, timestamp_type);
 }
 
 Message::Message(std::shared_ptr<const detail::MessageSource> source, PartitionId partition,
@@ -134,8 +148,8 @@ Message::Message(std::shared_ptr<const detail::MessageSource> source, PartitionI
     auto* owned = new OwnedSource(source->topic, source->error);
     detail::SourceRef ref(owned);
     owned->storage = std::move(source);
-    *this = Message(std::move(ref), partition, offset, key, value, headers, timestamp,
-                    timestamp_type);
+    *this =
+        Message(std::move(ref), partition, offset, key, value, headers, timestamp, timestamp_type);
 }
 
 }  // namespace brook

@@ -3,13 +3,13 @@
 // Admin operations are serialised by admin_mu_. Each one updates the metadata store and the
 // partition logs, then publishes a new immutable TopicState, so clients holding the old
 // snapshot are never disturbed mid-call.
-#include "cleaner/cleaner_state_format.hpp"
-#include "store/store_core.hpp"
-#include "store/topic_name.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
+
+#include "cleaner/cleaner_state_format.hpp"
+#include "store/store_core.hpp"
+#include "store/topic_name.hpp"
 
 namespace brook::detail {
 
@@ -37,7 +37,8 @@ void StoreCore::publish(const std::string& name, std::shared_ptr<const TopicStat
 Status StoreCore::remove_partition_dir(const std::string& dir) {
     if (!files_->exists(dir)) return Status::ok();
     BROOK_ASSIGN_OR_RETURN(const auto names, files_->list_dir(dir));
-    for (const auto& name : names) BROOK_RETURN_IF_ERROR(files_->remove_file(fs::join_path(dir, name)));
+    for (const auto& name : names)
+        BROOK_RETURN_IF_ERROR(files_->remove_file(fs::join_path(dir, name)));
     BROOK_RETURN_IF_ERROR(files_->remove_dir(dir));
     return files_->sync_dir(fs::parent_path(dir));
 }
@@ -59,9 +60,9 @@ Status StoreCore::create_topic(std::string_view name, std::int32_t partitions,
             return Status::already_exists(fmt::format("topic '{}' already exists", name));
         }
         if (topics_.size() >= static_cast<std::size_t>(options_.max_topics)) {
-            return Status::invalid_argument(fmt::format(
-                "the store already has {} topics, the limit set by Options::max_topics",
-                topics_.size()));
+            return Status::invalid_argument(
+                fmt::format("the store already has {} topics, the limit set by Options::max_topics",
+                            topics_.size()));
         }
     }
     auto state = std::make_shared<TopicState>();
@@ -70,10 +71,9 @@ Status StoreCore::create_topic(std::string_view name, std::int32_t partitions,
     for (const auto& [key, value] : config) {
         BROOK_ASSIGN_OR_RETURN(state->record.overrides[key], store::canonical_value(key, value));
     }
-    BROOK_ASSIGN_OR_RETURN(state->config,
-                           store::resolve_topic_config(options_.topic_defaults,
-                                                       state->record.overrides,
-                                                       &state->config_entries));
+    BROOK_ASSIGN_OR_RETURN(
+        state->config, store::resolve_topic_config(options_.topic_defaults, state->record.overrides,
+                                                   &state->config_entries));
     BROOK_ASSIGN_OR_RETURN(state->record.topic_id, meta_->allocate_id());
     for (std::int32_t p = 0; p < partitions; ++p) {
         // Data left by a topic of the same name whose deletion was interrupted is stale.
@@ -131,13 +131,13 @@ Status StoreCore::alter_topic_config(std::string_view name, const Config& config
             }
             state->record.overrides.erase(key);
         } else {
-            BROOK_ASSIGN_OR_RETURN(state->record.overrides[key], store::canonical_value(key, value));
+            BROOK_ASSIGN_OR_RETURN(state->record.overrides[key],
+                                   store::canonical_value(key, value));
         }
     }
-    BROOK_ASSIGN_OR_RETURN(state->config,
-                           store::resolve_topic_config(options_.topic_defaults,
-                                                       state->record.overrides,
-                                                       &state->config_entries));
+    BROOK_ASSIGN_OR_RETURN(
+        state->config, store::resolve_topic_config(options_.topic_defaults, state->record.overrides,
+                                                   &state->config_entries));
     const log::LogConfig log_config = store::to_log_config(state->config);
     BROOK_RETURN_IF_ERROR(meta_->put_topic(state->record));
     for (const auto& partition : state->partitions) {

@@ -1,21 +1,23 @@
 #include "store/store_core.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
 #include "cleaner/cleaner_state_format.hpp"
 #include "meta/format.hpp"
 #include "store/store_layout.hpp"
 #include "store/topic_name.hpp"
 #include "txn/coordinator.hpp"
 
-#include <fmt/format.h>
-
-#include <algorithm>
-
 namespace brook::detail {
 namespace {
 
 constexpr const char* kMemoryRoot = "/store";
 
-Status closed_error() { return Status::closed("the store is closed"); }
+Status closed_error() {
+    return Status::closed("the store is closed");
+}
 
 Status unknown_topic(std::string_view name) {
     return Status::not_found(
@@ -31,7 +33,9 @@ Status PartitionState::check_live() const {
     return Status::ok();
 }
 
-StoreCore::~StoreCore() { close().ignore(); }
+StoreCore::~StoreCore() {
+    close().ignore();
+}
 
 Status StoreCore::validate(const Options& options) {
     if (Status valid = store::validate_topic_config(options.topic_defaults); !valid.is_ok()) {
@@ -69,8 +73,8 @@ Result<std::shared_ptr<StoreCore>> StoreCore::open_on(std::shared_ptr<fs::FileSy
     core->root_ = std::move(root);
     BROOK_RETURN_IF_ERROR(core->files_->create_dirs(core->root_));
     if (!core->options_.read_only) {
-        BROOK_ASSIGN_OR_RETURN(core->lock_,
-                               core->files_->lock_file(fs::join_path(core->root_, store::kLockFile)));
+        BROOK_ASSIGN_OR_RETURN(
+            core->lock_, core->files_->lock_file(fs::join_path(core->root_, store::kLockFile)));
     }
     core->meta_ = std::move(meta);
     BROOK_RETURN_IF_ERROR(core->load());
@@ -113,8 +117,9 @@ Result<std::shared_ptr<StoreCore>> StoreCore::open(const std::string& path, Opti
         }
         meta::MetaOptions meta_options;
         meta_options.read_only = core->options_.read_only;
-        BROOK_ASSIGN_OR_RETURN(core->meta_, meta::open_lmdb_meta_store(
-                                                fs::join_path(path, store::kMetaDir), meta_options));
+        BROOK_ASSIGN_OR_RETURN(
+            core->meta_,
+            meta::open_lmdb_meta_store(fs::join_path(path, store::kMetaDir), meta_options));
     }
     BROOK_RETURN_IF_ERROR(core->load());
     core->start_maintenance_thread();
@@ -210,8 +215,8 @@ Status StoreCore::refresh() {
                 continue;
             }
             // New, recreated, altered or grown: keep the partitions of the same incarnation.
-            const bool known = it != topics_.end() &&
-                               it->second->record.topic_id == record.topic_id;
+            const bool known =
+                it != topics_.end() && it->second->record.topic_id == record.topic_id;
             BROOK_ASSIGN_OR_RETURN(auto state,
                                    load_topic(record, known ? it->second.get() : nullptr));
             const log::LogConfig log_config = store::to_log_config(state->config);
@@ -259,9 +264,9 @@ Result<std::shared_ptr<PartitionState>> StoreCore::open_partition(
                            options_.read_only
                                ? log::PartitionLog::open_follower(*files_, dir, log_config, *clock_)
                                : log::PartitionLog::open(*files_, dir, log_config, *clock_));
-    BROOK_ASSIGN_OR_RETURN(const auto progress,
-                           meta_->get(cleaner::format::kCleanerSpace,
-                                      cleaner::progress_key(record.topic_id, id)));
+    BROOK_ASSIGN_OR_RETURN(
+        const auto progress,
+        meta_->get(cleaner::format::kCleanerSpace, cleaner::progress_key(record.topic_id, id)));
     // Progress only saves work: a damaged or newer record is dropped, which makes the log
     // look wholly dirty and keeps tombstones longer, never shorter.
     auto saved = progress ? cleaner::CleanerState::decode(*progress) : cleaner::CleanerState();
@@ -345,7 +350,9 @@ Result<log::AppendResult> StoreCore::append(PartitionState& partition, std::span
     return appended;
 }
 
-void StoreCore::notify_change() { changes_.notify(); }
+void StoreCore::notify_change() {
+    changes_.notify();
+}
 
 void StoreCore::wait_for_change(std::uint64_t seen, std::chrono::steady_clock::time_point deadline,
                                 const std::atomic<bool>& stop, store::SpinBudget& spin) {

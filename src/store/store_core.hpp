@@ -23,11 +23,11 @@
 #include "cleaner/maintenance_thread.hpp"
 #include "fs/file_system.hpp"
 #include "group/group_registry.hpp"
-#include "store/store_group_view.hpp"
-#include "store/store_txn_view.hpp"
 #include "log/partition_log.hpp"
 #include "meta/meta_store.hpp"
 #include "store/change_notifier.hpp"
+#include "store/store_group_view.hpp"
+#include "store/store_txn_view.hpp"
 #include "store/topic_config.hpp"
 
 namespace brook::txn {
@@ -43,7 +43,7 @@ struct PartitionState {
     std::atomic<bool> deleted{false};
     // Retention, compaction and delete_records of this partition take turns under cleaner_mu.
     std::mutex cleaner_mu;
-    cleaner::CleanerState cleaner;  // guarded by cleaner_mu
+    cleaner::CleanerState cleaner;            // guarded by cleaner_mu
     std::atomic<std::int64_t> cleaned_to{0};  // cleaner.first_dirty(), for describe_topic
 
     // not_found if the topic was deleted, else ok.
@@ -185,7 +185,7 @@ class StoreCore {
     std::map<std::string, std::shared_ptr<const TopicState>, std::less<>> topics_;
     std::atomic<bool> closed_{false};
 
-    std::mutex maintenance_mu_;  // one maintenance pass at a time
+    std::mutex maintenance_mu_;          // one maintenance pass at a time
     std::atomic<bool> stopping_{false};  // set by close(): a running pass stops early
     mutable std::mutex stats_mu_;
     MaintenanceStats stats_;  // guarded by stats_mu_

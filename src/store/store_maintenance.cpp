@@ -6,18 +6,20 @@
 // cleaner_mu, so delete_records and a pass never work on one log at once, while producers
 // and consumers of every partition go on. Passes themselves take turns (maintenance_mu_).
 // An error in one partition is remembered and the pass goes on with the others.
+#include <fmt/format.h>
+
 #include "cleaner/cleaner_state_format.hpp"
 #include "cleaner/compactor.hpp"
 #include "cleaner/retention.hpp"
 #include "store/store_core.hpp"
 #include "txn/coordinator.hpp"
 
-#include <fmt/format.h>
-
 namespace brook::detail {
 namespace {
 
-Status stopping_error() { return Status::closed("the store is closing; maintenance stopped"); }
+Status stopping_error() {
+    return Status::closed("the store is closing; maintenance stopped");
+}
 
 bool has_delete(store::CleanupPolicy policy) {
     return policy != store::CleanupPolicy::compact;
@@ -91,17 +93,17 @@ Status StoreCore::maintain_partition(const TopicState& topic, PartitionState& pa
     if (retention && has_delete(topic.config.cleanup_policy)) {
         BROOK_ASSIGN_OR_RETURN(
             const auto deleted,
-            cleaner::apply_retention(
-                log, {topic.config.retention_ms, topic.config.retention_bytes}, now));
+            cleaner::apply_retention(log, {topic.config.retention_ms, topic.config.retention_bytes},
+                                     now));
         std::lock_guard lock(stats_mu_);
         stats_.bytes_deleted += deleted.bytes_deleted;
         stats_.segments_deleted += deleted.segments_deleted;
     }
     if (has_compact(topic.config.cleanup_policy)) {
         const std::string saved = partition.cleaner.encode();
-        BROOK_ASSIGN_OR_RETURN(
-            const auto compacted,
-            cleaner::compact(log, partition.cleaner, compaction_config(topic.config, options_), now));
+        BROOK_ASSIGN_OR_RETURN(const auto compacted,
+                               cleaner::compact(log, partition.cleaner,
+                                                compaction_config(topic.config, options_), now));
         partition.cleaned_to.store(partition.cleaner.first_dirty().value(),
                                    std::memory_order_release);
         // Saved after the pass's swaps, and only when the pass moved it (an idle partition

@@ -33,7 +33,6 @@
 
 #include <brook/message.hpp>
 #include <brook/status.hpp>
-
 #include <cstdint>
 #include <map>
 #include <memory>

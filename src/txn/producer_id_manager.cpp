@@ -28,8 +28,7 @@ Result<std::int64_t> ProducerIdManager::allocate() {
             if (start < 0 ||
                 start > std::numeric_limits<std::int64_t>::max() - format::kProducerIdBlockSize) {
                 return Status::corruption(fmt::format(
-                    "the producer id counter in the metadata store holds {}, out of range",
-                    start));
+                    "the producer id counter in the metadata store holds {}, out of range", start));
             }
         }
         const std::int64_t end = start + format::kProducerIdBlockSize;

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <brook/status.hpp>
-
 #include <cstdint>
 #include <mutex>
 
@@ -28,9 +27,9 @@ class ProducerIdManager {
 
   private:
     meta::MetaStore& meta_;
-    std::mutex mu_;            // guards the fields below
-    std::int64_t next_ = 0;    // the next id of the current block
-    std::int64_t limit_ = 0;   // the end of the current block (next_ == limit_: none left)
+    std::mutex mu_;           // guards the fields below
+    std::int64_t next_ = 0;   // the next id of the current block
+    std::int64_t limit_ = 0;  // the end of the current block (next_ == limit_: none left)
 };
 
 }  // namespace brook::txn

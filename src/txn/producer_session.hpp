@@ -18,10 +18,9 @@
 // one thread.
 #pragma once
 
+#include <atomic>
 #include <brook/message.hpp>
 #include <brook/status.hpp>
-
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -55,8 +54,7 @@ class ProducerSession {
     // Gets a producer id now for an idempotent producer without transactional.id; a
     // transactional one gets its id from init_transactions().
     // @return the coordinator's errors.
-    static Result<std::unique_ptr<ProducerSession>> create(StoreView& store,
-                                                           SessionConfig config);
+    static Result<std::unique_ptr<ProducerSession>> create(StoreView& store, SessionConfig config);
 
     bool transactional() const noexcept { return config_.transactional_id.has_value(); }
 
@@ -108,13 +106,13 @@ class ProducerSession {
     StoreView& store_;
     const SessionConfig config_;
 
-    std::mutex txn_mu_;  // serialises the transaction calls
+    std::mutex txn_mu_;      // serialises the transaction calls
     mutable std::mutex mu_;  // guards the fields below
     ProducerIdAndEpoch producer_;
     std::map<TopicPartition, std::int32_t> next_sequence_;
     State state_ = State::uninitialized;
-    Status fatal_;      // why the producer is fatal
-    Status abortable_;  // the first append error of the transaction in progress
+    Status fatal_;                         // why the producer is fatal
+    Status abortable_;                     // the first append error of the transaction in progress
     std::set<TopicPartition> partitions_;  // added to the transaction in progress
     bool has_offsets_ = false;
     // Set with state_ = fatal, for before_produce() to read without mu_.

@@ -84,10 +84,14 @@ constexpr std::size_t kMinOffsetEntry = 2 + 4 + 8;
 
 std::string_view state_name(TxnState state) noexcept {
     switch (state) {
-        case TxnState::empty: return "empty";
-        case TxnState::ongoing: return "ongoing";
-        case TxnState::prepare_commit: return "prepare_commit";
-        case TxnState::prepare_abort: return "prepare_abort";
+        case TxnState::empty:
+            return "empty";
+        case TxnState::ongoing:
+            return "ongoing";
+        case TxnState::prepare_commit:
+            return "prepare_commit";
+        case TxnState::prepare_abort:
+            return "prepare_abort";
     }
     return "unknown";
 }
@@ -96,8 +100,8 @@ Status validate_transactional_id(std::string_view id) {
     if (id.empty() || id.size() > format::kMaxTransactionalIdBytes ||
         id.find('\0') != std::string_view::npos) {
         return Status::invalid_argument(fmt::format(
-            "transactional.id '{}' is not valid: it must be 1 to {} bytes without a 0x00 byte",
-            id, format::kMaxTransactionalIdBytes));
+            "transactional.id '{}' is not valid: it must be 1 to {} bytes without a 0x00 byte", id,
+            format::kMaxTransactionalIdBytes));
     }
     return Status::ok();
 }

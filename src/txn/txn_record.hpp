@@ -10,7 +10,6 @@
 
 #include <brook/message.hpp>
 #include <brook/status.hpp>
-
 #include <cstdint>
 #include <map>
 #include <set>

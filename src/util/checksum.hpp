@@ -38,8 +38,8 @@ class Xxh3Stream {
 // One build of XXH3-64's long-input loop, for tests that compare every variant this CPU can
 // run with libxxhash.
 struct Xxh3Variant {
-    using HashLong = std::uint64_t (*)(const void*, std::size_t, std::uint64_t,
-                                       const std::uint8_t*, std::size_t);
+    using HashLong = std::uint64_t (*)(const void*, std::size_t, std::uint64_t, const std::uint8_t*,
+                                       std::size_t);
     const char* name;  // "sse2", "avx2" or "avx512"
     HashLong hash_long;
 

@@ -1,5 +1,4 @@
 #include <brook/clock.hpp>
-
 #include <chrono>
 
 namespace brook {

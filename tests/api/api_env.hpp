@@ -2,10 +2,9 @@
 // fresh temporary directory and against an in-memory store. Only <brook/brook.hpp> is used.
 #pragma once
 
-#include <brook/brook.hpp>
-
 #include <doctest/doctest.h>
 
+#include <brook/brook.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -19,7 +18,7 @@
 namespace brook_test {
 
 class TempDir {
-public:
+  public:
     TempDir() {
         const char* base = std::getenv("TMPDIR");
         std::string pattern = std::string(base && *base ? base : "/tmp") + "/brook-api-XXXXXX";
@@ -34,7 +33,7 @@ public:
     TempDir& operator=(const TempDir&) = delete;
     const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -73,8 +72,9 @@ struct MemoryStore {
 
 // True once every group in `group_ids` has committed all `partitions` partitions of the
 // topics it reads up to their log ends. `before_each` runs before every look.
-inline bool groups_drained(const brook::GroupAdmin& admin, const std::vector<std::string>& group_ids,
-                           int partitions, const std::function<void()>& before_each = {}) {
+inline bool groups_drained(const brook::GroupAdmin& admin,
+                           const std::vector<std::string>& group_ids, int partitions,
+                           const std::function<void()>& before_each = {}) {
     if (before_each) before_each();
     for (const auto& id : group_ids) {
         auto d = admin.describe_group(id);
@@ -101,7 +101,7 @@ inline bool wait_for_groups_drained(const brook::GroupAdmin& admin,
 
 // A Producer on `store`; the test stops if it cannot be created.
 inline std::unique_ptr<brook::Producer> make_producer(const brook::Store& store,
-                                                     const brook::Config& config = {}) {
+                                                      const brook::Config& config = {}) {
     auto producer = brook::Producer::create(store, config);
     REQUIRE_MESSAGE(producer.is_ok(), producer.status().to_string());
     return std::move(producer).value();

@@ -2,11 +2,10 @@
 // in order and nothing else, while other partitions and topics take appends around it; its
 // timeout holds while appends it does not read keep waking it; and after a run of empty polls
 // (which teach it to stop spinning) it still wakes for the next record.
-#include <brook/brook.hpp>
-
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <brook/brook.hpp>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -85,8 +84,7 @@ TEST_CASE_TEMPLATE("a blocked poll returns each record of its partition, and onl
             CHECK(env.producer->produce(record(n % 2 ? "other" : "t", n % 2 ? 0 : 1, "noise"))
                       .is_ok());
         }
-        CHECK(env.producer->produce(record("t", 0, expected[static_cast<std::size_t>(i)]))
-                  .is_ok());
+        CHECK(env.producer->produce(record("t", 0, expected[static_cast<std::size_t>(i)])).is_ok());
         // Now and then the reader catches up and blocks before the next record.
         if (i % 16 == 0) CHECK(env.producer->flush().is_ok());
     }
@@ -105,8 +103,8 @@ TEST_CASE_TEMPLATE("a poll times out while only other partitions take appends", 
     std::thread noise([&] {
         for (int i = 0; !done.load(); ++i) {
             const bool same_topic = i % 2 == 0;
-            CHECK(env.producer->produce(record(same_topic ? "t" : "other", same_topic ? 1 : 0,
-                                               "noise"))
+            CHECK(env.producer
+                      ->produce(record(same_topic ? "t" : "other", same_topic ? 1 : 0, "noise"))
                       .is_ok());
             CHECK(env.producer->flush().is_ok());
         }
@@ -128,8 +126,8 @@ TEST_CASE_TEMPLATE("a poll times out while only other partitions take appends", 
     CHECK(own->value() == std::optional<std::string_view>("own"));
 }
 
-TEST_CASE_TEMPLATE("after many empty polls a blocked poll still wakes for a record", F,
-                   MemoryStore, DiskStore) {
+TEST_CASE_TEMPLATE("after many empty polls a blocked poll still wakes for a record", F, MemoryStore,
+                   DiskStore) {
     F fixture;
     Env env = make_env(fixture);
     for (int i = 0; i < 20; ++i) CHECK_FALSE(env.consumer->poll(2ms).has_value());

@@ -1,8 +1,6 @@
 // End to end through the public API: four producer threads and concurrent consumers, every
 // record delivered exactly once in per-partition order with no gaps; data surviving a
 // restart; and a read-only store in another process tailing the writer.
-#include "api_env.hpp"
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +8,8 @@
 #include <map>
 #include <set>
 #include <thread>
+
+#include "api_env.hpp"
 
 using namespace brook;
 using namespace brook_test;

@@ -1,13 +1,13 @@
 // Retention, compaction and delete_records through the public API, with the store's clock
 // injected and the background thread off (run_maintenance() runs each pass), plus one test of
 // the background thread itself. Consumers positioned below the log start get auto.offset.reset.
-#include "api_env.hpp"
-
 #include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include "api_env.hpp"
 
 using namespace brook;
 using namespace brook_test;
@@ -59,7 +59,8 @@ std::vector<Seen> consume_all(Store& store, const std::string& topic, Offset fro
         REQUIRE_MESSAGE(message->error().is_ok(), message->error().to_string());
         auto key = message->key();
         auto value = message->value();
-        out.push_back({message->offset().value(), key ? std::optional<std::string>(*key) : std::nullopt,
+        out.push_back({message->offset().value(),
+                       key ? std::optional<std::string>(*key) : std::nullopt,
                        value ? std::optional<std::string>(*value) : std::nullopt});
     }
     return out;
@@ -78,9 +79,11 @@ TEST_CASE_TEMPLATE("retention.ms and retention.bytes delete old segments through
     Fixture fixture;
     auto clock = std::make_shared<ManualClock>(100 * kHour);
     auto store = fixture.open(manual(clock));
-    REQUIRE(store->create_topic("events", 1,
-                                {{"segment.bytes", "200"}, {"retention.ms", std::to_string(10 * kHour)}})
-                .is_ok());
+    REQUIRE(
+        store
+            ->create_topic("events", 1,
+                           {{"segment.bytes", "200"}, {"retention.ms", std::to_string(10 * kHour)}})
+            .is_ok());
     auto producer = make_producer(*store);
     // Ten records an hour apart; small segments hold a few records each.
     for (int i = 0; i < 10; ++i) {
@@ -175,10 +178,11 @@ TEST_CASE_TEMPLATE("a compacted topic keeps the latest value per key", Fixture, 
     Fixture fixture;
     auto clock = std::make_shared<ManualClock>(kHour);
     auto store = fixture.open(manual(clock));
-    REQUIRE(store->create_topic("state", 1,
-                                {{"cleanup.policy", "compact"},
-                                 {"segment.bytes", "300"},
-                                 {"delete.retention.ms", "1000"}})
+    REQUIRE(store
+                ->create_topic("state", 1,
+                               {{"cleanup.policy", "compact"},
+                                {"segment.bytes", "300"},
+                                {"delete.retention.ms", "1000"}})
                 .is_ok());
     auto producer = make_producer(*store);
     std::map<std::string, std::pair<std::int64_t, std::optional<std::string>>> model;
@@ -221,9 +225,8 @@ TEST_CASE_TEMPLATE("a compacted topic keeps the latest value per key", Fixture, 
 TEST_CASE("compaction progress and tombstone times survive a restart") {
     DiskStore fixture;
     auto clock = std::make_shared<ManualClock>(kHour);
-    const Config config{{"cleanup.policy", "compact"},
-                        {"segment.bytes", "300"},
-                        {"delete.retention.ms", "10000"}};
+    const Config config{
+        {"cleanup.policy", "compact"}, {"segment.bytes", "300"}, {"delete.retention.ms", "10000"}};
     PartitionDescription cleaned;
     std::vector<Seen> after_pass;
     {
@@ -272,7 +275,8 @@ TEST_CASE("compaction progress and tombstone times survive a restart") {
         if (!s.value && s.offset < cleaned.last_cleaned_offset.value()) ++cleaned_tombstones;
     }
     REQUIRE(cleaned_tombstones > 0);
-    CHECK(tombstones(expired) == tombstones(after_pass) - static_cast<std::ptrdiff_t>(cleaned_tombstones));
+    CHECK(tombstones(expired) ==
+          tombstones(after_pass) - static_cast<std::ptrdiff_t>(cleaned_tombstones));
 
     // A topic created again under the same name starts with no progress.
     REQUIRE(store->delete_topic("state").is_ok());
@@ -288,8 +292,9 @@ TEST_CASE("the background thread applies retention without run_maintenance") {
     options.log_cleaner_backoff_ms = 1;
     MemoryStore fixture;
     auto store = fixture.open(options);
-    REQUIRE(store->create_topic("events", 1,
-                                {{"segment.bytes", "100"}, {"retention.ms", std::to_string(kHour)}})
+    REQUIRE(store
+                ->create_topic("events", 1,
+                               {{"segment.bytes", "100"}, {"retention.ms", std::to_string(kHour)}})
                 .is_ok());
     auto producer = make_producer(*store);
     for (int i = 0; i < 5; ++i) produce(*producer, "events", "k", std::string(60, 'x'), 99 * kHour);
@@ -316,11 +321,12 @@ TEST_CASE_TEMPLATE("consumers read ordered, produced data while the background t
     options.log_retention_check_interval_ms = 1;
     options.log_cleaner_backoff_ms = 1;
     auto store = fixture.open(options);
-    REQUIRE(store->create_topic("state", 1,
-                                {{"cleanup.policy", "compact,delete"},
-                                 {"segment.bytes", "400"},
-                                 {"min.cleanable.dirty.ratio", "0.01"},
-                                 {"retention.bytes", "4000"}})
+    REQUIRE(store
+                ->create_topic("state", 1,
+                               {{"cleanup.policy", "compact,delete"},
+                                {"segment.bytes", "400"},
+                                {"min.cleanable.dirty.ratio", "0.01"},
+                                {"retention.bytes", "4000"}})
                 .is_ok());
     constexpr int kRecords = 1500;
     std::mutex produced_mu;
@@ -383,10 +389,11 @@ TEST_CASE_TEMPLATE("compact,delete both compacts and applies retention", Fixture
     Fixture fixture;
     auto clock = std::make_shared<ManualClock>(100 * kHour);
     auto store = fixture.open(manual(clock));
-    REQUIRE(store->create_topic("state", 1,
-                                {{"cleanup.policy", "compact,delete"},
-                                 {"segment.bytes", "200"},
-                                 {"retention.ms", std::to_string(10 * kHour)}})
+    REQUIRE(store
+                ->create_topic("state", 1,
+                               {{"cleanup.policy", "compact,delete"},
+                                {"segment.bytes", "200"},
+                                {"retention.ms", std::to_string(10 * kHour)}})
                 .is_ok());
     auto producer = make_producer(*store);
     // Old records (hour 80) of keys a..d, then newer ones (hour 99) of keys a and b.

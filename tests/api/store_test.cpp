@@ -1,12 +1,12 @@
 // The Store's admin API through the public headers only: topic names and configs are checked,
 // topics are created, described, altered, grown and deleted, a second writer is refused, and
 // a restart keeps everything.
-#include "api_env.hpp"
-
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+
+#include "api_env.hpp"
 
 using namespace brook;
 using namespace brook_test;
@@ -61,8 +61,8 @@ TEST_CASE_TEMPLATE("bad names, partition counts and configs are refused", Fixtur
                    MemoryStore) {
     Fixture fixture;
     auto store = fixture.open();
-    for (const std::string& name : std::vector<std::string>{"", ".", "..", "a/b", "../x", "a b",
-                                                          std::string(250, 'x')}) {
+    for (const std::string& name :
+         std::vector<std::string>{"", ".", "..", "a/b", "../x", "a b", std::string(250, 'x')}) {
         CAPTURE(name);
         CHECK(store->create_topic(name, 1).code() == Code::invalid_argument);
     }
@@ -172,9 +172,9 @@ TEST_CASE("a second writer gets busy, in this process and in another") {
     REQUIRE(child >= 0);
     if (child == 0) {
         auto other = Store::open(fixture.path);
-        const bool named = other.code() == Code::busy &&
-                           other.status().message().find(std::to_string(::getppid())) !=
-                               std::string::npos;
+        const bool named =
+            other.code() == Code::busy &&
+            other.status().message().find(std::to_string(::getppid())) != std::string::npos;
         ::_exit(named ? 0 : 1);
     }
     int status = 0;

@@ -3,14 +3,14 @@
 // offsets sent with a transaction, fencing between two producers sharing a transactional.id,
 // transaction.timeout.ms on a ManualClock, and a seeded interleaving of transactional and
 // plain producers checked against a model of the read_committed view and the LSO.
-#include "api_env.hpp"
-#include "txn_util.hpp"
-
 #include <algorithm>
 #include <limits>
 #include <map>
 #include <random>
 #include <set>
+
+#include "api_env.hpp"
+#include "txn_util.hpp"
 
 using namespace brook;
 using namespace brook_test;
@@ -40,7 +40,8 @@ TEST_CASE("producer and consumer config: the transaction keys are checked") {
     CHECK(Producer::create(*store, {{"transactional.id", ""}}).code() == Code::invalid_argument);
     CHECK(Producer::create(*store, {{"transaction.timeout.ms", "0"}}).code() ==
           Code::invalid_argument);
-    auto both = Producer::create(*store, {{"transactional.id", "t"}, {"enable.idempotence", "false"}});
+    auto both =
+        Producer::create(*store, {{"transactional.id", "t"}, {"enable.idempotence", "false"}});
     CHECK(both.code() == Code::invalid_argument);
     CHECK(both.status().message().find("enable.idempotence") != std::string::npos);
     CHECK(Producer::create(*store, {{"enable.idempotence", "false"}}).is_ok());
@@ -91,11 +92,13 @@ TEST_CASE_TEMPLATE("read_committed sees committed transactions only; read_uncomm
     auto plain = make_producer(*store);
 
     REQUIRE(producer->begin_transaction().is_ok());
-    for (int p = 0; p < 3; ++p) REQUIRE(producer->produce(record("out", p, fmt_value("c", p))).is_ok());
+    for (int p = 0; p < 3; ++p)
+        REQUIRE(producer->produce(record("out", p, fmt_value("c", p))).is_ok());
     REQUIRE(producer->commit_transaction().is_ok());
 
     REQUIRE(producer->begin_transaction().is_ok());
-    for (int p = 0; p < 3; ++p) REQUIRE(producer->produce(record("out", p, fmt_value("a", p))).is_ok());
+    for (int p = 0; p < 3; ++p)
+        REQUIRE(producer->produce(record("out", p, fmt_value("a", p))).is_ok());
     REQUIRE(producer->abort_transaction().is_ok());
     REQUIRE(plain->produce_sync(record("out", 0, "plain")).is_ok());
 
@@ -106,8 +109,7 @@ TEST_CASE_TEMPLATE("read_committed sees committed transactions only; read_uncomm
     REQUIRE(plain->produce_sync(record("out", 1, "after-open")).is_ok());
 
     auto committed = read_topic(*store, "out", 3, "read_committed");
-    CHECK(values_of(committed) ==
-          std::vector<std::string>{"c0", "plain", "c1", "c2"});
+    CHECK(values_of(committed) == std::vector<std::string>{"c0", "plain", "c1", "c2"});
     auto reader = Consumer::create(*store, {{"isolation.level", "read_committed"}});
     REQUIRE(reader.is_ok());
     auto marks = (*reader)->get_watermark_offsets({"out", PartitionId(1)});
@@ -128,8 +130,8 @@ TEST_CASE_TEMPLATE("read_committed sees committed transactions only; read_uncomm
     CHECK(p0[2].offset == 4);  // after the abort marker at 3
 }
 
-TEST_CASE_TEMPLATE("offsets sent with a transaction are committed with it, and only then",
-                   Fixture, MemoryStore, DiskStore) {
+TEST_CASE_TEMPLATE("offsets sent with a transaction are committed with it, and only then", Fixture,
+                   MemoryStore, DiskStore) {
     Fixture fixture;
     auto store = fixture.open();
     REQUIRE(store->create_topic("in", 1).is_ok());
@@ -185,8 +187,8 @@ TEST_CASE_TEMPLATE("offsets sent with a transaction are committed with it, and o
     REQUIRE(producer->abort_transaction().is_ok());
 }
 
-TEST_CASE_TEMPLATE("a newer producer with the same transactional.id fences the older one",
-                   Fixture, MemoryStore, DiskStore) {
+TEST_CASE_TEMPLATE("a newer producer with the same transactional.id fences the older one", Fixture,
+                   MemoryStore, DiskStore) {
     Fixture fixture;
     auto store = fixture.open();
     REQUIRE(store->create_topic("out", 3).is_ok());
@@ -202,7 +204,8 @@ TEST_CASE_TEMPLATE("a newer producer with the same transactional.id fences the o
     CHECK(old_producer->begin_transaction() == Code::fenced);
 
     REQUIRE(new_producer->begin_transaction().is_ok());
-    for (int p = 0; p < 3; ++p) REQUIRE(new_producer->produce(record("out", p, fmt_value("new", p))).is_ok());
+    for (int p = 0; p < 3; ++p)
+        REQUIRE(new_producer->produce(record("out", p, fmt_value("new", p))).is_ok());
     REQUIRE(new_producer->commit_transaction().is_ok());
     CHECK(sorted(values_of(read_topic(*store, "out", 3, "read_committed"))) ==
           std::vector<std::string>{"new0", "new1", "new2"});
@@ -217,8 +220,9 @@ TEST_CASE_TEMPLATE("a fenced producer's queued records fail with fenced at commi
     REQUIRE(old_producer->begin_transaction().is_ok());
     REQUIRE(old_producer->produce_sync(record("out", 0, "first")).is_ok());
     Status late_report;
-    REQUIRE(old_producer->produce(record("out", 0, "queued"),
-                                  [&](const DeliveryReport& r) { late_report = r.error; })
+    REQUIRE(old_producer
+                ->produce(record("out", 0, "queued"),
+                          [&](const DeliveryReport& r) { late_report = r.error; })
                 .is_ok());
     auto new_producer = make_txn_producer(*store, "app");
     // The queued record is appended at commit and refused by the log: its epoch is stale.
@@ -288,9 +292,9 @@ TEST_CASE_TEMPLATE("interleaved transactional and plain producers match a read_c
         int txn;  // -1: not transactional
     };
     std::map<int, std::vector<Appended>> log;          // per partition, in offset order
-    std::map<int, bool> committed;                      // txn -> committed (absent: open)
-    std::map<int, std::map<int, std::int64_t>> first;   // open txn -> partition -> first offset
-    std::vector<int> current(kTxnProducers, -1);        // each producer's open txn
+    std::map<int, bool> committed;                     // txn -> committed (absent: open)
+    std::map<int, std::map<int, std::int64_t>> first;  // open txn -> partition -> first offset
+    std::vector<int> current(kTxnProducers, -1);       // each producer's open txn
     int next_txn = 0;
     std::mt19937 random(20261126);
 
@@ -306,7 +310,8 @@ TEST_CASE_TEMPLATE("interleaved transactional and plain producers match a read_c
             }
             for (const auto& a : log[p]) {
                 if (a.offset >= lso[p]) break;
-                if (a.txn < 0 || committed.at(a.txn)) expected[p].push_back({a.offset, a.value, a.value});
+                if (a.txn < 0 || committed.at(a.txn))
+                    expected[p].push_back({a.offset, a.value, a.value});
             }
             expected[p];
         }
@@ -314,7 +319,8 @@ TEST_CASE_TEMPLATE("interleaved transactional and plain producers match a read_c
         auto reader = Consumer::create(*store, {{"isolation.level", "read_committed"}});
         auto all = Consumer::create(*store);
         for (int p = 0; p < kPartitions; ++p) {
-            const auto high = (*reader)->get_watermark_offsets({"events", PartitionId(p)}).value().high;
+            const auto high =
+                (*reader)->get_watermark_offsets({"events", PartitionId(p)}).value().high;
             const auto end = (*all)->get_watermark_offsets({"events", PartitionId(p)}).value().high;
             CHECK(high.value() == std::min(lso[p], end.value()));
         }

@@ -2,10 +2,9 @@
 // way a consumer with a given isolation.level sees it.
 #pragma once
 
-#include <brook/brook.hpp>
-
 #include <doctest/doctest.h>
 
+#include <brook/brook.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -45,9 +44,8 @@ struct ReadRecord {
 // reads from the beginning of each partition, per partition. It reads until its position
 // reaches the end it may read to (the LSO, or the log end), so nothing readable is missed.
 inline std::map<int, std::vector<ReadRecord>> read_topic(brook::Store& store,
-                                                          const std::string& topic,
-                                                          int partitions,
-                                                          const std::string& isolation) {
+                                                         const std::string& topic, int partitions,
+                                                         const std::string& isolation) {
     auto consumer = brook::Consumer::create(store, {{"isolation.level", isolation}});
     REQUIRE_MESSAGE(consumer.is_ok(), consumer.status().to_string());
     std::vector<brook::TopicPartitionOffset> assignment;

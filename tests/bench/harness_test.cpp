@@ -1,6 +1,8 @@
 // Tests of the benchmark harness: the record generator every system shares, the sizes of each
 // workload, the percentiles, the phase times, and the JSON rows read back as written. Nothing
 // here is timed.
+#include "harness.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -10,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "harness.hpp"
 #include "report.hpp"
 
 namespace brook::bench {
@@ -47,7 +48,8 @@ TEST_CASE("JSON values are events like the quickstart's, with their average size
         CHECK(v.back() == '}');
         CHECK(v.find("\"type\": ") != std::string_view::npos);
     }
-    for (std::int64_t i = 0; i < 65536; ++i) total += gen.value(static_cast<std::int64_t>(i)).size();
+    for (std::int64_t i = 0; i < 65536; ++i)
+        total += gen.value(static_cast<std::int64_t>(i)).size();
     // Values are picked at random from the pool, so their mean is near the pool's.
     const double mean = double(total) / 65536;
     CHECK(mean == doctest::Approx(double(gen.record_bytes() - 8)).epsilon(0.05));

@@ -1,10 +1,11 @@
 // The cleaner's saved progress: CleanerState's encoding round-trips every field, and damaged
 // or truncated records are refused as corruption rather than read as some other progress.
+#include "cleaner/cleaner_state.hpp"
+
 #include <doctest/doctest.h>
 
 #include <random>
 
-#include "cleaner/cleaner_state.hpp"
 #include "cleaner/cleaner_state_format.hpp"
 
 using namespace brook;
@@ -32,7 +33,8 @@ void check_same(const CleanerState& a, const CleanerState& b) {
 
 TEST_CASE("saved progress decodes to the same state") {
     for (const int passes : {0, 1, 5, 64, 70}) {
-        for (const auto due : {std::optional<std::int64_t>{}, std::optional<std::int64_t>{12'345}}) {
+        for (const auto due :
+             {std::optional<std::int64_t>{}, std::optional<std::int64_t>{12'345}}) {
             CAPTURE(passes);
             const CleanerState state = after_passes(passes, due);
             auto decoded = CleanerState::decode(state.encode());

@@ -2,20 +2,19 @@
 // after each pass, computed from the records it held before.
 #pragma once
 
-#include "log/record_batch.hpp"
-
 #include <brook/types.hpp>
-
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "log/record_batch.hpp"
+
 namespace brook::testing {
 
 class CompactionModel {
-public:
+  public:
     explicit CompactionModel(std::int64_t delete_retention_ms)
         : delete_retention_ms_(delete_retention_ms) {}
 
@@ -68,7 +67,7 @@ public:
         return out;
     }
 
-private:
+  private:
     std::int64_t delete_retention_ms_;
     std::vector<log::Record> records_;
     Offset first_dirty_{0};

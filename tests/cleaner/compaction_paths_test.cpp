@@ -5,7 +5,6 @@
 // removed records. Also the key map's growth and the bitmap's search against brute force.
 #include <algorithm>
 #include <brook/clock.hpp>
-
 #include <map>
 #include <random>
 #include <set>
@@ -13,9 +12,9 @@
 #include "cleaner/compactor.hpp"
 #include "cleaner/live_offsets.hpp"
 #include "cleaner/offset_map.hpp"
+#include "compaction_model.hpp"
 #include "support/log_util.hpp"
 #include "support/test_env.hpp"
-#include "compaction_model.hpp"
 
 using namespace brook;
 using namespace brook::testing;
@@ -107,8 +106,8 @@ std::vector<std::string> same_slot_keys(std::size_t count) {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("whole-dead, whole-live and partly live batches compact as the model says",
-                   Env, MemoryEnv, PosixEnv) {
+TEST_CASE_TEMPLATE("whole-dead, whole-live and partly live batches compact as the model says", Env,
+                   MemoryEnv, PosixEnv) {
     const auto colliding = same_slot_keys(40);
     for (std::uint64_t seed = 1; seed <= 8; ++seed) {
         CAPTURE(seed);
@@ -138,14 +137,16 @@ TEST_CASE_TEMPLATE("whole-dead, whole-live and partly live batches compact as th
                 if (rng() % 8 != 0 || kind == 1) r.value = "v" + std::to_string(rng() % 100000);
                 if (rng() % 5 == 0) r.headers.push_back({"h", std::to_string(rng() % 10)});
             }
-            f.append(std::move(batch), rng() % 4 == 0 ? log::Compression::zstd : log::Compression::none);
+            f.append(std::move(batch),
+                     rng() % 4 == 0 ? log::Compression::zstd : log::Compression::none);
             if (rng() % 5 == 0) REQUIRE(f.log->roll_if_due(true).is_ok());
             f.clock.advance_ms(static_cast<std::int64_t>(rng() % 3'000));
             if (rng() % 8 == 0) f.pass();
             if (rng() % 40 == 0) f.reopen();
         }
         REQUIRE(f.log->roll_if_due(true).is_ok());
-        for (int i = 0; i < 20 && f.state.first_dirty() < f.log->segments().back().base_offset; ++i) {
+        for (int i = 0; i < 20 && f.state.first_dirty() < f.log->segments().back().base_offset;
+             ++i) {
             f.pass();
         }
         CHECK(f.state.first_dirty() == f.log->segments().back().base_offset);

@@ -4,15 +4,14 @@
 // untouched, offsets preserved). Also: the dirty ratio and lag settings that decide whether a
 // pass runs, a key map budget far too small for the dirty range, and the key map itself.
 #include <brook/clock.hpp>
-
 #include <random>
 #include <set>
 
 #include "cleaner/compactor.hpp"
 #include "cleaner/offset_map.hpp"
+#include "compaction_model.hpp"
 #include "support/log_util.hpp"
 #include "support/test_env.hpp"
-#include "compaction_model.hpp"
 
 using namespace brook;
 using namespace brook::testing;
@@ -79,7 +78,8 @@ TEST_CASE_TEMPLATE("compaction equals the brute-force model after every pass", E
         for (int step = 0; step < 300; ++step) {
             std::vector<log::Record> batch(1 + rng() % 6);
             for (auto& r : batch) r = random_record(rng, keys, clock.now_ms());
-            const auto compression = rng() % 3 == 0 ? log::Compression::zstd : log::Compression::none;
+            const auto compression =
+                rng() % 3 == 0 ? log::Compression::zstd : log::Compression::none;
             const auto placed = append_to(*log, model, batch, compression);
             everything.insert(everything.end(), placed.begin(), placed.end());
             if (rng() % 4 == 0) REQUIRE(log->roll_if_due(true).is_ok());
@@ -108,7 +108,8 @@ TEST_CASE_TEMPLATE("compaction equals the brute-force model after every pass", E
         clock.advance_ms(kRetention);
         log::Record final_record = random_record(rng, keys, clock.now_ms());
         final_record.value = "final";
-        everything.push_back(append_to(*log, model, {final_record}, log::Compression::none).front());
+        everything.push_back(
+            append_to(*log, model, {final_record}, log::Compression::none).front());
         REQUIRE(log->roll_if_due(true).is_ok());
         const auto last = run_pass(*log, state, config, clock.now_ms());
         model.pass(last.cleaned_to, clock.now_ms());
@@ -189,8 +190,7 @@ TEST_CASE("compressed batches are recompressed with their codec and keep their h
     REQUIRE(batches->size() == 1);
     CHECK(batches->front().header.compression() == log::Compression::zstd);
     const auto expected = with_offsets(records, Offset(0));
-    CHECK(batches->front().records ==
-          std::vector<log::Record>(expected.end() - 4, expected.end()));
+    CHECK(batches->front().records == std::vector<log::Record>(expected.end() - 4, expected.end()));
     CHECK(log->segments().front().size_bytes < bytes.size());
 }
 
@@ -302,7 +302,8 @@ TEST_CASE("the offset map keeps the latest offset per key within its budget") {
     }
     for (const auto& [key, offset] : model) CHECK(map.get(key) == Offset(offset));
     CHECK(!map.get("absent"));
-    for (int i = 0; map.size() < map.capacity(); ++i) REQUIRE(map.put("new" + std::to_string(i), Offset(i)));
+    for (int i = 0; map.size() < map.capacity(); ++i)
+        REQUIRE(map.put("new" + std::to_string(i), Offset(i)));
     CHECK(!map.put("one-too-many", Offset(1)));
     CHECK(!map.get("one-too-many"));
     CHECK(map.put("k1", Offset(99'999)));  // an existing key still updates

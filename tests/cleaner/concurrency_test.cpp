@@ -4,9 +4,8 @@
 // at that offset, offsets must increase within a scan, a read below the log start must fail
 // with below_log_start (the reader then starts again at the start), and the latest record of
 // every key must survive compaction. Meant to run under ThreadSanitizer too.
-#include <brook/clock.hpp>
-
 #include <atomic>
+#include <brook/clock.hpp>
 #include <map>
 #include <mutex>
 #include <string>

@@ -2,9 +2,10 @@
 // offsets and keys for random batches (keyless records, headers, long keys and values, zstd),
 // and for every damaged byte behind a valid checksum either the same answer as the decoder or
 // corruption, never a crash or a read past the batch.
+#include "cleaner/key_scan.hpp"
+
 #include <random>
 
-#include "cleaner/key_scan.hpp"
 #include "log/format.hpp"
 #include "support/log_util.hpp"
 #include "util/checksum.hpp"
@@ -18,8 +19,10 @@ namespace {
 std::vector<log::Record> random_records(std::mt19937_64& rng) {
     std::vector<log::Record> records(1 + rng() % 40);
     for (auto& r : records) {
-        if (rng() % 6 != 0) r.key = std::string(rng() % 3 == 0 ? 200 + rng() % 300 : rng() % 20, 'k');
-        if (rng() % 5 != 0) r.value = std::string(rng() % 2 == 0 ? 100 + rng() % 20'000 : rng() % 10, 'v');
+        if (rng() % 6 != 0)
+            r.key = std::string(rng() % 3 == 0 ? 200 + rng() % 300 : rng() % 20, 'k');
+        if (rng() % 5 != 0)
+            r.value = std::string(rng() % 2 == 0 ? 100 + rng() % 20'000 : rng() % 10, 'v');
         if (rng() % 4 == 0) r.headers.push_back({"h", std::string(rng() % 200, 'x')});
         r.timestamp = static_cast<std::int64_t>(rng() % 1'000'000);
     }
@@ -79,7 +82,8 @@ TEST_CASE("scan_keys reads the offsets and keys the decoder reads") {
     }
 }
 
-TEST_CASE("a damaged record behind a valid checksum is corruption or read as the decoder reads it") {
+TEST_CASE(
+    "a damaged record behind a valid checksum is corruption or read as the decoder reads it") {
     std::mt19937_64 rng(8);
     for (int round = 0; round < 6; ++round) {
         std::vector<log::Record> records(1 + rng() % 4);
@@ -94,9 +98,9 @@ TEST_CASE("a damaged record behind a valid checksum is corruption or read as the
             for (const std::uint8_t value : {0x00, 0x01, 0x7f, 0x80, 0xff, 0xfe}) {
                 std::vector<std::byte> bad = good;
                 bad[pos] = static_cast<std::byte>(value);
-                util::store_le<std::uint64_t>(
-                    bad.data() + log::format::kChecksumPos,
-                    util::xxh3_64(std::span<const std::byte>(bad).subspan(log::format::kAttributesPos)));
+                util::store_le<std::uint64_t>(bad.data() + log::format::kChecksumPos,
+                                              util::xxh3_64(std::span<const std::byte>(bad).subspan(
+                                                  log::format::kAttributesPos)));
                 const Scanned scanned = scan(bad);
                 const Scanned decoded = decode(bad);
                 if (decoded.status.is_ok()) {

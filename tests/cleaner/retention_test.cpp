@@ -3,9 +3,10 @@
 // delete_records-style advances survive a reopen, and a reader inside a deleted segment
 // finishes its read. Each test compares the log with a model: the records at or above the
 // expected log start, as appended.
+#include "cleaner/retention.hpp"
+
 #include <brook/clock.hpp>
 
-#include "cleaner/retention.hpp"
 #include "log/format.hpp"
 #include "support/log_util.hpp"
 #include "support/test_env.hpp"
@@ -258,7 +259,8 @@ TEST_CASE_TEMPLATE("data read before a deletion stays intact; the next read is o
     // The decoded batch is complete and intact.
     REQUIRE(before->size() == 1);
     const auto expected = with_offsets(first, Offset(0));
-    CHECK(before->front().records == std::vector<log::Record>(expected.begin() + 10, expected.end()));
+    CHECK(before->front().records ==
+          std::vector<log::Record>(expected.begin() + 10, expected.end()));
     // The next read below the start is out of range, as a consumer's auto.offset.reset needs.
     const auto after = log->read(Offset(11), 1 << 20);
     REQUIRE(!after.is_ok());

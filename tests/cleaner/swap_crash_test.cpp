@@ -6,7 +6,6 @@
 // and never a loss, and a pass after the reopen must reach the same result as an
 // uninterrupted one.
 #include <brook/clock.hpp>
-
 #include <random>
 
 #include "cleaner/compactor.hpp"
@@ -47,7 +46,8 @@ std::unique_ptr<log::PartitionLog> build(fs::FileSystem& fs, const log::LogConfi
         std::vector<log::Record> batch(1 + rng() % 4);
         for (auto& r : batch) {
             r.key = "k" + std::to_string(rng() % 12);
-            if (rng() % 5 != 0) r.value = std::string(1 + rng() % 40, 'a' + static_cast<char>(step % 26));
+            if (rng() % 5 != 0)
+                r.value = std::string(1 + rng() % 40, 'a' + static_cast<char>(step % 26));
             r.timestamp = step;
         }
         auto bytes = encode(batch, step % 3 == 0 ? log::Compression::zstd : log::Compression::none);
@@ -183,7 +183,9 @@ TEST_CASE("leftovers of an interrupted swap are cleaned up or finished on open")
     // A staging directory with junk in it: discarded.
     const std::string staging = std::string(kDir) + "/" + std::string(log::format::kCleanedDir);
     REQUIRE(env.fs().create_dirs(staging).is_ok());
-    REQUIRE(env.fs().open(staging + "/00000000000000000000.log", fs::OpenMode::create_exclusive).is_ok());
+    REQUIRE(env.fs()
+                .open(staging + "/00000000000000000000.log", fs::OpenMode::create_exclusive)
+                .is_ok());
     auto reopened = log::PartitionLog::open(env.fs(), kDir, config, clock);
     REQUIRE_MESSAGE(reopened.is_ok(), reopened.status().to_string());
     CHECK(read_all(**reopened) == before);

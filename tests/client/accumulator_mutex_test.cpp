@@ -2,6 +2,8 @@
 // one holder wrote before the next holder reads it (a plain counter and a plain vector, which
 // ThreadSanitizer checks), both uncontended and with threads asleep in lock() (a holder that
 // keeps it past the spin); and std::condition_variable_any waiting on it, as the sender does.
+#include "client/accumulator_mutex.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -10,15 +12,13 @@
 #include <thread>
 #include <vector>
 
-#include "client/accumulator_mutex.hpp"
-
 using brook::client::AccumulatorMutex;
 using namespace std::chrono_literals;
 
 TEST_CASE("threads taking AccumulatorMutex in turn see each other's writes, none lost") {
     AccumulatorMutex mu;
-    long counter = 0;           // guarded by mu
-    std::vector<int> order;     // guarded by mu
+    long counter = 0;        // guarded by mu
+    std::vector<int> order;  // guarded by mu
     constexpr int kThreads = 4;
     constexpr int kRounds = 20000;
     std::vector<std::thread> threads;

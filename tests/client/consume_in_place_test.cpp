@@ -35,7 +35,8 @@ struct Produced {
 Produced record_number(int i) {
     Produced p;
     p.key = "key-" + std::to_string(i % 40);
-    if (i % 13 != 6) p.value = std::string(static_cast<std::size_t>((i * 53) % 500), char('a' + i % 26));
+    if (i % 13 != 6)
+        p.value = std::string(static_cast<std::size_t>((i * 53) % 500), char('a' + i % 26));
     return p;
 }
 
@@ -63,8 +64,8 @@ void check_record(const Message& m, int i) {
 }
 
 std::unique_ptr<Consumer> consumer_from_start(const Store& store, const std::string& topic) {
-    auto consumer = Consumer::create(store, {{"auto.offset.reset", "earliest"},
-                                             {"max.partition.fetch.bytes", "20000"}});
+    auto consumer = Consumer::create(
+        store, {{"auto.offset.reset", "earliest"}, {"max.partition.fetch.bytes", "20000"}});
     REQUIRE_MESSAGE(consumer.is_ok(), consumer.status().to_string());
     REQUIRE((*consumer)->assign({{topic, PartitionId(0), kOffsetBeginning}}).is_ok());
     return std::move(consumer).value();
@@ -72,8 +73,8 @@ std::unique_ptr<Consumer> consumer_from_start(const Store& store, const std::str
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("messages read in place keep their bytes after their segments are gone",
-                   Fixture, brook_test::DiskStore, brook_test::DiskStoreCopiedReads,
+TEST_CASE_TEMPLATE("messages read in place keep their bytes after their segments are gone", Fixture,
+                   brook_test::DiskStore, brook_test::DiskStoreCopiedReads,
                    brook_test::MemoryStore) {
     Fixture fixture;
     // Compaction runs only where the test says, not on the background thread.
@@ -81,7 +82,8 @@ TEST_CASE_TEMPLATE("messages read in place keep their bytes after their segments
     options.background_maintenance = false;
     auto store = fixture.open(options);
     brook_test::create_topic(*store, "events", 1,
-                             {{"segment.bytes", "16384"}, {"cleanup.policy", "compact,delete"},
+                             {{"segment.bytes", "16384"},
+                              {"cleanup.policy", "compact,delete"},
                               {"min.cleanable.dirty.ratio", "0"}});
     auto producer = brook_test::make_producer(*store, {{"linger.ms", "5"}});
     constexpr int kCount = 4000;
@@ -131,8 +133,8 @@ TEST_CASE_TEMPLATE("messages read in place keep their bytes after their segments
     for (const Message& m : kept) check_record(m, static_cast<int>(m.offset().value()));
 }
 
-TEST_CASE_TEMPLATE("a consumer reading while a producer appends sees every record once",
-                   Fixture, brook_test::DiskStore, brook_test::DiskStoreCopiedReads,
+TEST_CASE_TEMPLATE("a consumer reading while a producer appends sees every record once", Fixture,
+                   brook_test::DiskStore, brook_test::DiskStoreCopiedReads,
                    brook_test::MemoryStore) {
     Fixture fixture;
     auto store = fixture.open();
@@ -140,7 +142,8 @@ TEST_CASE_TEMPLATE("a consumer reading while a producer appends sees every recor
     constexpr int kCount = 20000;
     std::thread writer([&] {
         auto producer = brook_test::make_producer(*store, {{"linger.ms", "0"}});
-        for (int from = 0; from < kCount; from += 500) produce_range(*producer, "events", from, from + 500);
+        for (int from = 0; from < kCount; from += 500)
+            produce_range(*producer, "events", from, from + 500);
     });
     auto consumer = consumer_from_start(*store, "events");
     std::vector<Message> kept;
@@ -172,7 +175,8 @@ TEST_CASE_TEMPLATE("records of every shape come back as produced, compressed or 
     };
     std::vector<Expected> expected;
     auto plain = brook_test::make_producer(*store, {{"linger.ms", "5"}});
-    auto zstd = brook_test::make_producer(*store, {{"linger.ms", "5"}, {"compression.type", "zstd"}});
+    auto zstd =
+        brook_test::make_producer(*store, {{"linger.ms", "5"}, {"compression.type", "zstd"}});
     for (int round = 0; round < 40; ++round) {
         Producer& producer = round % 3 == 2 ? *zstd : *plain;
         for (int i = 0; i < 50; ++i) {

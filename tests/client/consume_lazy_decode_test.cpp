@@ -96,7 +96,8 @@ ProducerRecord record_for(const std::string& topic, int n, int round) {
     if (n % 11 != 0 || n % 7 == 0) {
         record.value = std::string(static_cast<std::size_t>(1 + n % 150), char('a' + n % 26));
     }
-    if (round % 5 == 3 && n % 9 == 4) record.headers = {{"h", "v" + std::to_string(n)}, {"null", std::nullopt}};
+    if (round % 5 == 3 && n % 9 == 4)
+        record.headers = {{"h", "v" + std::to_string(n)}, {"null", std::nullopt}};
     return record;
 }
 
@@ -109,7 +110,8 @@ TEST_CASE_TEMPLATE("consume() of any size gives the messages and position that p
     brook_test::create_topic(*store, "mixed", 1, {{"segment.bytes", "60000"}});
     // Batches of 100 records (plain, zstd, with headers or not), committed and aborted
     // transactions with their control batches, and single-record batches.
-    auto plain = brook_test::make_producer(*store, {{"linger.ms", "1000"}, {"batch.size", "1000000"}});
+    auto plain =
+        brook_test::make_producer(*store, {{"linger.ms", "1000"}, {"batch.size", "1000000"}});
     auto zstd = brook_test::make_producer(
         *store, {{"linger.ms", "1000"}, {"batch.size", "1000000"}, {"compression.type", "zstd"}});
     auto txn = brook_test::make_producer(*store, {{"transactional.id", "t"}, {"linger.ms", "0"}});
@@ -120,7 +122,8 @@ TEST_CASE_TEMPLATE("consume() of any size gives the messages and position that p
         if (round % 6 == 5) {
             const bool abort = round % 12 == 5;
             REQUIRE(txn->begin_transaction().is_ok());
-            for (int i = 0; i < 40; ++i) REQUIRE(txn->produce(record_for("mixed", n++, round)).is_ok());
+            for (int i = 0; i < 40; ++i)
+                REQUIRE(txn->produce(record_for("mixed", n++, round)).is_ok());
             REQUIRE(txn->flush().is_ok());
             REQUIRE((abort ? txn->abort_transaction() : txn->commit_transaction()).is_ok());
             if (abort) aborted += 40;
@@ -128,7 +131,8 @@ TEST_CASE_TEMPLATE("consume() of any size gives the messages and position that p
         }
         Producer& producer = round % 4 == 3 ? *zstd : *plain;
         const int count = round % 7 == 2 ? 1 : 100;
-        for (int i = 0; i < count; ++i) REQUIRE(producer.produce(record_for("mixed", n++, round)).is_ok());
+        for (int i = 0; i < count; ++i)
+            REQUIRE(producer.produce(record_for("mixed", n++, round)).is_ok());
         REQUIRE(producer.flush().is_ok());
     }
     const auto end = store->describe_topic("mixed");
@@ -147,7 +151,8 @@ TEST_CASE_TEMPLATE("consume() of any size gives the messages and position that p
             // Every produced record but the aborted ones under read_committed (and never the
             // control records), in offset order.
             CHECK(expected.size() ==
-                  static_cast<std::size_t>(n - (std::string(isolation) == "read_committed" ? aborted : 0)));
+                  static_cast<std::size_t>(
+                      n - (std::string(isolation) == "read_committed" ? aborted : 0)));
             for (std::size_t i = 1; i < expected.size(); ++i) {
                 CHECK(expected[i].offset > expected[i - 1].offset);
             }
@@ -161,12 +166,12 @@ TEST_CASE_TEMPLATE("consume() of any size gives the messages and position that p
                 CHECK(position_of(*consumer, "mixed") == log_end);
                 // From the middle of batches: the records before the position are skipped.
                 // (Rounds 0 and 1 are plain batches of the common shape.)
-                for (std::size_t middle : {std::size_t{133}, std::size_t{33},
-                                           expected.size() / 2 + 33}) {
+                for (std::size_t middle :
+                     {std::size_t{133}, std::size_t{33}, expected.size() / 2 + 33}) {
                     CAPTURE(middle);
-                    REQUIRE(consumer
-                                ->seek({"mixed", PartitionId(0), Offset(expected[middle].offset)})
-                                .is_ok());
+                    REQUIRE(
+                        consumer->seek({"mixed", PartitionId(0), Offset(expected[middle].offset)})
+                            .is_ok());
                     CHECK(read_all(*consumer, [&](int) { return size; }) ==
                           std::vector<Seen>(expected.begin() + static_cast<std::ptrdiff_t>(middle),
                                             expected.end()));
@@ -206,7 +211,8 @@ TEST_CASE("a damaged batch in the middle of a read comes after the records befor
         if (entry.path().extension() != ".log") continue;
         std::fstream file(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
         std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-        const auto at = bytes.find("payload-" + std::to_string(1000 + kDamagedBatch * kPerBatch + 7));
+        const auto at =
+            bytes.find("payload-" + std::to_string(1000 + kDamagedBatch * kPerBatch + 7));
         if (at == std::string::npos) continue;
         file.seekp(static_cast<std::streamoff>(at));
         file.put('q');

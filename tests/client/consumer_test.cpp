@@ -568,16 +568,11 @@ TEST_CASE_TEMPLATE("bad config and unknown partitions are refused", F, MemoryFix
     create_topic(*store, "t", 2);
 
     const std::vector<std::pair<std::string, std::string>> bad{
-        {"group.id", std::string(201, 'g')},
-        {"partition.assignment.strategy", "sticky"},
-        {"enable.auto.commit", "yes"},
-        {"max.poll.interval.ms", "0"},
-        {"auto.offset.reset", "sometimes"},
-        {"fetch.wait.max.ms", "-1"},
-        {"fetch.wait.max.ms", "1.5"},
-        {"fetch.wait.max.ms", " 5"},
-        {"max.partition.fetch.bytes", "0"},
-        {"max.partition.fetch.bytes", "99999999999"},
+        {"group.id", std::string(201, 'g')}, {"partition.assignment.strategy", "sticky"},
+        {"enable.auto.commit", "yes"},       {"max.poll.interval.ms", "0"},
+        {"auto.offset.reset", "sometimes"},  {"fetch.wait.max.ms", "-1"},
+        {"fetch.wait.max.ms", "1.5"},        {"fetch.wait.max.ms", " 5"},
+        {"max.partition.fetch.bytes", "0"},  {"max.partition.fetch.bytes", "99999999999"},
     };
     for (const auto& [key, value] : bad) {
         CAPTURE(key);

@@ -7,8 +7,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <iterator>
 #include <brook/message.hpp>
+#include <iterator>
 #include <latch>
 #include <thread>
 #include <vector>
@@ -21,7 +21,7 @@ namespace {
 struct CountedSource final : detail::MessageSource {
     std::atomic<int> recycled{0};
 
-private:
+  private:
     void recycle() const noexcept override {
         const_cast<CountedSource*>(this)->recycled.fetch_add(1);
     }

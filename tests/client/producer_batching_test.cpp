@@ -173,8 +173,9 @@ TEST_CASE_TEMPLATE("linger.ms = 0: records produced while the sender appends sha
     CHECK(i == kRecords);
 }
 
-TEST_CASE_TEMPLATE("linger.ms = 0: after a pause, produce() appends with acks=1 and hands over with acks=all",
-                   Fixture, MemoryStore, DiskStore) {
+TEST_CASE_TEMPLATE(
+    "linger.ms = 0: after a pause, produce() appends with acks=1 and hands over with acks=all",
+    Fixture, MemoryStore, DiskStore) {
     Fixture fixture;
     auto store = fixture.open();
     REQUIRE(store->create_topic("t", 1).is_ok());
@@ -185,11 +186,11 @@ TEST_CASE_TEMPLATE("linger.ms = 0: after a pause, produce() appends with acks=1 
     const auto produce_first = [&](Producer& producer) {
         // A new producer's first record always comes after a pause.
         const Produced m = model_record(0);
-        REQUIRE(producer
-                    .produce({.topic = "t", .key = m.key, .value = m.value,
-                              .timestamp = m.timestamp},
-                             [&](const DeliveryReport& r) { reports.push_back(r); })
-                    .is_ok());
+        REQUIRE(
+            producer
+                .produce({.topic = "t", .key = m.key, .value = m.value, .timestamp = m.timestamp},
+                         [&](const DeliveryReport& r) { reports.push_back(r); })
+                .is_ok());
     };
 
     SUBCASE("acks=1: in the log when produce() returns, reported by the next poll()") {

@@ -102,9 +102,9 @@ std::optional<std::string_view> view(const std::optional<std::string>& s) {
 using Report = std::tuple<std::int32_t, std::int64_t, std::int64_t, Code>;
 
 struct Outcome {
-    std::vector<Code> statuses;                     // per planned record
-    std::vector<std::optional<Report>> reports;     // per planned record with a callback
-    std::vector<std::int64_t> clock_at;             // the store clock when it was produced
+    std::vector<Code> statuses;                         // per planned record
+    std::vector<std::optional<Report>> reports;         // per planned record with a callback
+    std::vector<std::int64_t> clock_at;                 // the store clock when it was produced
     std::map<std::string, std::vector<Stored>> stored;  // per topic
     std::size_t outstanding_after_flush = 1;
 
@@ -130,18 +130,16 @@ Outcome run(const std::vector<Planned>& planned, bool fast_path, const Config& c
         if (p.with_callback) {
             callback = [&out, i](const DeliveryReport& d) {
                 REQUIRE_FALSE(out.reports[i].has_value());  // one report per record
-                out.reports[i] = Report{d.partition.value(), d.offset.value(), d.timestamp,
-                                        d.error.code()};
+                out.reports[i] =
+                    Report{d.partition.value(), d.offset.value(), d.timestamp, d.error.code()};
             };
         }
         // Half from the caller's bytes, half as a ProducerRecord: both take the same paths.
         const ProducerRecord& r = p.record;
         const Status status =
-            i % 2 == 0
-                ? producer->produce(r, std::move(callback))
-                : producer->produce(r.topic, r.partition, view(r.key),
-                                    view(r.value), r.timestamp, r.headers,
-                                    std::move(callback));
+            i % 2 == 0 ? producer->produce(r, std::move(callback))
+                       : producer->produce(r.topic, r.partition, view(r.key), view(r.value),
+                                           r.timestamp, r.headers, std::move(callback));
         out.statuses.push_back(status.code());
         if (p.flush_after) REQUIRE(producer->flush().is_ok());
     }
@@ -229,9 +227,8 @@ TEST_CASE_TEMPLATE("the fast path stores and reports what the general path does"
                    MemoryStore, DiskStore) {
     const std::vector<Planned> planned = plan(20261126, 3000);
     // Batches that fill batch.size, the same with linger.ms = 0, and the defaults.
-    const std::vector<Config> configs = {{{"batch.size", "4000"}},
-                                         {{"batch.size", "4000"}, {"linger.ms", "0"}},
-                                         {}};
+    const std::vector<Config> configs = {
+        {{"batch.size", "4000"}}, {{"batch.size", "4000"}, {"linger.ms", "0"}}, {}};
     for (std::size_t c = 0; c < configs.size(); ++c) {
         CAPTURE(c);
         const Config& config = configs[c];

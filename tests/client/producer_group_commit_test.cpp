@@ -7,10 +7,9 @@
 // Run under ThreadSanitizer by .ci/run.
 #include <doctest/doctest.h>
 
-#include <brook/brook.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <brook/brook.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -37,7 +36,7 @@ constexpr const char* kTopic = "events";
 // Holds the fsyncs of segment files while held; release() lets them go on, or fails the one
 // held (and no other) with `outcome`.
 class SegmentSyncGate {
-public:
+  public:
     Status before_sync(const std::string& path) {
         if (!path.ends_with(".log")) return Status::ok();
         std::unique_lock lock(mu_);
@@ -67,7 +66,7 @@ public:
         return started_;
     }
 
-private:
+  private:
     std::mutex mu_;
     std::condition_variable cv_;
     bool held_ = false;
@@ -179,7 +178,7 @@ struct HeldSend {
 // test ends without join() (a failed REQUIRE), the destructor lets held fsyncs and sends go on
 // and joins, so that the failure is reported instead of aborting the run.
 class SyncProduce {
-public:
+  public:
     SyncProduce(Env& env, std::string value, bool check_crash_image = false)
         : env_(env),
           thread_([this, value = std::move(value),
@@ -217,7 +216,7 @@ public:
         return *report_;
     }
 
-private:
+  private:
     Env& env_;
     std::mutex mu_;
     std::optional<Result<DeliveryReport>> report_;
@@ -331,8 +330,7 @@ TEST_CASE("acks=all from four threads: each record is durable at its offset when
         threads.emplace_back([&, t] {
             for (int i = 0; i < kPerThread; ++i) {
                 const std::string value = "t" + std::to_string(t) + "-" + std::to_string(i);
-                auto report =
-                    env.producer->produce_sync({.topic = kTopic, .value = value});
+                auto report = env.producer->produce_sync({.topic = kTopic, .value = value});
                 if (!report.is_ok()) {
                     failures[t] = value + ": " + report.status().to_string();
                     return;

@@ -28,8 +28,8 @@
 using namespace brook;
 using namespace std::chrono_literals;
 using brook_test::create_topic;
-using brook_test::make_producer;
 using brook_test::DiskStore;
+using brook_test::make_producer;
 using brook_test::MemoryStore;
 using brook_test::read_all;
 using brook_test::Stored;

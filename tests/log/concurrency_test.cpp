@@ -2,14 +2,13 @@
 // complete batches, in offset order, with no gaps, and every record must be the one appended
 // at its offset. Small segments make rolls (and index sealing) race with the readers.
 // Run under ThreadSanitizer by .ci/run.
-#include "support/log_util.hpp"
-#include "support/test_env.hpp"
-
-#include <brook/clock.hpp>
-
 #include <atomic>
+#include <brook/clock.hpp>
 #include <latch>
 #include <thread>
+
+#include "support/log_util.hpp"
+#include "support/test_env.hpp"
 
 using namespace brook;
 using namespace brook::testing;
@@ -53,8 +52,7 @@ std::int64_t tail(const log::PartitionLog& log, std::int64_t final_end, std::siz
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("readers tail a log while it is appended and rolled", Env, PosixEnv,
-                   MemoryEnv) {
+TEST_CASE_TEMPLATE("readers tail a log while it is appended and rolled", Env, PosixEnv, MemoryEnv) {
     Env env;
     ManualClock clock;
     log::LogConfig config;
@@ -78,7 +76,8 @@ TEST_CASE_TEMPLATE("readers tail a log while it is appended and rolled", Env, Po
         for (int b = 0; b < kBatches; ++b) {
             std::vector<log::Record> batch;
             for (int i = 0; i <= b % 5; ++i) batch.push_back(make_record(next + i, next + i));
-            auto bytes = encode(batch, b % 3 == 0 ? log::Compression::zstd : log::Compression::none);
+            auto bytes =
+                encode(batch, b % 3 == 0 ? log::Compression::zstd : log::Compression::none);
             auto result = log.append(bytes);
             if (!result.is_ok() || result->base_offset != Offset(next)) ++append_failures;
             next += static_cast<std::int64_t>(batch.size());

@@ -99,9 +99,9 @@ void check_same(const RecordView& view, const std::vector<HeaderView>& header_vi
     REQUIRE(headers.size() == expected.headers.size());
     for (std::size_t h = 0; h < headers.size(); ++h) {
         CHECK(headers[h].key == expected.headers[h].key);
-        CHECK(headers[h].value == (expected.headers[h].value ? std::optional<std::string_view>(
-                                                                   *expected.headers[h].value)
-                                                             : std::nullopt));
+        CHECK(headers[h].value == (expected.headers[h].value
+                                       ? std::optional<std::string_view>(*expected.headers[h].value)
+                                       : std::nullopt));
     }
 }
 
@@ -235,9 +235,8 @@ ViewsDecoded decode_with(std::span<const std::byte> batch, bool general) {
         if (v.key) r.key = std::string(*v.key);
         if (v.value) r.value = std::string(*v.value);
         for (const HeaderView& h : v.headers_of(header_views)) {
-            r.headers.push_back(
-                Header{std::string(h.key),
-                       h.value ? std::optional<std::string>(*h.value) : std::nullopt});
+            r.headers.push_back(Header{
+                std::string(h.key), h.value ? std::optional<std::string>(*h.value) : std::nullopt});
         }
         r.timestamp = v.timestamp;
         r.offset = v.offset;
@@ -264,24 +263,25 @@ TEST_CASE("read_short_record decodes the model's records of the common shape and
             // The shape the fast path takes, from the model: no headers, and every varint of
             // one or two bytes (zig-zagged values below 2^14).
             std::size_t pos = 0;
-            const auto length = util::read_varint(
-                std::span(p, static_cast<std::size_t>(end - p)), pos);
+            const auto length =
+                util::read_varint(std::span(p, static_cast<std::size_t>(end - p)), pos);
             REQUIRE(length.has_value());
             const auto fits = [](std::int64_t v) { return v >= -8192 && v < 8192; };
             const std::int64_t delta = expected.offset - b.options.base_offset;
             const std::int64_t ts_delta = expected.timestamp - b.records.front().timestamp;
             const bool short_shape =
                 expected.headers.empty() && fits(*length) && fits(delta) &&
-                (b.options.timestamp_type == TimestampType::log_append_time ||
-                 fits(ts_delta)) &&
+                (b.options.timestamp_type == TimestampType::log_append_time || fits(ts_delta)) &&
                 fits(expected.key ? static_cast<std::int64_t>(expected.key->size()) : -1) &&
                 fits(expected.value ? static_cast<std::int64_t>(expected.value->size()) : -1);
-            const bool took = read_short_record(p, end, *header, b.options.timestamp_type,
-                                                previous_delta, views);
+            const bool took =
+                read_short_record(p, end, *header, b.options.timestamp_type, previous_delta, views);
             if (b.options.timestamp_type == TimestampType::log_append_time) {
                 // The stored deltas are the create times'; only their width matters here.
-                if (took) ++taken;
-                else ++declined;
+                if (took)
+                    ++taken;
+                else
+                    ++declined;
                 if (!took) p = at + pos + static_cast<std::size_t>(*length);
                 previous_delta = delta;
                 continue;
@@ -345,12 +345,11 @@ TEST_CASE("read_short_records decodes the model's records up to the first of ano
             std::size_t pos = 0;
             const auto length = util::read_varint(std::span(b.bytes).subspan(at), pos);
             REQUIRE(length.has_value());
-            const bool shaped =
-                r.headers.empty() && fits(*length) && *length >= 7 &&
-                fits(r.offset - b.options.base_offset) &&
-                fits(r.timestamp - b.records.front().timestamp) &&
-                fits(r.key ? static_cast<std::int64_t>(r.key->size()) : -1) &&
-                fits(r.value ? static_cast<std::int64_t>(r.value->size()) : -1);
+            const bool shaped = r.headers.empty() && fits(*length) && *length >= 7 &&
+                                fits(r.offset - b.options.base_offset) &&
+                                fits(r.timestamp - b.records.front().timestamp) &&
+                                fits(r.key ? static_cast<std::int64_t>(r.key->size()) : -1) &&
+                                fits(r.value ? static_cast<std::int64_t>(r.value->size()) : -1);
             if (!shaped) {
                 expected_n = i;
                 stop_at = at;
@@ -371,10 +370,11 @@ TEST_CASE("read_short_records decodes the model's records up to the first of ano
         for (std::size_t i = 0; i < n; ++i) {
             check_same(views[i], {}, b.records[i], b.options.timestamp_type);
         }
-        CHECK(previous_delta ==
-              (n == 0 ? -1 : b.records[n - 1].offset - b.options.base_offset));
-        if (n < b.records.size()) ++stopped_early;
-        else ++whole;
+        CHECK(previous_delta == (n == 0 ? -1 : b.records[n - 1].offset - b.options.base_offset));
+        if (n < b.records.size())
+            ++stopped_early;
+        else
+            ++whole;
     }
     CHECK(stopped_early > 30);
     CHECK(whole > 30);
@@ -385,8 +385,8 @@ TEST_CASE("with the fast path the decoder gives the general path's records or er
     int damaged_errors = 0;
     for (int round = 0; round < 1500; ++round) {
         CAPTURE(round);
-        RandomBatch b = random_batch(rng, Offset(static_cast<std::int64_t>(rng() % 1000)),
-                                     round % 3 != 0);
+        RandomBatch b =
+            random_batch(rng, Offset(static_cast<std::int64_t>(rng() % 1000)), round % 3 != 0);
         // Damage one to three bytes among the first eight of records (their lengths, deltas
         // and key lengths), keeping the checksum valid so that the record decoder sees them
         // (in a zstd batch they hit the frame instead).
@@ -403,8 +403,8 @@ TEST_CASE("with the fast path the decoder gives the general path's records or er
             for (std::size_t n = 1 + rng() % 3; n > 0; --n) {
                 const std::size_t at =
                     std::min(b.bytes.size() - 1, starts[rng() % starts.size()] + rng() % 8);
-                b.bytes[at] = rng() % 2 == 0 ? static_cast<std::byte>(rng())
-                                             : b.bytes[at] ^ std::byte{0x80};
+                b.bytes[at] =
+                    rng() % 2 == 0 ? static_cast<std::byte>(rng()) : b.bytes[at] ^ std::byte{0x80};
             }
             util::store_le<std::uint64_t>(
                 b.bytes.data() + format::kChecksumPos,

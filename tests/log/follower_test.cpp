@@ -1,12 +1,12 @@
 // Followers: a log opened read-only while another PartitionLog writes it sees exactly the
 // batches the writer completed, picks up new batches and segments on refresh(), stops quietly
 // before a batch still being written, and never changes a file.
+#include <brook/clock.hpp>
+
 #include "log/format.hpp"
 #include "support/fs_util.hpp"
 #include "support/log_util.hpp"
 #include "support/test_env.hpp"
-
-#include <brook/clock.hpp>
 
 using namespace brook;
 using namespace brook::testing;
@@ -21,8 +21,7 @@ std::unique_ptr<log::PartitionLog> open_writer(fs::FileSystem& fs, const std::st
 }
 
 std::unique_ptr<log::PartitionLog> open_follower(fs::FileSystem& fs, const std::string& dir,
-                                                 const log::LogConfig& config,
-                                                 const Clock& clock) {
+                                                 const log::LogConfig& config, const Clock& clock) {
     auto opened = log::PartitionLog::open_follower(fs, dir, config, clock);
     REQUIRE_MESSAGE(opened.is_ok(), opened.status().to_string());
     return std::move(opened).value();
@@ -75,8 +74,8 @@ TEST_CASE_TEMPLATE("a follower tails a writer across segment rolls", Env, PosixE
     CHECK(follower->append(bytes).code() == Code::invalid_argument);
 }
 
-TEST_CASE_TEMPLATE("a follower stops before an unfinished batch and changes nothing", Env,
-                   PosixEnv, MemoryEnv) {
+TEST_CASE_TEMPLATE("a follower stops before an unfinished batch and changes nothing", Env, PosixEnv,
+                   MemoryEnv) {
     Env env;
     ManualClock clock;
     const std::string dir = env.root() + "/p";

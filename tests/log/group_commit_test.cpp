@@ -6,19 +6,19 @@
 // through the fault-injecting file system and check outcomes that hold in any interleaving.
 // Run under ThreadSanitizer by .ci/run.
 #include "log/group_commit.hpp"
-#include "support/fault_fs.hpp"
-#include "support/log_util.hpp"
-#include "support/test_env.hpp"
-
-#include <brook/clock.hpp>
 
 #include <atomic>
+#include <brook/clock.hpp>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "support/fault_fs.hpp"
+#include "support/log_util.hpp"
+#include "support/test_env.hpp"
 
 using namespace brook;
 using namespace brook::testing;
@@ -28,7 +28,7 @@ namespace {
 // An fsync the test controls. Each call takes the log end as its target when it starts; while
 // the gate is held it then blocks until release(), which can make it fail.
 class SyncGate {
-public:
+  public:
     log::GroupCommit::SyncFn fn() {
         return [this] { return run(); };
     }
@@ -67,7 +67,7 @@ public:
         return runners_;
     }
 
-private:
+  private:
     Result<std::int64_t> run() {
         std::unique_lock lock(mu_);
         const std::int64_t target = log_end_;
@@ -102,7 +102,7 @@ const Status kDiskError = Status::error(Code::io_error, "injected fsync failure"
 
 // A caller in its own thread; join() returns its outcome.
 class Caller {
-public:
+  public:
     Caller(log::GroupCommit& gc, SyncGate& gate, std::int64_t end)
         : thread_([this, &gc, &gate, end] { status_ = gc.sync_to(end, gate.fn()); }) {}
     std::thread::id id() const { return thread_.get_id(); }
@@ -111,7 +111,7 @@ public:
         return status_;
     }
 
-private:
+  private:
     Status status_;
     std::thread thread_;
 };
@@ -320,7 +320,8 @@ std::vector<Thread> append_durably(log::PartitionLog& log, FaultFileSystem* faul
                 mine.outcomes.push_back(synced);
                 if (!synced.is_ok()) return;
                 mine.acknowledged.push_back(appended->base_offset.value());
-                if (faulty && durable_records(*faulty, log.dir()) <= appended->base_offset.value()) {
+                if (faulty &&
+                    durable_records(*faulty, log.dir()) <= appended->base_offset.value()) {
                     mine.acknowledged_not_durable.push_back(appended->base_offset.value());
                 }
             }

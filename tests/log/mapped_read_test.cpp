@@ -1,13 +1,13 @@
 // Reads in place (Segment::ReadMode): PartitionLog::read_raw_into views the batches of a
 // segment that takes no more appends, and of the active segment on a file system that can map
 // a growing file (POSIX, mapped ahead of its end for the appends to come), in a read-only
-// mapping instead of copying them. These tests compare every record read that way, decoded as the Consumer decodes it,
-// with a model of what was appended: across segment rolls, from every start offset, with reads
-// of every size, while appends go on, and after retention and compaction removed or replaced
-// the segment a held read views. A damaged batch under a mapping must still fail its checksum.
-#include <brook/clock.hpp>
-
+// mapping instead of copying them. These tests compare every record read that way, decoded as the
+// Consumer decodes it, with a model of what was appended: across segment rolls, from every start
+// offset, with reads of every size, while appends go on, and after retention and compaction removed
+// or replaced the segment a held read views. A damaged batch under a mapping must still fail its
+// checksum.
 #include <algorithm>
+#include <brook/clock.hpp>
 #include <map>
 #include <random>
 #include <string>
@@ -135,8 +135,8 @@ std::vector<Seen> model_from(const std::map<std::int64_t, Seen>& model, std::int
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("reads in place give the records appended, from any offset, across rolls",
-                   Env, PosixEnv, MemoryEnv) {
+TEST_CASE_TEMPLATE("reads in place give the records appended, from any offset, across rolls", Env,
+                   PosixEnv, MemoryEnv) {
     Env env;
     ManualClock clock(1'000);
     auto log = open_log(env.fs(), env.root() + "/p", small_segments(), clock);
@@ -146,8 +146,8 @@ TEST_CASE_TEMPLATE("reads in place give the records appended, from any offset, a
     REQUIRE(log->segments().size() > 20);
 
     const std::int64_t end = log->log_end_offset().value();
-    for (const std::size_t max_bytes : {std::size_t{1}, std::size_t{700}, std::size_t{4096},
-                                        std::size_t{1} << 20}) {
+    for (const std::size_t max_bytes :
+         {std::size_t{1}, std::size_t{700}, std::size_t{4096}, std::size_t{1} << 20}) {
         for (std::int64_t from = 0; from < end; from += 1 + static_cast<std::int64_t>(rng() % 97)) {
             int mapped_reads = 0;
             const auto read = scan(*log, Offset(from), max_bytes, &mapped_reads);
@@ -159,8 +159,8 @@ TEST_CASE_TEMPLATE("reads in place give the records appended, from any offset, a
     }
 }
 
-TEST_CASE_TEMPLATE("a held read stays valid after retention and compaction remove its segment",
-                   Env, PosixEnv, MemoryEnv) {
+TEST_CASE_TEMPLATE("a held read stays valid after retention and compaction remove its segment", Env,
+                   PosixEnv, MemoryEnv) {
     Env env;
     ManualClock clock(1'000);
     auto log = open_log(env.fs(), env.root() + "/p", small_segments(), clock);
@@ -208,7 +208,8 @@ TEST_CASE_TEMPLATE("a held read stays valid after retention and compaction remov
     }
     for (const auto& [key, offset] : latest) {
         if (offset < log->log_start_offset().value()) continue;
-        CHECK(std::any_of(now.begin(), now.end(), [&](const Seen& s) { return s.offset == offset; }));
+        CHECK(
+            std::any_of(now.begin(), now.end(), [&](const Seen& s) { return s.offset == offset; }));
     }
     CHECK(at + 1 == static_cast<std::size_t>(log->log_end_offset().value()));
 }
@@ -234,8 +235,8 @@ TEST_CASE_TEMPLATE("the active segment is read in place, and appends go on", Env
     for (int round = 0; round < 5; ++round) {
         const std::int64_t before = log->log_end_offset().value();
         append_random(*log, rng, 20 + round * 20, 2000, model);
-        for (const std::int64_t from : {std::int64_t{0}, before / 2, before,
-                                        log->log_end_offset().value() - 1}) {
+        for (const std::int64_t from :
+             {std::int64_t{0}, before / 2, before, log->log_end_offset().value() - 1}) {
             CHECK_MESSAGE(scan(*log, Offset(from), 1 << 16) == model_from(model, from),
                           "round " << round << " from " << from);
         }
@@ -274,8 +275,7 @@ TEST_CASE("a reader at the tail finds each append in the active segment's mappin
     CHECK(scan(*log, Offset(0), 1 << 20) == model_from(model, 0));
 }
 
-TEST_CASE_TEMPLATE("a batch damaged under a mapping fails its checksum", Env, PosixEnv,
-                   MemoryEnv) {
+TEST_CASE_TEMPLATE("a batch damaged under a mapping fails its checksum", Env, PosixEnv, MemoryEnv) {
     Env env;
     ManualClock clock(1'000);
     auto log = open_log(env.fs(), env.root() + "/p", small_segments(), clock);

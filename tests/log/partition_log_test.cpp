@@ -1,13 +1,12 @@
 // The partition log's contract: appends get consecutive offsets, reads return exactly what was
 // appended, out-of-range reads are distinct errors, bad input is refused with nothing lost,
 // and a clean close reopens without a rescan. Every case runs on both file systems.
+#include <brook/clock.hpp>
+#include <fstream>
+
 #include "support/fault_fs.hpp"
 #include "support/log_util.hpp"
 #include "support/test_env.hpp"
-
-#include <brook/clock.hpp>
-
-#include <fstream>
 
 using namespace brook;
 using namespace brook::testing;
@@ -26,7 +25,8 @@ TEST_CASE_TEMPLATE("appends get consecutive offsets and read back exactly", Env,
         for (int i = 0; i <= b % 4; ++i) batch.push_back(make_record(model.size() + i, 1000 + b));
         const auto result = append(*log, batch);
         CHECK(result.base_offset == Offset(static_cast<std::int64_t>(model.size())));
-        CHECK(result.last_offset == result.base_offset + static_cast<std::int64_t>(batch.size() - 1));
+        CHECK(result.last_offset ==
+              result.base_offset + static_cast<std::int64_t>(batch.size() - 1));
         auto placed = with_offsets(batch, result.base_offset);
         model.insert(model.end(), placed.begin(), placed.end());
     }

@@ -2,13 +2,13 @@
 // corruption and never truncated, and missing or garbled indexes are rebuilt identically.
 // "Crash images" are copies of a partition directory taken while the log is still open, so
 // they carry unsealed indexes and no clean-shutdown marker, as a crash would leave them.
+#include <brook/clock.hpp>
+
 #include "log/format.hpp"
 #include "log/segment.hpp"
 #include "support/fs_util.hpp"
 #include "support/log_util.hpp"
 #include "support/test_env.hpp"
-
-#include <brook/clock.hpp>
 
 using namespace brook;
 using namespace brook::testing;
@@ -37,8 +37,8 @@ struct Fixture {
         for (int b = 0; b < batches; ++b) {
             std::vector<log::Record> batch;
             for (int i = 0; i <= b % 3; ++i) {
-                batch.push_back(make_record(static_cast<std::int64_t>(model.size()) + i,
-                                            10'000 + b * 10 + i));
+                batch.push_back(
+                    make_record(static_cast<std::int64_t>(model.size()) + i, 10'000 + b * 10 + i));
             }
             batch_sizes.push_back(encode(batch).size());
             const auto placed = with_offsets(batch, append(log, batch).base_offset);
@@ -70,8 +70,8 @@ std::string segment_file(const std::string& dir, Offset base, std::string_view s
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("a cut anywhere inside the last batch recovers exactly the earlier batches",
-                   Env, PosixEnv, MemoryEnv) {
+TEST_CASE_TEMPLATE("a cut anywhere inside the last batch recovers exactly the earlier batches", Env,
+                   PosixEnv, MemoryEnv) {
     Env env;
     Fixture f;
     const std::string image = env.root() + "/image";
@@ -145,8 +145,8 @@ TEST_CASE_TEMPLATE("damage before valid batches is corruption and is never trunc
     CHECK(read_file(env.fs(), last_log) == damaged);
 }
 
-TEST_CASE_TEMPLATE("damage in a sealed segment is reported on read, never returned", Env,
-                   PosixEnv, MemoryEnv) {
+TEST_CASE_TEMPLATE("damage in a sealed segment is reported on read, never returned", Env, PosixEnv,
+                   MemoryEnv) {
     Env env;
     Fixture f;
     const std::string dir = env.root() + "/p";
@@ -167,8 +167,8 @@ TEST_CASE_TEMPLATE("damage in a sealed segment is reported on read, never return
           std::vector<log::Record>(f.model.begin() + second_base.value(), f.model.end()));
 }
 
-TEST_CASE_TEMPLATE("missing or garbled indexes are rebuilt with identical lookups", Env,
-                   PosixEnv, MemoryEnv) {
+TEST_CASE_TEMPLATE("missing or garbled indexes are rebuilt with identical lookups", Env, PosixEnv,
+                   MemoryEnv) {
     Env env;
     Fixture f;
     f.config.index_interval_bytes = 60;
@@ -246,8 +246,9 @@ TEST_CASE_TEMPLATE("bytes after a clean close make the next open a recovery", En
     CHECK(read_all(*log) == f.model);
 }
 
-TEST_CASE_TEMPLATE("a clean open writes nothing until the first append, which makes a crash unclean",
-                   Env, PosixEnv, MemoryEnv) {
+TEST_CASE_TEMPLATE(
+    "a clean open writes nothing until the first append, which makes a crash unclean", Env,
+    PosixEnv, MemoryEnv) {
     Env env;
     Fixture f;
     const std::string dir = env.root() + "/p";

@@ -60,10 +60,10 @@ struct SegmentModel {
 
 // A brute-force model of where batches land. A batch rolls the log when the active segment is
 // non-empty and the batch would pass segment.bytes, the batch's max timestamp is more than
-// segment.ms past the first batch's (Kafka's rule), or either index would lack room (the time index keeps one entry spare
-// for the final entry written at seal). Past index.interval.bytes of log since the last entry,
-// a batch not at position 0 adds an offset index entry, and a time index entry when the
-// segment's max timestamp grew since the last one.
+// segment.ms past the first batch's (Kafka's rule), or either index would lack room (the time index
+// keeps one entry spare for the final entry written at seal). Past index.interval.bytes of log
+// since the last entry, a batch not at position 0 adds an offset index entry, and a time index
+// entry when the segment's max timestamp grew since the last one.
 struct LogModel {
     log::LogConfig config;
     std::vector<SegmentModel> segments = {SegmentModel::starting_at(Offset(0))};
@@ -146,8 +146,7 @@ struct LogModel {
 
 // Appends `batch` at the clock's time to both the log and the model, and returns the roll the
 // model predicts.
-Roll append_both(log::PartitionLog& log, LogModel& model,
-                 const std::vector<log::Record>& batch) {
+Roll append_both(log::PartitionLog& log, LogModel& model, const std::vector<log::Record>& batch) {
     auto bytes = encode(batch);
     const Roll roll = model.add(batch, bytes.size());
     auto result = log.append(bytes);

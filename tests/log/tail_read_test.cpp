@@ -36,9 +36,10 @@ std::vector<log::Record> read_from(const log::PartitionLog& log, Offset from,
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("the batch just appended is read from the newest batch, not the last index "
-                   "entry",
-                   Env, PosixEnv, MemoryEnv) {
+TEST_CASE_TEMPLATE(
+    "the batch just appended is read from the newest batch, not the last index "
+    "entry",
+    Env, PosixEnv, MemoryEnv) {
     Env env;
     FaultFileSystem counting(env.fs());
     ManualClock clock(0);

@@ -2,13 +2,13 @@
 // FileSystem interface, so they work on the POSIX and in-memory file systems alike.
 #pragma once
 
-#include "fs/file_system.hpp"
-
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
+
+#include "fs/file_system.hpp"
 
 namespace brook::testing {
 

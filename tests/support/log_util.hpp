@@ -2,9 +2,6 @@
 // whole log back, so tests can compare a log against a brute-force model of what it holds.
 #pragma once
 
-#include "log/partition_log.hpp"
-#include "log/record_batch.hpp"
-
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -12,6 +9,9 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "log/partition_log.hpp"
+#include "log/record_batch.hpp"
 
 namespace brook::testing {
 

@@ -5,19 +5,19 @@
 //   Env env;  env.fs() ... env.root() ...
 #pragma once
 
-#include "fs/file_system.hpp"
-
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
 
+#include "fs/file_system.hpp"
+
 namespace brook::testing {
 
 // A fresh directory under $TMPDIR (or /tmp) on the real disk.
 class PosixEnv {
-public:
+  public:
     PosixEnv() {
         const char* base = std::getenv("TMPDIR");
         std::string pattern = std::string(base && *base ? base : "/tmp") + "/brook-test-XXXXXX";
@@ -35,13 +35,13 @@ public:
     const std::string& root() const { return root_; }
     static constexpr const char* name = "posix";
 
-private:
+  private:
     std::string root_;
 };
 
 // A fresh in-memory file system with a root directory "/mem".
 class MemoryEnv {
-public:
+  public:
     MemoryEnv() : fs_(fs::new_memory_file_system()) {
         if (!fs_->create_dirs(root_).is_ok()) throw std::runtime_error("create_dirs failed");
     }
@@ -50,7 +50,7 @@ public:
     const std::string& root() const { return root_; }
     static constexpr const char* name = "memory";
 
-private:
+  private:
     std::shared_ptr<fs::FileSystem> fs_;
     std::string root_ = "/mem";
 };

@@ -83,8 +83,7 @@ std::string input_value(int partition, int index) {
     std::mt19937_64 random(seed);
     for (;;) {
         check((*producer)->begin_transaction(), "begin");
-        const auto batch =
-            (*consumer)->consume(1 + random() % 20, std::chrono::milliseconds(20));
+        const auto batch = (*consumer)->consume(1 + random() % 20, std::chrono::milliseconds(20));
         for (const Message& m : batch) {
             if (!m.error().is_ok()) fail("poll: " + m.error().to_string());
             const std::string value(*m.value());
@@ -124,11 +123,10 @@ bool run_child_process(const std::string& path, std::uint64_t seed, bool resend,
                        std::chrono::microseconds run_for) {
     const brook::testing::ChildOutcome child = brook::testing::run_killed_child(
         [&](int fd) { run_child(path, fd, seed, resend); }, run_for);
-    REQUIRE_MESSAGE(child.received.find("E ") == std::string::npos, "the child failed: ",
-                    child.received);
+    REQUIRE_MESSAGE(child.received.find("E ") == std::string::npos,
+                    "the child failed: ", child.received);
     const bool done = child.received.find("D\n") != std::string::npos;
-    CHECK_MESSAGE((WIFSIGNALED(child.status) || done), "the child stopped early: ",
-                  child.received);
+    CHECK_MESSAGE((WIFSIGNALED(child.status) || done), "the child stopped early: ", child.received);
     return done;
 }
 

@@ -62,15 +62,27 @@ TEST_CASE("kill -9 with a transaction open: aborted on reopen, invisible to read
         if (!(*producer)->init_transactions().is_ok()) ::_exit(12);
         if (!(*producer)->begin_transaction().is_ok()) ::_exit(13);
         for (int p = 0; p < 3; ++p) {
-            if (!(*producer)->produce_sync(to_partition("out", p, "kept" + std::to_string(p))).is_ok()) ::_exit(14);
+            if (!(*producer)
+                     ->produce_sync(to_partition("out", p, "kept" + std::to_string(p)))
+                     .is_ok())
+                ::_exit(14);
         }
-        if (!(*producer)->send_offsets_to_transaction({{"in", PartitionId(0), Offset(3)}}, *metadata).is_ok()) ::_exit(15);
+        if (!(*producer)
+                 ->send_offsets_to_transaction({{"in", PartitionId(0), Offset(3)}}, *metadata)
+                 .is_ok())
+            ::_exit(15);
         if (!(*producer)->commit_transaction().is_ok()) ::_exit(16);
         if (!(*producer)->begin_transaction().is_ok()) ::_exit(17);
         for (int p = 0; p < 3; ++p) {
-            if (!(*producer)->produce_sync(to_partition("out", p, "lost" + std::to_string(p))).is_ok()) ::_exit(18);
+            if (!(*producer)
+                     ->produce_sync(to_partition("out", p, "lost" + std::to_string(p)))
+                     .is_ok())
+                ::_exit(18);
         }
-        if (!(*producer)->send_offsets_to_transaction({{"in", PartitionId(0), Offset(9)}}, *metadata).is_ok()) ::_exit(19);
+        if (!(*producer)
+                 ->send_offsets_to_transaction({{"in", PartitionId(0), Offset(9)}}, *metadata)
+                 .is_ok())
+            ::_exit(19);
         ::raise(SIGKILL);
         ::_exit(20);
     }
@@ -122,9 +134,12 @@ TEST_CASE("a decided commit whose markers were not written rolls forward on reop
         txn::TxnRecord decided = *record;
         decided.state = txn::TxnState::prepare_commit;
         decided.pending_offsets["g"][{"in", PartitionId(0)}] = Offset(42);
-        REQUIRE((*store)->core()->meta()
-                    .put(txn::format::kTxnSpace, txn::record_key("app"), txn::encode_record(decided))
-                    .is_ok());
+        REQUIRE(
+            (*store)
+                ->core()
+                ->meta()
+                .put(txn::format::kTxnSpace, txn::record_key("app"), txn::encode_record(decided))
+                .is_ok());
         CHECK(values_of(read_topic(**store, "out", 2, "read_committed")).empty());
         producer_id = {record->producer_id, record->producer_epoch};
         // The producer is dropped without committing: its transaction stays open in the logs.

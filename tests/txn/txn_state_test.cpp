@@ -98,8 +98,8 @@ TEST_CASE_TEMPLATE("producer ids come in blocks and are never reused", Env, test
     CHECK(txn::ProducerIdManager(*meta).allocate().code() == Code::corruption);
 }
 
-TEST_CASE_TEMPLATE("batches resent by an idempotent producer are stored once", Fixture,
-                   MemoryStore, DiskStore) {
+TEST_CASE_TEMPLATE("batches resent by an idempotent producer are stored once", Fixture, MemoryStore,
+                   DiskStore) {
     Fixture fixture;
     auto store = fixture.open();
     REQUIRE(store->create_topic("events", 3).is_ok());
@@ -144,8 +144,10 @@ TEST_CASE_TEMPLATE("batches resent by an idempotent producer are stored once", F
     auto txn_producer = make_txn_producer(*store, "dedupe", {{"batch.size", "200"}});
     REQUIRE(txn_producer->begin_transaction().is_ok());
     for (int i = 0; i < 60; ++i) {
-        REQUIRE(txn_producer->produce({.topic = "events", .value = "t" + std::to_string(i),
-                                       .partition = PartitionId(i % 3)})
+        REQUIRE(txn_producer
+                    ->produce({.topic = "events",
+                               .value = "t" + std::to_string(i),
+                               .partition = PartitionId(i % 3)})
                     .is_ok());
     }
     REQUIRE(txn_producer->commit_transaction().is_ok());
@@ -170,8 +172,8 @@ TEST_CASE("an idempotent producer whose sequence the log refuses becomes fatal")
     std::vector<log::Record> records(2);
     records[0].value = "x";
     records[1].value = "y";
-    auto bytes = log::encode_batch(records, {.producer_id = 0, .producer_epoch = 0,
-                                             .base_sequence = 2});
+    auto bytes =
+        log::encode_batch(records, {.producer_id = 0, .producer_epoch = 0, .base_sequence = 2});
     REQUIRE(bytes.is_ok());
     REQUIRE(store->core()->append(**partition, *bytes, false).is_ok());
 

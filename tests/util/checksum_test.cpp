@@ -88,14 +88,14 @@ TEST_CASE("fixed inputs keep the checksums the on-disk formats were written with
         std::uint64_t hash;
     };
     static constexpr Golden kGolden[] = {
-        {0, 0x2d06800538d394c2ULL},     {1, 0x4c5cca45d0f4811fULL},
-        {3, 0x6e3e2670e61106acULL},     {4, 0x5c4c63133443d03fULL},
-        {8, 0xf9fd4dd0b04d78f5ULL},     {9, 0x7c20df9712c26edfULL},
-        {16, 0x86abf6baccea0858ULL},    {17, 0xb58bf5dc5022d071ULL},
-        {128, 0x10d17f72c0ccba41ULL},   {129, 0x1648bdc3db49d1a2ULL},
-        {240, 0xb6cfaf343fab81e6ULL},   {241, 0x956cae592c67279eULL},
-        {1024, 0x9fb9947417c15b80ULL},  {1025, 0xfe1b47100b1d79d8ULL},
-        {4096, 0x0daed5401db51994ULL},  {100000, 0xb138620783cec1e7ULL},
+        {0, 0x2d06800538d394c2ULL},    {1, 0x4c5cca45d0f4811fULL},
+        {3, 0x6e3e2670e61106acULL},    {4, 0x5c4c63133443d03fULL},
+        {8, 0xf9fd4dd0b04d78f5ULL},    {9, 0x7c20df9712c26edfULL},
+        {16, 0x86abf6baccea0858ULL},   {17, 0xb58bf5dc5022d071ULL},
+        {128, 0x10d17f72c0ccba41ULL},  {129, 0x1648bdc3db49d1a2ULL},
+        {240, 0xb6cfaf343fab81e6ULL},  {241, 0x956cae592c67279eULL},
+        {1024, 0x9fb9947417c15b80ULL}, {1025, 0xfe1b47100b1d79d8ULL},
+        {4096, 0x0daed5401db51994ULL}, {100000, 0xb138620783cec1e7ULL},
     };
     Bytes pattern(100000);
     for (std::size_t i = 0; i < pattern.size(); ++i) {
@@ -107,7 +107,7 @@ TEST_CASE("fixed inputs keep the checksums the on-disk formats were written with
         CHECK(xxh3_64(bytes) == g.hash);
         for (const Xxh3Variant& v : xxh3_64_variants()) {
             const std::string name = v.name;
-        CAPTURE(name);
+            CAPTURE(name);
             CHECK(v.hash(bytes) == g.hash);
         }
     }
