@@ -33,20 +33,22 @@ Status TopicRouter::route(const RecordRef& record, RecordAccumulator::Lock& lock
     } else {
         r.partition = PartitionId(sticky_.partition(state.record.name, count));
     }
-    BROOK_RETURN_IF_ERROR(register_partition(lock, r));
-    if (set_target(record, limits, r) == Fits::surely) return Status::ok();
     // Like Kafka's producer, judge a record by its uncompressed size alone in a batch
-    // (exactly, only when its bound is above the limit).
-    const std::size_t alone =
-        log::format::kBatchHeaderSize + log::BatchBuilder::record_size(r.fields, 0, 0);
-    if (alone > limits.max_message_bytes) {
-        return Status::error(
-            Code::record_too_large,
-            fmt::format("a record of {} bytes (as a batch of its own) exceeds max.message.bytes "
-                        "= {} of topic '{}'; send a smaller record or raise max.message.bytes",
-                        alone, limits.max_message_bytes, record.topic));
+    // (exactly, only when its bound is above the limit), and before a transaction learns of
+    // its partition: a refused record adds nothing to the transaction.
+    if (set_target(record, limits, r) == Fits::maybe) {
+        const std::size_t alone =
+            log::format::kBatchHeaderSize + log::BatchBuilder::record_size(r.fields, 0, 0);
+        if (alone > limits.max_message_bytes) {
+            return Status::error(
+                Code::record_too_large,
+                fmt::format("a record of {} bytes (as a batch of its own) exceeds "
+                            "max.message.bytes = {} of topic '{}'; send a smaller record or "
+                            "raise max.message.bytes",
+                            alone, limits.max_message_bytes, record.topic));
+        }
     }
-    return Status::ok();
+    return register_partition(lock, r);
 }
 
 Status TopicRouter::route_batch(std::string_view topic, std::optional<PartitionId> partition,

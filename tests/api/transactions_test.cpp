@@ -130,6 +130,40 @@ TEST_CASE_TEMPLATE("read_committed sees committed transactions only; read_uncomm
     CHECK(p0[2].offset == 4);  // after the abort marker at 3
 }
 
+TEST_CASE_TEMPLATE("a record refused before it is queued adds nothing to the transaction", Fixture,
+                   MemoryStore, DiskStore) {
+    Fixture fixture;
+    auto store = fixture.open();
+    REQUIRE(store->create_topic("out", 3, {{"max.message.bytes", "200"}}).is_ok());
+    auto producer = make_txn_producer(*store, "app");
+    auto reader = Consumer::create(*store, {{"isolation.level", "read_uncommitted"}});
+    REQUIRE(reader.is_ok());
+    auto high = [&](int partition) {
+        auto marks = (*reader)->get_watermark_offsets({"out", PartitionId(partition)});
+        REQUIRE(marks.is_ok());
+        return marks->high.value();
+    };
+
+    REQUIRE(producer->begin_transaction().is_ok());
+    REQUIRE(producer->produce(record("out", 0, "small")).is_ok());
+    // Refused by size and by partition number: neither partition joins the transaction.
+    CHECK(producer->produce(record("out", 1, std::string(300, 'x'))) == Code::record_too_large);
+    CHECK(producer->produce(record("out", 7, "nowhere")) == Code::not_found);
+    REQUIRE(producer->commit_transaction().is_ok());
+    // Partition 0 holds the record and the commit marker; partition 1 no marker.
+    CHECK(high(0) == 2);
+    CHECK(high(1) == 0);
+    CHECK(high(2) == 0);
+    CHECK(values_of(read_topic(*store, "out", 3, "read_committed")) ==
+          std::vector<std::string>{"small"});
+
+    // The producer stays usable: the next transaction writes to partition 1 as usual.
+    REQUIRE(producer->begin_transaction().is_ok());
+    REQUIRE(producer->produce(record("out", 1, "later")).is_ok());
+    REQUIRE(producer->commit_transaction().is_ok());
+    CHECK(high(1) == 2);
+}
+
 TEST_CASE_TEMPLATE("offsets sent with a transaction are committed with it, and only then", Fixture,
                    MemoryStore, DiskStore) {
     Fixture fixture;
