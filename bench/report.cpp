@@ -50,10 +50,10 @@ std::string json_rows(const std::vector<Row>& rows) {
         char buf[1024];
         std::snprintf(
             buf, sizeof buf,
-            "  {\"workload\": \"%s\", \"system\": \"%s\", \"records\": %lld, \"record_bytes\": "
-            "%zu, "
-            "\"batch\": %zu, \"seconds\": %.6f, \"records_per_s\": %.1f, \"mb_per_s\": %.3f, "
-            "\"p50_us\": %s, \"p99_us\": %s, \"p999_us\": %s, \"peak_rss_kb\": %lld}%s\n",
+            "  {\"workload\": \"%s\", \"system\": \"%s\", \"records\": %lld, "
+            "\"record_bytes\": %zu, \"batch\": %zu, \"seconds\": %.6f, \"records_per_s\": %.1f, "
+            "\"mb_per_s\": %.3f, \"p50_us\": %s, \"p99_us\": %s, \"p999_us\": %s, \"peak_rss_kb\": "
+            "%lld}%s\n",
             r.workload.c_str(), r.system.c_str(), static_cast<long long>(r.records), r.record_bytes,
             r.batch, r.seconds, r.records_per_s(), r.mb_per_s(), json_number(r.p50_us).c_str(),
             json_number(r.p99_us).c_str(), json_number(r.p999_us).c_str(),
@@ -226,28 +226,34 @@ std::string targets(const std::vector<Row>& rows) {
         const Row* r = find_row(rows, w, s);
         return r == nullptr ? std::nullopt : r->*f;
     };
+    // Each ratio target: this system's rate in one workload over `base` in another (the
+    // same system when `base` is empty).
+    struct RatioGoal {
+        const char* workload;
+        const char* base_workload;
+        const char* base;
+        double goal;
+    };
+    static constexpr RatioGoal kRatioGoals[] = {
+        {"append-100b", "append-100b", "raw", 0.6},
+        {"append-100b", "append-100b", "lmdb", 1.5},
+        {"append-100b", "append-100b", "sqlite", 10},
+        {"append-100b", "append-100b", "rocksdb", 10},
+        {"append-100b", "append-100b", "rdkafka_mock", 2.5},
+        {"consume-100b", "consume-100b", "lmdb", 1},
+        {"consume-100b", "consume-100b", "raw", 0.5},
+        {"append-sync-batch", "append-sync-batch", "raw", 0.8},
+        {"append-sync-record", "append-sync-record", "raw", 0.9},
+        {"group-commit-4", "append-sync-record", "", 3},
+    };
     for (const char* s : {"brook", "brook-log"}) {
         const std::string sys = s;
-        line("append-100b " + sys + " / raw", ratio("append-100b", sys, "append-100b", "raw"), 0.6,
-             true, "x");
-        line("append-100b " + sys + " / lmdb", ratio("append-100b", sys, "append-100b", "lmdb"),
-             1.5, true, "x");
-        line("append-100b " + sys + " / sqlite", ratio("append-100b", sys, "append-100b", "sqlite"),
-             10, true, "x");
-        line("append-100b " + sys + " / rocksdb",
-             ratio("append-100b", sys, "append-100b", "rocksdb"), 10, true, "x");
-        line("append-100b " + sys + " / rdkafka_mock",
-             ratio("append-100b", sys, "append-100b", "rdkafka_mock"), 2.5, true, "x");
-        line("consume-100b " + sys + " / lmdb", ratio("consume-100b", sys, "consume-100b", "lmdb"),
-             1, true, "x");
-        line("consume-100b " + sys + " / raw", ratio("consume-100b", sys, "consume-100b", "raw"),
-             0.5, true, "x");
-        line("append-sync-batch " + sys + " / raw",
-             ratio("append-sync-batch", sys, "append-sync-batch", "raw"), 0.8, true, "x");
-        line("append-sync-record " + sys + " / raw",
-             ratio("append-sync-record", sys, "append-sync-record", "raw"), 0.9, true, "x");
-        line("group-commit-4 " + sys + " / append-sync-record " + sys,
-             ratio("group-commit-4", sys, "append-sync-record", sys), 3, true, "x");
+        for (const RatioGoal& g : kRatioGoals) {
+            const std::string base = *g.base ? g.base : sys;
+            const std::string label = std::string(g.workload) + " " + sys + " / " +
+                                      (*g.base ? base : std::string(g.base_workload) + " " + sys);
+            line(label, ratio(g.workload, sys, g.base_workload, base), g.goal, true, "x");
+        }
         line("produce-unbatched " + sys + " (records/s)", rate("produce-unbatched", sys), 2e6, true,
              "");
     }
