@@ -60,29 +60,22 @@ TEST_CASE("kill -9 with a transaction open: aborted on reopen, invisible to read
         if (!producer.is_ok() || !consumer.is_ok()) ::_exit(11);
         auto metadata = (*consumer)->group_metadata();
         if (!(*producer)->init_transactions().is_ok()) ::_exit(12);
+        // One record per partition, then the consumed offset; exits with `code` or `code + 1`.
+        auto produce_and_send_offsets = [&](const std::string& prefix, Offset consumed, int code) {
+            for (int p = 0; p < 3; ++p) {
+                auto record = to_partition("out", p, prefix + std::to_string(p));
+                if (!(*producer)->produce_sync(record).is_ok()) ::_exit(code);
+            }
+            const TopicPartitionOffset offsets{"in", PartitionId(0), consumed};
+            if (!(*producer)->send_offsets_to_transaction({offsets}, *metadata).is_ok()) {
+                ::_exit(code + 1);
+            }
+        };
         if (!(*producer)->begin_transaction().is_ok()) ::_exit(13);
-        for (int p = 0; p < 3; ++p) {
-            if (!(*producer)
-                     ->produce_sync(to_partition("out", p, "kept" + std::to_string(p)))
-                     .is_ok())
-                ::_exit(14);
-        }
-        if (!(*producer)
-                 ->send_offsets_to_transaction({{"in", PartitionId(0), Offset(3)}}, *metadata)
-                 .is_ok())
-            ::_exit(15);
+        produce_and_send_offsets("kept", Offset(3), 14);
         if (!(*producer)->commit_transaction().is_ok()) ::_exit(16);
         if (!(*producer)->begin_transaction().is_ok()) ::_exit(17);
-        for (int p = 0; p < 3; ++p) {
-            if (!(*producer)
-                     ->produce_sync(to_partition("out", p, "lost" + std::to_string(p)))
-                     .is_ok())
-                ::_exit(18);
-        }
-        if (!(*producer)
-                 ->send_offsets_to_transaction({{"in", PartitionId(0), Offset(9)}}, *metadata)
-                 .is_ok())
-            ::_exit(19);
+        produce_and_send_offsets("lost", Offset(9), 18);
         ::raise(SIGKILL);
         ::_exit(20);
     }
