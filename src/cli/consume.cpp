@@ -61,11 +61,8 @@ Result<std::vector<PartitionPlan>> start_positions(Consumer& consumer, const std
         }
         Offset start = marks.high;
         switch (spec.at) {
-            case StartAt::end:
-                break;
-            case StartAt::beginning:
-                start = marks.low;
-                break;
+            case StartAt::end: break;
+            case StartAt::beginning: start = marks.low; break;
             case StartAt::offset:
                 if (spec.value < marks.low.value() || spec.value > marks.high.value()) {
                     return Status::error(Code::offset_out_of_range,

@@ -10,12 +10,9 @@ namespace {
 
 std::string_view state_name(GroupState state) {
     switch (state) {
-        case GroupState::preparing_rebalance:
-            return "PreparingRebalance";
-        case GroupState::stable:
-            return "Stable";
-        case GroupState::empty:
-            break;
+        case GroupState::preparing_rebalance: return "PreparingRebalance";
+        case GroupState::stable: return "Stable";
+        case GroupState::empty: break;
     }
     return "Empty";
 }

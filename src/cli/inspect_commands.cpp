@@ -10,12 +10,9 @@ namespace {
 
 std::string_view kind_name(CheckIssueKind kind) {
     switch (kind) {
-        case CheckIssueKind::torn_tail:
-            return "torn tail";
-        case CheckIssueKind::bad_index:
-            return "bad index";
-        case CheckIssueKind::corruption:
-            break;
+        case CheckIssueKind::torn_tail: return "torn tail";
+        case CheckIssueKind::bad_index: return "bad index";
+        case CheckIssueKind::corruption: break;
     }
     return "corruption";
 }

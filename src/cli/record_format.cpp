@@ -53,33 +53,23 @@ std::optional<RecordFormat> RecordFormat::compile(std::string_view text, std::st
 void RecordFormat::append(const Message& message, std::string& out) const {
     for (const auto& part : parts_) {
         switch (part.field) {
-            case 0:
-                out += part.literal;
-                break;
-            case 't':
-                out += message.topic();
-                break;
+            case 0: out += part.literal; break;
+            case 't': out += message.topic(); break;
             case 'p':
                 fmt::format_to(std::back_inserter(out), "{}", message.partition().value());
                 break;
             case 'o':
                 fmt::format_to(std::back_inserter(out), "{}", message.offset().value());
                 break;
-            case 'k':
-                out += message.key().value_or("");
-                break;
-            case 's':
-                out += message.value().value_or("");
-                break;
+            case 'k': out += message.key().value_or(""); break;
+            case 's': out += message.value().value_or(""); break;
             case 'S': {
                 const auto value = message.value();
                 fmt::format_to(std::back_inserter(out), "{}",
                                value ? static_cast<std::int64_t>(value->size()) : -1);
                 break;
             }
-            case 'T':
-                fmt::format_to(std::back_inserter(out), "{}", message.timestamp());
-                break;
+            case 'T': fmt::format_to(std::back_inserter(out), "{}", message.timestamp()); break;
             case 'h': {
                 bool first = true;
                 for (const auto& header : message.headers()) {
@@ -91,8 +81,7 @@ void RecordFormat::append(const Message& message, std::string& out) const {
                 }
                 break;
             }
-            default:
-                break;
+            default: break;
         }
     }
 }

@@ -17,12 +17,9 @@ std::optional<UsageError> one_name(const Args& args, std::string_view what) {
 
 std::string_view source_name(ConfigSource source) {
     switch (source) {
-        case ConfigSource::store:
-            return "store";
-        case ConfigSource::topic:
-            return "topic";
-        case ConfigSource::default_value:
-            break;
+        case ConfigSource::store: return "store";
+        case ConfigSource::topic: return "topic";
+        case ConfigSource::default_value: break;
     }
     return "default";
 }

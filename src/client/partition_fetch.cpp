@@ -105,11 +105,8 @@ std::optional<Message> PartitionFetch::reset(AssignedPartition& p, std::string_v
         case OffsetReset::earliest:
             p.position = p.state->log->log_start_offset();
             return std::nullopt;
-        case OffsetReset::latest:
-            p.position = end_offset(*p.state);
-            return std::nullopt;
-        case OffsetReset::none:
-            break;
+        case OffsetReset::latest: p.position = end_offset(*p.state); return std::nullopt;
+        case OffsetReset::none: break;
     }
     p.errored = true;
     return Message::from_error(

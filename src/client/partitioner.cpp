@@ -41,15 +41,9 @@ std::int32_t murmur2(std::span<const std::byte> data) noexcept {
 
     const std::size_t tail = length & ~std::size_t{3};
     switch (length % 4) {
-        case 3:
-            h ^= byte_at(data, tail + 2) << 16;
-            [[fallthrough]];
-        case 2:
-            h ^= byte_at(data, tail + 1) << 8;
-            [[fallthrough]];
-        case 1:
-            h ^= byte_at(data, tail);
-            h *= m;
+        case 3: h ^= byte_at(data, tail + 2) << 16; [[fallthrough]];
+        case 2: h ^= byte_at(data, tail + 1) << 8; [[fallthrough]];
+        case 1: h ^= byte_at(data, tail); h *= m;
     }
 
     h ^= h >> 13;

@@ -161,12 +161,9 @@ TopicRouter::TopicLimits TopicRouter::limits_of(const detail::TopicState& state)
 
 log::Compression TopicRouter::compression_for(const store::TopicConfig& topic) const {
     switch (topic.compression_type) {
-        case store::CompressionType::zstd:
-            return log::Compression::zstd;
-        case store::CompressionType::uncompressed:
-            return log::Compression::none;
-        case store::CompressionType::producer:
-            break;
+        case store::CompressionType::zstd: return log::Compression::zstd;
+        case store::CompressionType::uncompressed: return log::Compression::none;
+        case store::CompressionType::producer: break;
     }
     return config_.compression;
 }

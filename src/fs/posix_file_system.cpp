@@ -31,10 +31,8 @@ Status errno_status(std::string_view operation, const std::string& path, int err
     std::string message =
         std::string(operation) + " " + path + ": " + std::system_category().message(error);
     switch (error) {
-        case ENOENT:
-            return Status::not_found(std::move(message));
-        case EEXIST:
-            return Status::already_exists(std::move(message));
+        case ENOENT: return Status::not_found(std::move(message));
+        case EEXIST: return Status::already_exists(std::move(message));
         case ELOOP:
             return Status::corruption(
                 message +
@@ -42,10 +40,8 @@ Status errno_status(std::string_view operation, const std::string& path, int err
                 "which could point outside it; replace the link with the "
                 "file or directory it points to)");
         case ENOSPC:
-        case EDQUOT:
-            return Status::no_space(std::move(message));
-        default:
-            return Status::io_error(std::move(message));
+        case EDQUOT: return Status::no_space(std::move(message));
+        default: return Status::io_error(std::move(message));
     }
 }
 
@@ -192,14 +188,10 @@ class PosixFileLock final : public FileLock {
 
 int open_flags(OpenMode mode) {
     switch (mode) {
-        case OpenMode::read_only:
-            return O_RDONLY;
-        case OpenMode::read_write:
-            return O_RDWR;
-        case OpenMode::create_or_open:
-            return O_RDWR | O_CREAT;
-        case OpenMode::create_exclusive:
-            return O_RDWR | O_CREAT | O_EXCL;
+        case OpenMode::read_only: return O_RDONLY;
+        case OpenMode::read_write: return O_RDWR;
+        case OpenMode::create_or_open: return O_RDWR | O_CREAT;
+        case OpenMode::create_exclusive: return O_RDWR | O_CREAT | O_EXCL;
     }
     return O_RDONLY;
 }

@@ -153,12 +153,9 @@ Assignment assign_sticky(const std::vector<AssignorMember>& members,
 
 std::string_view strategy_name(Strategy strategy) noexcept {
     switch (strategy) {
-        case Strategy::range:
-            return "range";
-        case Strategy::roundrobin:
-            return "roundrobin";
-        case Strategy::cooperative_sticky:
-            return "cooperative-sticky";
+        case Strategy::range: return "range";
+        case Strategy::roundrobin: return "roundrobin";
+        case Strategy::cooperative_sticky: return "cooperative-sticky";
     }
     return "unknown";
 }
@@ -191,12 +188,9 @@ Result<std::vector<Strategy>> parse_strategies(std::string_view text) {
 Assignment assign(Strategy strategy, const std::vector<AssignorMember>& members,
                   const PartitionCounts& counts) {
     switch (strategy) {
-        case Strategy::range:
-            return assign_range(members, counts);
-        case Strategy::roundrobin:
-            return assign_roundrobin(members, counts);
-        case Strategy::cooperative_sticky:
-            return assign_sticky(members, counts);
+        case Strategy::range: return assign_range(members, counts);
+        case Strategy::roundrobin: return assign_roundrobin(members, counts);
+        case Strategy::cooperative_sticky: return assign_sticky(members, counts);
     }
     return empty_assignment(members);
 }

@@ -13,28 +13,20 @@ namespace {
 
 std::string file_name(CheckpointKind kind) {
     switch (kind) {
-        case CheckpointKind::recovery_point:
-            return std::string(format::kRecoveryPointFile);
-        case CheckpointKind::clean_shutdown:
-            return std::string(format::kCleanShutdownFile);
-        case CheckpointKind::log_start_offset:
-            return std::string(format::kLogStartOffsetFile);
-        case CheckpointKind::swap_manifest:
-            return std::string(format::kSwapManifestFile);
+        case CheckpointKind::recovery_point: return std::string(format::kRecoveryPointFile);
+        case CheckpointKind::clean_shutdown: return std::string(format::kCleanShutdownFile);
+        case CheckpointKind::log_start_offset: return std::string(format::kLogStartOffsetFile);
+        case CheckpointKind::swap_manifest: return std::string(format::kSwapManifestFile);
     }
     return {};
 }
 
 std::uint32_t magic_of(CheckpointKind kind) {
     switch (kind) {
-        case CheckpointKind::recovery_point:
-            return format::kRecoveryPointMagic;
-        case CheckpointKind::clean_shutdown:
-            return format::kCleanShutdownMagic;
-        case CheckpointKind::log_start_offset:
-            return format::kLogStartOffsetMagic;
-        case CheckpointKind::swap_manifest:
-            return format::kSwapManifestMagic;
+        case CheckpointKind::recovery_point: return format::kRecoveryPointMagic;
+        case CheckpointKind::clean_shutdown: return format::kCleanShutdownMagic;
+        case CheckpointKind::log_start_offset: return format::kLogStartOffsetMagic;
+        case CheckpointKind::swap_manifest: return format::kSwapManifestMagic;
     }
     return 0;
 }

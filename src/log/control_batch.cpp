@@ -67,14 +67,9 @@ Result<ControlMarker> parse_control_batch(const DecodedBatch& batch) {
     if (get_be16(*r.key, 0) != format::kControlRecordVersion) return bad("has an unknown version");
     ControlMarker marker;
     switch (get_be16(*r.key, 2)) {
-        case format::kControlAbort:
-            marker.type = ControlType::abort;
-            break;
-        case format::kControlCommit:
-            marker.type = ControlType::commit;
-            break;
-        default:
-            return bad("has an unknown marker type");
+        case format::kControlAbort: marker.type = ControlType::abort; break;
+        case format::kControlCommit: marker.type = ControlType::commit; break;
+        default: return bad("has an unknown marker type");
     }
     if (r.value && r.value->size() >= format::kControlValueSize) {
         marker.coordinator_epoch = static_cast<std::int32_t>(

@@ -18,12 +18,9 @@ namespace {
 
 std::string codec_name(std::uint16_t attributes) {
     switch (attributes & log::format::kCompressionMask) {
-        case log::format::kCodecNone:
-            return "none";
-        case log::format::kCodecZstd:
-            return "zstd";
-        default:
-            return fmt::format("unknown({})", attributes & log::format::kCompressionMask);
+        case log::format::kCodecNone: return "none";
+        case log::format::kCodecZstd: return "zstd";
+        default: return fmt::format("unknown({})", attributes & log::format::kCompressionMask);
     }
 }
 

@@ -445,8 +445,7 @@ Result<BatchHeader> decode_views(std::span<const std::byte> batch,
     }
     std::span<const std::byte> section = batch.subspan(format::kRecordsPos);
     switch (codec_of(header.attributes)) {
-        case format::kCodecNone:
-            break;
+        case format::kCodecNone: break;
         case format::kCodecZstd: {
             auto r = zstd_decompress(section, kMaxUncompressedRecordsBytes);
             if (!r) {

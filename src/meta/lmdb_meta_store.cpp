@@ -55,24 +55,18 @@ Status lmdb_status(int rc, std::string_view op, const std::string& path) {
     std::string message = fmt::format("{} in metadata store {}: {}", op, path, mdb_strerror(rc));
     switch (rc) {
         case ENOSPC:
-        case MDB_MAP_FULL:
-            return Status::no_space(std::move(message));
+        case MDB_MAP_FULL: return Status::no_space(std::move(message));
         case EAGAIN:
         case EBUSY:
-        case MDB_READERS_FULL:
-            return Status::busy(std::move(message));
+        case MDB_READERS_FULL: return Status::busy(std::move(message));
         case MDB_CORRUPTED:
         case MDB_INVALID:
         case MDB_VERSION_MISMATCH:
-        case MDB_PAGE_NOTFOUND:
-            return Status::corruption(std::move(message));
-        case ENOENT:
-            return Status::not_found(std::move(message));
+        case MDB_PAGE_NOTFOUND: return Status::corruption(std::move(message));
+        case ENOENT: return Status::not_found(std::move(message));
         case MDB_BAD_VALSIZE:
-        case MDB_TXN_FULL:
-            return Status::invalid_argument(std::move(message));
-        default:
-            return Status::io_error(std::move(message));  // EACCES, EROFS, EIO, ...
+        case MDB_TXN_FULL: return Status::invalid_argument(std::move(message));
+        default: return Status::io_error(std::move(message));  // EACCES, EROFS, EIO, ...
     }
 }
 

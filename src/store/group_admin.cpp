@@ -14,12 +14,9 @@ namespace {
 
 GroupState to_public(group::GroupState state) {
     switch (state) {
-        case group::GroupState::empty:
-            return GroupState::empty;
-        case group::GroupState::preparing_rebalance:
-            return GroupState::preparing_rebalance;
-        case group::GroupState::stable:
-            return GroupState::stable;
+        case group::GroupState::empty: return GroupState::empty;
+        case group::GroupState::preparing_rebalance: return GroupState::preparing_rebalance;
+        case group::GroupState::stable: return GroupState::stable;
     }
     return GroupState::empty;
 }
@@ -121,12 +118,8 @@ Result<std::vector<TopicPartitionOffset>> GroupAdmin::reset_offsets(std::string_
         const Offset end = partition->log->log_end_offset();
         Offset target = start;
         switch (to.kind) {
-            case OffsetResetSpec::Kind::earliest:
-                target = start;
-                break;
-            case OffsetResetSpec::Kind::latest:
-                target = end;
-                break;
+            case OffsetResetSpec::Kind::earliest: target = start; break;
+            case OffsetResetSpec::Kind::latest: target = end; break;
             case OffsetResetSpec::Kind::offset:
                 target = std::clamp(Offset(to.value), start, end);
                 break;

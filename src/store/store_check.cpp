@@ -18,12 +18,9 @@ namespace {
 
 CheckIssueKind to_public(log::PartitionIssueKind kind) {
     switch (kind) {
-        case log::PartitionIssueKind::torn_tail:
-            return CheckIssueKind::torn_tail;
-        case log::PartitionIssueKind::bad_index:
-            return CheckIssueKind::bad_index;
-        case log::PartitionIssueKind::corruption:
-            break;
+        case log::PartitionIssueKind::torn_tail: return CheckIssueKind::torn_tail;
+        case log::PartitionIssueKind::bad_index: return CheckIssueKind::bad_index;
+        case log::PartitionIssueKind::corruption: break;
     }
     return CheckIssueKind::corruption;
 }

@@ -136,17 +136,12 @@ constexpr std::array<Choice<log::TimestampType>, 2> kTimestampChoices{{
 
 std::string_view type_name(Kind kind) {
     switch (kind) {
-        case Kind::int32:
-            return "int";
-        case Kind::int64:
-            return "long";
-        case Kind::ratio:
-            return "double";
-        case Kind::cleanup_policy:
-            return "list";
+        case Kind::int32: return "int";
+        case Kind::int64: return "long";
+        case Kind::ratio: return "double";
+        case Kind::cleanup_policy: return "list";
         case Kind::compression_type:
-        case Kind::timestamp_type:
-            return "string";
+        case Kind::timestamp_type: return "string";
     }
     return "string";
 }
@@ -163,14 +158,10 @@ std::string accepted(const KeySpec& spec) {
             if (!spec.note.empty()) range += fmt::format(" {}", spec.note);
             return range;
         }
-        case Kind::ratio:
-            return "a number between 0 and 1";
-        case Kind::cleanup_policy:
-            return "'delete', 'compact' or 'compact,delete'";
-        case Kind::compression_type:
-            return "'producer', 'uncompressed' or 'zstd'";
-        case Kind::timestamp_type:
-            return "'CreateTime' or 'LogAppendTime'";
+        case Kind::ratio: return "a number between 0 and 1";
+        case Kind::cleanup_policy: return "'delete', 'compact' or 'compact,delete'";
+        case Kind::compression_type: return "'producer', 'uncompressed' or 'zstd'";
+        case Kind::timestamp_type: return "'CreateTime' or 'LogAppendTime'";
     }
     return {};
 }
@@ -301,20 +292,14 @@ std::string format_double(double x) {
 // The canonical string form of `spec`'s value in `config`.
 std::string format_value(const KeySpec& spec, const TopicConfig& config) {
     switch (spec.kind) {
-        case Kind::int32:
-            return std::to_string(config.*spec.int32_field);
-        case Kind::int64:
-            return std::to_string(config.*spec.int64_field);
-        case Kind::ratio:
-            return format_double(config.min_cleanable_dirty_ratio);
+        case Kind::int32: return std::to_string(config.*spec.int32_field);
+        case Kind::int64: return std::to_string(config.*spec.int64_field);
+        case Kind::ratio: return format_double(config.min_cleanable_dirty_ratio);
         case Kind::cleanup_policy:
             switch (config.cleanup_policy) {
-                case CleanupPolicy::delete_segments:
-                    return "delete";
-                case CleanupPolicy::compact:
-                    return "compact";
-                case CleanupPolicy::compact_and_delete:
-                    return "compact,delete";
+                case CleanupPolicy::delete_segments: return "delete";
+                case CleanupPolicy::compact: return "compact";
+                case CleanupPolicy::compact_and_delete: return "compact,delete";
             }
             return {};
         case Kind::compression_type:

@@ -113,11 +113,9 @@ Status Coordinator::start_if_empty(Entry& e, std::string_view transactional_id) 
             e.record.state = TxnState::ongoing;
             e.record.start_ms = store_.now_ms();
             return Status::ok();
-        case TxnState::ongoing:
-            return Status::ok();
+        case TxnState::ongoing: return Status::ok();
         case TxnState::prepare_commit:
-        case TxnState::prepare_abort:
-            break;
+        case TxnState::prepare_abort: break;
     }
     return Status::invalid_txn_state(fmt::format(
         "transactional.id '{}': the transaction is being completed ({}); finish it with "
@@ -161,8 +159,7 @@ Status Coordinator::end_transaction(std::string_view transactional_id, ProducerI
             if (commit) BROOK_RETURN_IF_ERROR(sync_partitions(e->record));
             return decide_and_complete(*e, transactional_id, wanted);
         case TxnState::prepare_commit:
-        case TxnState::prepare_abort:
-            break;
+        case TxnState::prepare_abort: break;
     }
     if (e->record.state != wanted) {
         return Status::invalid_txn_state(fmt::format(

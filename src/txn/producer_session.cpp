@@ -70,14 +70,11 @@ Status ProducerSession::check_transactional(std::string_view op) const {
 
 Status ProducerSession::require_in_transaction_locked(std::string_view op) const {
     switch (state_) {
-        case State::in_transaction:
-            return Status::ok();
-        case State::fatal:
-            return fatal_;
+        case State::in_transaction: return Status::ok();
+        case State::fatal: return fatal_;
         case State::uninitialized:
             return Status::invalid_txn_state(fmt::format("{}: call init_transactions() first", op));
-        case State::ready:
-            break;
+        case State::ready: break;
     }
     return Status::invalid_txn_state(
         fmt::format("{}: no transaction is in progress; call begin_transaction() first", op));
@@ -131,8 +128,7 @@ Status ProducerSession::begin_transaction() {
         case State::in_transaction:
             return Status::invalid_txn_state(
                 "begin_transaction: a transaction is already in progress; commit or abort it");
-        case State::fatal:
-            break;
+        case State::fatal: break;
     }
     return fatal_;
 }

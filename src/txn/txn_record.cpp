@@ -84,14 +84,10 @@ constexpr std::size_t kMinOffsetEntry = 2 + 4 + 8;
 
 std::string_view state_name(TxnState state) noexcept {
     switch (state) {
-        case TxnState::empty:
-            return "empty";
-        case TxnState::ongoing:
-            return "ongoing";
-        case TxnState::prepare_commit:
-            return "prepare_commit";
-        case TxnState::prepare_abort:
-            return "prepare_abort";
+        case TxnState::empty: return "empty";
+        case TxnState::ongoing: return "ongoing";
+        case TxnState::prepare_commit: return "prepare_commit";
+        case TxnState::prepare_abort: return "prepare_abort";
     }
     return "unknown";
 }

@@ -29,12 +29,9 @@ enum class Damage { flip_bit, truncate, zero_tail };
 
 const char* damage_name(Damage d) {
     switch (d) {
-        case Damage::flip_bit:
-            return "flip_bit";
-        case Damage::truncate:
-            return "truncate";
-        case Damage::zero_tail:
-            return "zero_tail";
+        case Damage::flip_bit: return "flip_bit";
+        case Damage::truncate: return "truncate";
+        case Damage::zero_tail: return "zero_tail";
     }
     return "?";
 }

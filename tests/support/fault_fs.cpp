@@ -65,14 +65,10 @@ std::string op_names(unsigned kinds) {
 
 const char* tear_name(Tear tear) {
     switch (tear) {
-        case Tear::drop:
-            return "drop";
-        case Tear::prefix:
-            return "prefix";
-        case Tear::garbage:
-            return "garbage";
-        case Tear::zeros:
-            return "zeros";
+        case Tear::drop: return "drop";
+        case Tear::prefix: return "prefix";
+        case Tear::garbage: return "garbage";
+        case Tear::zeros: return "zeros";
     }
     return "?";
 }
