@@ -34,9 +34,10 @@ void FetchedBytes::recycle() const noexcept {
 
 void FetchPool::give_back(FetchedBytes* bytes) noexcept {
     std::unique_ptr<FetchedBytes> owned(bytes);
-    // A segment mapping is not kept: it would keep a segment that retention removed on disk.
-    owned->raw.mapping.reset();
-    owned->raw.mapped = {};
+    // Bytes viewed in place are not kept: a mapping would keep a segment that retention
+    // removed on disk, and a tail block memory the segment has let go of.
+    owned->raw.owner.reset();
+    owned->raw.in_place = {};
     if (owned->raw.bytes.capacity() > max_kept_bytes_) return;
     owned->raw.headers.clear();
     owned->raw.hidden.clear();

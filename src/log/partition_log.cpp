@@ -413,8 +413,9 @@ Result<RawBatches> PartitionLog::read_raw(Offset from, std::size_t max_bytes,
 Status PartitionLog::read_raw_into(Offset from, std::size_t max_bytes, Isolation isolation,
                                    RawBatches& raw) const {
     raw.bytes.clear();
-    raw.mapping.reset();
-    raw.mapped = {};
+    raw.owner.reset();
+    raw.in_place = {};
+    raw.source = ReadSource::file;
     raw.headers.clear();
     raw.hidden.clear();
     // Loaded before the log end: a compaction that runs after this may remove records below

@@ -18,7 +18,6 @@
 #include <utility>
 #include <vector>
 
-#include "fs/file_system.hpp"
 #include "log/record_batch.hpp"
 
 namespace brook::log {
@@ -45,14 +44,23 @@ struct UninitializedAllocator : std::allocator<T> {
 };
 using ReadBuffer = std::vector<std::byte, UninitializedAllocator<std::byte>>;
 
+// Where a read found its batches.
+enum class ReadSource {
+    file,         // copied out of the segment file, into RawBatches::bytes
+    mapping,      // viewed in a read-only mapping of the segment file
+    tail_buffer,  // viewed in the segment's copies of its newest batches (TailBuffer)
+};
+
 struct RawBatches {
     std::string file;            // the segment's .log path, for error messages
     std::uint64_t position = 0;  // where batches() starts in that file
     ReadBuffer bytes;            // whole batches, back to back, when copied out of the file
-    // When the batches were read in place instead: the mapping of the segment file, which
-    // keeps them valid as long as it is held, and the batches in it.
-    std::shared_ptr<const fs::ReadMapping> mapping;
-    std::span<const std::byte> mapped;
+    // When the batches were viewed in place instead (in a read-only mapping of the segment
+    // file, or in the segment's copies of its newest batches): what keeps them valid as long
+    // as it is held, and the batches.
+    std::shared_ptr<const void> owner;
+    std::span<const std::byte> in_place;
+    ReadSource source = ReadSource::file;
     std::vector<BatchHeader> headers;
     // Per batch: true when a reader must skip its records (a control batch, or with
     // read_committed a batch of an aborted transaction) and only move past it. Set by
@@ -61,7 +69,7 @@ struct RawBatches {
 
     // The batches, back to back, wherever they are.
     std::span<const std::byte> batches() const noexcept {
-        return mapping ? mapped : std::span<const std::byte>(bytes);
+        return owner ? in_place : std::span<const std::byte>(bytes);
     }
 };
 

@@ -231,6 +231,7 @@ Status Segment::append(std::span<const std::byte> batch, const BatchHeader& head
         return written;
     }
     index_batch(position, header, config);
+    tail_.append(position, header.base_offset, batch);
     size_.store(position + batch.size(), std::memory_order_release);
     return Status::ok();
 }
@@ -250,6 +251,7 @@ Status Segment::seal() {
                                                   ? static_cast<std::uint32_t>(log_bytes)
                                                   : 0));
     BROOK_RETURN_IF_ERROR(time_index_->seal());
+    tail_.release();
     sealed_ = true;
     return Status::ok();
 }
@@ -311,15 +313,15 @@ Status Segment::corruption_at(std::uint64_t position, const Status& cause) const
 }
 
 Result<BatchHeader> Segment::read_header(std::uint64_t position, std::uint64_t limit,
-                                         const fs::ReadMapping* mapping) const {
+                                         const InPlaceBytes* in_place) const {
     std::array<std::byte, format::kBatchHeaderSize> buf;
     if (limit - position < buf.size()) {
         return corruption_at(
             position, Status::corruption(fmt::format(
                           "only {} bytes remain, less than a batch header", limit - position)));
     }
-    if (mapping != nullptr) {
-        return check_header(std::span(mapping->data() + position, buf.size()), position, limit);
+    if (in_place != nullptr && in_place->holds(position, position + buf.size())) {
+        return check_header(in_place->view(position, position + buf.size()), position, limit);
     }
     BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(position, buf));
     if (got != buf.size()) {
@@ -346,9 +348,12 @@ Result<BatchHeader> Segment::check_header(std::span<const std::byte> bytes, std:
 }
 
 Result<std::optional<std::uint64_t>> Segment::locate(Offset target, std::uint64_t limit,
-                                                     const fs::ReadMapping* mapping) const {
+                                                     const InPlaceBytes* in_place) const {
     std::uint64_t position = offset_index_->lookup(target).position;
     if (position >= limit) position = 0;
+    if (in_place != nullptr && in_place->first_offset <= target && in_place->start > position) {
+        position = in_place->start;
+    }
     // Batch positions grow with offsets, so the newest batch at or below the target is as
     // good a start as an index entry, and at the tail a much closer one.
     if (const std::uint64_t last = last_batch_.load(std::memory_order_acquire); last != kNoBatch) {
@@ -359,7 +364,7 @@ Result<std::optional<std::uint64_t>> Segment::locate(Offset target, std::uint64_
         }
     }
     while (position < limit) {
-        BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit, mapping));
+        BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit, in_place));
         if (header.last_offset() >= target) return std::optional<std::uint64_t>(position);
         position += header.total_size();
     }
@@ -372,22 +377,21 @@ Result<std::optional<Offset>> Segment::offset_for_timestamp(std::int64_t target)
     if (!max_ts || *max_ts < target) return std::optional<Offset>();
     const auto before = time_index_->last_before(target);
     // Headers and batches from the kept mapping if it holds every published byte, else read.
-    std::shared_ptr<const fs::ReadMapping> mapping = kept_mapping();
-    if (mapping && mapping->size() < limit) mapping.reset();
+    const InPlaceBytes mapped = kept_mapping(limit);
+    const InPlaceBytes* in_place = mapped ? &mapped : nullptr;
     BROOK_ASSIGN_OR_RETURN(const auto start,
-                           locate(before ? before->offset : base_, limit, mapping.get()));
+                           locate(before ? before->offset : base_, limit, in_place));
     std::uint64_t position = start.value_or(limit);
     // Views, not copies: only the matching record's offset is wanted from the batch.
     std::vector<std::byte> buffer, decompressed;
     std::vector<RecordView> records;
     std::vector<HeaderView> headers;
     while (position < limit) {
-        BROOK_ASSIGN_OR_RETURN(const BatchHeader header,
-                               read_header(position, limit, mapping.get()));
+        BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit, in_place));
         if (header.max_timestamp >= target) {
             std::span<const std::byte> batch;
-            if (mapping) {
-                batch = std::span(mapping->data() + position, header.total_size());
+            if (in_place) {
+                batch = mapped.view(position, position + header.total_size());
             } else {
                 buffer.resize(header.total_size());
                 BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(position, buffer));

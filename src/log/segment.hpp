@@ -30,6 +30,7 @@
 #include "log/offset_index.hpp"
 #include "log/raw_batches.hpp"
 #include "log/record_batch.hpp"
+#include "log/tail_buffer.hpp"
 #include "log/time_index.hpp"
 
 namespace brook::log {
@@ -97,10 +98,11 @@ class Segment {
     // @return corruption (naming file and position) if a batch fails its checks; io_error.
     Result<std::vector<DecodedBatch>> read(Offset from, std::size_t max_bytes, Offset end) const;
 
-    // How read_raw_into() gets the bytes of the batches.
+    // How read_raw_into() gets the bytes of the batches that are not in the tail buffer (those
+    // are always viewed there, in raw.in_place).
     enum class ReadMode {
         copy,  // into raw.bytes, with read_at()
-        // Viewed in place in a read-only mapping of the file (raw.mapping), kept with the
+        // Viewed in place in a read-only mapping of the file (raw.in_place), kept with the
         // segment and made again when a read passes its end; copied as above where the file
         // system cannot map the file. map_sealed promises that the segment takes no more
         // appends (it is not the active one). With map_active the mapping reaches
@@ -112,8 +114,10 @@ class Segment {
     static constexpr std::uint64_t kActiveMapAhead = 16 << 20;
 
     // As read(), but returns the batches undecoded (their checksums not yet verified), read
-    // with one system call unless the first batch is larger than `max_bytes`. Records below
-    // `from` are still in the first batch.
+    // with one system call unless the first batch is larger than `max_bytes` (none when they
+    // are in the tail buffer or mapped). Records below `from` are still in the first batch.
+    // A read that reaches the segment's end asks the appender to keep copies of the batches it
+    // appends next (TailBuffer).
     // @return corruption (naming file and position) if a header fails its checks; io_error.
     Result<RawBatches> read_raw(Offset from, std::size_t max_bytes, Offset end) const;
     // As read_raw(), into `raw`, reusing its buffers' memory.
@@ -165,17 +169,17 @@ class Segment {
     // Restores the appender's bookkeeping of an existing segment without scanning it.
     Status load_appender_state();
     // The header of the batch at `position`, checked against `limit` (the readable size):
-    // from `mapping` if there is one, else read from the file.
-    // REQUIRES: `mapping`, if not null, holds the first `limit` bytes.
+    // from `in_place` if it holds the header, else read from the file.
     Result<BatchHeader> read_header(std::uint64_t position, std::uint64_t limit,
-                                    const fs::ReadMapping* mapping = nullptr) const;
+                                    const InPlaceBytes* in_place = nullptr) const;
     // The same checks on header bytes already read: `bytes` starts at `position`.
     Result<BatchHeader> check_header(std::span<const std::byte> bytes, std::uint64_t position,
                                      std::uint64_t limit) const;
     // The position of the first batch whose last offset is >= target, or nullopt at the end;
-    // headers are read as read_header() reads them.
+    // headers are read as read_header() reads them, and the search starts in `in_place` when
+    // the target is at or past its first offset.
     Result<std::optional<std::uint64_t>> locate(Offset target, std::uint64_t limit,
-                                                const fs::ReadMapping* mapping) const;
+                                                const InPlaceBytes* in_place) const;
     Status corruption_at(std::uint64_t position, const Status& cause) const;
     // A read-only mapping of at least the first `limit` (published) bytes of the log (see
     // ReadMode): the one kept, or a new one, with map_active reaching kActiveMapAhead bytes
@@ -183,8 +187,11 @@ class Segment {
     // whose file another process writes). Only bytes below size() may be read through it.
     // REQUIRES: limit <= size().
     std::shared_ptr<const fs::ReadMapping> read_mapping(std::uint64_t limit, ReadMode mode) const;
-    // The mapping kept, if any.
-    std::shared_ptr<const fs::ReadMapping> kept_mapping() const;
+    // The first `limit` bytes of the log in the mapping kept, if it holds them; else empty.
+    InPlaceBytes kept_mapping(std::uint64_t limit) const;
+    // The first `limit` bytes of the log in `mapping`, if it holds them; else empty.
+    InPlaceBytes in_place_of(std::shared_ptr<const fs::ReadMapping> mapping,
+                             std::uint64_t limit) const;
 
     fs::FileSystem& fs_;
     const std::string dir_;
@@ -207,6 +214,8 @@ class Segment {
     // The file system could not map the log, while it grew / once it was sealed.
     mutable bool active_mapping_refused_ = false;
     mutable bool sealed_mapping_refused_ = false;
+    // Copies of the newest batches, for readers at the tail.
+    TailBuffer tail_;
 
     // Appender-only bookkeeping.
     Offset next_offset_;

@@ -1,5 +1,6 @@
-// Segment's batch reads: copied out of the file with one read_at(), or viewed in place in a
-// read-only mapping of it (fs::ReadMapping).
+// Segment's batch reads: viewed in the tail buffer's copies of the newest batches, copied out
+// of the file with one read_at(), or viewed in place in a read-only mapping of it
+// (fs::ReadMapping).
 //
 // The mapping covers the segment's published bytes when it is made, and for the active
 // segment kActiveMapAhead bytes beyond its end, where the next appends land; a shared mapping
@@ -38,9 +39,22 @@ std::shared_ptr<const fs::ReadMapping> Segment::read_mapping(std::uint64_t limit
     return mapping_;
 }
 
-std::shared_ptr<const fs::ReadMapping> Segment::kept_mapping() const {
-    std::lock_guard lock(mapping_mu_);
-    return mapping_;
+InPlaceBytes Segment::kept_mapping(std::uint64_t limit) const {
+    std::shared_ptr<const fs::ReadMapping> mapping;
+    {
+        std::lock_guard lock(mapping_mu_);
+        mapping = mapping_;
+    }
+    return in_place_of(std::move(mapping), limit);
+}
+
+InPlaceBytes Segment::in_place_of(std::shared_ptr<const fs::ReadMapping> mapping,
+                                  std::uint64_t limit) const {
+    if (!mapping || mapping->size() < limit) return {};
+    InPlaceBytes bytes{
+        .owner = nullptr, .data = mapping->data(), .start = 0, .end = limit, .first_offset = base_};
+    bytes.owner = std::move(mapping);
+    return bytes;
 }
 
 Result<RawBatches> Segment::read_raw(Offset from, std::size_t max_bytes, Offset end) const {
@@ -55,24 +69,32 @@ Status Segment::read_raw_into(Offset from, std::size_t max_bytes, Offset end, Ra
     raw.file = log_->path();
     raw.position = 0;
     raw.bytes.clear();
-    raw.mapping.reset();
-    raw.mapped = {};
+    raw.owner.reset();
+    raw.in_place = {};
+    raw.source = ReadSource::file;
     raw.headers.clear();
     raw.hidden.clear();
-    // The mapping first, holding every published byte: the batch is then found in it too.
-    std::shared_ptr<const fs::ReadMapping> mapping;
-    if (mode != ReadMode::copy) mapping = read_mapping(limit, mode);
-    BROOK_ASSIGN_OR_RETURN(const auto start, locate(from, limit, mapping.get()));
-    if (!start) return Status::ok();
+    // The bytes in memory first, the tail buffer's or else the mapping's: the batch is then
+    // found in them too.
+    InPlaceBytes in_place = tail_.find(from, limit);
+    const bool from_tail = static_cast<bool>(in_place);
+    if (!in_place && mode != ReadMode::copy) {
+        in_place = in_place_of(read_mapping(limit, mode), limit);
+    }
+    BROOK_ASSIGN_OR_RETURN(const auto start, locate(from, limit, in_place ? &in_place : nullptr));
+    if (!start) {
+        if (!from_tail) tail_.want();
+        return Status::ok();
+    }
     raw.position = *start;
     const std::uint64_t first = *start;
     std::size_t want = static_cast<std::size_t>(
         std::min<std::uint64_t>(limit - first, std::max(max_bytes, format::kBatchHeaderSize)));
-    // The bytes from `first` on: the mapping's (up to the published end), or a copy grown as
+    // The bytes from `first` on: those in memory (up to the published end), or a copy grown as
     // batches need.
     std::span<const std::byte> bytes;
-    if (mapping) {
-        bytes = std::span(mapping->data() + first, static_cast<std::size_t>(limit - first));
+    if (in_place) {
+        bytes = in_place.view(first, limit);
     } else {
         raw.bytes.resize(want);
         BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(first, raw.bytes));
@@ -99,9 +121,9 @@ Status Segment::read_raw_into(Offset from, std::size_t max_bytes, Offset end, Ra
         if (header.base_offset >= end) break;
         if (pos + header.total_size() > want) {
             if (!raw.headers.empty()) break;
-            // The first batch alone is larger than max_bytes: read the rest of it (a mapping
-            // holds it already, as check_header() kept it within `limit`).
-            if (!mapping) {
+            // The first batch alone is larger than max_bytes: read the rest of it (bytes in
+            // memory hold it already, as check_header() kept it within `limit`).
+            if (!in_place) {
                 raw.bytes.resize(header.total_size());
                 BROOK_ASSIGN_OR_RETURN(
                     const std::size_t rest,
@@ -117,12 +139,14 @@ Status Segment::read_raw_into(Offset from, std::size_t max_bytes, Offset end, Ra
         raw.headers.push_back(header);
         pos += header.total_size();
     }
-    if (mapping) {
-        raw.mapped = bytes.first(pos);
-        raw.mapping = std::move(mapping);
+    if (in_place) {
+        raw.in_place = bytes.first(pos);
+        raw.owner = std::move(in_place.owner);
+        raw.source = from_tail ? ReadSource::tail_buffer : ReadSource::mapping;
     } else {
         raw.bytes.resize(pos);
     }
+    if (!from_tail && first + pos == limit) tail_.want();
     return Status::ok();
 }
 

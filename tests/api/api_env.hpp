@@ -49,13 +49,14 @@ struct DiskStore {
     }
 };
 
-// A store on disk that reads its segments with pread (Options::mmap_segment_reads off).
-struct DiskStoreCopiedReads {
+// A store on disk that reads its segments through read-only mappings
+// (Options::mmap_segment_reads on).
+struct DiskStoreMappedReads {
     static constexpr bool on_disk = true;
     DiskStore disk;
 
     std::unique_ptr<brook::Store> open(brook::Options options = {}) {
-        options.mmap_segment_reads = false;
+        options.mmap_segment_reads = true;
         return disk.open(std::move(options));
     }
 };

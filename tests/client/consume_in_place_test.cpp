@@ -6,7 +6,7 @@
 // producer appends must see every record as produced; and records of every shape (headers,
 // three-byte value lengths, zstd batches), in reads of any size, come back as produced, whether
 // the common-shape decoder or the general one decoded their batch. The same holds on disk with
-// Options::mmap_segment_reads off, where every segment is read with pread.
+// Options::mmap_segment_reads on, where segments are read through read-only mappings.
 #include <doctest/doctest.h>
 
 #include <brook/brook.hpp>
@@ -74,7 +74,7 @@ std::unique_ptr<Consumer> consumer_from_start(const Store& store, const std::str
 }  // namespace
 
 TEST_CASE_TEMPLATE("messages read in place keep their bytes after their segments are gone", Fixture,
-                   brook_test::DiskStore, brook_test::DiskStoreCopiedReads,
+                   brook_test::DiskStore, brook_test::DiskStoreMappedReads,
                    brook_test::MemoryStore) {
     Fixture fixture;
     // Compaction runs only where the test says, not on the background thread.
@@ -134,7 +134,7 @@ TEST_CASE_TEMPLATE("messages read in place keep their bytes after their segments
 }
 
 TEST_CASE_TEMPLATE("a consumer reading while a producer appends sees every record once", Fixture,
-                   brook_test::DiskStore, brook_test::DiskStoreCopiedReads,
+                   brook_test::DiskStore, brook_test::DiskStoreMappedReads,
                    brook_test::MemoryStore) {
     Fixture fixture;
     auto store = fixture.open();
@@ -160,7 +160,7 @@ TEST_CASE_TEMPLATE("a consumer reading while a producer appends sees every recor
 }
 
 TEST_CASE_TEMPLATE("records of every shape come back as produced, compressed or not", Fixture,
-                   brook_test::DiskStore, brook_test::DiskStoreCopiedReads,
+                   brook_test::DiskStore, brook_test::DiskStoreMappedReads,
                    brook_test::MemoryStore) {
     Fixture fixture;
     auto store = fixture.open();

@@ -111,7 +111,7 @@ std::vector<Seen> scan(const log::PartitionLog& log, Offset from, std::size_t ma
             log.read_raw_into(from, max_bytes, log::Isolation::read_uncommitted, raw);
         REQUIRE_MESSAGE(read.is_ok(), read.to_string());
         REQUIRE(!raw.headers.empty());
-        if (mapped_reads != nullptr && raw.mapping) ++*mapped_reads;
+        if (mapped_reads != nullptr && raw.source == log::ReadSource::mapping) ++*mapped_reads;
         for (Seen& s : decode(raw, from)) out.push_back(std::move(s));
         from = raw.headers.back().last_offset() + 1;
     }
@@ -123,7 +123,7 @@ log::RawBatches read_in_place(const log::PartitionLog& log, Offset from) {
     log::RawBatches raw;
     const Status read = log.read_raw_into(from, 1 << 20, log::Isolation::read_uncommitted, raw);
     REQUIRE_MESSAGE(read.is_ok(), read.to_string());
-    REQUIRE(raw.mapping);
+    REQUIRE(raw.owner);
     return raw;
 }
 
@@ -243,7 +243,7 @@ TEST_CASE_TEMPLATE("the active segment is read in place, and appends go on", Env
     }
 }
 
-TEST_CASE("a reader at the tail finds each append in the active segment's mapping") {
+TEST_CASE("a reader at the tail finds each append in place, in the tail buffer or the mapping") {
     PosixEnv env;
     ManualClock clock(1'000);
     auto log = open_log(env.fs(), env.root() + "/p", one_segment(), clock);
@@ -252,23 +252,29 @@ TEST_CASE("a reader at the tail finds each append in the active segment's mappin
     append_random(*log, rng, 1, 100, model);
 
     // Each batch is read right after its append, as a consumer that keeps up reads it: in
-    // place, through the mapping made at the first read while the appends stay within the
-    // stretch mapped ahead of the end, then through one made again past it.
+    // place, from the tail buffer when it fits in a block of it, else through the mapping made
+    // at the first read while the appends stay within the stretch mapped ahead of the end,
+    // then through one made again past it.
     std::int64_t from = 0;
-    std::shared_ptr<const fs::ReadMapping> last_mapping;
+    std::shared_ptr<const void> last_mapping;
     int new_mappings = 0;
+    int tail_reads = 0;
     std::uint64_t crossed_at = 0;
     while (log->size_bytes() < log::Segment::kActiveMapAhead + (1 << 20)) {
         const log::RawBatches raw = read_in_place(*log, Offset(from));
         CHECK(decode(raw, Offset(from)) == model_from(model, from));
-        if (raw.mapping != last_mapping) {
-            last_mapping = raw.mapping;
+        if (raw.source == log::ReadSource::tail_buffer) {
+            ++tail_reads;
+            CHECK(raw.batches().size() <= log::TailBuffer::kBlockBytes);
+        } else if (raw.owner != last_mapping) {
+            last_mapping = raw.owner;
             if (++new_mappings == 2) crossed_at = log->size_bytes();
         }
         from = log->log_end_offset().value();
         append_random(*log, rng, 1, 60000, model);
     }
     REQUIRE(log->segments().size() == 1);
+    CHECK(tail_reads > 10);
     // One mapping until the log outgrew what the first one mapped ahead, then another.
     CHECK(new_mappings == 2);
     CHECK(crossed_at > log::Segment::kActiveMapAhead);

@@ -1,0 +1,51 @@
+#include "log/tail_buffer.hpp"
+
+#include <cstring>
+
+namespace brook::log {
+
+void TailBuffer::append(std::uint64_t position, Offset base, std::span<const std::byte> batch) {
+    if (!wanted_.load(std::memory_order_relaxed)) return;
+    // Only the appender changes block_, so it reads the pointer without the lock.
+    std::shared_ptr<Block> block = block_;
+    if (batch.size() > kBlockBytes) {
+        release();
+        return;
+    }
+    if (!block || block->end.load(std::memory_order_relaxed) != position ||
+        position + batch.size() - block->start > kBlockBytes) {
+        block = std::make_shared<Block>(position, base);
+        std::lock_guard lock(mu_);
+        block_ = block;
+    }
+    std::memcpy(block->bytes.get() + (position - block->start), batch.data(), batch.size());
+    block->end.store(position + batch.size(), std::memory_order_release);
+}
+
+void TailBuffer::release() {
+    std::lock_guard lock(mu_);
+    block_.reset();
+}
+
+InPlaceBytes TailBuffer::find(Offset from, std::uint64_t limit) const {
+    std::shared_ptr<const Block> block;
+    {
+        std::lock_guard lock(mu_);
+        block = block_;
+    }
+    // Offsets grow with positions: from the block's first offset on, the batch holding `from`
+    // starts inside the block.
+    if (!block || from < block->first_offset || block->start > limit ||
+        block->end.load(std::memory_order_acquire) < limit) {
+        return {};
+    }
+    InPlaceBytes bytes{.owner = nullptr,
+                       .data = block->bytes.get(),
+                       .start = block->start,
+                       .end = limit,
+                       .first_offset = block->first_offset};
+    bytes.owner = std::move(block);
+    return bytes;
+}
+
+}  // namespace brook::log
