@@ -1,11 +1,27 @@
 #include "log/raw_batches.hpp"
 
 #include <fmt/format.h>
+#include <sys/mman.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <span>
 
 namespace brook::log {
+
+void* allocate_read_memory(std::size_t bytes) noexcept {
+    constexpr std::size_t kPage = 4096;
+    const std::size_t rounded = (bytes + kPage - 1) / kPage * kPage;
+    void* memory = std::aligned_alloc(kPage, rounded);
+#ifdef MADV_POPULATE_WRITE
+    if (memory != nullptr) ::madvise(memory, rounded, MADV_POPULATE_WRITE);
+#endif
+    return memory;
+}
+
+void free_read_memory(void* memory) noexcept {
+    std::free(memory);
+}
 
 Status segment_corruption(const std::string& file, std::uint64_t position, const Status& cause) {
     return Status::corruption(fmt::format(

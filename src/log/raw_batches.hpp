@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -22,17 +23,38 @@
 
 namespace brook::log {
 
-// Allocates bytes without initializing them: a read overwrites its buffer, so zero-filling it
-// first (what std::vector<std::byte>::resize does) would be wasted work.
+// Memory for a read of at least kPrefaultBytes, page-aligned and already mapped in: a read fills
+// it whole, and having the kernel map its pages in one call (MADV_POPULATE_WRITE, Linux 5.14)
+// costs less than a page fault on each, which on a virtual machine that maps pages in software
+// costs about 10 us a page. Where the kernel cannot, the pages fault in as usual.
+// @return null if the memory could not be allocated.
+void* allocate_read_memory(std::size_t bytes) noexcept;
+void free_read_memory(void* memory) noexcept;
+inline constexpr std::size_t kPrefaultBytes = std::size_t{256} << 10;
+
+// Allocates bytes for reads: without initializing them (a read overwrites its buffer, so the
+// zero-fill of std::vector<std::byte>::resize would be wasted work), and large buffers already
+// mapped in (allocate_read_memory).
 template <typename T>
-struct UninitializedAllocator : std::allocator<T> {
+struct ReadBufferAllocator : std::allocator<T> {
     template <typename U>
     struct rebind {
-        using other = UninitializedAllocator<U>;
+        using other = ReadBufferAllocator<U>;
     };
-    UninitializedAllocator() = default;
+    ReadBufferAllocator() = default;
     template <typename U>
-    UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
+    ReadBufferAllocator(const ReadBufferAllocator<U>&) noexcept {}
+
+    T* allocate(std::size_t n) {
+        if (n * sizeof(T) < kPrefaultBytes) return std::allocator<T>::allocate(n);
+        void* memory = allocate_read_memory(n * sizeof(T));
+        if (memory == nullptr) throw std::bad_alloc();
+        return static_cast<T*>(memory);
+    }
+    void deallocate(T* p, std::size_t n) noexcept {
+        if (n * sizeof(T) < kPrefaultBytes) return std::allocator<T>::deallocate(p, n);
+        free_read_memory(p);
+    }
     template <typename U>
     void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
         ::new (static_cast<void*>(p)) U;
@@ -42,7 +64,7 @@ struct UninitializedAllocator : std::allocator<T> {
         ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
     }
 };
-using ReadBuffer = std::vector<std::byte, UninitializedAllocator<std::byte>>;
+using ReadBuffer = std::vector<std::byte, ReadBufferAllocator<std::byte>>;
 
 // Where a read found its batches.
 enum class ReadSource {
