@@ -4,17 +4,24 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <span>
 
 namespace brook::log {
 
 void* allocate_read_memory(std::size_t bytes) noexcept {
-    constexpr std::size_t kPage = 4096;
-    const std::size_t rounded = (bytes + kPage - 1) / kPage * kPage;
-    void* memory = std::aligned_alloc(kPage, rounded);
+    void* memory = std::malloc(bytes);
 #ifdef MADV_POPULATE_WRITE
-    if (memory != nullptr) ::madvise(memory, rounded, MADV_POPULATE_WRITE);
+    if (memory != nullptr) {
+        // The whole pages inside the allocation: the ones at its ends may hold other data.
+        constexpr std::uintptr_t kPage = 4096;
+        const auto start = reinterpret_cast<std::uintptr_t>(memory);
+        const std::uintptr_t first = (start + kPage - 1) & ~(kPage - 1);
+        const std::uintptr_t last = (start + bytes) & ~(kPage - 1);
+        if (last > first)
+            ::madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
+    }
 #endif
     return memory;
 }

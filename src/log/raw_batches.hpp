@@ -23,10 +23,13 @@
 
 namespace brook::log {
 
-// Memory for a read of at least kPrefaultBytes, page-aligned and already mapped in: a read fills
-// it whole, and having the kernel map its pages in one call (MADV_POPULATE_WRITE, Linux 5.14)
-// costs less than a page fault on each, which on a virtual machine that maps pages in software
-// costs about 10 us a page. Where the kernel cannot, the pages fault in as usual.
+// Memory for a read of at least kPrefaultBytes, from malloc, with the whole pages inside it
+// already mapped in: a read fills it whole, and having the kernel map its pages in one call
+// (MADV_POPULATE_WRITE, Linux 5.14) costs less than a page fault on each, which on a virtual
+// machine that maps pages in software costs about 10 us a page. Pages malloc reuses are mapped
+// already, and the call then only checks them. Where the kernel cannot, pages fault in as
+// usual. (Not aligned_alloc: glibc serves each such request with a fresh mmap, so every read
+// would map in new pages.)
 // @return null if the memory could not be allocated.
 void* allocate_read_memory(std::size_t bytes) noexcept;
 void free_read_memory(void* memory) noexcept;
