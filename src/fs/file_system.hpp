@@ -159,10 +159,10 @@ class FileSystem {
     virtual Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) = 0;
 };
 
-// The process-wide POSIX file system. Without `read_mappings`, map_read_only() fails with
-// not_supported, so that segments are read with pread and an I/O error is a Status rather
-// than a SIGBUS.
-FileSystem& posix_file_system(bool read_mappings = true);
+// The process-wide POSIX file system. Without `read_mappings` (the default, as for a Store),
+// map_read_only() fails with not_supported, so that segments are read with pread and an I/O
+// error is a Status rather than a SIGBUS.
+FileSystem& posix_file_system(bool read_mappings = false);
 
 // A new, empty in-memory file system. Each call returns an independent one.
 std::shared_ptr<FileSystem> new_memory_file_system();

@@ -15,7 +15,8 @@
 
 namespace brook::testing {
 
-// A fresh directory under $TMPDIR (or /tmp) on the real disk.
+// A fresh directory under $TMPDIR (or /tmp) on the real disk, on the POSIX file system with
+// read mappings, so that the log's tests read segments in place where they ask to.
 class PosixEnv {
   public:
     PosixEnv() {
@@ -31,7 +32,7 @@ class PosixEnv {
     PosixEnv(const PosixEnv&) = delete;
     PosixEnv& operator=(const PosixEnv&) = delete;
 
-    fs::FileSystem& fs() { return fs::posix_file_system(); }
+    fs::FileSystem& fs() { return fs::posix_file_system(true); }
     const std::string& root() const { return root_; }
     static constexpr const char* name = "posix";
 
