@@ -371,6 +371,28 @@ Result<std::optional<std::uint64_t>> Segment::locate(Offset target, std::uint64_
     return std::optional<std::uint64_t>();
 }
 
+namespace {
+
+// What a time lookup decodes a batch with.
+struct TimeLookupScratch {
+    ReadBuffer buffer;
+    std::vector<std::byte> decompressed;
+    std::vector<RecordView> records;
+    std::vector<HeaderView> headers;
+
+    // Frees the memory if it grew past `bytes` (a lookup in an unusually large batch).
+    void release_if_larger_than(std::size_t bytes) {
+        if (buffer.capacity() + decompressed.capacity() + records.capacity() * sizeof(RecordView) >
+            bytes) {
+            *this = TimeLookupScratch();
+        }
+    }
+};
+
+constexpr std::size_t kKeptScratchBytes = 4 << 20;
+
+}  // namespace
+
 Result<std::optional<Offset>> Segment::offset_for_timestamp(std::int64_t target) const {
     const std::uint64_t limit = size();
     const auto max_ts = max_timestamp();
@@ -382,10 +404,13 @@ Result<std::optional<Offset>> Segment::offset_for_timestamp(std::int64_t target)
     BROOK_ASSIGN_OR_RETURN(const auto start,
                            locate(before ? before->offset : base_, limit, in_place));
     std::uint64_t position = start.value_or(limit);
-    // Views, not copies: only the matching record's offset is wanted from the batch.
-    std::vector<std::byte> buffer, decompressed;
-    std::vector<RecordView> records;
-    std::vector<HeaderView> headers;
+    // Views, not copies: only the matching record's offset is wanted from the batch. The memory
+    // for them is kept per thread: a lookup reads and decodes one batch, and a run of lookups
+    // then reuses memory already mapped in, where fresh vectors would fault a batch's worth of
+    // pages in each time (malloc gives memory freed at the top of its heap back to the kernel).
+    thread_local TimeLookupScratch scratch;
+    scratch.release_if_larger_than(kKeptScratchBytes);
+    auto& [buffer, decompressed, records, headers] = scratch;
     while (position < limit) {
         BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit, in_place));
         if (header.max_timestamp >= target) {
