@@ -6,9 +6,10 @@
 // memory the Message keeps alive and stay valid until it is destroyed or assigned to. Copy out
 // what must outlive it. Messages from one read of a partition share that read's buffer (up to
 // max.partition.fetch.bytes), its topic name and its decoded headers, so a Message kept for
-// long keeps that buffer, and copying a Message copies no bytes. Where the read viewed a
-// segment file in place (a memory mapping; docs/architecture.md, "Reading in place"), the
-// buffer is that mapping: a Message kept for long then also keeps the disk space of a segment
+// long keeps that buffer, and copying a Message copies no bytes. Where the read viewed the
+// bytes in place (docs/architecture.md, "Reading"), the buffer is a block of the segment's
+// copies of its newest batches (at most 128 KiB) or, with Options::mmap_segment_reads, the
+// segment file's mapping: a Message kept for long then also keeps the disk space of a segment
 // that retention or compaction has removed, as an open file would. A read goes back to its
 // consumer once its last Message is gone; a thread that destroyed some of those Messages may
 // hold it until that thread next polls, destroys a Message of another read, or exits.
