@@ -19,8 +19,9 @@ void* allocate_read_memory(std::size_t bytes) noexcept {
         const auto start = reinterpret_cast<std::uintptr_t>(memory);
         const std::uintptr_t first = (start + kPage - 1) & ~(kPage - 1);
         const std::uintptr_t last = (start + bytes) & ~(kPage - 1);
-        if (last > first)
+        if (last > first) {
             ::madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
+        }
     }
 #endif
     return memory;

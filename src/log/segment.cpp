@@ -380,16 +380,15 @@ struct TimeLookupScratch {
     std::vector<RecordView> records;
     std::vector<HeaderView> headers;
 
-    // Frees the memory if it grew past `bytes` (a lookup in an unusually large batch).
-    void release_if_larger_than(std::size_t bytes) {
-        if (buffer.capacity() + decompressed.capacity() + records.capacity() * sizeof(RecordView) >
-            bytes) {
-            *this = TimeLookupScratch();
-        }
+    // Frees the memory if it grew past kKeptBytes (a lookup in an unusually large batch).
+    void release_if_large() {
+        const std::size_t bytes = buffer.capacity() + decompressed.capacity() +
+                                  records.capacity() * sizeof(RecordView) +
+                                  headers.capacity() * sizeof(HeaderView);
+        if (bytes > kKeptBytes) *this = TimeLookupScratch();
     }
+    static constexpr std::size_t kKeptBytes = 4 << 20;
 };
-
-constexpr std::size_t kKeptScratchBytes = 4 << 20;
 
 }  // namespace
 
@@ -409,7 +408,10 @@ Result<std::optional<Offset>> Segment::offset_for_timestamp(std::int64_t target)
     // then reuses memory already mapped in, where fresh vectors would fault a batch's worth of
     // pages in each time (malloc gives memory freed at the top of its heap back to the kernel).
     thread_local TimeLookupScratch scratch;
-    scratch.release_if_larger_than(kKeptScratchBytes);
+    struct ReleaseIfLarge {
+        TimeLookupScratch& scratch;
+        ~ReleaseIfLarge() { scratch.release_if_large(); }
+    } release_if_large{scratch};
     auto& [buffer, decompressed, records, headers] = scratch;
     while (position < limit) {
         BROOK_ASSIGN_OR_RETURN(const BatchHeader header, read_header(position, limit, in_place));
