@@ -38,8 +38,8 @@ std::vector<log::Record> read_from(const log::PartitionLog& log, Offset from,
 }  // namespace
 
 TEST_CASE_TEMPLATE(
-    "the batch just appended is read from the newest batch, not the last index "
-    "entry",
+    "reads at the tail view the copies of new batches, and without them find the batch just "
+    "appended from the newest batch",
     Env, PosixEnv, MemoryEnv) {
     Env env;
     FaultFileSystem counting(env.fs());
