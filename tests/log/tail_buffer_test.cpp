@@ -138,7 +138,7 @@ TEST_CASE("bytes a reader holds stay the same after release and after new blocks
 // a function of the position, so readers check what they view without sharing a model. Run
 // under ThreadSanitizer by .ci/run.
 TEST_CASE("readers view the copies while the appender appends") {
-    constexpr int kBatches = 20000;
+    constexpr int kBatches = 8000;
     constexpr int kReaders = 2;
     const auto byte_at = [](std::uint64_t position) {
         return static_cast<std::byte>((position * 2654435761u) >> 13);
