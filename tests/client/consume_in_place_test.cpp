@@ -1,5 +1,5 @@
-// The Consumer reading segments in place (docs/architecture.md, "Reading in place"): on disk and in
-// memory, with small segments so that most reads come from sealed segments, every record
+// The Consumer's reads, copied or viewed in place (docs/architecture.md, "Reading"): on disk and
+// in memory, with small segments so that most reads come from sealed segments, every record
 // produced must come back exactly once and in order; messages kept from earlier calls must
 // keep their bytes after delete_records and retention removed their segments, after a
 // compaction replaced them, and after the store is closed; a consumer reading while a
