@@ -64,8 +64,13 @@ class TailBuffer {
     // Drops the copies, for a segment that takes no more appends. Readers keep what they view.
     void release();
 
-    // Asks the appender to copy the batches it appends from now on.
-    void want() const noexcept { wanted_.store(true, std::memory_order_relaxed); }
+    // Asks the appender to copy the batches it appends from now on. Every poll at the tail
+    // asks; only the first writes, so that polls do not keep taking the appender's cache line.
+    void want() const noexcept {
+        if (!wanted_.load(std::memory_order_relaxed)) {
+            wanted_.store(true, std::memory_order_relaxed);
+        }
+    }
 
     // The block of copies that holds the batches from offset `from` up to file position
     // `limit`, or empty if none does. `limit` must be a size the segment published.
