@@ -586,7 +586,9 @@ TEST_CASE_TEMPLATE("zstd stores compressible records in fewer bytes", Fixture, M
     CHECK(total_size(store, "packed") * 10 < plain);
     // A topic's own compression.type wins over the producer's.
     CHECK(total_size(store, "topic-zstd") * 10 < plain);
-    CHECK(total_size(store, "topic-plain") >= plain);
+    // Uncompressed batches hold every value byte. Compared with the values, not with "plain":
+    // batch boundaries and timestamp deltas may differ between the two topics by a few bytes.
+    CHECK(total_size(store, "topic-plain") >= 200 * value.size());
 }
 
 TEST_CASE_TEMPLATE("deleting a topic under a producer fails its queued records", Fixture,
