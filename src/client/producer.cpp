@@ -54,7 +54,7 @@ class Producer::Impl {
           config_(std::move(config)),
           session_(std::move(session)),
           router_(*core_, config_, *session_),
-          accumulator_(config_.linger, config_.batch_size,
+          accumulator_(config_.linger, config_.batch_size, config_.buffer_memory,
                        [this](const Batch& b) { router_.on_seal(b); }),
           appender_(*core_, *session_, accumulator_,
                     {.durable = config_.durable,
@@ -112,6 +112,9 @@ class Producer::Impl {
         std::unique_lock lock = accumulator_.lock();
         client::Route p;
         BROOK_RETURN_IF_ERROR(router_.route_batch(topic, partition, records, lock, p));
+        BROOK_RETURN_IF_ERROR(make_room(lock, p, false, [&] {
+            return router_.route_batch(topic, partition, records, lock, p);
+        }));
         const client::RecordAccumulator::AllAdded added =
             accumulator_.add_all(lock, p.topic->record.name, p.partition, p.target,
                                  {records, p.timestamp}, callback, config_.linger.count() == 0);
@@ -138,6 +141,8 @@ class Producer::Impl {
         std::unique_lock lock = accumulator_.lock();
         client::Route p;
         BROOK_RETURN_IF_ERROR(router_.route(record, lock, p));
+        BROOK_RETURN_IF_ERROR(
+            make_room(lock, p, true, [&] { return router_.route(record, lock, p); }));
         std::shared_ptr<detail::PartitionState> partition;
         if (config_.durable) partition = *p.target.partition;
         const TopicPartition key =
@@ -186,7 +191,9 @@ class Producer::Impl {
 
     // The general path of produce(), for a routed record. Releases `lock`.
     [[gnu::noinline]] Status add(client::RecordAccumulator::Lock lock, const RecordRef& record,
-                                 const client::Route& p, ReportSink&& sink, bool after_pause) {
+                                 client::Route& p, ReportSink&& sink, bool after_pause) {
+        BROOK_RETURN_IF_ERROR(
+            make_room(lock, p, true, [&] { return router_.route(record, lock, p); }));
         delivery_.count_produced();
         const std::string& topic = p.topic->record.name;
         const RecordToAdd add{record, p.timestamp, p.fields};
@@ -200,6 +207,39 @@ class Producer::Impl {
         const std::optional<TopicPartition> sealed =
             accumulator_.add(std::move(lock), topic, p.partition, p.target, add, std::move(sink));
         if (sealed) accumulator_.drain(*sealed, send_fn_);
+        return Status::ok();
+    }
+
+    // Waits while the new batch the routed record needs finds buffer.memory full (see
+    // RecordAccumulator::room_missing(); `sized`: p.fields is the record's size, else the
+    // records of a produce_batch() call are not sized yet). `reroute` routes the record again
+    // after each wait, since its topic may have changed while the lock was released.
+    // @return timed_out once max.block.ms passed without room; reroute's errors.
+    template <typename Reroute>
+    Status make_room(client::RecordAccumulator::Lock& lock, client::Route& p, bool sized,
+                     Reroute&& reroute) {
+        const auto missing = [&] {
+            return accumulator_.room_missing(p.topic->record.name, p.partition, p.target,
+                                             sized ? std::optional(p.fields) : std::nullopt);
+        };
+        std::size_t bytes = missing();
+        if (bytes == 0) [[likely]]
+            return Status::ok();
+        const auto deadline = util::deadline_after(config_.max_block);
+        do {
+            if (!accumulator_.wait_for_room(lock, bytes, deadline)) {
+                return Status::error(
+                    Code::timed_out,
+                    fmt::format("{}: buffer.memory = {} bytes stayed full for max.block.ms = {} "
+                                "ms ({} bytes of batches wait to be appended); records are "
+                                "produced faster than they are appended: slow down, flush(), or "
+                                "raise buffer.memory or max.block.ms",
+                                who(), config_.buffer_memory, config_.max_block.count(),
+                                accumulator_.memory_taken()));
+            }
+            BROOK_RETURN_IF_ERROR(reroute());
+            bytes = missing();
+        } while (bytes != 0);
         return Status::ok();
     }
 

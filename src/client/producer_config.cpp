@@ -12,19 +12,21 @@ namespace brook::client {
 namespace {
 
 constexpr std::string_view kKnownKeys =
-    "acks, batch.size, client.id, compression.type, delivery.timeout.ms, enable.idempotence, "
-    "linger.ms, partitioner, transaction.timeout.ms, transactional.id";
+    "acks, batch.size, buffer.memory, client.id, compression.type, delivery.timeout.ms, "
+    "enable.idempotence, linger.ms, max.block.ms, partitioner, transaction.timeout.ms, "
+    "transactional.id";
 
 Status bad_value(std::string_view key, std::string_view value, std::string_view accepted) {
     return Status::invalid_argument(
         fmt::format("invalid producer config {} = '{}': expected {}", key, value, accepted));
 }
 
-// Parses the whole of `value` as a decimal int32 no smaller than `min`.
-Result<std::int32_t> parse_int(std::string_view key, std::string_view value, std::int32_t min) {
+// Parses the whole of `value` as a decimal Int no smaller than `min`.
+template <typename Int = std::int32_t>
+Result<Int> parse_int(std::string_view key, std::string_view value, Int min) {
     const std::string accepted =
-        fmt::format("an integer from {} to {}", min, std::numeric_limits<std::int32_t>::max());
-    std::int32_t parsed = 0;
+        fmt::format("an integer from {} to {}", min, std::numeric_limits<Int>::max());
+    Int parsed = 0;
     const char* end = value.data() + value.size();
     const auto [ptr, ec] = std::from_chars(value.data(), end, parsed);
     if (value.empty() || ec != std::errc() || ptr != end || parsed < min) {
@@ -48,6 +50,12 @@ Status apply(ProducerConfig& out, const std::string& key, const std::string& val
     } else if (key == "batch.size") {
         BROOK_ASSIGN_OR_RETURN(const std::int32_t bytes, parse_int(key, value, 1));
         out.batch_size = static_cast<std::size_t>(bytes);
+    } else if (key == "buffer.memory") {
+        BROOK_ASSIGN_OR_RETURN(const std::int64_t bytes, parse_int<std::int64_t>(key, value, 1));
+        out.buffer_memory = static_cast<std::size_t>(bytes);
+    } else if (key == "max.block.ms") {
+        BROOK_ASSIGN_OR_RETURN(const std::int64_t ms, parse_int<std::int64_t>(key, value, 0));
+        out.max_block = std::chrono::milliseconds(ms);
     } else if (key == "compression.type") {
         if (value == "none") {
             out.compression = log::Compression::none;
@@ -88,6 +96,13 @@ Result<ProducerConfig> parse_producer_config(const Config& config) {
             "invalid producer config: delivery.timeout.ms = {} is below linger.ms = {}; a "
             "batch may linger that long, so delivery.timeout.ms must be at least linger.ms",
             out.delivery_timeout.count(), out.linger.count()));
+    }
+    if (out.buffer_memory < out.batch_size) {
+        return Status::invalid_argument(fmt::format(
+            "invalid producer config: buffer.memory = {} is below batch.size = {}; every batch "
+            "takes batch.size bytes of buffer.memory when it opens, so raise buffer.memory or "
+            "lower batch.size",
+            out.buffer_memory, out.batch_size));
     }
     if (out.transactional_id && !out.idempotent) {
         return Status::invalid_argument(

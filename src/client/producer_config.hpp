@@ -25,6 +25,10 @@ struct ProducerConfig {
     bool durable = false;
     std::chrono::milliseconds linger{5};
     std::size_t batch_size = 16384;
+    // buffer.memory: the bytes of batches not yet appended (client/buffer_memory.hpp).
+    std::size_t buffer_memory = 33554432;
+    // max.block.ms: how long produce() waits for room in buffer.memory.
+    std::chrono::milliseconds max_block{60000};
     log::Compression compression = log::Compression::none;
     PartitionerKind partitioner = PartitionerKind::murmur2;
     std::chrono::milliseconds delivery_timeout{120000};
@@ -37,6 +41,8 @@ struct ProducerConfig {
 
 // Builds a ProducerConfig from Kafka's defaults overlaid with `config`. delivery.timeout.ms
 // must be at least linger.ms, as in Kafka's Java client, since a batch may linger that long.
+// buffer.memory must be at least batch.size, since every batch takes that much of it when it
+// opens (Kafka fails each send instead).
 // transactional.id needs enable.idempotence, as in Kafka.
 // @return invalid_argument for the first bad setting, in key order.
 Result<ProducerConfig> parse_producer_config(const Config& config);

@@ -1,5 +1,6 @@
 #include "client/record_accumulator.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <utility>
 
@@ -8,8 +9,13 @@
 namespace brook::client {
 
 RecordAccumulator::RecordAccumulator(std::chrono::milliseconds linger, std::size_t batch_size,
-                                     SealHook on_seal)
-    : linger_(linger), batch_size_(batch_size), on_seal_(std::move(on_seal)) {}
+                                     std::size_t buffer_memory, SealHook on_seal)
+    : linger_(linger),
+      batch_size_(batch_size),
+      on_seal_(std::move(on_seal)),
+      memory_(buffer_memory) {
+    assert(batch_size <= buffer_memory);
+}
 
 RecordAccumulator::Slot& RecordAccumulator::slot(const std::string& topic, PartitionId partition,
                                                  const BatchTarget& target) {
@@ -33,7 +39,10 @@ RecordAccumulator::Slot& RecordAccumulator::slot(const std::string& topic, Parti
 }
 
 void RecordAccumulator::seal(Slot& slot) {
-    on_seal_(*slot.open);
+    Batch& batch = *slot.open;
+    memory_.resize(batch.share, batch.records.size_bytes());
+    batch.share = batch.records.size_bytes();
+    on_seal_(batch);
     slot.sealed.push_back(std::move(*slot.open));
     slot.open.reset();
 }
@@ -52,6 +61,8 @@ Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target, bool
         batch.partition_count = target.partition_count;
         batch.compression = target.compression;
         batch.created = std::chrono::steady_clock::now();
+        batch.share = batch_size_;
+        memory_.take(batch.share);
         // The sender is awake, or will wake before this batch is due: no need to signal it.
         // Otherwise the caller signals it once mu_ is released, so it does not wake only to
         // block on mu_.
@@ -69,6 +80,38 @@ void RecordAccumulator::seal_if_record_overflows(Slot& slot, const BatchTarget& 
     const std::size_t after =
         slot.open->records.size_bytes() + record.fields + log::BatchBuilder::kMaxRecordOverhead;
     if (after > target.max_batch_bytes) seal(slot);
+}
+
+std::size_t RecordAccumulator::room_missing(const std::string& topic, PartitionId partition,
+                                            const BatchTarget& target,
+                                            std::optional<std::size_t> fields) {
+    const std::size_t share =
+        std::max(batch_size_, log::format::kBatchHeaderSize + fields.value_or(0) +
+                                  log::BatchBuilder::kMaxRecordOverhead);
+    if (memory_.has_room(share)) [[likely]]
+        return 0;
+    // No room for a new batch, but the record may still fit in the partition's open one.
+    if (fields) {
+        const auto found = slots_.find(TopicPartition{topic, partition});
+        if (found != slots_.end() && found->second.open &&
+            found->second.open->partition == *target.partition &&
+            found->second.open->records.size_bytes() + *fields +
+                    log::BatchBuilder::kMaxRecordOverhead <=
+                target.max_batch_bytes) {
+            return 0;
+        }
+    }
+    return share;
+}
+
+bool RecordAccumulator::wait_for_room(Lock& lock, std::size_t bytes,
+                                      std::chrono::steady_clock::time_point deadline) {
+    assert(lock.mutex() == &mu_ && lock.owns_lock());
+    if (sleeping_until_ != TimePoint::min()) {
+        sleeping_until_ = TimePoint::min();
+        due_cv_.notify_one();
+    }
+    return memory_.wait_for_room(lock, bytes, deadline);
 }
 
 std::optional<TopicPartition> RecordAccumulator::add(Lock lock, const std::string& topic,
@@ -120,6 +163,7 @@ RecordAccumulator::AllAdded RecordAccumulator::add_all(
             taken = &batch;
         } else {
             // Too large even alone: nothing is queued. The batch holds nothing else.
+            memory_.give_back(batch.share);
             slot.open.reset();
         }
     }
@@ -229,7 +273,10 @@ std::vector<TopicPartition> RecordAccumulator::wait_for_due() {
             if (linger_.count() > 0 && !found_none) {
                 found_none = true;
                 sleeping_until_ = now + linger_;
-                due_cv_.wait_until(lock, sleeping_until_);
+                // A copy: wait_until() reads the time with mu_ released, while others may
+                // reset sleeping_until_.
+                const TimePoint until = sleeping_until_;
+                due_cv_.wait_until(lock, until);
             } else {
                 sleeping_until_ = TimePoint::max();
                 due_cv_.wait(lock);
@@ -239,15 +286,18 @@ std::vector<TopicPartition> RecordAccumulator::wait_for_due() {
             continue;
         }
         found_none = false;
-        if (now < *oldest + linger_) {
+        // A produce() call waiting for buffer.memory makes every open batch due at once.
+        const bool all_due = memory_.waiters() > 0;
+        if (!all_due && now < *oldest + linger_) {
             sleeping_until_ = *oldest + linger_;
-            due_cv_.wait_until(lock, sleeping_until_);
+            const TimePoint until = sleeping_until_;
+            due_cv_.wait_until(lock, until);
             sleeping_until_ = TimePoint::min();
             continue;
         }
         std::vector<TopicPartition> keys;
         for (auto& [key, slot] : slots_) {
-            if (slot.open && slot.open->created + linger_ <= now) {
+            if (slot.open && (all_due || slot.open->created + linger_ <= now)) {
                 seal(slot);
                 keys.push_back(key);
             }
@@ -281,12 +331,15 @@ void RecordAccumulator::drain(const TopicPartition& key, const SendFn& send) {
     std::vector<Batch> batches;
     std::vector<std::function<void()>> after_release;
     while (!slot.sealed.empty()) {
+        std::size_t shares = 0;
+        for (const Batch& batch : slot.sealed) shares += batch.share;
         batches.assign(std::make_move_iterator(slot.sealed.begin()),
                        std::make_move_iterator(slot.sealed.end()));
         slot.sealed.clear();
         lock.unlock();
         if (auto rest = send(batches)) after_release.push_back(std::move(rest));
         lock.lock();
+        memory_.give_back(shares);
     }
     slot.draining = false;
     // Forget idle partitions so a long-lived producer does not keep every partition it ever

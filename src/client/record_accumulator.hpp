@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "client/accumulator_mutex.hpp"
+#include "client/buffer_memory.hpp"
 #include "client/sync_report.hpp"
 #include "log/batch_builder.hpp"
 #include "log/format.hpp"
@@ -66,6 +67,7 @@ struct Batch {
     log::BatchBuilder records;           // encoded as they were added
     std::vector<PendingReport> reports;  // in index order
     std::chrono::steady_clock::time_point created;
+    std::size_t share = 0;  // the bytes it takes of buffer.memory (BufferMemory)
 };
 
 // What a record is added to: the partition it goes to and how its batch is encoded.
@@ -121,7 +123,9 @@ class RecordAccumulator {
 
     // `on_seal` runs (under the accumulator's lock) each time a batch is sealed; the producer
     // uses it to move sticky partitioning on. It must not call back into the accumulator.
-    RecordAccumulator(std::chrono::milliseconds linger, std::size_t batch_size, SealHook on_seal);
+    // REQUIRES: batch_size <= buffer_memory.
+    RecordAccumulator(std::chrono::milliseconds linger, std::size_t batch_size,
+                      std::size_t buffer_memory, SealHook on_seal);
 
     RecordAccumulator(const RecordAccumulator&) = delete;
     RecordAccumulator& operator=(const RecordAccumulator&) = delete;
@@ -143,6 +147,27 @@ class RecordAccumulator {
     std::optional<TopicPartition> add(Lock lock, const std::string& topic, PartitionId partition,
                                       const BatchTarget& target, const RecordToAdd& record,
                                       ReportSink&& sink);
+
+    // Whether a record of `fields` bytes (BatchBuilder::fields_size()) for the partition
+    // needs a new batch that buffer.memory has no room for; nullopt `fields` stands for the
+    // records of a produce_batch() call, which are not sized before they are encoded.
+    // @return the share of buffer.memory the new batch would take; 0 if the record can be
+    //         added now.
+    // REQUIRES: the lock from lock() held.
+    std::size_t room_missing(const std::string& topic, PartitionId partition,
+                             const BatchTarget& target, std::optional<std::size_t> fields);
+
+    // Waits, with `lock` released, until buffer.memory has room for a share of `bytes` (as
+    // room_missing() gave) or `deadline` passes. Meanwhile the sender seals every open batch
+    // as soon as it opens, as if linger.ms were 0, so that lingering batches are appended and
+    // give their shares back.
+    // @return whether there is room. REQUIRES: `lock` is the lock from lock(), held.
+    bool wait_for_room(Lock& lock, std::size_t bytes,
+                       std::chrono::steady_clock::time_point deadline);
+
+    // The bytes of batches queued and not yet appended, and buffer.memory, for messages.
+    // REQUIRES: the lock from lock() held.
+    std::size_t memory_taken() const { return memory_.taken(); }
 
     // What add_to_last() did.
     enum class LastAdd {
@@ -297,6 +322,7 @@ class RecordAccumulator {
     const std::chrono::milliseconds linger_;
     const std::size_t batch_size_;
     const SealHook on_seal_;
+    BufferMemory memory_;  // Guarded by mu_.
 
     using TimePoint = std::chrono::steady_clock::time_point;
 

@@ -47,6 +47,13 @@ Status TopicRouter::route(const RecordRef& record, RecordAccumulator::Lock& lock
                             "raise max.message.bytes",
                             alone, limits.max_message_bytes, record.topic));
         }
+        if (alone > limits.max_record_bytes) {
+            return Status::error(
+                Code::record_too_large,
+                fmt::format("a record of {} bytes (as a batch of its own) exceeds the producer's "
+                            "buffer.memory = {}; send a smaller record or raise buffer.memory",
+                            alone, limits.max_record_bytes));
+        }
     }
     return register_partition(lock, r);
 }
@@ -155,7 +162,8 @@ TopicRouter::TopicLimits TopicRouter::limits_of(const detail::TopicState& state)
     // limit after compression, or it could not be split when the log refuses it.
     constexpr std::size_t kZstdBatchLimit =
         log::format::kMaxBatchBytes - (log::format::kMaxBatchBytes >> 7);
-    return {limit, compression == log::Compression::zstd ? std::min(limit, kZstdBatchLimit) : limit,
+    return {limit, std::min(limit, config_.buffer_memory),
+            compression == log::Compression::zstd ? std::min(limit, kZstdBatchLimit) : limit,
             compression, state.config.cleanup_policy != store::CleanupPolicy::delete_segments};
 }
 

@@ -101,8 +101,9 @@ class TopicRouter {
     // Routes any record: resolves its topic, checks it and picks its partition; with a
     // transaction, registers the partition with it (with the lock released).
     // @return not_found for an unknown topic or partition; invalid_argument for a null key on a
-    //         compacted topic; record_too_large above max.message.bytes; the session's error
-    //         (fenced, a transaction state error) or the store's (closed, io_error).
+    //         compacted topic; record_too_large above max.message.bytes or the producer's
+    //         buffer.memory; the session's error (fenced, a transaction state error) or the
+    //         store's (closed, io_error).
     Status route(const RecordRef& record, RecordAccumulator::Lock& lock, Route& r);
 
     // Routes the records of a produce_batch() call together, checking their keys as route()
@@ -129,12 +130,15 @@ class TopicRouter {
     // What a topic's config (and this producer's) means for the records produced to it.
     struct TopicLimits {
         std::size_t max_message_bytes = 0;
+        // The largest record accepted (as a batch of its own): the smaller of
+        // max.message.bytes and the producer's buffer.memory.
+        std::size_t max_record_bytes = 0;
         std::size_t max_batch_bytes = 0;  // BatchTarget::max_batch_bytes
         log::Compression compression = log::Compression::none;
         bool needs_key = false;  // compacted: a null key is refused
     };
 
-    // Whether a record fits in a batch of its own below max.message.bytes: surely (by the
+    // Whether a record fits in a batch of its own below max_record_bytes: surely (by the
     // bound of its encoded size), or maybe (only its exact size can tell).
     enum class Fits : bool { maybe, surely };
 
@@ -147,7 +151,7 @@ class TopicRouter {
         r.timestamp = record.timestamp ? *record.timestamp : core_.clock().now_ms();
         r.fields = log::BatchBuilder::fields_size(record.key, record.value, record.headers);
         return log::format::kBatchHeaderSize + r.fields + log::BatchBuilder::kMaxRecordOverhead <=
-                       limits.max_message_bytes
+                       limits.max_record_bytes
                    ? Fits::surely
                    : Fits::maybe;
     }

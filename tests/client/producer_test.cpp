@@ -254,6 +254,12 @@ TEST_CASE_TEMPLATE("bad producer configs are refused, naming the key", Fixture, 
         {"compression.type", "gzip"},
         {"partitioner", "random"},
         {"delivery.timeout.ms", "0"},
+        {"buffer.memory", "0"},
+        {"buffer.memory", "-1"},
+        {"buffer.memory", "32MB"},
+        {"buffer.memory", "99999999999999999999"},
+        {"max.block.ms", "-1"},
+        {"max.block.ms", "1s"},
         {"retries", "3"},
     };
     for (const auto& [key, value] : bad) {
@@ -267,6 +273,10 @@ TEST_CASE_TEMPLATE("bad producer configs are refused, naming the key", Fixture, 
         Producer::create(store, {{"linger.ms", "200"}, {"delivery.timeout.ms", "100"}});
     CHECK(below_linger.code() == Code::invalid_argument);
     CHECK(below_linger.status().message().find("delivery.timeout.ms") != std::string::npos);
+    auto below_batch =
+        Producer::create(store, {{"batch.size", "65536"}, {"buffer.memory", "65535"}});
+    CHECK(below_batch.code() == Code::invalid_argument);
+    CHECK(below_batch.status().message().find("buffer.memory") != std::string::npos);
 
     const std::vector<Config> good{
         {{"acks", "0"}},
@@ -276,6 +286,8 @@ TEST_CASE_TEMPLATE("bad producer configs are refused, naming the key", Fixture, 
         {{"linger.ms", "0"}, {"batch.size", "1"}, {"compression.type", "zstd"}},
         {{"partitioner", "murmur2_random"}, {"client.id", "any name at all"}},
         {{"delivery.timeout.ms", "1"}, {"linger.ms", "0"}, {"compression.type", "none"}},
+        {{"buffer.memory", "8589934592"}, {"max.block.ms", "0"}},
+        {{"buffer.memory", "16384"}, {"max.block.ms", "9223372036854775807"}},
     };
     for (const Config& config : good) {
         auto producer = Producer::create(store, config);
