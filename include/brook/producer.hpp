@@ -18,6 +18,10 @@
 //                      1, a record produced after a pause (20 us without a produce() call) is
 //                      appended by produce() itself, without the hand-off to the sender
 //   batch.size         16384  bytes of records per batch before it is sent
+//   buffer.memory      33554432  bytes the batches not yet appended may hold; a batch takes
+//                      batch.size of it when it opens; at least batch.size
+//   max.block.ms       60000  how long a produce call that needs a new batch waits for room
+//                      in buffer.memory before it fails with timed_out (0: at once)
 //   compression.type   none | zstd (default none); a topic's own compression.type wins
 //   partitioner        murmur2 (default; Kafka's Java client mapping), murmur2_random, xxh3;
 //                      records with a null key use sticky partitioning
@@ -101,9 +105,13 @@ class Producer {
     // A report's error may also be fenced (a newer producer owns this producer's
     // transactional.id, or its transaction timed out) or out_of_order_sequence (the partition
     // lost track of this idempotent producer's sequence); both are fatal for the producer.
+    // Blocks only while buffer.memory is full and the record needs a new batch, up to
+    // max.block.ms.
     // @return not_found (no such topic or partition); record_too_large (larger than the
-    //         topic's max.message.bytes); invalid_argument; closed; with transactional.id:
-    //         invalid_txn_state (no transaction in progress), fenced, out_of_order_sequence.
+    //         topic's max.message.bytes, or than buffer.memory); timed_out (buffer.memory
+    //         stayed full for max.block.ms; the record was not queued); invalid_argument;
+    //         closed; with transactional.id: invalid_txn_state (no transaction in progress),
+    //         fenced, out_of_order_sequence.
     Status produce(ProducerRecord record, DeliveryCallback callback = {});
 
     // Queues a record given as the caller's bytes, as librdkafka's produce() with
