@@ -2,10 +2,11 @@
 // appended, and the wait of a produce() call that finds it full (max.block.ms).
 //
 // As in Kafka's producer, a batch takes its share when it opens: batch.size bytes, or more for
-// a record larger than that. When it is sealed its share becomes its actual size, and the
-// share is given back once the batch was appended to its partition log (with acks=all, before
-// its fsync). A record that needs a new batch waits while the shares taken, plus the new one,
-// are above the limit; one that fits in its partition's open batch never waits.
+// a record larger than that. When it is sealed its share becomes the bytes its buffer holds
+// (its records, and the room the buffer grew beyond them), and the share is given back once
+// the batch was appended to its partition log (with acks=all, before its fsync). A record that
+// needs a new batch waits while the shares taken, plus the new one, are above the limit; one that
+// fits in its partition's open batch never waits.
 //
 // The RecordAccumulator owns it and guards it with its own mutex: every method requires that
 // lock held.

@@ -40,8 +40,8 @@ RecordAccumulator::Slot& RecordAccumulator::slot(const std::string& topic, Parti
 
 void RecordAccumulator::seal(Slot& slot) {
     Batch& batch = *slot.open;
-    memory_.resize(batch.share, batch.records.size_bytes());
-    batch.share = batch.records.size_bytes();
+    memory_.resize(batch.share, batch.records.buffer_bytes());
+    batch.share = batch.records.buffer_bytes();
     on_seal_(batch);
     slot.sealed.push_back(std::move(*slot.open));
     slot.open.reset();

@@ -67,7 +67,7 @@ struct Batch {
     log::BatchBuilder records;           // encoded as they were added
     std::vector<PendingReport> reports;  // in index order
     std::chrono::steady_clock::time_point created;
-    std::size_t share = 0;  // the bytes it takes of buffer.memory (BufferMemory)
+    std::size_t share = 0;  // the bytes it takes of buffer.memory (client/buffer_memory.hpp)
 };
 
 // What a record is added to: the partition it goes to and how its batch is encoded.

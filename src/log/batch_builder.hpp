@@ -106,6 +106,8 @@ class BatchBuilder {
     bool empty() const noexcept { return count_ == 0; }
     // The batch's size so far, uncompressed, header included.
     std::size_t size_bytes() const noexcept { return size_; }
+    // The bytes its buffer holds: size_bytes() and the room it grew beyond that.
+    std::size_t buffer_bytes() const noexcept { return std::max(size_, bytes_.capacity()); }
     std::int64_t first_timestamp() const noexcept { return first_timestamp_; }
 
     // Writes the header (base offset, producer fields, attributes from `options`) and the
