@@ -159,9 +159,9 @@ class BrookEngine final : public Engine {
     std::int64_t scan(std::uint64_t& acc) override {
         Consumer& consumer = this->consumer({});
         std::int64_t read = 0;
+        std::vector<Message> messages;
         while (true) {
-            std::vector<Message> messages = consumer.consume(10'000, 0ms);
-            if (messages.empty()) return read;
+            if (consumer.consume(messages, 10'000, 0ms) == 0) return read;
             for (const Message& m : messages) {
                 // As LMDB's loop checks each step's return code: a test, with the error's
                 // label only built for an error.

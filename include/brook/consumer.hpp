@@ -126,6 +126,14 @@ class Consumer {
     // (corruption, naming the file and position) leaves the partition's position at that batch.
     std::vector<Message> consume(std::size_t max_messages, std::chrono::milliseconds timeout);
 
+    // consume() into the caller's vector, as librdkafka's rd_kafka_consume_batch() fills the
+    // caller's array: `out` is cleared first (dropping the messages of the previous call) and
+    // keeps its capacity, so a loop that passes the same vector allocates no result after its
+    // first calls.
+    // @return out.size().
+    std::size_t consume(std::vector<Message>& out, std::size_t max_messages,
+                        std::chrono::milliseconds timeout);
+
     // Makes a blocked poll() or consume() return early. Safe from any thread.
     void wakeup();
 

@@ -61,6 +61,10 @@ std::vector<Message> Consumer::consume(std::size_t max_messages,
                                        std::chrono::milliseconds timeout) {
     return impl_->consume(max_messages, timeout);
 }
+std::size_t Consumer::consume(std::vector<Message>& out, std::size_t max_messages,
+                              std::chrono::milliseconds timeout) {
+    return impl_->consume(out, max_messages, timeout);
+}
 void Consumer::wakeup() {
     impl_->wakeup();
 }

@@ -73,6 +73,8 @@ class Consumer::Impl final : public client::GroupClient::Host {
 
     std::optional<Message> poll(std::chrono::milliseconds timeout);
     std::vector<Message> consume(std::size_t max_messages, std::chrono::milliseconds timeout);
+    std::size_t consume(std::vector<Message>& out, std::size_t max_messages,
+                        std::chrono::milliseconds timeout);
     void wakeup();
 
     // ---- The group (client/consumer_group.cpp) ------------------------------------------------

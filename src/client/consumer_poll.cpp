@@ -28,8 +28,15 @@ std::optional<Message> Consumer::Impl::poll(std::chrono::milliseconds timeout) {
 std::vector<Message> Consumer::Impl::consume(std::size_t max_messages,
                                              std::chrono::milliseconds timeout) {
     std::vector<Message> out;
-    if (max_messages > 0) take_waiting(out, max_messages, timeout);
+    consume(out, max_messages, timeout);
     return out;
+}
+
+std::size_t Consumer::Impl::consume(std::vector<Message>& out, std::size_t max_messages,
+                                    std::chrono::milliseconds timeout) {
+    out.clear();
+    if (max_messages > 0) take_waiting(out, max_messages, timeout);
+    return out.size();
 }
 
 void Consumer::Impl::wakeup() {

@@ -6,7 +6,8 @@
 // message outlive it; messages checked and destroyed on another thread (so that their buffers
 // go back to the consumer from there) hold the right bytes, as do copies made and dropped on
 // two threads at once; a message made from a shared_ptr source holds it until its last copy
-// goes; and several partitions still come back whole, round-robin.
+// goes; several partitions still come back whole, round-robin; and consume() into the caller's
+// vector replaces what it held without growing it again.
 #include <doctest/doctest.h>
 
 #include <brook/brook.hpp>
@@ -109,6 +110,41 @@ TEST_CASE("consume of one partition returns every record in order while buffers 
     kept.clear();
     consumer.reset();
     check_record(copy, "events", static_cast<int>(copy.offset().value()));
+}
+
+TEST_CASE("consume into the caller's vector replaces its messages and keeps its capacity") {
+    constexpr int kCount = 3000;
+    auto store = open_with_records({"events"}, 1, kCount);
+    auto consumer = consumer_of_events(*store, "4096");
+
+    // Starts with a message of its own, which the first call drops.
+    std::vector<Message> batch{Message::from_error(Status::not_found("left over"))};
+    int next = 0;
+    std::size_t capacity = 0;
+    bool reused = false;  // some call asked for no more than a previous call made room for
+    for (int call = 0; next < kCount; ++call) {
+        const std::size_t max = 1 + (call * 97) % 700;
+        const Message* before = batch.data();
+        const std::size_t got = consumer->consume(batch, max, 5s);
+        REQUIRE_MESSAGE(got > 0, "stopped at ", next);
+        CHECK(got == batch.size());
+        CHECK(got <= max);
+        if (max <= capacity) {
+            CHECK(batch.data() == before);
+            reused = true;
+        }
+        capacity = batch.capacity();
+        for (const Message& m : batch) {
+            CHECK(m.offset() == Offset(next));
+            check_record(m, "events", next);
+            ++next;
+        }
+    }
+    CHECK(next == kCount);
+    CHECK(reused);
+    CHECK(consumer->consume(batch, 10, 0ms) == 0);
+    CHECK(batch.empty());
+    CHECK(consumer->consume(batch, 0, 0ms) == 0);
 }
 
 TEST_CASE("messages destroyed on another thread give their buffers back while reading goes on") {
