@@ -37,7 +37,7 @@ class BufferMemory {
 
     void take(std::size_t bytes) { taken_ += bytes; }
 
-    // A batch's share changed from `from` to `to` bytes (it was sealed at its actual size).
+    // A batch's share changed from `from` to `to` bytes (it was sealed).
     void resize(std::size_t from, std::size_t to) {
         assert(from <= taken_);
         taken_ = taken_ - from + to;
@@ -68,7 +68,6 @@ class BufferMemory {
     std::size_t waiters() const { return waiters_; }
 
     std::size_t taken() const { return taken_; }
-    std::size_t limit() const { return limit_; }
 
   private:
     const std::size_t limit_;

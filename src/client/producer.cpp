@@ -112,7 +112,7 @@ class Producer::Impl {
         std::unique_lock lock = accumulator_.lock();
         client::Route p;
         BROOK_RETURN_IF_ERROR(router_.route_batch(topic, partition, records, lock, p));
-        BROOK_RETURN_IF_ERROR(make_room(lock, p, false, [&] {
+        BROOK_RETURN_IF_ERROR(make_room(lock, p, Joins::new_batch_unsized, [&] {
             return router_.route_batch(topic, partition, records, lock, p);
         }));
         const client::RecordAccumulator::AllAdded added =
@@ -142,7 +142,7 @@ class Producer::Impl {
         client::Route p;
         BROOK_RETURN_IF_ERROR(router_.route(record, lock, p));
         BROOK_RETURN_IF_ERROR(
-            make_room(lock, p, true, [&] { return router_.route(record, lock, p); }));
+            make_room(lock, p, Joins::new_batch, [&] { return router_.route(record, lock, p); }));
         std::shared_ptr<detail::PartitionState> partition;
         if (config_.durable) partition = *p.target.partition;
         const TopicPartition key =
@@ -193,7 +193,7 @@ class Producer::Impl {
     [[gnu::noinline]] Status add(client::RecordAccumulator::Lock lock, const RecordRef& record,
                                  client::Route& p, ReportSink&& sink, bool after_pause) {
         BROOK_RETURN_IF_ERROR(
-            make_room(lock, p, true, [&] { return router_.route(record, lock, p); }));
+            make_room(lock, p, Joins::open_batch, [&] { return router_.route(record, lock, p); }));
         delivery_.count_produced();
         const std::string& topic = p.topic->record.name;
         const RecordToAdd add{record, p.timestamp, p.fields};
@@ -210,17 +210,25 @@ class Producer::Impl {
         return Status::ok();
     }
 
-    // Waits while the new batch the routed record needs finds buffer.memory full (see
-    // RecordAccumulator::room_missing(); `sized`: p.fields is the record's size, else the
-    // records of a produce_batch() call are not sized yet). `reroute` routes the record again
-    // after each wait, since its topic may have changed while the lock was released.
+    // Where a call's records go, for make_room().
+    enum class Joins {
+        open_batch,         // produce(): the open batch if the record fits, else a new one
+        new_batch,          // produce_sync(): a batch of its own
+        new_batch_unsized,  // produce_batch(): a new batch unless the open one holds them
+                            // all, which is known only once they are encoded
+    };
+
+    // Waits while the new batch the routed records need finds buffer.memory full (see
+    // RecordAccumulator::room_missing()). `reroute` routes the records again after each
+    // wait, since their topic may have changed while the lock was released.
     // @return timed_out once max.block.ms passed without room; reroute's errors.
     template <typename Reroute>
-    Status make_room(client::RecordAccumulator::Lock& lock, client::Route& p, bool sized,
+    Status make_room(client::RecordAccumulator::Lock& lock, client::Route& p, Joins joins,
                      Reroute&& reroute) {
         const auto missing = [&] {
             return accumulator_.room_missing(p.topic->record.name, p.partition, p.target,
-                                             sized ? std::optional(p.fields) : std::nullopt);
+                                             joins == Joins::new_batch_unsized ? 0 : p.fields,
+                                             joins == Joins::open_batch);
         };
         std::size_t bytes = missing();
         if (bytes == 0) [[likely]]

@@ -83,19 +83,18 @@ void RecordAccumulator::seal_if_record_overflows(Slot& slot, const BatchTarget& 
 }
 
 std::size_t RecordAccumulator::room_missing(const std::string& topic, PartitionId partition,
-                                            const BatchTarget& target,
-                                            std::optional<std::size_t> fields) {
-    const std::size_t share =
-        std::max(batch_size_, log::format::kBatchHeaderSize + fields.value_or(0) +
-                                  log::BatchBuilder::kMaxRecordOverhead);
+                                            const BatchTarget& target, std::size_t fields,
+                                            bool may_join_open) {
+    const std::size_t share = std::max(batch_size_, log::format::kBatchHeaderSize + fields +
+                                                        log::BatchBuilder::kMaxRecordOverhead);
     if (memory_.has_room(share)) [[likely]]
         return 0;
     // No room for a new batch, but the record may still fit in the partition's open one.
-    if (fields) {
+    if (may_join_open) {
         const auto found = slots_.find(TopicPartition{topic, partition});
         if (found != slots_.end() && found->second.open &&
             found->second.open->partition == *target.partition &&
-            found->second.open->records.size_bytes() + *fields +
+            found->second.open->records.size_bytes() + fields +
                     log::BatchBuilder::kMaxRecordOverhead <=
                 target.max_batch_bytes) {
             return 0;

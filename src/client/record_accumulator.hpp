@@ -148,14 +148,16 @@ class RecordAccumulator {
                                       const BatchTarget& target, const RecordToAdd& record,
                                       ReportSink&& sink);
 
-    // Whether a record of `fields` bytes (BatchBuilder::fields_size()) for the partition
-    // needs a new batch that buffer.memory has no room for; nullopt `fields` stands for the
-    // records of a produce_batch() call, which are not sized before they are encoded.
-    // @return the share of buffer.memory the new batch would take; 0 if the record can be
+    // Whether records of `fields` bytes (BatchBuilder::fields_size()) for the partition need
+    // a new batch that buffer.memory has no room for. With `may_join_open`, a record that fits
+    // in the partition's open batch needs none (add(), add_and_seal()); without, the call
+    // always opens one (add_alone(), and add_all(), whose records are not sized before they
+    // are encoded: it passes 0).
+    // @return the share of buffer.memory the new batch would take; 0 if the records can be
     //         added now.
     // REQUIRES: the lock from lock() held.
     std::size_t room_missing(const std::string& topic, PartitionId partition,
-                             const BatchTarget& target, std::optional<std::size_t> fields);
+                             const BatchTarget& target, std::size_t fields, bool may_join_open);
 
     // Waits, with `lock` released, until buffer.memory has room for a share of `bytes` (as
     // room_missing() gave) or `deadline` passes. Meanwhile the sender seals every open batch

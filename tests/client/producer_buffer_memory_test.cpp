@@ -136,6 +136,9 @@ TEST_CASE_TEMPLATE("a full buffer.memory fails produce calls after max.block.ms 
     CHECK(producer.produce_batch("t", PartitionId(4), records).code() == Code::timed_out);
     CHECK(producer.produce_sync({.topic = "t", .value = "sync", .partition = PartitionId(4)})
               .code() == Code::timed_out);
+    // produce_sync() puts its record in a batch of its own, however much room the open one has.
+    CHECK(producer.produce_sync({.topic = "t", .value = "sync", .partition = PartitionId(0)})
+              .code() == Code::timed_out);
     CHECK(producer.outstanding() == expected.size());
 
     // Once the batches are appended, their shares are back.
