@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -107,6 +108,23 @@ Status produce_to(Producer& producer, std::int32_t partition, const std::string&
         {.topic = "t", .key = "k", .value = value, .partition = PartitionId(partition)});
 }
 
+// Opens one batch in each of partitions 0 to 3 with a large record: buffer.memory is full.
+void fill_buffer(Producer& producer, std::vector<Expected>& expected) {
+    for (std::int32_t p = 0; p < 4; ++p) {
+        REQUIRE(produce_to(producer, p, kLargeValue).is_ok());
+        expected.push_back({p, kLargeValue});
+    }
+}
+
+// A producer with full_config(max_block_ms) for the test's store.
+Producer& full_producer(Store& store, std::unique_ptr<Producer>& holder,
+                        const std::string& max_block_ms) {
+    auto created = Producer::create(store, full_config(max_block_ms));
+    REQUIRE_MESSAGE(created.is_ok(), created.status().to_string());
+    holder = std::move(created).value();
+    return *holder;
+}
+
 }  // namespace
 
 TEST_CASE_TEMPLATE("a full buffer.memory fails produce calls after max.block.ms = 0", Fixture,
@@ -115,15 +133,11 @@ TEST_CASE_TEMPLATE("a full buffer.memory fails produce calls after max.block.ms 
     auto store = fixture.open();
     REQUIRE(store->create_topic("t", kPartitions).is_ok());
     ClosedGate gate_closed;
-    auto created = Producer::create(*store, full_config("0"));
-    REQUIRE_MESSAGE(created.is_ok(), created.status().to_string());
-    Producer& producer = **created;
+    std::unique_ptr<Producer> holder;
+    Producer& producer = full_producer(*store, holder, "0");
 
     std::vector<Expected> expected;
-    for (std::int32_t p = 0; p < 4; ++p) {
-        REQUIRE(produce_to(producer, p, kLargeValue).is_ok());
-        expected.push_back({p, kLargeValue});
-    }
+    fill_buffer(producer, expected);
     // Into an open batch: no new share, so no wait, however full buffer.memory is.
     REQUIRE(produce_to(producer, 0, "small").is_ok());
     expected.push_back({0, "small"});
@@ -163,15 +177,11 @@ TEST_CASE_TEMPLATE(
     auto store = fixture.open();
     REQUIRE(store->create_topic("t", kPartitions).is_ok());
     ClosedGate gate_closed;
-    auto created = Producer::create(*store, full_config("600000"));
-    REQUIRE_MESSAGE(created.is_ok(), created.status().to_string());
-    Producer& producer = **created;
+    std::unique_ptr<Producer> holder;
+    Producer& producer = full_producer(*store, holder, "600000");
 
     std::vector<Expected> expected;
-    for (std::int32_t p = 0; p < 4; ++p) {
-        REQUIRE(produce_to(producer, p, kLargeValue).is_ok());
-        expected.push_back({p, kLargeValue});
-    }
+    fill_buffer(producer, expected);
     enum class Call { produce, batch, sync };
     for (const Call call : {Call::produce, Call::batch, Call::sync}) {
         CAPTURE(static_cast<int>(call));
@@ -212,10 +222,7 @@ TEST_CASE_TEMPLATE(
 
         // Fill buffer.memory again for the next kind of call, with the gate closed.
         gate_closed.close();
-        for (std::int32_t p = 0; p < 4; ++p) {
-            REQUIRE(produce_to(producer, p, kLargeValue).is_ok());
-            expected.push_back({p, kLargeValue});
-        }
+        fill_buffer(producer, expected);
     }
     gate_closed.open();
     REQUIRE(producer.flush().is_ok());
@@ -227,9 +234,8 @@ TEST_CASE_TEMPLATE("a record larger than buffer.memory is refused as too large",
     Fixture fixture;
     auto store = fixture.open();
     REQUIRE(store->create_topic("t", kPartitions).is_ok());
-    auto created = Producer::create(*store, full_config("600000"));
-    REQUIRE_MESSAGE(created.is_ok(), created.status().to_string());
-    Producer& producer = **created;
+    std::unique_ptr<Producer> holder;
+    Producer& producer = full_producer(*store, holder, "600000");
 
     const Status refused = produce_to(producer, 0, std::string(5000, 'x'));
     CHECK(refused.code() == Code::record_too_large);
