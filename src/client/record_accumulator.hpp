@@ -167,7 +167,7 @@ class RecordAccumulator {
     bool wait_for_room(Lock& lock, std::size_t bytes,
                        std::chrono::steady_clock::time_point deadline);
 
-    // The bytes of batches queued and not yet appended, and buffer.memory, for messages.
+    // The bytes of buffer.memory the batches not yet appended hold now, for messages.
     // REQUIRES: the lock from lock() held.
     std::size_t memory_taken() const { return memory_.taken(); }
 
