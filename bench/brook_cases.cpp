@@ -1,17 +1,15 @@
 // brook's own workloads: produce-to-consume latency, open times and idle memory.
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "brook_engine.hpp"
+#include "paced_stream.hpp"
 
 namespace brook::bench {
 namespace {
@@ -19,9 +17,8 @@ namespace {
 using namespace std::chrono_literals;
 
 // One producer sends single records at a steady rate (linger.ms=0); a consumer thread blocked
-// in poll() stamps each on arrival. The send time travels in the value's first 8 bytes.
+// in poll() stamps each on arrival (see paced_stream.hpp).
 Row latency(const Spec& spec) {
-    constexpr auto kInterval = 50us;  // 20,000 records/s
     const RecordGen gen(spec.value_bytes);
     Row row = base_row(spec, gen);
     auto store = open_store(spec.dir + "/store");
@@ -32,41 +29,25 @@ Row latency(const Spec& spec) {
     if (!consumer.is_ok()) die("Consumer::create: " + consumer.status().to_string());
     check((*consumer)->assign({{kBenchTopic, PartitionId(0), Offset(0)}}), "assign");
 
-    Latencies latencies;
-    latencies.reserve(static_cast<std::size_t>(spec.records));
-    std::atomic<bool> failed{false};
-    std::thread reader([&] {
-        for (std::int64_t got = 0; got < spec.records;) {
-            std::optional<Message> m = (*consumer)->poll(5s);
-            const std::int64_t arrived = now_ns();
-            if (!m || !m->error().is_ok() || m->offset() != Offset(got)) {
-                failed = true;
-                return;
-            }
-            std::int64_t sent = 0;
-            std::memcpy(&sent, m->value()->data(), sizeof sent);
-            latencies.add_ns(arrived - sent);
-            ++got;
-        }
-    });
-
-    // Linux lets a normal thread's sleep overrun by its timer slack, 50 us by default: without
-    // this the producer would wake late, send two records back to back and pace unevenly.
-    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     Stopwatch watch;
-    auto next = std::chrono::steady_clock::now();
-    for (std::int64_t i = 0; i < spec.records && !failed; ++i) {
-        std::this_thread::sleep_until(next);
-        next += kInterval;
-        ProducerRecord record = bench_record(gen, i);
-        const std::int64_t sent = now_ns();
-        std::memcpy(record.value->data(), &sent, sizeof sent);
-        check((*producer)->produce(std::move(record)), "produce");
-    }
-    check((*producer)->flush(), "flush");
-    reader.join();
+    Latencies latencies = run_paced_stream(
+        spec.records, {.send =
+                           [&](std::int64_t i) {
+                               ProducerRecord record = bench_record(gen, i);
+                               const std::int64_t sent = now_ns();
+                               std::memcpy(record.value->data(), &sent, sizeof sent);
+                               check((*producer)->produce(std::move(record)), "produce");
+                           },
+                       .receive = [&](std::int64_t i) -> std::optional<std::int64_t> {
+                           const std::optional<Message> m = (*consumer)->poll(5s);
+                           if (!m || !m->error().is_ok() || m->offset() != Offset(i))
+                               return std::nullopt;
+                           std::int64_t sent = 0;
+                           std::memcpy(&sent, m->value()->data(), sizeof sent);
+                           return sent;
+                       },
+                       .finish = [&] { check((*producer)->flush(), "flush"); }});
     row.seconds = watch.seconds();
-    if (failed) die("the consumer missed a record or timed out");
     latencies.fill(row);
     row.notes.push_back("a record every 50 us; latency from produce() to poll() returning it");
     return row;
