@@ -68,12 +68,36 @@ TEST_CASE("a paced stream that falls behind and sends records back to back still
     CHECK(replay.take() == std::string(203, 'i'));
 }
 
+TEST_CASE("a paced stream that was held up for 800 µs still appends the records it owes") {
+    Replay replay(0);
+    replay.calls(100, 50 * kMicro - kAppendNs);
+    replay.take();
+    // Preempted for 800 µs: the record due then and the 16 it missed go at once.
+    replay.call(850 * kMicro - kAppendNs);
+    replay.calls(16, 0);
+    CHECK(replay.take() == std::string(17, 'i'));
+    replay.calls(100, 50 * kMicro - kAppendNs);
+    CHECK(replay.take() == std::string(100, 'i'));
+}
+
+TEST_CASE("a paced stream that turns into a fast loop goes to the sender after a short burst") {
+    Replay replay(0);
+    replay.calls(100, 50 * kMicro - kAppendNs);
+    replay.take();
+    replay.calls(100, 0);
+    const std::string fast = replay.take();
+    // The average stays at 20 µs or more for its first call, then 16 more count as the burst
+    // of a paced producer; every record after them is batched by the sender.
+    CHECK(fast == std::string(17, 'i') + std::string(83, 's'));
+}
+
 TEST_CASE("a loop that produces as fast as it can goes to the sender, even across one stall") {
     Replay replay(0);
-    // After an idle spell of any length, from the fifth record on.
+    // A new producer counts as paced: its first four calls come after a pause (the average
+    // starts at 160 µs), then 16 more as its burst, then the sender.
     replay.call(0);
-    replay.calls(9, 0);
-    CHECK(replay.take() == "iiiissssss");
+    replay.calls(29, 0);
+    CHECK(replay.take() == std::string(20, 'i') + std::string(10, 's'));
     replay.calls(1000, 50);
     CHECK(replay.take() == std::string(1000, 's'));
     // One stall of 30 µs (a preemption): a single gap past the pause does not decide.
@@ -97,11 +121,9 @@ TEST_CASE("a long idle spell counts no more than a few paced gaps") {
     Replay replay(0);
     replay.calls(10, 0);
     replay.take();
-    // An hour of silence, then a burst: the burst goes to the sender from its fifth record
-    // on at the latest, as after any idle spell.
+    // An hour of silence, then a burst: after a fast loop, the burst goes to the sender from
+    // its fourth record on, as after an idle spell of 160 µs.
     replay.call(3600LL * 1'000'000 * kMicro);
     replay.calls(20, 0);
-    const std::string burst = replay.take();
-    CHECK(burst.substr(0, 1) == "i");
-    CHECK(burst.substr(4) == std::string(17, 's'));
+    CHECK(replay.take() == std::string(3, 'i') + std::string(18, 's'));
 }
