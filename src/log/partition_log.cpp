@@ -19,6 +19,7 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(fs::FileSystem& fs, std
     BROOK_RETURN_IF_ERROR(config.validate());
     std::unique_ptr<PartitionLog> log(new PartitionLog(fs, std::move(dir), config, clock));
     BROOK_RETURN_IF_ERROR(log->load());
+    log->appending_ = log->segments_.back().get();
     return log;
 }
 
@@ -265,7 +266,7 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch,
                                         ? now
                                         : header->max_timestamp;
     BROOK_RETURN_IF_ERROR(prepare_active_locked());
-    if (active()->should_roll(batch.size(), last, batch_time, config_)) {
+    if (appending_->should_roll(batch.size(), last, batch_time, config_)) {
         BROOK_RETURN_IF_ERROR(roll(base));
     }
 
@@ -276,7 +277,7 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch,
         result.log_append_time = now;
     }
     header = parse_batch_header(batch);
-    if (Status written = active()->append(batch, *header, config_); !written.is_ok()) {
+    if (Status written = appending_->append(batch, *header, config_); !written.is_ok()) {
         return written.sub_code() == SubCode::fail_stopped ? fail_stop(written) : written;
     }
     unflushed_messages_ += header->record_count;
@@ -284,7 +285,7 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch,
         now - last_flush_ms_ >= config_.flush_ms) {
         BROOK_RETURN_IF_ERROR(flush_locked());
     }
-    if (Status recorded = txn_.record(*header, checked.marker, active()->base_offset());
+    if (Status recorded = txn_.record(*header, checked.marker, appending_->base_offset());
         !recorded.is_ok()) {
         return fail_stop(recorded);
     }
@@ -305,6 +306,7 @@ Status PartitionLog::roll(Offset new_base) {
     {
         std::unique_lock lock(segments_mu_);
         segments_.push_back(std::move(*next));
+        appending_ = segments_.back().get();
     }
     BROOK_RETURN_IF_ERROR(txn_.write_snapshot(new_base, producer_expiry_cutoff()));
     // Everything below new_base is now fsynced and sealed: recovery can start here.

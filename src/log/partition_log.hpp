@@ -305,6 +305,9 @@ class PartitionLog {
     // Opened clean and not written since: the clean-shutdown marker is still on disk and the
     // active segment still sealed.
     bool clean_on_disk_ = false;
+    // The active segment, segments_.back(), which only roll() replaces; null in a follower.
+    // Appends use it rather than active(), whose lock and reference count readers share.
+    Segment* appending_ = nullptr;
 
     // Shares the fsyncs of sync_to() callers.
     GroupCommit group_commit_;

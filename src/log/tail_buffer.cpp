@@ -6,17 +6,19 @@ namespace brook::log {
 
 void TailBuffer::append(std::uint64_t position, Offset base, std::span<const std::byte> batch) {
     if (!wanted_.load(std::memory_order_relaxed)) return;
-    // Only the appender changes block_, so it reads the pointer without the lock.
-    std::shared_ptr<Block> block = block_;
     if (batch.size() > kBlockBytes) {
         release();
         return;
     }
+    // Only the appender changes block_, so it reads the pointer without the lock, and without
+    // a reference of its own: readers take theirs on the same count.
+    Block* block = block_.get();
     if (!block || block->end.load(std::memory_order_relaxed) != position ||
         position + batch.size() - block->start > kBlockBytes) {
-        block = std::make_shared<Block>(position, base);
+        auto fresh = std::make_shared<Block>(position, base);
+        block = fresh.get();
         std::lock_guard lock(mu_);
-        block_ = block;
+        block_ = std::move(fresh);
     }
     std::memcpy(block->bytes.get() + (position - block->start), batch.data(), batch.size());
     block->end.store(position + batch.size(), std::memory_order_release);
