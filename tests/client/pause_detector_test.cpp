@@ -59,25 +59,20 @@ TEST_CASE("the first record and a paced stream are appended by produce() itself"
 }
 
 TEST_CASE("a paced stream that falls behind and sends records back to back still appends them") {
-    Replay replay(0);
-    replay.calls(100, 50 * kMicro - kAppendNs);
-    // The thread woke 100 µs late: the record due then and the two it missed go at once.
-    replay.call(150 * kMicro - kAppendNs);
-    replay.calls(2, 0);
-    replay.calls(100, 50 * kMicro - kAppendNs);
-    CHECK(replay.take() == std::string(203, 'i'));
-}
-
-TEST_CASE("a paced stream that was held up for 800 µs still appends the records it owes") {
-    Replay replay(0);
-    replay.calls(100, 50 * kMicro - kAppendNs);
-    replay.take();
-    // Preempted for 800 µs: the record due then and the 16 it missed go at once.
-    replay.call(850 * kMicro - kAppendNs);
-    replay.calls(16, 0);
-    CHECK(replay.take() == std::string(17, 'i'));
-    replay.calls(100, 50 * kMicro - kAppendNs);
-    CHECK(replay.take() == std::string(100, 'i'));
+    // The thread woke `late_us` late: the record due then and the `owed` it missed go at once.
+    struct Lateness {
+        std::int64_t late_us;
+        int owed;
+    };
+    for (const Lateness& late : {Lateness{100, 2}, Lateness{800, 16}}) {
+        CAPTURE(late.late_us);
+        Replay replay(0);
+        replay.calls(100, 50 * kMicro - kAppendNs);
+        replay.call((50 + late.late_us) * kMicro - kAppendNs);
+        replay.calls(late.owed, 0);
+        replay.calls(100, 50 * kMicro - kAppendNs);
+        CHECK(replay.take() == std::string(static_cast<std::size_t>(201 + late.owed), 'i'));
+    }
 }
 
 TEST_CASE("a paced stream that turns into a fast loop goes to the sender after a short burst") {
