@@ -2,8 +2,7 @@
 // file on this machine, the floor brook's latency row is read against. The sender writes each
 // record (length, key, value) to a file with write(2), publishes its send stamp in memory and
 // bumps a counter; the reader, blocked as brook's poll() is, spins on the counter for up to
-// 100 us (brook's longest spin, store::kMaxSpin) and then sleeps on a futex until the sender
-// wakes it. No checksum, no index, no batch: only the write, the hand-off and the wake-up.
+// brook's longest spin (store::kMaxSpin) and then sleeps on a futex until the sender wakes it. No checksum, no index, no batch: only the write, the hand-off and the wake-up.
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -14,6 +13,7 @@
 #include <climits>
 #include <cstring>
 #include <ctime>
+#include <string>
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -21,11 +21,13 @@
 #endif
 
 #include "paced_stream.hpp"
+#include "store/change_notifier.hpp"
 
 namespace brook::bench {
 namespace {
 
-constexpr std::int64_t kSpinNs = 100'000;
+constexpr std::int64_t kSpinNs =
+    std::chrono::duration_cast<std::chrono::nanoseconds>(store::kMaxSpin).count();
 constexpr std::int64_t kReceiveTimeoutNs = 5'000'000'000;
 
 void cpu_relax() noexcept {
@@ -111,8 +113,8 @@ Row raw_latency(const Spec& spec) {
     ::close(fd);
     latencies.fill(row);
     row.notes.push_back(
-        "a record every 50 us; write(2) to a file, then a hand-off to a reader that spins for "
-        "100 us and then sleeps on a futex");
+        "a record every 50 us; write(2) to a file, then a hand-off to a reader that spins for " +
+        std::to_string(kSpinNs / 1000) + " us and then sleeps on a futex");
     return row;
 }
 

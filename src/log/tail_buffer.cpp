@@ -4,6 +4,20 @@
 
 namespace brook::log {
 
+TailBuffer::Block::Block(std::uint64_t start, Offset first_offset, std::shared_ptr<Spare> spare)
+    : start(start), first_offset(first_offset), spare(std::move(spare)) {
+    {
+        std::lock_guard lock(this->spare->mu);
+        bytes = std::move(this->spare->buffer);
+    }
+    if (!bytes) bytes.reset(new std::byte[kBlockBytes]);
+}
+
+TailBuffer::Block::~Block() {
+    std::lock_guard lock(spare->mu);
+    if (!spare->buffer) spare->buffer = std::move(bytes);
+}
+
 void TailBuffer::append(std::uint64_t position, Offset base, std::span<const std::byte> batch) {
     if (!wanted_.load(std::memory_order_relaxed)) return;
     if (batch.size() > kBlockBytes) {
@@ -15,7 +29,7 @@ void TailBuffer::append(std::uint64_t position, Offset base, std::span<const std
     Block* block = block_.get();
     if (!block || block->end.load(std::memory_order_relaxed) != position ||
         position + batch.size() - block->start > kBlockBytes) {
-        auto fresh = std::make_shared<Block>(position, base);
+        auto fresh = std::make_shared<Block>(position, base, spare_);
         block = fresh.get();
         std::lock_guard lock(mu_);
         block_ = std::move(fresh);
@@ -25,8 +39,11 @@ void TailBuffer::append(std::uint64_t position, Offset base, std::span<const std
 }
 
 void TailBuffer::release() {
-    std::lock_guard lock(mu_);
-    block_.reset();
+    {
+        std::lock_guard lock(mu_);
+        block_.reset();
+    }
+    spare_ = std::make_shared<Spare>();
 }
 
 InPlaceBytes TailBuffer::find(Offset from, std::uint64_t limit) const {

@@ -13,6 +13,10 @@
 // call for many bytes), and the next batch starts a new block. A block never has a gap, so a
 // block holds every byte from its start to its end. Blocks are shared: a reader keeps the one
 // it views, and the appender starts a new one rather than reuse memory a reader may hold.
+// A block's memory goes back to its TailBuffer when the last holder drops the block, and the
+// next new block reuses it: a fresh buffer would cost a page fault for each of its pages on
+// the first write (tens of µs on some virtual machines, in the appender's path). So a tail
+// that readers keep up with holds two buffers, 2 × kBlockBytes, until release().
 //
 // Thread safety: append() and release() are called by the segment's appender only (under the
 // log's append lock), and before the segment publishes the appended bytes; find() and want()
@@ -77,18 +81,28 @@ class TailBuffer {
     InPlaceBytes find(Offset from, std::uint64_t limit) const;
 
   private:
+    // The buffer of a block that nobody holds any more, for the next block. Shared with the
+    // blocks, whose last holder gives its buffer back from whichever thread it runs on.
+    struct Spare {
+        std::mutex mu;
+        std::unique_ptr<std::byte[]> buffer;  // guarded by mu
+    };
     struct Block {
-        Block(std::uint64_t start, Offset first_offset)
-            : start(start), first_offset(first_offset), bytes(new std::byte[kBlockBytes]) {}
+        Block(std::uint64_t start, Offset first_offset, std::shared_ptr<Spare> spare);
+        ~Block();
         const std::uint64_t start;
         const Offset first_offset;
-        const std::unique_ptr<std::byte[]> bytes;
+        std::unique_ptr<std::byte[]> bytes;
+        const std::shared_ptr<Spare> spare;
         std::atomic<std::uint64_t> end{start};  // raised after the bytes below it are copied
     };
 
     mutable std::atomic<bool> wanted_{false};  // set by readers, read by the appender
     mutable std::mutex mu_;  // guards block_'s pointer; the appender alone changes it
     std::shared_ptr<Block> block_;
+    // The appender's alone; release() replaces it, so that blocks readers still hold give
+    // their buffers to the old one, which is freed with the last of them.
+    std::shared_ptr<Spare> spare_ = std::make_shared<Spare>();
 };
 
 }  // namespace brook::log

@@ -23,8 +23,11 @@
 namespace brook::store {
 
 // The longest a waiter spins before it parks. It bounds the CPU a blocked poll() burns when
-// nothing arrives: after it, the thread sleeps in the kernel until woken or timed out.
-inline constexpr std::chrono::nanoseconds kMaxSpin = std::chrono::microseconds(100);
+// nothing arrives: after it, the thread sleeps in the kernel until woken or timed out. 200 µs
+// covers a producer that paces records every 50 µs and wakes up to 150 µs late, as threads
+// that sleep between records do on a virtual machine: each park costs the next record a
+// wake-up of tens of µs (docs/performance.md, item 50).
+inline constexpr std::chrono::nanoseconds kMaxSpin = std::chrono::microseconds(200);
 
 // How long one waiter spins, learned from its recent waits: a wait that ended within kMaxSpin
 // doubles the budget (spinning would have caught it), a longer one halves it, so a consumer

@@ -133,6 +133,52 @@ TEST_CASE("bytes a reader holds stay the same after release and after new blocks
     check_matches(tail.find(next.base, file.end()), file, next.base, file.end());
 }
 
+// The block the newest batch is in, as a reader at the tail finds it.
+InPlaceBytes newest_block(const TailBuffer& tail, const ModelFile& file) {
+    return tail.find(file.batches.back().base, file.end());
+}
+
+// Appends batches of a quarter block until the newest batch is in a block that starts after
+// `start`, and returns that block.
+InPlaceBytes next_block(TailBuffer& tail, ModelFile& file, std::uint64_t start,
+                        std::mt19937& rng) {
+    for (;;) {
+        file.append(tail, TailBuffer::kBlockBytes / 4, 1, rng);
+        InPlaceBytes found = newest_block(tail, file);
+        REQUIRE(found);
+        if (found.start > start) return found;
+    }
+}
+
+TEST_CASE("a new block reuses the memory of one that nobody holds, never of one held") {
+    TailBuffer tail;
+    tail.want();
+    ModelFile file;
+    std::mt19937 rng(11);
+    file.append(tail, 100, 1, rng);
+    InPlaceBytes first = newest_block(tail, file);
+    REQUIRE(first);
+    const std::byte* const first_memory = first.data;
+    const std::uint64_t first_start = first.start;
+
+    SUBCASE("held: the block after next gets other memory, and the held bytes stay") {
+        const std::vector<std::byte> copy(first.data, first.data + 100);
+        const InPlaceBytes second = next_block(tail, file, first.start, rng);
+        const InPlaceBytes third = next_block(tail, file, second.start, rng);
+        CHECK(third.data != first_memory);
+        CHECK(std::memcmp(first.data, copy.data(), copy.size()) == 0);
+        check_matches(third, file, file.batches.back().base, file.end());
+    }
+    SUBCASE("dropped: the block after next reuses its memory, and holds the file's bytes") {
+        first = {};
+        std::uint64_t start = first_start;
+        start = next_block(tail, file, start, rng).start;
+        const InPlaceBytes third = next_block(tail, file, start, rng);
+        CHECK(third.data == first_memory);
+        check_matches(third, file, file.batches.back().base, file.end());
+    }
+}
+
 // The appender and readers at once, as a segment uses them: the appender copies each batch and
 // then publishes the size; readers find from what was published. The byte at each position is
 // a function of the position, so readers check what they view without sharing a model. Run
