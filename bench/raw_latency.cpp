@@ -2,7 +2,8 @@
 // file on this machine, the floor brook's latency row is read against. The sender writes each
 // record (length, key, value) to a file with write(2), publishes its send stamp in memory and
 // bumps a counter; the reader, blocked as brook's poll() is, spins on the counter for up to
-// brook's longest spin (store::kMaxSpin) and then sleeps on a futex until the sender wakes it. No checksum, no index, no batch: only the write, the hand-off and the wake-up.
+// brook's longest spin (store::kMaxSpin) and then sleeps on a futex until the sender wakes
+// it. No checksum, no index, no batch: only the write, the hand-off and the wake-up.
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>

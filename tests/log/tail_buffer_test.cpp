@@ -171,9 +171,8 @@ TEST_CASE("a new block reuses the memory of one that nobody holds, never of one 
     }
     SUBCASE("dropped: the block after next reuses its memory, and holds the file's bytes") {
         first = {};
-        std::uint64_t start = first_start;
-        start = next_block(tail, file, start, rng).start;
-        const InPlaceBytes third = next_block(tail, file, start, rng);
+        const std::uint64_t second_start = next_block(tail, file, first_start, rng).start;
+        const InPlaceBytes third = next_block(tail, file, second_start, rng);
         CHECK(third.data == first_memory);
         check_matches(third, file, file.batches.back().base, file.end());
     }
