@@ -5,15 +5,12 @@
 // brook's longest spin (store::kMaxSpin) and then sleeps on a futex until the sender wakes
 // it. No checksum, no index, no batch: only the write, the hand-off and the wake-up.
 #include <fcntl.h>
-#include <linux/futex.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <ctime>
 #include <string>
 #include <vector>
 
@@ -23,9 +20,12 @@
 
 #include "paced_stream.hpp"
 #include "store/change_notifier.hpp"
+#include "util/futex.hpp"
 
 namespace brook::bench {
 namespace {
+
+using namespace std::chrono_literals;
 
 constexpr std::int64_t kSpinNs =
     std::chrono::duration_cast<std::chrono::nanoseconds>(store::kMaxSpin).count();
@@ -44,7 +44,7 @@ class Handoff {
     void publish(std::uint32_t count) noexcept {
         published_.store(count, std::memory_order_seq_cst);
         if (sleepers_.load(std::memory_order_seq_cst) != 0) {
-            ::syscall(SYS_futex, word(), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+            util::futex_wake(&published_, INT_MAX);
         }
     }
 
@@ -59,8 +59,7 @@ class Handoff {
             if (waited < kSpinNs) continue;
             sleepers_.fetch_add(1, std::memory_order_seq_cst);
             if (published_.load(std::memory_order_seq_cst) == seen) {
-                const timespec timeout{1, 0};
-                ::syscall(SYS_futex, word(), FUTEX_WAIT_PRIVATE, seen, &timeout, nullptr, 0);
+                util::futex_wait(&published_, seen, std::chrono::steady_clock::now() + 1s);
             }
             sleepers_.fetch_sub(1, std::memory_order_seq_cst);
         }
@@ -68,8 +67,6 @@ class Handoff {
     }
 
   private:
-    std::uint32_t* word() noexcept { return reinterpret_cast<std::uint32_t*>(&published_); }
-
     static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
     std::atomic<std::uint32_t> published_{0};
     std::atomic<std::uint32_t> sleepers_{0};

@@ -117,12 +117,10 @@ void fill_buffer(Producer& producer, std::vector<Expected>& expected) {
 }
 
 // A producer with full_config(max_block_ms) for the test's store.
-Producer& full_producer(Store& store, std::unique_ptr<Producer>& holder,
-                        const std::string& max_block_ms) {
+std::unique_ptr<Producer> full_producer(Store& store, const std::string& max_block_ms) {
     auto created = Producer::create(store, full_config(max_block_ms));
     REQUIRE_MESSAGE(created.is_ok(), created.status().to_string());
-    holder = std::move(created).value();
-    return *holder;
+    return std::move(created).value();
 }
 
 }  // namespace
@@ -133,8 +131,8 @@ TEST_CASE_TEMPLATE("a full buffer.memory fails produce calls after max.block.ms 
     auto store = fixture.open();
     REQUIRE(store->create_topic("t", kPartitions).is_ok());
     ClosedGate gate_closed;
-    std::unique_ptr<Producer> holder;
-    Producer& producer = full_producer(*store, holder, "0");
+    const auto owned = full_producer(*store, "0");
+    Producer& producer = *owned;
 
     std::vector<Expected> expected;
     fill_buffer(producer, expected);
@@ -177,8 +175,8 @@ TEST_CASE_TEMPLATE(
     auto store = fixture.open();
     REQUIRE(store->create_topic("t", kPartitions).is_ok());
     ClosedGate gate_closed;
-    std::unique_ptr<Producer> holder;
-    Producer& producer = full_producer(*store, holder, "600000");
+    const auto owned = full_producer(*store, "600000");
+    Producer& producer = *owned;
 
     std::vector<Expected> expected;
     fill_buffer(producer, expected);
@@ -234,8 +232,8 @@ TEST_CASE_TEMPLATE("a record larger than buffer.memory is refused as too large",
     Fixture fixture;
     auto store = fixture.open();
     REQUIRE(store->create_topic("t", kPartitions).is_ok());
-    std::unique_ptr<Producer> holder;
-    Producer& producer = full_producer(*store, holder, "600000");
+    const auto owned = full_producer(*store, "600000");
+    Producer& producer = *owned;
 
     const Status refused = produce_to(producer, 0, std::string(5000, 'x'));
     CHECK(refused.code() == Code::record_too_large);
