@@ -49,14 +49,13 @@ std::optional<Meta> parse_meta(const std::vector<char>& page) {
 }  // namespace
 
 Status check_lmdb_file_length(const std::string& data_path) {
-    std::ifstream in(data_path, std::ios::binary | std::ios::ate);
+    std::ifstream in(data_path, std::ios::binary);
     if (!in) {
         return Status::io_error(fmt::format("open {}: {}", data_path, std::strerror(errno)));
     }
-    const auto length = static_cast<std::uint64_t>(in.tellg());
     auto read_page = [&](std::uint64_t at) {
         std::vector<char> page(kMetaEnd);
-        if (at + kMetaEnd > length) return std::vector<char>();
+        in.clear();
         in.seekg(static_cast<std::streamoff>(at));
         in.read(page.data(), static_cast<std::streamsize>(page.size()));
         return in ? page : std::vector<char>();
@@ -68,6 +67,17 @@ Status check_lmdb_file_length(const std::string& data_path) {
     std::optional<Meta> newest = first;
     if (second && (!newest || second->txn_id > newest->txn_id)) newest = second;
     if (!newest) return Status::ok();
+    // The length is taken after the meta pages. A writer in another process appends a
+    // commit's pages before it points a meta page at them, and never shortens the file, so a
+    // length read afterwards covers every meta page read before, however the two interleave.
+    in.clear();
+    in.seekg(0, std::ios::end);
+    const auto end = in.tellg();
+    if (end < 0) {
+        return Status::io_error(
+            fmt::format("find the length of {}: {}", data_path, std::strerror(errno)));
+    }
+    const auto length = static_cast<std::uint64_t>(end);
     const std::uint64_t needed = (newest->last_page + 1) * newest->page_size;
     if (length < needed) {
         return Status::corruption(fmt::format(

@@ -5,11 +5,13 @@
 // the metadata directory, data.mdb or lock.mdb could make brook read or write a file outside
 // the store. brook opens its own files with O_NOFOLLOW; these are refused before LMDB runs.
 //
-//
 // LMDB maps data.mdb and follows page numbers without bounds checks, so a file cut short (a
 // failed copy, a full disk while restoring a backup) makes it read past the end of the mapping
 // and the process dies with SIGBUS. Each of LMDB's two meta pages records the last page in use;
 // a file shorter than the newest valid meta page says it is, is refused as corruption instead.
+//
+// A writer in another process may commit while a reader runs the check: the length is read
+// after the meta pages, so a file that grew meanwhile is never taken for one cut short.
 //
 // Thread safety: a pure function of the file; callable from any thread.
 #pragma once

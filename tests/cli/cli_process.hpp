@@ -123,6 +123,8 @@ class Process {
     }
 
     const std::string& out() const { return out_; }
+    // What the child printed so far, for a failure message.
+    std::string printed() const { return "stdout:\n" + out_ + "stderr:\n" + err_; }
 
   private:
     std::size_t count_lines() const {

@@ -138,11 +138,11 @@ TEST_CASE("a locked store: writes fail with the holder's pid, reads work, and a 
     Process writer({"--dir", store.path(), "produce", "t", "--key-separator", ":"});
     Process tail({"--dir", store.path(), "consume", "t", "--from-beginning", "--follow", "--format",
                   "%o %k %s\\n"});
-    REQUIRE(tail.wait_for_lines(1));
+    REQUIRE_MESSAGE(tail.wait_for_lines(1), tail.printed());
     CHECK(tail.out() == "0  before\n");
     writer.write_stdin("k1:first\n");
     // The tailing consumer sees the writer's record; the writer holds the lock from here on.
-    REQUIRE(tail.wait_for_lines(2));
+    REQUIRE_MESSAGE(tail.wait_for_lines(2), tail.printed());
     CHECK(tail.out() == "0  before\n1 k1 first\n");
 
     const std::string holder = "held by pid " + std::to_string(writer.pid());
@@ -169,14 +169,15 @@ TEST_CASE("a locked store: writes fail with the holder's pid, reads work, and a 
         writer.write_stdin("k" + std::to_string(i) + ":v" + std::to_string(i) + "\n");
         expected +=
             std::to_string(2 + i) + " k" + std::to_string(i) + " v" + std::to_string(i) + "\n";
-        if (i % 50 == 49) REQUIRE(tail.wait_for_lines(static_cast<std::size_t>(3 + i)));
+        if (i % 50 == 49)
+            REQUIRE_MESSAGE(tail.wait_for_lines(static_cast<std::size_t>(3 + i)), tail.printed());
         // check reads beside the appending writer and finds nothing wrong.
         if (i == 120) CHECK(store.run({"check"}).exit_code == 0);
     }
     const Outcome writer_done = writer.finish();
     CHECK(writer_done.exit_code == 0);
     CHECK(writer_done.err == "produced 201 records\n");
-    REQUIRE(tail.wait_for_lines(202));
+    REQUIRE_MESSAGE(tail.wait_for_lines(202), tail.printed());
     tail.signal(SIGTERM);
     const Outcome tail_done = tail.finish();
     CHECK(tail_done.exit_code == 0);

@@ -243,7 +243,7 @@ TEST_CASE("groups on a locked store: list and describe work, writes name the hol
     // The writer holds the lock once its record can be read.
     Process tail({"--dir", store.path(), "consume", "t", "--partition", "0", "--offset",
                   std::to_string(end0), "--follow", "--max-messages", "1"});
-    REQUIRE(tail.wait_for_lines(1));
+    REQUIRE_MESSAGE(tail.wait_for_lines(1), tail.printed());
     tail.finish();
 
     CHECK(store.run({"groups", "list"}).out == "g\n");

@@ -252,7 +252,7 @@ TEST_CASE("maintain needs the writer lock; stats works beside a writer") {
     // The writer holds the lock once its record can be read.
     Process tail({"--dir", store.path(), "consume", "t", "--partition", "0", "--from-beginning",
                   "--follow", "--max-messages", "1"});
-    REQUIRE(tail.wait_for_lines(1));
+    REQUIRE_MESSAGE(tail.wait_for_lines(1), tail.printed());
     CHECK(tail.finish().out == "x\n");
 
     const Outcome maintained = store.run({"maintain"});

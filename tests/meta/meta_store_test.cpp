@@ -4,6 +4,7 @@
 #include "meta/meta_store.hpp"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "meta/format.hpp"
+#include "meta/lmdb_file_check.hpp"
 #include "meta/topic_record.hpp"
 #include "util/checksum.hpp"
 #include "util/endian.hpp"
@@ -424,6 +426,56 @@ TEST_CASE("meta: a read-only process sees commits made after it opened, past a m
     REQUIRE(::waitpid(child, &status, 0) == child);
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("meta: the data file's length check never calls a growing file cut short") {
+    // Another process's writer commits while this one opens read-only: it appends a commit's
+    // pages, then points a meta page at them. Here a thread does the same to a real data.mdb
+    // as fast as it can, so that the check's reads interleave with it in every order.
+    TempDir dir;
+    {
+        auto store = open_or_fail(dir.path, MetaOptions{});
+        REQUIRE(store->put_topic(topic("t", 1)).is_ok());
+    }
+    const std::string data = dir.path + "/" + std::string(format::kDataFile);
+    REQUIRE(check_lmdb_file_length(data).is_ok());
+    const int fd = ::open(data.c_str(), O_RDWR);
+    REQUIRE(fd >= 0);
+    // LMDB 0.9's meta page: last page in use at byte 136, transaction id at 144. Meta page 0
+    // gets ever higher transaction ids, so it stays the newest.
+    constexpr std::size_t kPage = 4096;
+    constexpr off_t kLastPagePos = 136;
+    constexpr off_t kTxnIdPos = 144;
+    std::uint64_t last_page = std::filesystem::file_size(data) / kPage - 1;
+    std::atomic<bool> done{false};
+    std::thread committer([&] {
+        const std::vector<char> zeros(kPage, 0);
+        std::byte field[8];
+        for (std::uint64_t txn = 1u << 20; txn < (1u << 20) + 3000; ++txn) {
+            ++last_page;
+            if (::pwrite(fd, zeros.data(), kPage, static_cast<off_t>(last_page * kPage)) !=
+                static_cast<ssize_t>(kPage))
+                break;
+            util::store_le<std::uint64_t>(field, last_page);
+            if (::pwrite(fd, field, 8, kLastPagePos) != 8) break;
+            util::store_le<std::uint64_t>(field, txn);
+            if (::pwrite(fd, field, 8, kTxnIdPos) != 8) break;
+        }
+        done = true;
+    });
+    int checks = 0;
+    Status failed = Status::ok();
+    while (!done.load() && failed.is_ok()) {
+        failed = check_lmdb_file_length(data);
+        ++checks;
+    }
+    committer.join();
+    ::close(fd);
+    CHECK_MESSAGE(failed.is_ok(), failed.to_string());
+    CHECK(checks > 0);
+    // The check still sees a cut: the last page the meta page names, removed.
+    std::filesystem::resize_file(data, last_page * kPage);
+    CHECK(check_lmdb_file_length(data).code() == Code::corruption);
 }
 
 // ---- Topic record codec ------------------------------------------------------------------
