@@ -253,6 +253,13 @@ class PartitionLog {
     // validated, or the log end after a clean shutdown.
     Status load_transactions(const std::vector<std::string>& names,
                              const std::vector<Offset>& bases, Offset rescan_from);
+    // For a follower's refresh: opens the segments the directory lists above `known` (all of
+    // them if it is empty). The writer removes segments (retention, a compaction swap) without
+    // regard to readers, so one that vanishes between the listing and its open sends the
+    // follower back to list again, a few times at most.
+    // @return the segments, oldest first; not_found if segments kept vanishing; corruption;
+    //         io_error.
+    Result<std::vector<std::shared_ptr<Segment>>> follow_new_segments(std::optional<Offset> known);
     // For a follower's refresh: brings the transaction state from `from` up to `to`, the log
     // end about to be published; `first` on the first refresh. Reads files, writes none.
     Status follow_transactions(Offset from, Offset to, bool first);

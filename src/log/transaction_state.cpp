@@ -168,6 +168,8 @@ Result<TransactionState::LoadReport> TransactionState::load(const std::vector<st
             ++report.snapshots_rejected;
             BROOK_RETURN_IF_ERROR(remove_snapshot(*it));
             removed_any = true;
+        } else if (read_only && loaded.code() == Code::not_found) {
+            continue;  // the writer removed it after the listing: an older one, or a replay
         } else {
             return loaded.status();
         }

@@ -77,7 +77,8 @@ class TransactionState {
     // (ascending), `end` the log end, `rescan_from` the first offset whose .txnindex entries
     // are not known durable (the log end after a clean shutdown). Removes stray and corrupt
     // snapshots, and rewrites the .txnindex files of the replayed range that differ, unless
-    // `read_only` (a follower, whose files another process writes).
+    // `read_only` (a follower, whose files another process writes). A follower skips a
+    // snapshot the writer removed after `names` was listed.
     // @return corruption / io_error from scanning the log; io_error from the files.
     Result<LoadReport> load(const std::vector<std::string>& names, const std::vector<Offset>& bases,
                             Offset end, Offset rescan_from, const Scanner& scan,

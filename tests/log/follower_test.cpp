@@ -1,9 +1,12 @@
 // Followers: a log opened read-only while another PartitionLog writes it sees exactly the
 // batches the writer completed, picks up new batches and segments on refresh(), stops quietly
-// before a batch still being written, and never changes a file.
+// before a batch still being written, never changes a file, and lists the directory again when
+// the writer removes files between the follower's listing and its opens.
 #include <brook/clock.hpp>
+#include <set>
 
 #include "log/format.hpp"
+#include "support/fault_fs.hpp"
 #include "support/fs_util.hpp"
 #include "support/log_util.hpp"
 #include "support/test_env.hpp"
@@ -119,4 +122,72 @@ TEST_CASE_TEMPLATE("a follower of a missing partition is not_found", Env, PosixE
     auto opened = log::PartitionLog::open_follower(env.fs(), env.root() + "/none", {}, clock);
     CHECK(opened.code() == Code::not_found);
     CHECK_FALSE(env.fs().exists(env.root() + "/none"));
+}
+
+TEST_CASE("a follower lists again when the writer removes files between its listing and opens") {
+    MemoryEnv env;
+    ManualClock clock(100);
+    log::LogConfig config;
+    config.segment_bytes = 500;
+    const std::string dir = env.root() + "/p";
+    auto writer = open_writer(env.fs(), dir, config, clock);
+    std::vector<log::Record> model;
+    for (int i = 0; i < 60; ++i) {
+        const auto placed = with_offsets({make_record(i, 100 + i)}, Offset(i));
+        append(*writer, placed);
+        model.push_back(placed.front());
+    }
+    REQUIRE(writer->segments().size() >= 6);
+
+    // The follower reads through `reading`; after its n-th listing of the partition, the hook
+    // acts as the writer's maintenance thread might at that moment.
+    FaultFileSystem reading(env.fs());
+    int listings = 0;
+    std::set<int> retention_after;  // listings followed by a retention pass
+    bool drop_snapshots = false;    // the second listing is followed by snapshot removal
+    reading.after_list_dir = [&](const std::string& path) {
+        if (path != dir) return;
+        ++listings;
+        if (retention_after.contains(listings)) {
+            REQUIRE(writer->advance_log_start(writer->segments()[1].base_offset).is_ok());
+        }
+        if (drop_snapshots && listings == 2) {
+            const auto names = env.fs().list_dir(dir);
+            REQUIRE(names.is_ok());
+            for (const auto& name : *names) {
+                if (name.ends_with(log::format::kSnapshotSuffix)) {
+                    REQUIRE(env.fs().remove_file(dir + "/" + name).is_ok());
+                }
+            }
+        }
+    };
+    const auto expect_follower_matches = [&] {
+        auto follower = open_follower(reading, dir, config, clock);
+        CHECK(follower->log_start_offset() == writer->log_start_offset());
+        CHECK(follower->log_end_offset() == writer->log_end_offset());
+        CHECK(follower->segments().size() == writer->segments().size());
+        std::vector<log::Record> kept;
+        for (const auto& r : model) {
+            if (r.offset >= writer->log_start_offset()) kept.push_back(r);
+        }
+        CHECK(read_all(*follower) == kept);
+    };
+
+    SUBCASE("the oldest segment goes after each of two listings") {
+        retention_after = {1, 2};
+        expect_follower_matches();
+        CHECK(listings == 4);  // three of the segments, one of the transaction files
+    }
+    SUBCASE("the snapshots go after the listing that found them") {
+        drop_snapshots = true;
+        expect_follower_matches();
+        CHECK(listings == 2);
+    }
+    SUBCASE("segments that keep going make the open fail, after four listings") {
+        retention_after = {1, 2, 3, 4};
+        auto opened = log::PartitionLog::open_follower(reading, dir, config, clock);
+        CHECK(opened.code() == Code::not_found);
+        CHECK(listings == 4);
+    }
+    reading.after_list_dir = nullptr;
 }

@@ -451,7 +451,7 @@ TEST_CASE("meta: the data file's length check never calls a growing file cut sho
     std::thread committer([&] {
         const std::vector<char> zeros(kPage, 0);
         std::byte field[8];
-        for (std::uint64_t txn = 1u << 20; txn < (1u << 20) + 3000; ++txn) {
+        for (std::uint64_t txn = 1u << 20; txn < (1u << 20) + 1000; ++txn) {
             ++last_page;
             if (::pwrite(fd, zeros.data(), kPage, static_cast<off_t>(last_page * kPage)) !=
                 static_cast<ssize_t>(kPage))

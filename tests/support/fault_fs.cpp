@@ -407,11 +407,15 @@ bool FaultFileSystem::exists(const std::string& path) {
 }
 
 Result<std::vector<std::string>> FaultFileSystem::list_dir(const std::string& path) {
-    std::lock_guard lock(mu_);
-    Status injected = begin(op::read, "opendir " + path);
-    auto names =
-        injected.is_ok() ? inner_.list_dir(path) : Result<std::vector<std::string>>(injected);
-    end(op::read);
+    Result<std::vector<std::string>> names = std::vector<std::string>{};
+    {
+        std::lock_guard lock(mu_);
+        Status injected = begin(op::read, "opendir " + path);
+        names =
+            injected.is_ok() ? inner_.list_dir(path) : Result<std::vector<std::string>>(injected);
+        end(op::read);
+    }
+    if (names.is_ok() && after_list_dir) after_list_dir(path);
     return names;
 }
 

@@ -99,6 +99,11 @@ class FaultFileSystem final : public fs::FileSystem {
     // an error, which the sync then fails with (nothing is synced). Set it before the workload
     // starts and clear it after.
     std::function<Status(const std::string& path)> before_sync;
+    // Called by list_dir with the directory's path after a successful listing, outside the
+    // wrapper's lock, before the listing is returned: a test may change the directory then, as
+    // another process would between a reader's listing and its opens. Set and clear it as
+    // before_sync.
+    std::function<void(const std::string& path)> after_list_dir;
 
     // Arms `rule`, replacing any armed one; matching operations are counted from now.
     void inject(FaultRule rule);
