@@ -93,7 +93,7 @@ class LmdbEngine final : public Engine {
     std::string value_;
 };
 
-[[maybe_unused]] const bool registered =
+[[maybe_unused]] const bool lmdb_registered =
     register_engine("lmdb",
                     {"append-100b", "append-1kb", "append-sync-batch", "append-sync-record",
                      "group-commit-4", "consume-100b", "produce-unbatched", "seek-offset"},

@@ -109,7 +109,7 @@ class RawEngine final : public Engine {
     std::size_t used_ = 0;
 };
 
-[[maybe_unused]] const bool registered = register_engine(
+[[maybe_unused]] const bool raw_registered = register_engine(
     "raw",
     {"append-100b", "append-1kb", "append-sync-batch", "append-sync-record", "group-commit-4",
      "consume-100b", "produce-unbatched", "zstd-json", "recovery"},

@@ -212,7 +212,7 @@ class RdkafkaEngine final : public Engine {
     double scan_seconds_ = 0;
 };
 
-[[maybe_unused]] const bool registered = register_engine(
+[[maybe_unused]] const bool rdkafka_registered = register_engine(
     "rdkafka_mock", {"append-100b", "append-1kb", "consume-100b", "produce-unbatched"},
     [] { return std::make_unique<RdkafkaEngine>(); });
 

@@ -75,7 +75,7 @@ class RocksdbEngine final : public Engine {
     std::atomic<std::int64_t> next_{0};
 };
 
-[[maybe_unused]] const bool registered =
+[[maybe_unused]] const bool rocksdb_registered =
     register_engine("rocksdb",
                     {"append-100b", "append-1kb", "append-sync-batch", "append-sync-record",
                      "group-commit-4", "consume-100b", "produce-unbatched", "seek-offset"},

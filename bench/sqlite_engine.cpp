@@ -122,7 +122,7 @@ Row open_memory(const Spec& spec) {
 
 BROOK_BENCH_CASE("open-memory", "sqlite", open_memory);
 
-[[maybe_unused]] const bool registered =
+[[maybe_unused]] const bool sqlite_registered =
     register_engine("sqlite",
                     {"append-100b", "append-1kb", "append-sync-batch", "append-sync-record",
                      "group-commit-4", "consume-100b", "produce-unbatched", "seek-offset"},

@@ -5,9 +5,6 @@
 namespace brook::cleaner {
 namespace {
 
-// How many keys ahead of its lookup a slot is prefetched.
-constexpr std::size_t kPrefetchDistance = 8;
-
 Result<std::vector<std::byte>> reencode(const log::BatchHeader& header,
                                         std::span<const log::Record> records) {
     log::BatchOptions options;
@@ -81,8 +78,8 @@ Result<BatchFilter::Outcome> BatchFilter::filter(std::span<const std::byte> batc
     for (std::size_t i = 0; i < views_.size(); ++i) {
         const auto& v = views_[i];
         const Offset o = v.offset;
-        if (lookups && i + kPrefetchDistance < views_.size()) {
-            pass_.map.prefetch(hashes_[i + kPrefetchDistance]);
+        if (lookups && i + OffsetMap::kPrefetchDistance < views_.size()) {
+            pass_.map.prefetch(hashes_[i + OffsetMap::kPrefetchDistance]);
         }
         if (o < from) continue;
         bool kept = true;

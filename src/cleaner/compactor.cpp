@@ -15,8 +15,6 @@ namespace {
 
 // Bytes asked for per read of the log while cleaning.
 constexpr std::size_t kReadBytes = 1u << 20;
-// How many keys ahead of its insertion a slot of the key map is prefetched.
-constexpr std::size_t kPrefetchDistance = 8;
 // The live-offset bitmap covers at least this many offsets, whatever the budget, and at most
 // a quarter of log.cleaner.dedupe.buffer.size (the key map gets the rest).
 constexpr std::size_t kMinLiveBits = std::size_t{1} << 16;
@@ -102,9 +100,9 @@ Result<KeyMap> build_key_map(const log::PartitionLog& log,
             }
             for (std::size_t i = 0; i < keys.size(); ++i) {
                 const KeyedOffset& k = keys[i];
-                if (!control && i + kPrefetchDistance < keys.size() &&
-                    keys[i + kPrefetchDistance].key) {
-                    km.map.prefetch(hashes[i + kPrefetchDistance]);
+                if (!control && i + OffsetMap::kPrefetchDistance < keys.size() &&
+                    keys[i + OffsetMap::kPrefetchDistance].key) {
+                    km.map.prefetch(hashes[i + OffsetMap::kPrefetchDistance]);
                 }
                 if (k.offset < c.first_dirty) continue;
                 if (!live_ready) {

@@ -37,6 +37,8 @@ class OffsetMap {
     // The table never has fewer slots than this, whatever the budget, so a pass always
     // progresses.
     static constexpr std::size_t kMinSlots = 1024;
+    // How many keys ahead of its lookup a caller prefetches a key's slot.
+    static constexpr std::size_t kPrefetchDistance = 8;
 
     struct KeyHash {
         std::uint64_t low = 0;

@@ -7,14 +7,11 @@
 
 #include "cli_process.hpp"
 
+using brook_cli_test::contains;
 using brook_cli_test::Outcome;
 using brook_cli_test::TempStore;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
 
 std::string segment(const TempStore& store, const std::string& suffix) {
     return store.path() + "/topics/t-0/00000000000000000000" + suffix;

@@ -23,6 +23,10 @@
 
 namespace brook_cli_test {
 
+inline bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
 inline std::string brook_binary() {
     const char* path = std::getenv("BROOK_BIN");
     REQUIRE_MESSAGE(path != nullptr, "BROOK_BIN must name the built brook binary");

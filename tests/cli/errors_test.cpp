@@ -2,15 +2,12 @@
 // and what works while another process holds the store for writing.
 #include "cli_process.hpp"
 
+using brook_cli_test::contains;
 using brook_cli_test::Outcome;
 using brook_cli_test::Process;
 using brook_cli_test::TempStore;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
 
 // An error: exit 1, nothing on stdout, exactly one line on stderr that says `what`.
 void check_error(const Outcome& outcome, const std::string& what) {

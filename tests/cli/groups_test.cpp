@@ -9,6 +9,7 @@
 
 #include "cli_process.hpp"
 
+using brook_cli_test::contains;
 using brook_cli_test::Outcome;
 using brook_cli_test::Process;
 using brook_cli_test::TempStore;
@@ -20,10 +21,6 @@ constexpr int kRecords = 40;
 // (partition, offset, value) as consume prints them with kFormat.
 using Row = std::tuple<int, std::int64_t, std::string>;
 const std::string kFormat = "%p %o %s\\n";
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
 
 std::vector<Row> rows_of(const std::string& text) {
     std::vector<Row> rows;
@@ -62,7 +59,7 @@ std::map<int, std::int64_t> committed_of(const TempStore& store, const std::stri
     return out;
 }
 
-void fill(const TempStore& store) {
+void fill_two_partitions(const TempStore& store) {
     REQUIRE(store.run({"topics", "create", "t", "--partitions", "2"}).exit_code == 0);
     std::string input;
     for (int i = 0; i < kRecords; ++i) {
@@ -75,7 +72,7 @@ void fill(const TempStore& store) {
 
 TEST_CASE("consume --group commits what it printed and the next run resumes right after it") {
     TempStore store;
-    fill(store);
+    fill_two_partitions(store);
     const auto all = all_rows(store, "t");
     REQUIRE(all.size() == kRecords);
 
@@ -118,7 +115,7 @@ TEST_CASE("consume --group commits what it printed and the next run resumes righ
 
 TEST_CASE("groups describe and list print the library's numbers; reset-offsets and delete") {
     TempStore store;
-    fill(store);
+    fill_two_partitions(store);
     const auto all = all_rows(store, "t");
     REQUIRE(store.run({"consume", "t", "--group", "g", "--from-beginning", "--max-messages", "5"})
                 .exit_code == 0);
@@ -232,7 +229,7 @@ TEST_CASE("groups describe and list print the library's numbers; reset-offsets a
 
 TEST_CASE("groups on a locked store: list and describe work, writes name the holder") {
     TempStore store;
-    fill(store);
+    fill_two_partitions(store);
     REQUIRE(store.run({"consume", "t", "--group", "g", "--from-beginning"}).exit_code == 0);
     std::int64_t end0 = 0;
     for (const auto& [partition, offset, value] : all_rows(store, "t")) {
@@ -265,7 +262,7 @@ TEST_CASE("groups on a locked store: list and describe work, writes name the hol
 
 TEST_CASE("groups: usage errors and --help") {
     TempStore store;
-    fill(store);
+    fill_two_partitions(store);
     for (const std::vector<std::string>& args :
          {std::vector<std::string>{"groups", "reset-offsets", "g", "--to-latest"},
           {"groups", "reset-offsets", "g", "--topic", "t"},

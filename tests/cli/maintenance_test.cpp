@@ -8,6 +8,7 @@
 
 #include "cli_process.hpp"
 
+using brook_cli_test::contains;
 using brook_cli_test::Outcome;
 using brook_cli_test::Process;
 using brook_cli_test::TempStore;
@@ -22,10 +23,6 @@ struct Produced {
     std::string key;
     std::optional<std::string> value;  // nullopt: a tombstone
 };
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
 
 // The topic as the library sees it, through a read-only open as the CLI's readers use.
 brook::TopicDescription library_describe(const TempStore& store, const std::string& topic) {
