@@ -77,13 +77,13 @@ Status check_lmdb_file_length(const std::string& data_path) {
         return Status::io_error(
             fmt::format("find the length of {}: {}", data_path, std::strerror(errno)));
     }
-    const auto length = static_cast<std::uint64_t>(end);
-    const std::uint64_t needed = (newest->last_page + 1) * newest->page_size;
-    if (length < needed) {
+    // Counted in pages: a damaged last page number, however large, cannot overflow.
+    const std::uint64_t pages = static_cast<std::uint64_t>(end) / newest->page_size;
+    if (newest->last_page >= pages) {
         return Status::corruption(fmt::format(
-            "metadata file {} is {} bytes, but its pages reach to byte {}: it was cut short. "
-            "Restore it from a backup",
-            data_path, length, needed));
+            "metadata file {} holds {} pages of {} bytes, but its newest meta page uses page {}: "
+            "it was cut short. Restore it from a backup",
+            data_path, pages, newest->page_size, newest->last_page));
     }
     return Status::ok();
 }

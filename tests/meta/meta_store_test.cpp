@@ -476,6 +476,14 @@ TEST_CASE("meta: the data file's length check never calls a growing file cut sho
     // The check still sees a cut: the last page the meta page names, removed.
     std::filesystem::resize_file(data, last_page * kPage);
     CHECK(check_lmdb_file_length(data).code() == Code::corruption);
+    // A last page number so large that its byte position overflows 64 bits is a cut too.
+    const int again = ::open(data.c_str(), O_RDWR);
+    REQUIRE(again >= 0);
+    std::byte field[8];
+    util::store_le<std::uint64_t>(field, (std::uint64_t{1} << 63) / kPage * 2);
+    REQUIRE(::pwrite(again, field, 8, kLastPagePos) == 8);
+    ::close(again);
+    CHECK(check_lmdb_file_length(data).code() == Code::corruption);
 }
 
 // ---- Topic record codec ------------------------------------------------------------------
