@@ -441,20 +441,25 @@ TEST_CASE("meta: the data file's length check never calls a growing file cut sho
     REQUIRE(check_lmdb_file_length(data).is_ok());
     const int fd = ::open(data.c_str(), O_RDWR);
     REQUIRE(fd >= 0);
-    // LMDB 0.9's meta page: last page in use at byte 136, transaction id at 144. Meta page 0
-    // gets ever higher transaction ids, so it stays the newest.
-    constexpr std::size_t kPage = 4096;
+    // LMDB 0.9's meta page: page size at byte 40, last page in use at 136, transaction id at
+    // 144. Meta page 0 gets ever higher transaction ids, so it stays the newest.
+    constexpr off_t kPageSizePos = 40;
     constexpr off_t kLastPagePos = 136;
     constexpr off_t kTxnIdPos = 144;
-    std::uint64_t last_page = std::filesystem::file_size(data) / kPage - 1;
+    std::byte size_field[4];
+    REQUIRE(::pread(fd, size_field, 4, kPageSizePos) == 4);
+    const std::size_t page_bytes = util::load_le<std::uint32_t>(size_field);
+    REQUIRE(page_bytes >= 512);
+    std::uint64_t last_page = std::filesystem::file_size(data) / page_bytes - 1;
     std::atomic<bool> done{false};
     std::thread committer([&] {
-        const std::vector<char> zeros(kPage, 0);
+        const std::vector<char> zeros(page_bytes, 0);
         std::byte field[8];
         for (std::uint64_t txn = 1u << 20; txn < (1u << 20) + 1000; ++txn) {
             ++last_page;
-            if (::pwrite(fd, zeros.data(), kPage, static_cast<off_t>(last_page * kPage)) !=
-                static_cast<ssize_t>(kPage))
+            if (::pwrite(fd, zeros.data(), page_bytes,
+                         static_cast<off_t>(last_page * page_bytes)) !=
+                static_cast<ssize_t>(page_bytes))
                 break;
             util::store_le<std::uint64_t>(field, last_page);
             if (::pwrite(fd, field, 8, kLastPagePos) != 8) break;
@@ -474,13 +479,13 @@ TEST_CASE("meta: the data file's length check never calls a growing file cut sho
     CHECK_MESSAGE(failed.is_ok(), failed.to_string());
     CHECK(checks > 0);
     // The check still sees a cut: the last page the meta page names, removed.
-    std::filesystem::resize_file(data, last_page * kPage);
+    std::filesystem::resize_file(data, last_page * page_bytes);
     CHECK(check_lmdb_file_length(data).code() == Code::corruption);
     // A last page number so large that its byte position overflows 64 bits is a cut too.
     const int again = ::open(data.c_str(), O_RDWR);
     REQUIRE(again >= 0);
     std::byte field[8];
-    util::store_le<std::uint64_t>(field, (std::uint64_t{1} << 63) / kPage * 2);
+    util::store_le<std::uint64_t>(field, (std::uint64_t{1} << 63) / page_bytes * 2);
     REQUIRE(::pwrite(again, field, 8, kLastPagePos) == 8);
     ::close(again);
     CHECK(check_lmdb_file_length(data).code() == Code::corruption);
