@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vector>
@@ -172,6 +173,10 @@ TEST_CASE("a new block reuses the memory of one that nobody holds, never of one 
     SUBCASE("dropped: the block after next reuses its memory, and holds the file's bytes") {
         first = {};
         const std::uint64_t second_start = next_block(tail, file, first_start, rng).start;
+        // Had the first block's memory gone back to the allocator when the second replaced
+        // it, this allocation of the same size would take it, and the third block could not
+        // land there by chance.
+        const std::unique_ptr<std::byte[]> decoy(new std::byte[TailBuffer::kBlockBytes]);
         const InPlaceBytes third = next_block(tail, file, second_start, rng);
         CHECK(third.data == first_memory);
         check_matches(third, file, file.batches.back().base, file.end());
