@@ -36,6 +36,8 @@ Config producer_config(const Spec& spec) {
 }
 
 std::unique_ptr<Store> open_store(const std::string& path, Options options) {
+    // BROOK_BENCH_MMAP=1: the store reads its segments through mappings (docs/performance.md).
+    if (std::getenv("BROOK_BENCH_MMAP") != nullptr) options.mmap_segment_reads = true;
     auto store = Store::open(path, std::move(options));
     if (!store.is_ok()) die("Store::open: " + store.status().to_string());
     return std::move(store).value();
