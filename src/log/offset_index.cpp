@@ -76,6 +76,16 @@ OffsetIndex::Entry OffsetIndex::lookup(Offset target) const noexcept {
     });
 }
 
+std::optional<std::uint32_t> OffsetIndex::last_position_at_or_below(
+    std::uint64_t position) const noexcept {
+    return file_->read([&](const IndexFile::View& v) -> std::optional<std::uint32_t> {
+        const std::size_t i =
+            v.partition_point([&](const std::byte* e) { return position_of(e) <= position; });
+        if (i == 0) return std::nullopt;
+        return position_of(v[i - 1]);
+    });
+}
+
 void OffsetIndex::truncate_from(Offset offset) noexcept {
     const std::int64_t rel = clamped_relative(offset, base_offset());
     const std::size_t keep = file_->read([&](const IndexFile::View& v) {

@@ -59,6 +59,10 @@ class OffsetIndex {
     // The last entry whose offset is <= target, or {base_offset, 0} if there is none.
     Entry lookup(Offset target) const noexcept;
 
+    // The position of the last entry whose position is <= `position` (a batch start), or
+    // nullopt if there is none.
+    std::optional<std::uint32_t> last_position_at_or_below(std::uint64_t position) const noexcept;
+
     // Drops every entry whose offset is >= `offset` (used when the log is truncated).
     // REQUIRES: not sealed.
     void truncate_from(Offset offset) noexcept;

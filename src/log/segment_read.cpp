@@ -96,6 +96,12 @@ Status Segment::read_raw_into(Offset from, std::size_t max_bytes, Offset end, Ra
     if (in_place) {
         bytes = in_place.view(first, limit);
     } else {
+        // A copy that would end inside a batch ends at the last batch start the index knows
+        // before that point: the next read starts there, so no byte is copied twice.
+        if (first + want < limit) {
+            const auto batch_start = offset_index_->last_position_at_or_below(first + want);
+            if (batch_start && *batch_start > first) want = *batch_start - first;
+        }
         raw.bytes.resize(want);
         BROOK_ASSIGN_OR_RETURN(const std::size_t got, log_->read_at(first, raw.bytes));
         if (got != want) {

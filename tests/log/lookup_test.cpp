@@ -3,7 +3,8 @@
 // searched by every timestamp, and each answer is compared with a scan of a model of the log;
 // the same holds after the indexes are sealed and loaded back from disk. A separate case counts
 // the reads a lookup makes, to show that it starts from an index entry and not from the start of
-// the segment.
+// the segment, and another the bytes a sequential scan copies, to show that reads end at batch
+// starts the index knows instead of inside a batch that the next read copies again.
 #include <algorithm>
 #include <brook/clock.hpp>
 #include <limits>
@@ -250,5 +251,68 @@ TEST_CASE_TEMPLATE("a lookup scans from an index entry, not from the segment sta
             }
         }
         REQUIRE(log->close().is_ok());
+    }
+}
+
+TEST_CASE_TEMPLATE("a sequential scan copies each byte of a segment once", Env, PosixEnv,
+                   MemoryEnv) {
+    Env env;
+    FaultFileSystem counting(env.fs());
+    ManualClock clock(0);
+    const log::LogConfig config;  // index.interval.bytes 4096, segment.bytes 1 GiB
+    const std::string dir = env.root() + "/p";
+
+    // Batches of 1 to 40 records of 20 to 400 bytes: from under 100 bytes to about 16 KiB, so
+    // some batches have no index entry of their own and most reads would end inside one.
+    Model model;
+    RandomLog random(11);
+    std::int64_t n = 0;
+    {
+        auto log = open_log(counting, dir, config, clock);
+        for (int b = 0; b < 400; ++b) {
+            std::vector<log::Record> batch;
+            const std::int64_t count = random.uniform(1, 40);
+            for (std::int64_t i = 0; i < count; ++i, ++n) {
+                log::Record r = make_record(n, 1'000 + n);
+                r.value =
+                    std::string(static_cast<std::size_t>(random.uniform(20, 400)), 'a' + n % 26);
+                batch.push_back(std::move(r));
+            }
+            model.add(batch, append(*log, batch).base_offset);
+        }
+        REQUIRE(log->segments().size() == 1);
+        REQUIRE(log->close().is_ok());
+    }
+    // Reopened, so the segment's in-memory copies of its newest batches are gone and every
+    // read copies from the file.
+    auto log = open_log(counting, dir, config, clock);
+    const std::uint64_t segment_bytes = log->segments().front().size_bytes;
+
+    for (const std::size_t max_bytes : {std::size_t{32 * 1024}, std::size_t{50'000}}) {
+        CAPTURE(max_bytes);
+        const std::uint64_t bytes_before = counting.bytes_read.load();
+        std::uint64_t reads = 0;
+        std::vector<log::Record> scanned;
+        Offset from(0);
+        while (from < log->log_end_offset()) {
+            auto batches = log->read(from, max_bytes);
+            REQUIRE_MESSAGE(batches.is_ok(), batches.status().to_string());
+            REQUIRE(!batches->empty());
+            ++reads;
+            for (auto& batch : *batches) {
+                for (auto& r : batch.records) scanned.push_back(std::move(r));
+            }
+            from = scanned.back().offset + 1;
+        }
+        REQUIRE(scanned.size() == model.records.size());
+        for (std::size_t i = 0; i < scanned.size(); ++i) {
+            CAPTURE(i);
+            REQUIRE(scanned[i] == model.records[i]);
+        }
+        // Every byte of the segment once, and per read the batch header that locates its start.
+        const std::uint64_t copied = counting.bytes_read.load() - bytes_before;
+        CAPTURE(reads);
+        CHECK(copied >= segment_bytes);
+        CHECK(copied <= segment_bytes + reads * log::format::kBatchHeaderSize);
     }
 }

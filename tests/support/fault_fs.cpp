@@ -85,6 +85,7 @@ class FaultFileSystem::WrappedFile final : public fs::File {
         auto result =
             injected.is_ok() ? inner_->read_at(offset, out) : Result<std::size_t>(injected);
         owner_.end(op::read);
+        if (result.is_ok()) owner_.bytes_read += *result;
         return result;
     }
 

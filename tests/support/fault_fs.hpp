@@ -92,8 +92,9 @@ class FaultFileSystem final : public fs::FileSystem {
     // Legacy switches: fail every sync with io_error / every write with no_space.
     std::atomic<bool> fail_sync{false};
     std::atomic<bool> fail_writes_no_space{false};
-    // Number of read_at calls made through files opened here.
+    // Number of read_at calls made through files opened here, and the bytes they returned.
     std::atomic<std::uint64_t> reads{0};
+    std::atomic<std::uint64_t> bytes_read{0};
     // Called by File::sync with the file's path before anything else, outside the wrapper's
     // lock: a test may block in it to hold that fsync while other operations go on, or return
     // an error, which the sync then fails with (nothing is synced). Set it before the workload
