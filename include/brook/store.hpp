@@ -54,14 +54,14 @@ struct Options {
     // (24 bytes per key). A smaller buffer only makes compaction take more passes.
     std::int64_t log_cleaner_dedupe_buffer_size = 128LL * 1024 * 1024;
     // Read segment files through read-only memory mappings instead of copying them with pread
-    // (docs/durability.md, "Mapped reads"). Off by default, as SQLite's mmap_size is 0: a
-    // mapping saves the copy, but every page it shows costs a page fault on first touch, which
-    // on a virtual machine that maps pages in software costs more than the copy (the
-    // consume-100b figures in docs/performance.md). And, as with LMDB and brook's own index
-    // files, a disk read error or a segment cut short by another program while the store is
-    // open then ends the process with SIGBUS instead of failing the read with io_error or
-    // corruption. Consumers at the tail read neither way: they view the segment's copies of its
-    // newest batches. No effect on in-memory stores.
+    // (docs/durability.md, "Mapped reads"). Off by default, as SQLite's mmap_size is 0: as with
+    // LMDB and brook's own index files, a disk read error or a segment cut short by another
+    // program while the store is open then ends the process with SIGBUS instead of failing the
+    // read with io_error or corruption. A mapping saves the copy, but every page it shows costs
+    // a page fault on first touch; which is cheaper depends on the host (the consume-100b
+    // figures in docs/performance.md: on one host a sequential scan ran 1.2 times faster mapped,
+    // on one that maps pages in software the copy won). Consumers at the tail read neither way:
+    // they view the segment's copies of its newest batches. No effect on in-memory stores.
     bool mmap_segment_reads = false;
 };
 
