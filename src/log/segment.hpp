@@ -115,7 +115,9 @@ class Segment {
 
     // As read(), but returns the batches undecoded (their checksums not yet verified), read
     // with one system call unless the first batch is larger than `max_bytes` (none when they
-    // are in the tail buffer or mapped). Records below `from` are still in the first batch.
+    // are in the tail buffer or mapped). A copy ends at the last batch start the offset index
+    // holds within `max_bytes`, so that a sequential reader copies no batch twice. Records
+    // below `from` are still in the first batch.
     // A read that reaches the segment's end asks the appender to keep copies of the batches it
     // appends next (TailBuffer).
     // @return corruption (naming file and position) if a header fails its checks; io_error.
