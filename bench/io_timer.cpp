@@ -10,9 +10,10 @@
 //     next commit, summed;
 //   - from each large write's end to the next fdatasync: summed.
 //
-// Usage (after a scripts/bench build; the case must run in this process, so use --case):
-//   export LD_PRELOAD=build-bench/bench/libbrook_io_timer.so
-//   build-bench/bench/brook_bench --case append-sync-batch brook --dir /tmp/case
+// Usage, after a scripts/bench build: preload it into one --case run (a full run would time its
+// parent, which only starts the cases), as one command split over two lines here:
+//   LD_PRELOAD=build-bench/bench/libbrook_io_timer.so
+//       build-bench/bench/brook_bench --case append-sync-batch brook --dir /tmp/case
 //
 // The counters are plain globals: the cases it is meant for make these calls from one thread.
 // docs/performance.md ("What limits the targets missed or met narrowly on this host") quotes it.
