@@ -10,8 +10,8 @@
 //     next commit, summed;
 //   - from each large write's end to the next fdatasync: summed.
 //
-// Usage, after a scripts/bench build: preload it into one --case run (a full run would time its
-// parent, which only starts the cases), as one command split over two lines here:
+// Usage, after a scripts/bench build: preload it into one --case run, whose totals it prints
+// (under a full run every case's process would print its own), as one command, split here:
 //   LD_PRELOAD=build-bench/bench/libbrook_io_timer.so
 //       build-bench/bench/brook_bench --case append-sync-batch brook --dir /tmp/case
 //
