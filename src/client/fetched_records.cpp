@@ -16,6 +16,7 @@ FetchedBytesRef FetchPool::take(const std::string& topic) {
         if (!free_.empty()) {
             bytes = std::move(free_.back());
             free_.pop_back();
+            free_bytes_ -= bytes->raw.bytes.capacity();
         }
     }
     if (!bytes) bytes = std::make_unique<FetchedBytes>();
@@ -43,8 +44,12 @@ void FetchPool::give_back(FetchedBytes* bytes) noexcept {
     owned->raw.hidden.clear();
     owned->decompressed.clear();
     owned->headers.clear();
+    const std::size_t capacity = owned->raw.bytes.capacity();
     std::lock_guard lock(mu_);
-    if (free_.size() < kMaxFree) free_.push_back(std::move(owned));
+    if (free_.size() < kMinFree || free_bytes_ + capacity <= kKeptBytes) {
+        free_bytes_ += capacity;
+        free_.push_back(std::move(owned));
+    }
 }
 
 namespace {

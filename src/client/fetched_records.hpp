@@ -72,10 +72,17 @@ class FetchPool : public std::enable_shared_from_this<FetchPool> {
     friend struct FetchedBytes;
     void give_back(FetchedBytes* bytes) noexcept;
 
-    static constexpr std::size_t kMaxFree = 2;
+    // The free buffers kept: at least kMinFree, and more while their capacities add up to at
+    // most kKeptBytes, so that a consume() call holding many small reads at once (a low
+    // max.partition.fetch.bytes) finds them again on its next call instead of allocating and
+    // faulting in new ones. With the default 1 MiB reads that is 4 MiB, as two buffers of the
+    // largest kept size were before.
+    static constexpr std::size_t kMinFree = 2;
+    static constexpr std::size_t kKeptBytes = 4 << 20;
     const std::size_t max_kept_bytes_;
-    std::mutex mu_;  // guards free_
+    std::mutex mu_;  // guards free_ and free_bytes_
     std::vector<std::unique_ptr<FetchedBytes>> free_;
+    std::size_t free_bytes_ = 0;  // the capacities of free_'s read buffers
 };
 
 // The records of one read of a partition, decoded batch by batch as they are handed out: a
