@@ -75,8 +75,8 @@ class FetchPool : public std::enable_shared_from_this<FetchPool> {
     // The free buffers kept: at least kMinFree, and more while their capacities add up to at
     // most kKeptBytes, so that a consume() call holding many small reads at once (a low
     // max.partition.fetch.bytes) finds them again on its next call instead of allocating and
-    // faulting in new ones. With the default 1 MiB reads that is 4 MiB, as two buffers of the
-    // largest kept size were before.
+    // faulting in new ones. With the default 1 MiB reads that is four buffers: the memory of
+    // two buffers of the largest size kept (2 MiB).
     static constexpr std::size_t kMinFree = 2;
     static constexpr std::size_t kKeptBytes = 4 << 20;
     const std::size_t max_kept_bytes_;
