@@ -14,6 +14,9 @@
 //                              the message carries offset_out_of_range
 //   fetch.wait.max.ms          500      how often a read-only store re-checks for new data
 //   max.partition.fetch.bytes  1048576  bytes read from one partition at a time
+//   enable.read.ahead          true     brook's own: while poll() hands out a read of a
+//                              partition scanned in order, a background thread of the
+//                              consumer copies the next one (see Threads, below)
 //   client.id                  ""
 //   group.id                   ""       the consumer group; needed by subscribe() and commits
 //   group.instance.id          ""       static membership: rejoin under this identity
@@ -33,7 +36,12 @@
 // Threads: a Consumer is used by one thread at a time, as in Kafka; wakeup() may be called from
 // any thread, and so may close() of a consumer that did not subscribe(). A subscribed consumer
 // is closed (or destroyed) by the thread that polls it, since close() commits and runs the
-// rebalance listener.
+// rebalance listener. With enable.read.ahead, a consumer whose partition is read twice in a row
+// from where its last read ended, the second read at least half of max.partition.fetch.bytes,
+// starts one thread of its own, which makes the next read (per partition) while the records of
+// the current one are handed out, as Kafka's consumer sends its next fetch before returning
+// records. It changes no record returned: a seek drops the read, and a read that fails is made
+// again by poll() itself, which reports the error. The thread ends with the consumer.
 #pragma once
 
 #include <brook/config.hpp>

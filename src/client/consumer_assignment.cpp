@@ -85,6 +85,7 @@ Status Consumer::Impl::seek(const TopicPartitionOffset& target) {
     }
     BROOK_ASSIGN_OR_RETURN(p->position, fetch_.resolve_start(*p, target.offset));
     p->buffered.clear();
+    p->ahead = client::AheadRead();
     p->errored = false;
     return Status::ok();
 }

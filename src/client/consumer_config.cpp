@@ -57,6 +57,8 @@ Result<ConsumerConfig> parse_consumer_config(const Config& config) {
             out.fetch_wait_max = std::chrono::milliseconds(ms);
         } else if (key == "max.partition.fetch.bytes") {
             BROOK_ASSIGN_OR_RETURN(out.max_partition_fetch_bytes, parse_int(key, value, 1));
+        } else if (key == "enable.read.ahead") {
+            BROOK_ASSIGN_OR_RETURN(out.read_ahead, parse_bool(key, value));
         } else if (key == "client.id") {
             out.client_id = value;
             out.group.member.client_id = value;
@@ -89,7 +91,8 @@ Result<ConsumerConfig> parse_consumer_config(const Config& config) {
         } else {
             return Status::invalid_argument(fmt::format(
                 "unknown consumer config key '{}'; the keys are auto.commit.interval.ms, "
-                "auto.offset.reset, client.id, enable.auto.commit, fetch.wait.max.ms, group.id, "
+                "auto.offset.reset, client.id, enable.auto.commit, enable.read.ahead, "
+                "fetch.wait.max.ms, group.id, "
                 "group.instance.id, isolation.level, max.partition.fetch.bytes, "
                 "max.poll.interval.ms, partition.assignment.strategy and session.timeout.ms",
                 key));

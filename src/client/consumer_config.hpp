@@ -32,6 +32,9 @@ struct ConsumerConfig {
     // process wakes.
     std::chrono::milliseconds fetch_wait_max{500};
     std::int32_t max_partition_fetch_bytes = 1024 * 1024;
+    // enable.read.ahead (brook's own): a background thread reads a partition's next batches
+    // while the current ones are handed out.
+    bool read_ahead = true;
     std::string client_id;
     // isolation.level: read_committed reads up to the last stable offset, without aborted
     // transactions.

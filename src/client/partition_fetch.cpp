@@ -81,23 +81,48 @@ std::optional<Message> PartitionFetch::fill(AssignedPartition& p) {
             if (auto error = reset(p, "the partition has no position")) return error;
         }
         p.buffered.clear();
-        auto fetched = fetch_pool_->take(p.tp.topic);
-        if (Status read = p.state->log->read_raw_into(
-                p.position, static_cast<std::size_t>(config_.max_partition_fetch_bytes),
-                isolation(), fetched->raw);
-            !read) {
-            if (read.code() != Code::offset_out_of_range) {
-                p.errored = true;
-                return Message::from_error(std::move(read), p.tp.topic, p.tp.partition);
+        FetchedBytesRef fetched = take_ahead(p);
+        if (!fetched) {
+            fetched = fetch_pool_->take(p.tp.topic);
+            if (Status read = p.state->log->read_raw_into(
+                    p.position, static_cast<std::size_t>(config_.max_partition_fetch_bytes),
+                    isolation(), fetched->raw);
+                !read) {
+                if (read.code() != Code::offset_out_of_range) {
+                    p.errored = true;
+                    return Message::from_error(std::move(read), p.tp.topic, p.tp.partition);
+                }
+                if (auto error = reset(p, read.message())) return error;
+                continue;
             }
-            if (auto error = reset(p, read.message())) return error;
-            continue;
         }
         if (!fetched->raw.headers.empty()) {
+            const bool sequential = p.position == p.last_read_end;
+            const std::size_t read_bytes = fetched->raw.batches().size();
             p.buffered.reset(std::move(fetched), p.tp.partition, p.position);
+            p.last_read_end = p.buffered.end_offset();
+            if (sequential) read_ahead(p, read_bytes);
         }
         return std::nullopt;
     }
+}
+
+FetchedBytesRef PartitionFetch::take_ahead(AssignedPartition& p) {
+    if (!p.ahead) return {};
+    if (p.ahead.from() != p.position) {
+        p.ahead = AheadRead();
+        return {};
+    }
+    return read_ahead_.take(p.ahead);
+}
+
+void PartitionFetch::read_ahead(AssignedPartition& p, std::size_t read_bytes) {
+    const auto max_bytes = static_cast<std::size_t>(config_.max_partition_fetch_bytes);
+    if (!config_.read_ahead || read_bytes < max_bytes / 2) return;
+    const Offset from = p.buffered.end_offset();
+    if (from >= end_offset(*p.state)) return;
+    p.ahead =
+        read_ahead_.start(p.state, from, max_bytes, isolation(), fetch_pool_->take(p.tp.topic));
 }
 
 std::optional<Message> PartitionFetch::reset(AssignedPartition& p, std::string_view why) {

@@ -24,6 +24,7 @@
 
 #include "client/consumer_config.hpp"
 #include "client/fetched_records.hpp"
+#include "client/read_ahead.hpp"
 #include "log/partition_log.hpp"
 #include "store/store_core.hpp"
 
@@ -35,6 +36,10 @@ struct AssignedPartition {
     Offset position = kOffsetInvalid;  // kOffsetInvalid until auto.offset.reset resolves it
     // Read but not yet returned, starting at position.
     FetchedRecords buffered;
+    // Where the last read ended: a read from there continues a sequential scan.
+    Offset last_read_end = kOffsetInvalid;
+    // The read after `buffered`, done ahead while it is handed out (client/read_ahead.hpp).
+    AheadRead ahead;
     bool paused = false;
     bool errored = false;  // an error was returned; skipped until seek()
     bool deleted = false;  // the topic was deleted; dropped once its error is returned
@@ -68,10 +73,19 @@ class PartitionFetch {
     // @return the offset_out_of_range message to return when the policy is none.
     std::optional<Message> reset(AssignedPartition& p, std::string_view why);
     log::Isolation isolation() const;
+    // The read done ahead from `p`'s position, waited for; empty if there is none, it starts
+    // elsewhere or it failed (the caller then reads for itself).
+    FetchedBytesRef take_ahead(AssignedPartition& p);
+    // Asks for the read after `p.buffered`, which copied `read_bytes`, unless enable.read.ahead
+    // is off, the log ends there, or that read was less than half full: a read cut short by the
+    // log end, as a consumer keeping up with the producer makes, then ends the scan (a record
+    // appended just after it would wait for the thread to wake instead of being read at once).
+    void read_ahead(AssignedPartition& p, std::size_t read_bytes);
 
     const ConsumerConfig& config_;
     // Read buffers, recycled once the Messages sharing them are gone.
     const std::shared_ptr<FetchPool> fetch_pool_;
+    ReadAhead read_ahead_;
 };
 
 }  // namespace brook::client
