@@ -43,7 +43,7 @@ struct AheadJob {
     const Offset from;
     const std::size_t max_bytes;
     const log::Isolation isolation;
-    // Filled by the thread; the partition's once done is set.
+    // Filled by the thread, and handed to the partition once done is set.
     FetchedBytesRef bytes;
     // Set (under ReadAhead::mu_) once the thread is done with the job; ok tells whether the
     // read succeeded, and is written before done.
