@@ -4,7 +4,9 @@
 // (so the consumer reads again and reports the error itself), reads dropped before they are
 // taken must not disturb the others, and a ReadAhead destroyed with reads still queued must
 // return. Through a Consumer: the read after two in a row is done without the consumer asking,
-// and a whole scan copies no byte more with reading ahead than without.
+// a whole scan copies no byte more with reading ahead than without, and reads less than half of
+// max.partition.fetch.bytes (a consumer keeping up, reads ending at a segment's end) never
+// start the thread, while full reads do.
 #include "client/read_ahead.hpp"
 
 #include <doctest/doctest.h>
@@ -12,6 +14,7 @@
 #include <brook/brook.hpp>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -214,4 +217,72 @@ TEST_CASE("a consumer's third read in a row is done ahead, and a scan reads no b
             scan = env.files.bytes_read.load();
         }
     }
+}
+
+namespace {
+
+// The threads this process runs now (Linux: the entries of /proc/self/task).
+std::size_t thread_count() {
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& entry :
+         std::filesystem::directory_iterator("/proc/self/task")) {
+        ++count;
+    }
+    return count;
+}
+
+}  // namespace
+
+TEST_CASE("reads less than half full start no read-ahead thread; full reads start one") {
+    Env env(0);
+    REQUIRE(env.store->create_topic("small", 1, {{"segment.bytes", "2000"}}).is_ok());
+    auto producer = Producer::create(*env.store, {{"linger.ms", "0"}});
+    REQUIRE(producer.is_ok());
+    const auto produce_three = [&](const std::string& topic) {
+        for (int i = 0; i < 3; ++i) {
+            ProducerRecord record;
+            record.topic = topic;
+            record.partition = PartitionId(0);
+            record.value = std::string(100, 'v');
+            REQUIRE((*producer)->produce(record).is_ok());
+        }
+        REQUIRE((*producer)->flush().is_ok());
+    };
+    const auto consumer_of = [&](const std::string& topic, const char* fetch_bytes) {
+        auto consumer = Consumer::create(*env.store, {{"auto.offset.reset", "earliest"},
+                                                      {"max.partition.fetch.bytes", fetch_bytes}});
+        REQUIRE(consumer.is_ok());
+        REQUIRE((*consumer)->assign({{topic, PartitionId(0), Offset(0)}}).is_ok());
+        return std::move(consumer).value();
+    };
+    // Reads every record of `consumer`, 10 per call, checking the offsets; returns the count.
+    const auto scan = [](Consumer& consumer) {
+        std::int64_t next = 0;
+        for (;;) {
+            const std::vector<Message> got = consumer.consume(10, 0ms);
+            if (got.empty()) return next;
+            for (const Message& m : got) CHECK(m.offset() == Offset(next++));
+        }
+    };
+    const std::size_t before = thread_count();
+
+    // A consumer keeping up: each read finds the few records just produced.
+    auto follower = consumer_of(kTopic, "1048576");
+    std::int64_t next = 0;
+    for (int round = 0; round < 50; ++round) {
+        produce_three(kTopic);
+        for (const Message& m : follower->consume(100, 0ms)) CHECK(m.offset() == Offset(next++));
+    }
+    CHECK(next == 150);
+    // Reads in a row that each end at a segment's end (2000 bytes, far below half of 1 MiB),
+    // with more segments after them.
+    for (int round = 0; round < 50; ++round) produce_three("small");
+    auto segment_reader = consumer_of("small", "1048576");
+    CHECK(scan(*segment_reader) == 150);
+    CHECK(thread_count() == before);
+
+    // Full reads of the same segments (at least 1500 of 3000 bytes) start the consumer's thread.
+    auto scanner = consumer_of("small", "3000");
+    CHECK(scan(*scanner) == 150);
+    CHECK(thread_count() == before + 1);
 }
