@@ -5,6 +5,8 @@
 #include <system_error>
 #include <utility>
 
+#include "util/wake_flag.hpp"
+
 namespace brook::client {
 namespace {
 
@@ -43,12 +45,11 @@ struct AheadJob {
     const Offset from;
     const std::size_t max_bytes;
     const log::Isolation isolation;
-    // Filled by the thread, and handed to the partition once done is set.
+    // Filled by the thread, and handed to the partition once done is set; empty if the read
+    // failed or was skipped.
     FetchedBytesRef bytes;
-    // Set (under ReadAhead::mu_) once the thread is done with the job; ok tells whether the
-    // read succeeded, and is written before done.
-    std::atomic<bool> done{false};
-    bool ok = false;
+    // Set by the thread once it no longer touches the job.
+    util::WakeFlag done;
     // Set by the partition's AheadRead when it no longer wants the read.
     std::atomic<bool> abandoned{false};
 };
@@ -103,13 +104,8 @@ AheadRead ReadAhead::start(std::shared_ptr<detail::PartitionState> state, Offset
 
 FetchedBytesRef ReadAhead::take(AheadRead& read) {
     const std::shared_ptr<AheadJob> job = std::move(read.job_);
-    const auto done = [&] { return job->done.load(std::memory_order_acquire); };
-    if (!spin_until(done)) {
-        std::unique_lock lock(mu_);
-        done_.wait(lock, done);
-    }
-    // Done: the thread no longer touches the job's bytes.
-    return job->ok ? std::move(job->bytes) : FetchedBytesRef();
+    if (!spin_until([&] { return job->done.is_set(); })) job->done.wait();
+    return std::move(job->bytes);
 }
 
 void ReadAhead::run() {
@@ -126,18 +122,16 @@ void ReadAhead::run() {
         const std::shared_ptr<AheadJob> job = std::move(queue_.front());
         queue_.pop_front();
         queued_count_.store(queue_.size(), std::memory_order_relaxed);
-        bool ok = false;
-        if (!job->abandoned.load(std::memory_order_relaxed)) {
-            lock.unlock();
-            ok = job->state->log
-                     ->read_raw_into(job->from, job->max_bytes, job->isolation, job->bytes->raw)
-                     .is_ok();
-            lock.lock();
-        }
-        job->ok = ok;
-        job->done.store(true, std::memory_order_release);
-        done_.notify_all();
-        // An abandoned job's bytes go back to the pool here, or where its last owner drops it.
+        lock.unlock();
+        const bool read =
+            !job->abandoned.load(std::memory_order_relaxed) &&
+            job->state->log
+                ->read_raw_into(job->from, job->max_bytes, job->isolation, job->bytes->raw)
+                .is_ok();
+        // A buffer not read into goes back to the pool now.
+        if (!read) job->bytes = FetchedBytesRef();
+        job->done.set();
+        lock.lock();
     }
 }
 

@@ -23,8 +23,8 @@
 //
 // Ownership: a PartitionFetch owns its ReadAhead; an AssignedPartition owns the AheadRead of
 // its next read, shared with the thread until the read is done. Thread safety: start() and
-// take() are called under the consumer's lock, by one thread at a time; the worker thread and
-// the AheadRead handles synchronize on the ReadAhead's mutex and the reads' flags.
+// take() are called under the consumer's lock, by one thread at a time; the queue is guarded by
+// the ReadAhead's mutex, and a read is handed back through its util::WakeFlag.
 #pragma once
 
 #include <atomic>
@@ -90,9 +90,8 @@ class ReadAhead {
   private:
     void run();
 
-    std::mutex mu_;  // guards queue_ and stopping_; each job's done flag is set under it
+    std::mutex mu_;  // guards queue_ and stopping_
     std::condition_variable queued_;
-    std::condition_variable done_;
     std::deque<std::shared_ptr<AheadJob>> queue_;
     std::atomic<std::size_t> queued_count_{0};  // queue_.size(), for the thread's spin
     bool stopping_ = false;

@@ -157,21 +157,36 @@ TEST_CASE("a read that fails comes back empty, and dropped reads leave the other
     }
 }
 
-TEST_CASE("a ReadAhead destroyed with reads still queued returns") {
+TEST_CASE("a ReadAhead destroyed with reads still queued returns, and every buffer comes back") {
     Env env(10);
     auto state = env.partition();
     auto pool = std::make_shared<FetchPool>(1 << 20);
+    constexpr std::size_t kReads = 50;
+    constexpr std::size_t kBuffer = 4096;
     std::vector<AheadRead> reads;
     {
         ReadAhead ahead;
-        for (int i = 0; i < 50; ++i) {
-            reads.push_back(ahead.start(state, Offset(i % 10 * 20), 1 << 20,
-                                        log::Isolation::read_uncommitted, pool->take(kTopic)));
+        for (std::size_t i = 0; i < kReads; ++i) {
+            // Each buffer has memory of its own, so that the pool's can be told from new ones.
+            FetchedBytesRef bytes = pool->take(kTopic);
+            bytes->raw.bytes.resize(kBuffer);
+            reads.push_back(ahead.start(state, Offset(static_cast<std::int64_t>(i % 10 * 20)),
+                                        1 << 20, log::Isolation::read_uncommitted,
+                                        std::move(bytes)));
         }
     }
     // The handles outlive the thread; dropping them now touches nothing of it.
     reads.clear();
     detail::flush_deferred_release();
+    // Read, skipped or never started, every buffer is back in the pool (50 of at least 4 KiB
+    // are well within what it keeps).
+    std::vector<FetchedBytesRef> again;
+    std::size_t recycled = 0;
+    for (std::size_t i = 0; i < kReads; ++i) {
+        again.push_back(pool->take(kTopic));
+        if (again.back()->raw.bytes.capacity() >= kBuffer) ++recycled;
+    }
+    CHECK(recycled == kReads);
 }
 
 TEST_CASE("a consumer's third read in a row is done ahead, and a scan reads no byte twice") {
