@@ -14,13 +14,6 @@ namespace brook::log {
 
 std::atomic<void (*)()> testing::after_read_bounds{nullptr};
 
-namespace {
-// How many times a follower lists its directory while the writer removes the segments listed.
-// Each removal is a retention pass or a compaction swap, so a fourth in a row means the
-// directory is changing faster than it can be read, or the files were removed by hand.
-constexpr int kFollowListings = 4;
-}  // namespace
-
 Result<std::unique_ptr<PartitionLog>> PartitionLog::open(fs::FileSystem& fs, std::string dir,
                                                          LogConfig config, const Clock& clock) {
     BROOK_RETURN_IF_ERROR(config.validate());
@@ -28,82 +21,6 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(fs::FileSystem& fs, std
     BROOK_RETURN_IF_ERROR(log->load());
     log->appending_ = log->segments_.back().get();
     return log;
-}
-
-Result<std::unique_ptr<PartitionLog>> PartitionLog::open_follower(fs::FileSystem& fs,
-                                                                  std::string dir, LogConfig config,
-                                                                  const Clock& clock) {
-    BROOK_RETURN_IF_ERROR(config.validate());
-    if (!fs.exists(dir)) {
-        return Status::not_found(fmt::format("partition directory {} does not exist", dir));
-    }
-    std::unique_ptr<PartitionLog> log(new PartitionLog(fs, std::move(dir), config, clock));
-    log->index_fs_ = fs::new_memory_file_system();
-    BROOK_RETURN_IF_ERROR(log->refresh().status());
-    return log;
-}
-
-Result<bool> PartitionLog::refresh() {
-    std::lock_guard lock(append_mu_);
-    if (closed_) return Status::closed(fmt::format("the log {} is closed", dir_));
-    if (!index_fs_) return Status::invalid_argument("refresh() is only for followers");
-    const std::optional<Offset> known =
-        segments_.empty() ? std::nullopt : std::optional(segments_.back()->base_offset());
-    BROOK_ASSIGN_OR_RETURN(auto fresh, follow_new_segments(known));
-    const std::int64_t old_end = end_.load(std::memory_order_relaxed);
-    if (!segments_.empty()) {
-        const auto& last = segments_.back();
-        BROOK_RETURN_IF_ERROR(last->catch_up(config_));
-        // The writer seals a segment before it creates the next, so this one is complete.
-        if (!fresh.empty()) BROOK_RETURN_IF_ERROR(last->seal());
-    }
-    for (auto& segment : fresh) {
-        std::unique_lock segments_lock(segments_mu_);
-        segments_.push_back(std::move(segment));
-    }
-    if (segments_.empty()) return false;
-    const Offset new_end = segments_.back()->next_offset();
-    BROOK_RETURN_IF_ERROR(follow_transactions(Offset(old_end), new_end, !known));
-    end_.store(new_end.value(), std::memory_order_release);
-    // The writer's retention and delete_records raise its start; a damaged or half-replaced
-    // checkpoint is read again at the next refresh.
-    Offset start = segments_.front()->base_offset();
-    if (auto checkpoint = read_checkpoint(fs_, dir_, CheckpointKind::log_start_offset);
-        checkpoint.is_ok() && checkpoint->has_value()) {
-        start = std::max(start, (*checkpoint)->offset);
-    }
-    start_.store(
-        std::max(Offset(start_.load(std::memory_order_relaxed)), std::min(start, log_end_offset()))
-            .value(),
-        std::memory_order_release);
-    return end_.load(std::memory_order_relaxed) != old_end;
-}
-
-Result<std::vector<std::shared_ptr<Segment>>> PartitionLog::follow_new_segments(
-    std::optional<Offset> known) {
-    for (int listing = 1;; ++listing) {
-        BROOK_ASSIGN_OR_RETURN(const auto names, fs_.list_dir(dir_));
-        std::vector<Offset> bases;
-        for (const auto& name : names) {
-            auto base = Segment::parse_file_name(name, format::kLogSuffix);
-            if (base && (!known || *base > *known)) bases.push_back(*base);
-        }
-        std::sort(bases.begin(), bases.end());
-        std::vector<std::shared_ptr<Segment>> opened;
-        Status failed = Status::ok();
-        for (std::size_t i = 0; i < bases.size() && failed.is_ok(); ++i) {
-            auto segment =
-                Segment::follow(fs_, *index_fs_, dir_, bases[i], config_, i + 1 == bases.size());
-            if (segment.is_ok()) {
-                opened.push_back(std::move(*segment));
-            } else {
-                failed = segment.status();
-            }
-        }
-        if (failed.is_ok()) return opened;
-        // Retention or a compaction swap removed a listed segment before it was opened.
-        if (failed.code() != Code::not_found || listing == kFollowListings) return failed;
-    }
 }
 
 PartitionLog::PartitionLog(fs::FileSystem& fs, std::string dir, LogConfig config,

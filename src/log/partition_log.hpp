@@ -253,13 +253,31 @@ class PartitionLog {
     // validated, or the log end after a clean shutdown.
     Status load_transactions(const std::vector<std::string>& names,
                              const std::vector<Offset>& bases, Offset rescan_from);
-    // For a follower's refresh: opens the segments the directory lists above `known` (all of
-    // them if it is empty). The writer removes segments (retention, a compaction swap) without
-    // regard to readers, so one that vanishes between the listing and its open sends the
-    // follower back to list again, a few times at most.
+    // A follower's view of the directory (partition_log_follow.cpp): the segment bases, oldest
+    // first, with a compaction swap under way applied, so that its range shows as the cleaned
+    // segment alone.
+    struct FollowerListing {
+        std::vector<Offset> bases;
+        // The base of the cleaned segment whose files are still in cleaner.swap/, if any.
+        std::optional<Offset> in_swap_dir;
+    };
+    // @return the listing; corruption if a swap manifest fails its checks; io_error.
+    Result<FollowerListing> list_for_follower() const;
+    // What a follower's refresh opened: the segments from base `from` on. They replace the
+    // follower's own segments from `from` on, if it has any there.
+    struct FollowedSegments {
+        Offset from;
+        std::vector<std::shared_ptr<Segment>> segments;
+    };
+    // For a follower's refresh: catches its last segment up and opens the segments listed
+    // after it (all of them on the first refresh), or, if the writer removed segments the
+    // follower never opened, those from the one left in their place. A segment that vanishes
+    // between the listing and its open sends the follower back to list again, a few times at
+    // most.
+    // REQUIRES: append_mu_ held.
     // @return the segments, oldest first; not_found if segments kept vanishing; corruption;
     //         io_error.
-    Result<std::vector<std::shared_ptr<Segment>>> follow_new_segments(std::optional<Offset> known);
+    Result<FollowedSegments> follow_segments();
     // For a follower's refresh: brings the transaction state from `from` up to `to`, the log
     // end about to be published; `first` on the first refresh. Reads files, writes none.
     Status follow_transactions(Offset from, Offset to, bool first);

@@ -138,6 +138,14 @@ void crash_at_every_step(std::int64_t segment_bytes, bool single_swap) {
                        (!single_swap && contains(before, live) && contains(live, after))));
                 log.reset();  // its close fails too: no clean-shutdown marker
             }
+            {
+                // A reader process opening the partition at this step sees a whole log too.
+                auto follower = log::PartitionLog::open_follower(env.fs(), kDir, config, clock);
+                REQUIRE_MESSAGE(follower.is_ok(), follower.status().to_string());
+                const auto seen = read_all(**follower);
+                CHECK((seen == before || seen == after ||
+                       (!single_swap && contains(before, seen) && contains(seen, after))));
+            }
             check_reopened(env.fs(), false);
         }
         if (crash == 0) continue;
