@@ -67,7 +67,8 @@ TEST_CASE_TEMPLATE("a follower reads a whole log across the writer's compaction 
     const std::string dir = env.root() + "/p";
     auto opened = log::PartitionLog::open(env.fs(), dir, config, clock);
     REQUIRE_MESSAGE(opened.is_ok(), opened.status().to_string());
-    KeyedWriter writer{std::move(opened).value()};
+    KeyedWriter writer;
+    writer.log = std::move(opened).value();
     writer.write(20);
 
     auto followed = log::PartitionLog::open_follower(env.fs(), dir, config, clock);
