@@ -15,15 +15,6 @@ using namespace brook::testing;
 
 namespace {
 
-// True if `inner` is a subsequence of `outer`.
-bool contains(const std::vector<log::Record>& outer, const std::vector<log::Record>& inner) {
-    std::size_t i = 0;
-    for (const auto& r : outer) {
-        if (i < inner.size() && inner[i] == r) ++i;
-    }
-    return i == inner.size();
-}
-
 // A writer of keyed records over a few keys, so that compaction removes most of them, with a
 // segment roll every few batches; `written` holds every record with its offset.
 struct KeyedWriter {
@@ -82,8 +73,8 @@ TEST_CASE_TEMPLATE("a follower reads a whole log across the writer's compaction 
         auto refreshed = follower.refresh();
         REQUIRE_MESSAGE(refreshed.is_ok(), refreshed.status().to_string());
         const auto seen = read_all(follower);
-        CHECK(contains(writer.written, seen));
-        CHECK(contains(seen, read_all(*writer.log)));
+        CHECK(is_subsequence(writer.written, seen));
+        CHECK(is_subsequence(seen, read_all(*writer.log)));
         CHECK(follower.log_end_offset() == writer.log->log_end_offset());
     };
 

@@ -77,4 +77,15 @@ inline std::vector<log::Record> with_offsets(std::vector<log::Record> records, O
     return records;
 }
 
+// True if `inner` is a subsequence of `outer`: what a log keeps of another after compaction,
+// each record the same and in the same order.
+inline bool is_subsequence(const std::vector<log::Record>& outer,
+                           const std::vector<log::Record>& inner) {
+    std::size_t i = 0;
+    for (const auto& r : outer) {
+        if (i < inner.size() && inner[i] == r) ++i;
+    }
+    return i == inner.size();
+}
+
 }  // namespace brook::testing
