@@ -100,7 +100,10 @@ class PartitionLog {
                                                                LogConfig config,
                                                                const Clock& clock);
 
-    // For a follower: picks up the segments and batches the writer has completed since.
+    // For a follower: picks up the segments and batches the writer has completed since. Segments
+    // a compaction swap replaced keep their old records here until the follower is reopened;
+    // segments the swap removed before this follower opened them are read from the cleaned
+    // segment in their place.
     // @return whether the log end offset moved; corruption; io_error; closed.
     Result<bool> refresh();
 
