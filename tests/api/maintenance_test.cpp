@@ -1,6 +1,9 @@
 // Retention, compaction and delete_records through the public API, with the store's clock
 // injected and the background thread off (run_maintenance() runs each pass), plus one test of
 // the background thread itself. Consumers positioned below the log start get auto.offset.reset.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -417,4 +420,95 @@ TEST_CASE_TEMPLATE("compact,delete both compacts and applies retention", Fixture
     CHECK(latest == std::map<std::string, std::string>{{"a", "new4"}, {"b", "new5"}});
     CHECK(describe(*store, "state").log_start_offset >= Offset(12));
     CHECK(store->maintenance_stats().bytes_deleted > 0);
+}
+
+TEST_CASE("a read-only store that lags behind a compaction pass still reads each key's latest") {
+    DiskStore fixture;
+    auto clock = std::make_shared<ManualClock>(kHour);
+    auto store = fixture.open(manual(clock));
+    REQUIRE(
+        store->create_topic("state", 1, {{"cleanup.policy", "compact"}, {"segment.bytes", "300"}})
+            .is_ok());
+    auto producer = make_producer(*store);
+    std::map<std::string, std::string> latest;
+    int produced = 0;
+    const auto write = [&](const std::string& prefix, int keys, int count) {
+        for (int i = 0; i < count; ++i, ++produced) {
+            const std::string key = prefix + std::to_string(produced % keys);
+            latest[key] = "v" + std::to_string(produced);
+            produce(*producer, "state", key, latest[key], kHour);
+        }
+    };
+    write("user-", 7, 30);
+    constexpr int kReadFirst = 30;
+
+    // The reader, in another process (LMDB allows one environment per file per process), reads
+    // the first records, waits while the writer writes and compacts, then reads to the end and
+    // sends back each key's last value as "key=value" lines.
+    int ready[2];
+    int go[2];
+    int result[2];
+    REQUIRE(::pipe(ready) == 0);
+    REQUIRE(::pipe(go) == 0);
+    REQUIRE(::pipe(result) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        Options options;
+        options.read_only = true;
+        auto reader = Store::open(fixture.path, options);
+        if (!reader.is_ok()) ::_exit(2);
+        auto consumer = Consumer::create(**reader, {{"fetch.wait.max.ms", "10"}});
+        if (!consumer.is_ok() ||
+            !(*consumer)->assign({{"state", PartitionId(0), kOffsetBeginning}}).is_ok()) {
+            ::_exit(3);
+        }
+        for (int i = 0; i < kReadFirst; ++i) {
+            auto message = (*consumer)->poll(5s);
+            if (!message || !message->error().is_ok()) ::_exit(4);
+        }
+        char byte = 1;
+        if (::write(ready[1], &byte, 1) != 1 || ::read(go[0], &byte, 1) != 1) ::_exit(5);
+        std::map<std::string, std::string> last;
+        std::int64_t end = 0;
+        if (::read(go[0], &end, sizeof end) != sizeof end) ::_exit(6);
+        for (std::int64_t next = kReadFirst; next < end;) {
+            auto message = (*consumer)->poll(5s);
+            if (!message || !message->error().is_ok() || !message->key() || !message->value()) {
+                ::_exit(7);
+            }
+            last[std::string(*message->key())] = std::string(*message->value());
+            next = message->offset().value() + 1;
+        }
+        std::string lines;
+        for (const auto& [key, value] : last) lines += key + "=" + value + "\n";
+        if (::write(result[1], lines.data(), lines.size()) != static_cast<ssize_t>(lines.size())) {
+            ::_exit(8);
+        }
+        ::_exit(0);
+    }
+    char byte = 0;
+    REQUIRE(::read(ready[0], &byte, 1) == 1);
+    // More segments the reader has not opened, then keys that push the users' latest values out
+    // of the active segment, where compaction reaches them.
+    write("user-", 7, 60);
+    write("later-", 20, 20);
+    REQUIRE(store->run_maintenance().is_ok());
+    REQUIRE(store->maintenance_stats().bytes_compacted_away > 0);
+    const std::int64_t end = describe(*store, "state").log_end_offset.value();
+    REQUIRE(::write(go[1], &byte, 1) == 1);
+    REQUIRE(::write(go[1], &end, sizeof end) == sizeof end);
+    ::close(result[1]);
+    std::string lines;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(result[0], buf, sizeof buf)) > 0;) lines.append(buf, n);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    // Every key written after the reader's first records shows its latest value.
+    std::string expected;
+    for (const auto& [key, value] : latest) expected += key + "=" + value + "\n";
+    CHECK(lines == expected);
+    for (int fd : {ready[0], ready[1], go[0], go[1], result[0]}) ::close(fd);
 }
