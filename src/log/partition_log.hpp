@@ -103,7 +103,7 @@ class PartitionLog {
     // For a follower: picks up the segments and batches the writer has completed since. Segments
     // a compaction swap replaced keep their old records here until the follower is reopened;
     // segments the swap removed before this follower opened them are read from the cleaned
-    // segment in their place.
+    // segment in their place. Segments wholly below the log start are let go.
     // @return whether the log end offset moved; corruption; io_error; closed.
     Result<bool> refresh();
 

@@ -81,10 +81,19 @@ Result<bool> PartitionLog::refresh() {
         checkpoint.is_ok() && checkpoint->has_value()) {
         start = std::max(start, (*checkpoint)->offset);
     }
-    start_.store(
-        std::max(Offset(start_.load(std::memory_order_relaxed)), std::min(start, log_end_offset()))
-            .value(),
-        std::memory_order_release);
+    start =
+        std::max(Offset(start_.load(std::memory_order_relaxed)), std::min(start, log_end_offset()));
+    start_.store(start.value(), std::memory_order_release);
+    // Segments wholly below the start are gone from the writer's directory: let them go too, so
+    // that their files' space is freed once no reader holds them.
+    std::unique_lock segments_lock(segments_mu_);
+    const auto kept = std::find_if(segments_.begin() + 1, segments_.end(),
+                                   [&](const auto& s) { return s->base_offset() > start; }) -
+                      1;
+    if (kept != segments_.begin()) {
+        segments_.erase(segments_.begin(), kept);
+        generation_.fetch_add(1, std::memory_order_acq_rel);
+    }
     return end_.load(std::memory_order_relaxed) != old_end;
 }
 

@@ -289,4 +289,11 @@ TEST_CASE_TEMPLATE("a follower sees the writer's log start offset", Env, PosixEn
     REQUIRE(follower.refresh().is_ok());
     CHECK(follower.log_start_offset() == Offset(5));
     CHECK(read_all(follower).size() == 2);
+    // The segments retention removed are let go, so their disk space is freed.
+    const auto bases = [](const log::PartitionLog& log) {
+        std::vector<Offset> out;
+        for (const auto& s : log.segments()) out.push_back(s.base_offset);
+        return out;
+    };
+    CHECK(bases(follower) == bases(*writer));
 }
