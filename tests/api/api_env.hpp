@@ -3,6 +3,7 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <brook/brook.hpp>
 #include <chrono>
@@ -113,6 +114,27 @@ inline void create_topic(brook::Store& store, const std::string& name, std::int3
                          const brook::Config& config = {}) {
     const brook::Status created = store.create_topic(name, partitions, config);
     REQUIRE_MESSAGE(created.is_ok(), created.to_string());
+}
+
+// A read-only store at `path` and a consumer of partition 0 of `topic` from its beginning, for
+// a forked reader process, which has no doctest to report to: it _exits with code 2 if the
+// store does not open and 3 if the consumer cannot be made.
+struct ForkedReader {
+    std::unique_ptr<brook::Store> store;
+    std::unique_ptr<brook::Consumer> consumer;
+};
+inline ForkedReader open_forked_reader(const std::string& path, const std::string& topic,
+                                       const std::string& fetch_wait_max_ms) {
+    brook::Options options;
+    options.read_only = true;
+    auto store = brook::Store::open(path, options);
+    if (!store.is_ok()) ::_exit(2);
+    auto consumer = brook::Consumer::create(**store, {{"fetch.wait.max.ms", fetch_wait_max_ms}});
+    if (!consumer.is_ok() ||
+        !(*consumer)->assign({{topic, brook::PartitionId(0), brook::kOffsetBeginning}}).is_ok()) {
+        ::_exit(3);
+    }
+    return {std::move(store).value(), std::move(consumer).value()};
 }
 
 }  // namespace brook_test

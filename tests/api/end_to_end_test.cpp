@@ -146,21 +146,14 @@ TEST_CASE("a read-only store in another process tails the writer") {
     REQUIRE(child >= 0);
     if (child == 0) {
         // The reader: sees "before" at once, then tails "after-0..9" as the writer adds them.
-        Options options;
-        options.read_only = true;
-        auto reader = Store::open(fixture.path, options);
-        if (!reader.is_ok()) ::_exit(2);
-        auto consumer = Consumer::create(**reader, {{"fetch.wait.max.ms", "50"}});
-        if (!consumer.is_ok() ||
-            !(*consumer)->assign({{"feed", PartitionId(0), kOffsetBeginning}}).is_ok()) {
-            ::_exit(3);
-        }
-        auto first = (*consumer)->poll(5s);
+        ForkedReader reader = open_forked_reader(fixture.path, "feed", "50");
+        Consumer* const consumer = reader.consumer.get();
+        auto first = consumer->poll(5s);
         if (!first || *first->value() != "before") ::_exit(4);
         char byte = 1;
         if (::write(ready[1], &byte, 1) != 1) ::_exit(5);
         for (int i = 0; i < 10; ++i) {
-            auto next = (*consumer)->poll(20s);
+            auto next = consumer->poll(20s);
             if (!next || !next->error().is_ok() || *next->value() != "after-" + std::to_string(i)) {
                 ::_exit(10 + i);
             }

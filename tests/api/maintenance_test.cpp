@@ -454,17 +454,10 @@ TEST_CASE("a read-only store that lags behind a compaction pass still reads each
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
-        Options options;
-        options.read_only = true;
-        auto reader = Store::open(fixture.path, options);
-        if (!reader.is_ok()) ::_exit(2);
-        auto consumer = Consumer::create(**reader, {{"fetch.wait.max.ms", "10"}});
-        if (!consumer.is_ok() ||
-            !(*consumer)->assign({{"state", PartitionId(0), kOffsetBeginning}}).is_ok()) {
-            ::_exit(3);
-        }
+        ForkedReader reader = open_forked_reader(fixture.path, "state", "10");
+        Consumer* const consumer = reader.consumer.get();
         for (int i = 0; i < kReadFirst; ++i) {
-            auto message = (*consumer)->poll(5s);
+            auto message = consumer->poll(5s);
             if (!message || !message->error().is_ok()) ::_exit(4);
         }
         char byte = 1;
@@ -473,7 +466,7 @@ TEST_CASE("a read-only store that lags behind a compaction pass still reads each
         std::int64_t end = 0;
         if (::read(go[0], &end, sizeof end) != sizeof end) ::_exit(6);
         for (std::int64_t next = kReadFirst; next < end;) {
-            auto message = (*consumer)->poll(5s);
+            auto message = consumer->poll(5s);
             if (!message || !message->error().is_ok() || !message->key() || !message->value()) {
                 ::_exit(7);
             }
