@@ -60,13 +60,13 @@ Result<bool> PartitionLog::refresh() {
         const auto replaced = std::find_if(segments_.begin(), segments_.end(), [&](const auto& s) {
             return s->base_offset() >= followed.from;
         });
+        // The writer seals a segment before it creates the next, so the one before the new
+        // segments is complete. Sealed first, so that a failure leaves the segments as they were.
+        if (replaced != segments_.begin()) BROOK_RETURN_IF_ERROR((*(replaced - 1))->seal());
         if (replaced != segments_.end()) {
             segments_.erase(replaced, segments_.end());
             generation_.fetch_add(1, std::memory_order_acq_rel);
         }
-        // The writer seals a segment before it creates the next, so the one before the new
-        // segments is complete.
-        if (!segments_.empty()) BROOK_RETURN_IF_ERROR(segments_.back()->seal());
         for (auto& segment : followed.segments) segments_.push_back(std::move(segment));
     }
     if (segments_.empty()) return false;
