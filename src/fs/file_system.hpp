@@ -109,7 +109,11 @@ class FileSystem {
     // sync_dir() on the parent directory for that.
     virtual Result<std::unique_ptr<File>> open(const std::string& path, OpenMode mode) = 0;
 
-    // Maps the first `size` bytes of `file` read-write.
+    // Maps the first `size` bytes of `file` read-write, for random access: a fault reads in
+    // only the page it touches, with no read-ahead. Its users, the offset and time indexes,
+    // append entries and binary-search them, and a new index is a hole sized for a whole
+    // segment's entries; with read-ahead, the first store into it made the kernel fill up to
+    // read_ahead_kb (8 MiB on some virtual disks) of page cache with zeros.
     // REQUIRES: file.size() >= size, and size > 0; the file was opened writable.
     virtual Result<std::unique_ptr<MappedRegion>> map(File& file, std::size_t size) = 0;
 

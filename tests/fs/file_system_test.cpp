@@ -3,6 +3,8 @@
 #include "fs/file_system.hpp"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -232,6 +234,36 @@ TEST_CASE_TEMPLATE("stores through a mapping reach the file", Env, PosixEnv, Mem
     region->reset();
     auto reopened = open_ok(fs, env.root() + "/a.index", OpenMode::read_only);
     CHECK(read_string(*reopened, 300, 11) == "after close");
+}
+
+TEST_CASE("a store through a posix mapping of a hole reads in only its page") {
+    // A new index is a hole mapped for a whole segment's entries. Read-ahead on the first
+    // store would fill the page cache with up to read_ahead_kb of zeros; the mapping is
+    // advised random, so each store reads in its own page only.
+    PosixEnv env;
+    constexpr std::size_t kSize = 16 << 20;
+    const std::string path = env.root() + "/a.index";
+    auto file = open_ok(env.fs(), path, OpenMode::create_or_open);
+    REQUIRE(file->truncate(kSize).is_ok());
+    auto region = env.fs().map(*file, kSize);
+    REQUIRE(region.is_ok());
+    std::memcpy((*region)->data(), "header", 6);
+    std::memcpy((*region)->data() + kSize / 2, "entry", 5);
+
+    // The page cache's view of the file, through a mapping of our own.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    void* view = ::mmap(nullptr, kSize, PROT_READ, MAP_SHARED, fd, 0);
+    ::close(fd);
+    REQUIRE(view != MAP_FAILED);
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    std::vector<unsigned char> resident((kSize + page - 1) / page);
+    REQUIRE(::mincore(view, kSize, resident.data()) == 0);
+    ::munmap(view, kSize);
+    const auto pages =
+        std::count_if(resident.begin(), resident.end(), [](unsigned char r) { return r & 1; });
+    CHECK(pages >= 2);
+    CHECK(pages <= 4);
 }
 
 TEST_CASE("the memory file system refuses to resize a mapped file") {
