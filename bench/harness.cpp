@@ -95,7 +95,7 @@ Spec make_spec(std::string_view workload, std::string_view system, bool quick, s
     // Full size, as the issue gives it; --quick divides the record counts by ten.
     std::int64_t n = 0;
     if (workload == "append-100b" || workload == "consume-100b" || workload == "zstd-json" ||
-        workload == "produce-unbatched") {
+        workload == "produce-unbatched" || workload == "append-roll") {
         n = 1'000'000;
     } else if (workload == "append-1kb") {
         n = 200'000;
