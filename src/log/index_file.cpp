@@ -195,7 +195,7 @@ void IndexFile::truncate_to(std::size_t count) noexcept {
     count_.store(count, std::memory_order_release);
 }
 
-Status IndexFile::seal(std::uint32_t log_bytes) {
+Status IndexFile::seal(std::uint32_t log_bytes, IndexSync sync) {
     assert(!sealed());
     if (!region_) return lost_mapping();
     const std::size_t n = count_.load(std::memory_order_relaxed);
@@ -213,6 +213,7 @@ Status IndexFile::seal(std::uint32_t log_bytes) {
     }
     sealed_.store(true, std::memory_order_release);
     sealed_log_bytes_.store(log_bytes, std::memory_order_relaxed);
+    if (sync == IndexSync::writeback) return Status::ok();
     BROOK_RETURN_IF_ERROR(region_->sync());
     return file_->sync();
 }

@@ -60,6 +60,14 @@ struct IndexKind {
 
 inline constexpr std::size_t kMaxIndexEntrySize = 16;
 
+// Whether IndexFile::seal makes the sealed file durable before it returns. An index is derived
+// from its segment's .log: an open that finds it unsealed, torn or missing rebuilds it from the
+// log (Segment::open_files), so a seal may leave the index to the kernel's write-back.
+enum class IndexSync {
+    now,        // msync and fdatasync before returning
+    writeback,  // the kernel writes it back when it will
+};
+
 class IndexFile {
   public:
     // The published entries, as seen by one read(). Valid only inside that call.
@@ -153,9 +161,9 @@ class IndexFile {
     const std::string& path() const noexcept { return file_->path(); }
 
     // Records count, `log_bytes` (the size of the segment's .log, or 0 if not known) and the
-    // checksum in the header, sets the sealed flag, trims the file to the entries and syncs
-    // it. REQUIRES: not sealed.
-    Status seal(std::uint32_t log_bytes = 0);
+    // checksum in the header, sets the sealed flag, trims the file to the entries and, with
+    // IndexSync::now, syncs it. REQUIRES: not sealed.
+    Status seal(std::uint32_t log_bytes = 0, IndexSync sync = IndexSync::now);
     // The .log size recorded at seal, or 0 if none was (or the index is not sealed).
     std::uint32_t sealed_log_bytes() const;
     // Clears the sealed flag and grows the file back to `max_bytes` (rounded down to whole

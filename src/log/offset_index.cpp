@@ -115,8 +115,8 @@ OffsetIndex::Entry OffsetIndex::entry(std::size_t i) const noexcept {
     });
 }
 
-Status OffsetIndex::seal(std::uint32_t log_bytes) {
-    return file_->seal(log_bytes);
+Status OffsetIndex::seal(std::uint32_t log_bytes, IndexSync sync) {
+    return file_->seal(log_bytes, sync);
 }
 
 std::uint32_t OffsetIndex::sealed_log_bytes() const {

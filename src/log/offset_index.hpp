@@ -75,8 +75,8 @@ class OffsetIndex {
     Entry entry(std::size_t i) const noexcept;
 
     // Records count, the segment's .log size `log_bytes` (0: not known) and the checksum in the
-    // header, trims the file to the entries and syncs it.
-    Status seal(std::uint32_t log_bytes = 0);
+    // header, trims the file to the entries and, with IndexSync::now, syncs it.
+    Status seal(std::uint32_t log_bytes = 0, IndexSync sync = IndexSync::now);
     // The .log size recorded at seal; 0 if none was (older files) or the index is not sealed.
     std::uint32_t sealed_log_bytes() const;
     // Reopens a sealed index for appending: clears the sealed flag and grows the file back to

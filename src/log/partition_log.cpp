@@ -238,7 +238,9 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batch,
 
 Status PartitionLog::roll(Offset new_base) {
     const auto old = active();
-    if (Status sealed = old->seal(); !sealed.is_ok()) return fail_stop(sealed);
+    if (Status sealed = old->seal(IndexSync::writeback); !sealed.is_ok()) {
+        return fail_stop(sealed);
+    }
     BROOK_RETURN_IF_ERROR(seal_txn_index());
     auto next = Segment::create(fs_, dir_, new_base, config_);
     if (!next.is_ok()) {

@@ -236,7 +236,7 @@ Status Segment::append(std::span<const std::byte> batch, const BatchHeader& head
     return Status::ok();
 }
 
-Status Segment::seal() {
+Status Segment::seal(IndexSync indexes) {
     if (sealed_) return Status::ok();
     const std::int64_t max_ts = max_timestamp_.load(std::memory_order_relaxed);
     const auto last_time = time_index_->last_entry();
@@ -249,8 +249,9 @@ Status Segment::seal() {
     const std::uint64_t log_bytes = size();
     BROOK_RETURN_IF_ERROR(offset_index_->seal(log_bytes <= std::numeric_limits<std::uint32_t>::max()
                                                   ? static_cast<std::uint32_t>(log_bytes)
-                                                  : 0));
-    BROOK_RETURN_IF_ERROR(time_index_->seal());
+                                                  : 0,
+                                              indexes));
+    BROOK_RETURN_IF_ERROR(time_index_->seal(indexes));
     tail_.release();
     sealed_ = true;
     return Status::ok();

@@ -131,8 +131,10 @@ class Segment {
     Result<std::optional<Offset>> offset_for_timestamp(std::int64_t target) const;
 
     // Seals the segment: records the final time index entry, fsyncs the log and seals both
-    // indexes (trimmed, checksummed, fsynced).
-    Status seal();
+    // indexes (trimmed and checksummed; fsynced with IndexSync::now). A roll passes
+    // IndexSync::writeback: the log it seals is durable, and an index that a crash leaves
+    // unsealed or torn is rebuilt from it at the next open.
+    Status seal(IndexSync indexes = IndexSync::now);
     // Reopens a sealed segment for appends: grows its indexes back to segment.index.bytes.
     Status unseal(const LogConfig& config);
     // fsyncs the log file.

@@ -96,8 +96,8 @@ TimeIndex::Entry TimeIndex::entry(std::size_t i) const noexcept {
     });
 }
 
-Status TimeIndex::seal() {
-    return file_->seal();
+Status TimeIndex::seal(IndexSync sync) {
+    return file_->seal(0, sync);
 }
 
 Status TimeIndex::unseal(std::size_t max_bytes) {

@@ -53,7 +53,7 @@ class TimeIndex {
     // REQUIRES: i < entry_count().
     Entry entry(std::size_t i) const noexcept;
 
-    Status seal();
+    Status seal(IndexSync sync = IndexSync::now);
     Status unseal(std::size_t max_bytes);
     Status sync();
     bool sealed() const noexcept;

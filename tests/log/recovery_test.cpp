@@ -64,10 +64,6 @@ std::string active_log(fs::FileSystem& fs, const std::string& dir) {
     return fs::join_path(dir, last);
 }
 
-std::string segment_file(const std::string& dir, Offset base, std::string_view suffix) {
-    return fs::join_path(dir, log::Segment::file_name(base, suffix));
-}
-
 }  // namespace
 
 TEST_CASE_TEMPLATE("a cut anywhere inside the last batch recovers exactly the earlier batches", Env,

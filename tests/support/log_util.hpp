@@ -12,6 +12,7 @@
 
 #include "log/partition_log.hpp"
 #include "log/record_batch.hpp"
+#include "log/segment.hpp"
 
 namespace brook::testing {
 
@@ -22,6 +23,11 @@ inline std::unique_ptr<log::PartitionLog> open_log(fs::FileSystem& fs, const std
     auto opened = log::PartitionLog::open(fs, dir, config, clock);
     REQUIRE_MESSAGE(opened.is_ok(), opened.status().to_string());
     return std::move(opened).value();
+}
+
+// The path of segment `base`'s file with `suffix` (.log, .index, .timeindex) in `dir`.
+inline std::string segment_file(const std::string& dir, Offset base, std::string_view suffix) {
+    return fs::join_path(dir, log::Segment::file_name(base, suffix));
 }
 
 // A record with value "v<n>", key "k<n>" and the given timestamp.
