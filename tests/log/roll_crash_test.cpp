@@ -2,7 +2,7 @@
 // (IndexSync::writeback): an index is derived from the log, and an open that finds one
 // unsealed, torn or missing rebuilds it. These tests record which files a roll syncs, then cut
 // the power after rolls and check that the reopened log answers every offset and timestamp
-// lookup as the log did before the cut, with the sealed indexes rebuilt to the same bytes.
+// lookup as a brute-force model does, with the sealed indexes rebuilt to the live ones' bytes.
 #include <algorithm>
 #include <brook/clock.hpp>
 #include <string>
@@ -29,17 +29,26 @@ log::LogConfig rolling_config() {
     return config;
 }
 
-// Appends kBatches two-record batches with timestamps that rise and fall, so both indexes
+constexpr std::int64_t kFirstProbe = 9'990;
+constexpr std::int64_t kLastProbe = 10'320;
+constexpr std::int64_t kProbeStep = 3;
+
+// Batch b holds records 2b and 2b + 1, with timestamps that rise and fall, so both indexes
 // get entries and the time index's final entry matters.
+std::int64_t timestamp_of(std::int64_t offset) {
+    const std::int64_t b = offset / 2;
+    return offset % 2 == 0 ? 10'000 + (b * 37) % 300 : 10'000 + b;
+}
+
 void fill(log::PartitionLog& log) {
     for (int b = 0; b < kBatches; ++b) {
-        append(log,
-               {make_record(2 * b, 10'000 + (b * 37) % 300), make_record(2 * b + 1, 10'000 + b)});
+        append(log, {make_record(2 * b, timestamp_of(2 * b)),
+                     make_record(2 * b + 1, timestamp_of(2 * b + 1))});
     }
 }
 
-// The base offset of the batch holding each offset, then the answer for a range of
-// timestamps: what the offset index and the time index decide.
+// The base offset of the batch holding each offset, then the answer for each probed
+// timestamp: what the offset index and the time index decide.
 std::vector<std::int64_t> lookups(const log::PartitionLog& log) {
     std::vector<std::int64_t> out;
     for (std::int64_t o = 0; o < log.log_end_offset().value(); ++o) {
@@ -48,10 +57,26 @@ std::vector<std::int64_t> lookups(const log::PartitionLog& log) {
         REQUIRE_FALSE(batches->empty());
         out.push_back(batches->front().header.base_offset.value());
     }
-    for (std::int64_t t = 9'990; t < 10'320; t += 3) {
+    for (std::int64_t t = kFirstProbe; t < kLastProbe; t += kProbeStep) {
         auto found = log.offset_for_timestamp(t);
         REQUIRE_MESSAGE(found.is_ok(), found.status().to_string());
         out.push_back(found->value_or(Offset(-1)).value());
+    }
+    return out;
+}
+
+// The same answers by brute force: a batch's base offset is the even offset at or below, and a
+// timestamp's answer is the first record whose timestamp is at or above it (Kafka's rule).
+std::vector<std::int64_t> expected_lookups() {
+    const std::int64_t end = 2 * kBatches;
+    std::vector<std::int64_t> out;
+    for (std::int64_t o = 0; o < end; ++o) out.push_back(o - o % 2);
+    for (std::int64_t t = kFirstProbe; t < kLastProbe; t += kProbeStep) {
+        std::int64_t first = -1;
+        for (std::int64_t o = 0; o < end && first < 0; ++o) {
+            if (timestamp_of(o) >= t) first = o;
+        }
+        out.push_back(first);
     }
     return out;
 }
@@ -97,7 +122,8 @@ TEST_CASE("a power cut after rolls rebuilds the sealed indexes with identical lo
         faulty.mark_durable(env.root());
         fill(*log);
         REQUIRE(log->flush().is_ok());  // every batch durable; the indexes never synced
-        const std::vector<std::int64_t> expected = lookups(*log);
+        const std::vector<std::int64_t> expected = expected_lookups();
+        REQUIRE(lookups(*log) == expected);
         const auto segments = log->segments();
         REQUIRE(segments.size() >= 5);
 
