@@ -35,6 +35,34 @@ Config producer_config(const Spec& spec) {
     return config;
 }
 
+// The records of one produce_batch() call per commit batch, as the peers take theirs (a
+// WriteBatch, a transaction, rd_kafka_produce_batch()): views of the caller's bytes, which the
+// call copies, in this thread's buffers (write() may run on several threads at once).
+std::span<const BatchRecord> fill_batch(const RecordGen& gen, std::int64_t first,
+                                        std::size_t count) {
+    thread_local std::vector<char> keys;            // 8 bytes each
+    thread_local std::vector<BatchRecord> records;  // viewing them
+    keys.resize(count * 8);
+    records.resize(count);
+    // Plain pointers and the base time in locals: the generator's calls would otherwise make the
+    // compiler reload the thread-local vectors for every record.
+    char* const key_bytes = keys.data();
+    BatchRecord* const record_views = records.data();
+    const std::int64_t base_timestamp = base_timestamp_ms();
+    for (std::size_t r = 0; r < count; ++r) {
+        const std::int64_t i = first + static_cast<std::int64_t>(r);
+        char* const key = key_bytes + r * 8;
+        gen.key(i, key);
+        // Member by member: building a whole BatchRecord and copying it in makes GCC store each
+        // optional in parts and load it back whole, which stalls store forwarding.
+        BatchRecord& record = record_views[r];
+        record.key = std::string_view(key, 8);
+        record.value = gen.value(i);
+        record.timestamp = base_timestamp + i;
+    }
+    return records;
+}
+
 std::unique_ptr<Store> open_store(const std::string& path, Options options) {
     // BROOK_BENCH_MMAP=1: the store reads its segments through mappings (docs/performance.md).
     if (std::getenv("BROOK_BENCH_MMAP") != nullptr) options.mmap_segment_reads = true;
@@ -115,34 +143,6 @@ class BrookEngine final : public Engine {
     void finish_writes() override { check(producer_->flush(), "flush"); }
 
     std::optional<std::string> write_phases() const override { return phases_.note(); }
-
-    // The records of one produce_batch() call per commit batch, as the peers take theirs (a
-    // WriteBatch, a transaction, rd_kafka_produce_batch()): views of the caller's bytes, which
-    // the call copies, in this thread's buffers (write() may run on several threads at once).
-    static std::span<const BatchRecord> fill_batch(const RecordGen& gen, std::int64_t first,
-                                                   std::size_t count) {
-        thread_local std::vector<char> keys;            // 8 bytes each
-        thread_local std::vector<BatchRecord> records;  // viewing them
-        keys.resize(count * 8);
-        records.resize(count);
-        // Plain pointers and the base time in locals: the generator's calls would otherwise
-        // make the compiler reload the thread-local vectors for every record.
-        char* const key_bytes = keys.data();
-        BatchRecord* const record_views = records.data();
-        const std::int64_t base_timestamp = base_timestamp_ms();
-        for (std::size_t r = 0; r < count; ++r) {
-            const std::int64_t i = first + static_cast<std::int64_t>(r);
-            char* const key = key_bytes + r * 8;
-            gen.key(i, key);
-            // Member by member: building a whole BatchRecord and copying it in makes GCC store
-            // each optional in parts and load it back whole, which stalls store forwarding.
-            BatchRecord& record = record_views[r];
-            record.key = std::string_view(key, 8);
-            record.value = gen.value(i);
-            record.timestamp = base_timestamp + i;
-        }
-        return records;
-    }
 
     // One produce() call per record: the caller's bytes, copied into the batch, as
     // rd_kafka_producev() with RD_KAFKA_MSG_F_COPY gets them. Each status is checked without

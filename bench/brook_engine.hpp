@@ -5,6 +5,7 @@
 
 #include <brook/brook.hpp>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "engine.hpp"
@@ -23,6 +24,11 @@ Config producer_config(const Spec& spec);
 
 std::unique_ptr<Store> open_store(const std::string& path, Options options = {});
 void check(const Status& status, const std::string& what);
+
+// Records [first, first + count) of `gen` for one produce_batch() call, as views into this
+// thread's buffers, valid until the thread's next call.
+std::span<const BatchRecord> fill_batch(const RecordGen& gen, std::int64_t first,
+                                        std::size_t count);
 
 // Record i of `gen` for the bench topic's partition 0, timestamped base_timestamp_ms() + i.
 ProducerRecord bench_record(const RecordGen& gen, std::int64_t i);

@@ -37,32 +37,22 @@ Row append_roll(const Spec& spec) {
     auto producer = Producer::create(*store, producer_config(spec));
     if (!producer.is_ok()) die("Producer::create: " + producer.status().to_string());
 
-    std::vector<char> keys(spec.batch * 8);
-    std::vector<BatchRecord> records(spec.batch);
     std::vector<std::int64_t> commit_ns;
-    Latencies latencies;
     Stopwatch watch;
     for (std::int64_t first = 0; first < spec.records;
          first += static_cast<std::int64_t>(spec.batch)) {
         const std::int64_t start = now_ns();
         const std::size_t count = std::min<std::size_t>(spec.batch, spec.records - first);
-        for (std::size_t r = 0; r < count; ++r) {
-            const std::int64_t i = first + static_cast<std::int64_t>(r);
-            gen.key(i, keys.data() + r * 8);
-            records[r] = {std::string_view(keys.data() + r * 8, 8),
-                          gen.value(i),
-                          base_timestamp_ms() + i,
-                          {}};
-        }
-        check((*producer)->produce_batch(kBenchTopic, PartitionId(0),
-                                         std::span(records.data(), count)),
-              "produce_batch");
+        check(
+            (*producer)->produce_batch(kBenchTopic, PartitionId(0), fill_batch(gen, first, count)),
+            "produce_batch");
         check((*producer)->flush(), "flush");
         commit_ns.push_back(now_ns() - start);
-        latencies.add_ns(commit_ns.back());
     }
     row.seconds = watch.seconds();
     row.notes.push_back(watch.cpu_note());
+    Latencies latencies;
+    for (const std::int64_t ns : commit_ns) latencies.add_ns(ns);
     latencies.fill(row);
 
     const std::size_t segments = count_segments(spec.dir + "/store");

@@ -56,15 +56,12 @@ TEST_CASE_TEMPLATE("a follower reads a whole log across the writer's compaction 
     config.segment_index_bytes = 4096;
     config.index_interval_bytes = 128;
     const std::string dir = env.root() + "/p";
-    auto opened = log::PartitionLog::open(env.fs(), dir, config, clock);
-    REQUIRE_MESSAGE(opened.is_ok(), opened.status().to_string());
     KeyedWriter writer;
-    writer.log = std::move(opened).value();
+    writer.log = open_log(env.fs(), dir, config, clock);
     writer.write(20);
 
-    auto followed = log::PartitionLog::open_follower(env.fs(), dir, config, clock);
-    REQUIRE_MESSAGE(followed.is_ok(), followed.status().to_string());
-    auto& follower = **followed;
+    const auto followed = open_follower(env.fs(), dir, config, clock);
+    auto& follower = *followed;
     REQUIRE(read_all(follower) == writer.written);
 
     // After each refresh the follower's records lie between what was written and what the

@@ -130,9 +130,7 @@ void crash_at_every_step(std::int64_t segment_bytes, bool single_swap) {
             }
             {
                 // A reader process opening the partition at this step sees a whole log too.
-                auto follower = log::PartitionLog::open_follower(env.fs(), kDir, config, clock);
-                REQUIRE_MESSAGE(follower.is_ok(), follower.status().to_string());
-                CHECK(whole(read_all(**follower)));
+                CHECK(whole(read_all(*open_follower(env.fs(), kDir, config, clock))));
             }
             check_reopened(env.fs(), false);
         }

@@ -23,13 +23,6 @@ std::unique_ptr<log::PartitionLog> open_writer(fs::FileSystem& fs, const std::st
     return std::move(opened).value();
 }
 
-std::unique_ptr<log::PartitionLog> open_follower(fs::FileSystem& fs, const std::string& dir,
-                                                 const log::LogConfig& config, const Clock& clock) {
-    auto opened = log::PartitionLog::open_follower(fs, dir, config, clock);
-    REQUIRE_MESSAGE(opened.is_ok(), opened.status().to_string());
-    return std::move(opened).value();
-}
-
 }  // namespace
 
 TEST_CASE_TEMPLATE("a follower tails a writer across segment rolls", Env, PosixEnv, MemoryEnv) {

@@ -25,6 +25,16 @@ inline std::unique_ptr<log::PartitionLog> open_log(fs::FileSystem& fs, const std
     return std::move(opened).value();
 }
 
+// Opens the partition log in `dir` as a follower (read-only, kept current by refresh()),
+// failing the test if that fails.
+inline std::unique_ptr<log::PartitionLog> open_follower(fs::FileSystem& fs, const std::string& dir,
+                                                        const log::LogConfig& config,
+                                                        const Clock& clock) {
+    auto opened = log::PartitionLog::open_follower(fs, dir, config, clock);
+    REQUIRE_MESSAGE(opened.is_ok(), opened.status().to_string());
+    return std::move(opened).value();
+}
+
 // The path of segment `base`'s file with `suffix` (.log, .index, .timeindex) in `dir`.
 inline std::string segment_file(const std::string& dir, Offset base, std::string_view suffix) {
     return fs::join_path(dir, log::Segment::file_name(base, suffix));
