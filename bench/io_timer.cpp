@@ -8,7 +8,9 @@
 //     write (a commit's fsync, not the set-up's);
 //   - from each fdatasync's end to the next large write: the time a writer spends making its
 //     next commit, summed;
-//   - from each large write's end to the next fdatasync: summed.
+//   - from each large write's end to the next fdatasync: summed;
+//   - the medians of the data syncs and of the times from an fdatasync's end to the next large
+//     write (of the first 65,536 of each), as "p50 sync" and "p50 gap", in microseconds.
 //
 // Usage, after a scripts/bench build: preload it into one --case run, whose totals it prints
 // (under a full run every case's process would print its own), as one command, split here:
@@ -21,6 +23,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -37,6 +40,23 @@ struct Totals {
     double last_sync_end = 0, last_write_end = 0;  // 0: none since the other kind of call
 };
 Totals totals;
+
+// Per-call times, for their medians; plain arrays, as a preloaded library allocates nothing.
+constexpr int kKept = 65'536;
+struct Samples {
+    double values[kKept];
+    int count = 0;
+    void add(double seconds) {
+        if (count < kKept) values[count++] = seconds;
+    }
+    double median_us() {
+        if (count == 0) return 0;
+        std::nth_element(values, values + count / 2, values + count);
+        return values[count / 2] * 1e6;
+    }
+};
+Samples data_sync_times;
+Samples sync_to_write_times;
 
 double now() {
     timespec ts{};
@@ -60,20 +80,24 @@ void count_write(double start, ssize_t put) {
     ++totals.writes;
     totals.write_s += end - start;
     if (put > 0) totals.write_bytes += double(put);
-    if (totals.last_sync_end != 0) totals.sync_to_write_s += start - totals.last_sync_end;
+    if (totals.last_sync_end != 0) {
+        totals.sync_to_write_s += start - totals.last_sync_end;
+        sync_to_write_times.add(start - totals.last_sync_end);
+    }
     totals.last_sync_end = 0;
     totals.last_write_end = end;
 }
 
 __attribute__((destructor)) void report() {
-    std::fprintf(stderr,
-                 "io_timer: reads %ld, %.1f MB, %.2f ms; writes %ld, %.1f MB, %.2f ms; "
-                 "fdatasync %ld, %.2f ms (data syncs %ld, %.2f ms); fdatasync end to next write "
-                 "%.2f ms; write end to next fdatasync %.2f ms\n",
-                 totals.reads, totals.read_bytes / 1e6, totals.read_s * 1e3, totals.writes,
-                 totals.write_bytes / 1e6, totals.write_s * 1e3, totals.syncs, totals.sync_s * 1e3,
-                 totals.data_syncs, totals.data_sync_s * 1e3, totals.sync_to_write_s * 1e3,
-                 totals.write_to_sync_s * 1e3);
+    std::fprintf(
+        stderr,
+        "io_timer: reads %ld, %.1f MB, %.2f ms; writes %ld, %.1f MB, %.2f ms; "
+        "fdatasync %ld, %.2f ms (data syncs %ld, %.2f ms); fdatasync end to next write "
+        "%.2f ms; write end to next fdatasync %.2f ms; p50 sync %.1f us, p50 gap %.1f us\n",
+        totals.reads, totals.read_bytes / 1e6, totals.read_s * 1e3, totals.writes,
+        totals.write_bytes / 1e6, totals.write_s * 1e3, totals.syncs, totals.sync_s * 1e3,
+        totals.data_syncs, totals.data_sync_s * 1e3, totals.sync_to_write_s * 1e3,
+        totals.write_to_sync_s * 1e3, data_sync_times.median_us(), sync_to_write_times.median_us());
 }
 
 }  // namespace
@@ -126,6 +150,7 @@ int fdatasync(int fd) {
     if (totals.last_write_end != 0) {
         ++totals.data_syncs;
         totals.data_sync_s += end - start;
+        data_sync_times.add(end - start);
         totals.write_to_sync_s += start - totals.last_write_end;
         totals.last_write_end = 0;
     }
