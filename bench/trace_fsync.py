@@ -55,7 +55,10 @@ def write(path, text):
 
 
 def trace(command):
-    """Runs `command` with the events on; returns the trace's lines."""
+    """Runs `command` with the events on; returns the trace's lines. Leaves tracing as it found
+    it: the events off, the buffer empty and at its former size."""
+    with open(f"{TRACING}/buffer_size_kb") as f:
+        buffer_kb = f.read().split()[0]
     write("tracing_on", "0")
     write("trace", "")
     write("buffer_size_kb", "65536")
@@ -64,14 +67,14 @@ def trace(command):
     try:
         write("tracing_on", "1")
         subprocess.run(command, check=True)
+        with open(f"{TRACING}/trace") as f:
+            return f.read().splitlines()
     finally:
         write("tracing_on", "0")
         for event in EVENTS:
             write(f"events/{event}/enable", "0")
-    with open(f"{TRACING}/trace") as f:
-        lines = f.read().splitlines()
-    write("trace", "")
-    return lines
+        write("trace", "")
+        write("buffer_size_kb", buffer_kb)
 
 
 def parse(lines):
