@@ -3,7 +3,7 @@
 //
 // read_short_record() decodes such a record with its position, lengths and deltas in
 // registers and a single bounds check per field, where the general decoder (RecordReader in
-// record_batch.cpp) keeps its position in memory for its error messages; read_short_records()
+// record_reader.hpp) keeps its position in memory for its error messages; read_short_records()
 // decodes a run of them, the decoder's loop over a batch. Each accepts only what
 // the general decoder accepts, with the same result; for anything else (a longer varint,
 // headers, a length that overruns, an offset delta out of order, nonzero attributes) it
