@@ -47,12 +47,7 @@ Result<RawBatches> PartitionLog::read_raw(Offset from, std::size_t max_bytes,
 
 Status PartitionLog::read_raw_into(Offset from, std::size_t max_bytes, Isolation isolation,
                                    RawBatches& raw) const {
-    raw.bytes.clear();
-    raw.owner.reset();
-    raw.in_place = {};
-    raw.source = ReadSource::file;
-    raw.headers.clear();
-    raw.hidden.clear();
+    raw.clear();
     // Loaded before the log end: a compaction that runs after this may remove records below
     // that end (see the check at the bottom).
     const std::uint64_t read_generation = generation_.load(std::memory_order_acquire);

@@ -92,6 +92,16 @@ struct RawBatches {
     // PartitionLog::read_raw; empty means none is hidden.
     std::vector<bool> hidden;
 
+    // Empties it for a new read: no batches and nothing held, the buffers' capacity kept.
+    void clear() {
+        bytes.clear();
+        owner.reset();
+        in_place = {};
+        source = ReadSource::file;
+        headers.clear();
+        hidden.clear();
+    }
+
     // The batches, back to back, wherever they are.
     std::span<const std::byte> batches() const noexcept {
         return owner ? in_place : std::span<const std::byte>(bytes);

@@ -68,12 +68,7 @@ Status Segment::read_raw_into(Offset from, std::size_t max_bytes, Offset end, Ra
     const std::uint64_t limit = size();
     raw.file = log_->path();
     raw.position = 0;
-    raw.bytes.clear();
-    raw.owner.reset();
-    raw.in_place = {};
-    raw.source = ReadSource::file;
-    raw.headers.clear();
-    raw.hidden.clear();
+    raw.clear();
     // The bytes in memory first, the tail buffer's or else the mapping's: the batch is then
     // found in them too.
     InPlaceBytes in_place = tail_.find(from, limit);
