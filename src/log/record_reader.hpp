@@ -2,10 +2,11 @@
 // and decode_batch() in record_batch.cpp, the only file that includes it.
 //
 // It reads records as views into the bytes it is given, checking every length and varint
-// against the bytes left in the record and in the section; a record of the common shape takes
-// read_short_record() (short_record.hpp) first, which declines anything this decoder would
-// reject, and this one then reads the record again to report what is wrong. Errors are
-// corruption statuses naming the batch's base offset, the record's index and its byte position.
+// against the bytes left in the record and in the section. A record of the common shape is
+// read by read_short_record() (short_record.hpp) first; one it declines (a longer varint,
+// headers, or damage) this reader reads again, and reports what is wrong if anything is.
+// Errors are corruption statuses naming the batch's base offset, the record's index and its
+// byte position.
 //
 // Ownership: a reader borrows the header and the bytes for its lifetime; the views it appends
 // point into those bytes. Thread safety: one thread per reader.

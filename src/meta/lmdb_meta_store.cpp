@@ -7,7 +7,6 @@
 // refuses every write with not_supported.
 #include <fmt/format.h>
 #include <lmdb.h>
-#include <unistd.h>
 
 #include <filesystem>
 
@@ -21,8 +20,6 @@
 
 namespace brook::meta {
 namespace {
-
-// ---- Store -------------------------------------------------------------------------------
 
 class LmdbMetaStore final : public MetaStore {
   public:
