@@ -74,6 +74,9 @@ struct Command {
     RunFn run = nullptr;
 };
 
+// Every command, in the order the overview lists them (command_table.cpp).
+const std::vector<Command>& commands();
+
 // ---- helpers (output.cpp) ----------------------------------------------------------------
 
 // Prints "brook: error: <message>" on stderr and returns kExitError.
