@@ -22,6 +22,12 @@ the state of the filesystem, not with the system. Over all its syncs, a system's
 the median wait of the syncing thread from its wake-up to running (wake_wait), and the task that
 most often ran just before it.
 
+A second table follows ext4's conversion of the data write's unwritten extents
+(ext4_end_io_rsv_work, on an unbound kernel worker), which to_inode waits for: in how many of
+the three-request syncs the worker ran on another CPU than the one that completed the data
+write ("away"), and to_inode's median for those syncs and for the others. Then, per run, the
+runs' syncs with the worker away.
+
 Usage, as root, after a scripts/bench build (docs/performance.md, "What limits the targets"):
   python3 bench/trace_fsync.py --names brook,brook-log,raw -- \\
       build-bench/bench/brook_bench --only append-sync-batch --systems brook,brook-log,raw \\
@@ -42,6 +48,7 @@ EVENTS = [
     "block/block_rq_complete",
     "sched/sched_wakeup",
     "sched/sched_switch",
+    "workqueue/workqueue_execute_start",
 ]
 LINE = re.compile(r"^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+): (\w+): (.*)$")
 ISSUE = re.compile(r"\S+ (\S+) \d+ \(\) (\d+) \+ \d+")
@@ -82,7 +89,8 @@ def parse(lines):
     for line in lines:
         m = LINE.match(line)
         if m:
-            events.append((float(m.group(4)) * 1e6, int(m.group(2)), m.group(5), m.group(6)))
+            events.append(
+                (float(m.group(4)) * 1e6, int(m.group(2)), int(m.group(3)), m.group(5), m.group(6)))
     return events
 
 
@@ -90,7 +98,7 @@ def runs(events, names):
     """Maps the pid of each case run to its system's name."""
     syncs = collections.Counter()
     first = {}
-    for t, pid, name, rest in events:
+    for t, pid, _, name, rest in events:
         if name == "ext4_sync_file_enter" and "datasync 1" in rest:
             syncs[pid] += 1
             first.setdefault(pid, t)
@@ -106,28 +114,40 @@ def analyse(events, system_of):
     open_syncs = {}  # pid -> (enter time, [[issue, complete, kind]])
     in_flight = {}  # sector -> the request's list
     woken = {}  # pid -> wake-up time
-    for t, pid, name, rest in events:
+    conversions = collections.defaultdict(lambda: {"away": [], "local": []})  # to_inode by case
+    away_by_run = collections.Counter()
+    for t, pid, cpu, name, rest in events:
         if name == "ext4_sync_file_enter" and pid in system_of and "datasync 1" in rest:
             open_syncs[pid] = (t, [])
         elif name == "ext4_sync_file_exit" and pid in open_syncs:
             enter, requests = open_syncs.pop(pid)
             all_syncs[system_of[pid]] += 1
             if [r[2] for r in requests] == ["WS", "WSM", "FF"] and all(r[1] for r in requests):
-                (d0, d1, _), (i0, i1, _), (f0, f1, _) = requests
+                (d0, d1, _, data_cpu, worker_cpu), (i0, i1, *_), (f0, f1, *_) = requests
                 values = [t - enter, d0 - enter, d1 - d0, i0 - d1, i1 - i0, f0 - i1, f1 - f0, t - f1]
                 for phase, value in zip(PHASES, values):
                     phases[system_of[pid]][phase].append(value)
+                if worker_cpu is not None:
+                    away = worker_cpu != data_cpu
+                    conversions[system_of[pid]]["away" if away else "local"].append(i0 - d1)
+                    away_by_run[pid] += away
         elif name == "block_rq_issue" and open_syncs:
             m = ISSUE.match(rest)
             if m:
-                # One case runs at a time, and its syncing thread is the only one.
-                request = [t, None, m.group(1)]
+                # One case runs at a time, and its syncing thread is the only one. A request is
+                # [issue, completion, kind, completing CPU, CPU of the conversion after it].
+                request = [t, None, m.group(1), None, None]
                 next(iter(open_syncs.values()))[1].append(request)
                 in_flight[m.group(2)] = request
         elif name == "block_rq_complete":
             m = COMPLETE.match(rest)
             if m and m.group(1) in in_flight:
-                in_flight.pop(m.group(1))[1] = t
+                request = in_flight.pop(m.group(1))
+                request[1], request[3] = t, cpu
+        elif name == "workqueue_execute_start" and "ext4_end_io_rsv_work" in rest and open_syncs:
+            requests = next(iter(open_syncs.values()))[1]
+            if len(requests) == 1 and requests[0][1] is not None and requests[0][4] is None:
+                requests[0][4] = cpu
         elif name == "sched_wakeup":
             m = re.search(r"pid=(\d+)", rest)
             if m and int(m.group(1)) in open_syncs:
@@ -138,7 +158,7 @@ def analyse(events, system_of):
                 waiting = int(m.group(2))
                 wake_waits[system_of[waiting]].append(t - woken.pop(waiting))
                 before_wake[system_of[waiting]][m.group(1)] += 1
-    return phases, all_syncs, wake_waits, before_wake
+    return phases, all_syncs, wake_waits, before_wake, conversions, away_by_run
 
 
 def main():
@@ -151,7 +171,7 @@ def main():
         parser.error("no command to trace")
     events = parse(trace(command))
     system_of = runs(events, args.names.split(","))
-    phases, all_syncs, wake_waits, before_wake = analyse(events, system_of)
+    phases, all_syncs, wake_waits, before_wake, conversions, away_by_run = analyse(events, system_of)
     print(f"{'system':12}{'syncs':>12}" + "".join(f"{p:>9}" for p in PHASES) + f"{'wake_wait':>10}")
     for system in args.names.split(","):
         if not phases[system]:
@@ -162,6 +182,15 @@ def main():
         row += f"{statistics.median(wake_waits[system]):10.1f}"
         task, _ = before_wake[system].most_common(1)[0]
         print(f"{row}  (after {task})")
+    print(f"\n{'system':12}{'away':>12}{'to_inode away':>15}{'local':>8}  away per run")
+    for system in args.names.split(","):
+        cases = conversions[system]
+        count = len(cases["away"]) + len(cases["local"])
+        if count == 0:
+            continue
+        medians = [f"{statistics.median(cases[c]):.0f}" if cases[c] else "-" for c in ("away", "local")]
+        per_run = " ".join(str(away_by_run[pid]) for pid, name in system_of.items() if name == system)
+        print(f"{system:12}{len(cases['away']):6d}/{count:<5d}{medians[0]:>15}{medians[1]:>8}  {per_run}")
     return 0
 
 
