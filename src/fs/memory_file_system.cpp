@@ -2,33 +2,26 @@
 //
 // The namespace is an ordered map from normalised absolute path ("/a/b") to an entry that is
 // either a directory or a file; a directory's children are the keys directly below its prefix.
-// One mutex guards the namespace. Each file's bytes live in a FileData shared by every handle
-// open on it, guarded by the file's own shared_mutex, so a removed or renamed file stays usable
-// through handles opened before, as with POSIX unlink. A mapped file's buffer must not move, so
-// changing the size of a file with live mappings fails instead of invalidating them. The bytes
-// sit in a SparseBuffer: space preallocated and never written, such as the rest of an index
-// file, costs no memory, as it costs no disk in a sparse file.
+// One mutex guards the namespace. A file entry holds the file's bytes, which its open handles
+// share (memory_file.hpp), so a removed or renamed file stays usable through handles opened
+// before, as with POSIX unlink.
 #include <unistd.h>
 
 #include <algorithm>
 #include <map>
 #include <mutex>
 #include <set>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "fs/file_system.hpp"
-#include "fs/sparse_buffer.hpp"
+#include "fs/memory_file.hpp"
 
 namespace brook::fs {
 namespace {
 
-struct FileData {
-    mutable std::shared_mutex mutex;
-    SparseBuffer bytes;
-    int live_mappings = 0;
-};
+using detail::FileData;
+using detail::MemoryFile;
 
 // A directory entry: a file when `file` is set, a directory otherwise.
 struct Entry {
@@ -66,107 +59,6 @@ std::string parent_of(const std::string& normalised) {
 std::string child_prefix(const std::string& directory) {
     return directory == "/" ? "/" : directory + "/";
 }
-
-Status mapped_error(const std::string& path) {
-    return Status::io_error("resize " + path + ": file is memory-mapped");
-}
-
-class MemoryFile final : public File {
-  public:
-    MemoryFile(std::shared_ptr<FileData> data, std::string path, bool writable)
-        : data_(std::move(data)), path_(std::move(path)), writable_(writable) {}
-
-    Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out) const override {
-        std::shared_lock lock(data_->mutex);
-        const auto& bytes = data_->bytes;
-        if (offset >= bytes.size()) return std::size_t{0};
-        const std::size_t count = std::min<std::size_t>(out.size(), bytes.size() - offset);
-        std::copy_n(bytes.data() + offset, count, out.begin());
-        return count;
-    }
-
-    Status append(std::span<const std::byte> data) override {
-        BROOK_RETURN_IF_ERROR(check_writable("append"));
-        if (data.empty()) return Status::ok();
-        std::unique_lock lock(data_->mutex);
-        if (data_->live_mappings > 0) return mapped_error(path_);
-        return data_->bytes.write(data_->bytes.size(), data);
-    }
-
-    Status write_at(std::uint64_t offset, std::span<const std::byte> data) override {
-        BROOK_RETURN_IF_ERROR(check_writable("write"));
-        if (data.empty()) return Status::ok();
-        std::unique_lock lock(data_->mutex);
-        if (offset + data.size() > data_->bytes.size() && data_->live_mappings > 0) {
-            return mapped_error(path_);
-        }
-        return data_->bytes.write(offset, data);
-    }
-
-    Status truncate(std::uint64_t size) override {
-        BROOK_RETURN_IF_ERROR(check_writable("truncate"));
-        std::unique_lock lock(data_->mutex);
-        if (size == data_->bytes.size()) return Status::ok();
-        if (data_->live_mappings > 0) return mapped_error(path_);
-        return data_->bytes.resize(size);
-    }
-
-    Status sync() override { return Status::ok(); }
-
-    Result<std::uint64_t> size() const override {
-        std::shared_lock lock(data_->mutex);
-        return static_cast<std::uint64_t>(data_->bytes.size());
-    }
-
-    const std::string& path() const override { return path_; }
-    bool writable() const { return writable_; }
-    const std::shared_ptr<FileData>& data() const { return data_; }
-
-  private:
-    Status check_writable(std::string_view operation) const {
-        if (writable_) return Status::ok();
-        return Status::io_error(std::string(operation) + " " + path_ + ": file opened read-only");
-    }
-
-    std::shared_ptr<FileData> data_;
-    std::string path_;
-    bool writable_;
-};
-
-// A file's buffer, mapped: counted in the file's live mappings (taken by pin_mapping) until
-// destroyed, so that the buffer neither moves nor shrinks meanwhile.
-class MappedBuffer {
-  public:
-    MappedBuffer(std::shared_ptr<FileData> file, std::size_t size)
-        : file_(std::move(file)), data_(file_->bytes.data()), size_(size) {}
-    ~MappedBuffer() {
-        std::unique_lock lock(file_->mutex);
-        --file_->live_mappings;
-    }
-    MappedBuffer(const MappedBuffer&) = delete;
-    MappedBuffer& operator=(const MappedBuffer&) = delete;
-
-  protected:
-    std::shared_ptr<FileData> file_;
-    std::byte* data_;
-    std::size_t size_;
-};
-
-class MemoryReadMapping final : public ReadMapping, private MappedBuffer {
-  public:
-    using MappedBuffer::MappedBuffer;
-    const std::byte* data() const override { return data_; }
-    std::size_t size() const override { return size_; }
-};
-
-class MemoryMappedRegion final : public MappedRegion, private MappedBuffer {
-  public:
-    using MappedBuffer::MappedBuffer;
-    std::byte* data() override { return data_; }
-    const std::byte* data() const override { return data_; }
-    std::size_t size() const override { return size_; }
-    Status sync() override { return Status::ok(); }
-};
 
 // The paths currently locked through lock_file(). Shared with the locks so that a lock may
 // outlive the file system that issued it.
@@ -222,9 +114,9 @@ class MemoryFileSystem final : public FileSystem {
         if (memory_file != nullptr && !memory_file->writable()) {
             return Status::io_error("map " + file.path() + ": file opened read-only");
         }
-        BROOK_ASSIGN_OR_RETURN(auto data, pin_mapping(file, size));
+        BROOK_ASSIGN_OR_RETURN(auto data, detail::pin_mapping(file, size));
         return std::unique_ptr<MappedRegion>(
-            std::make_unique<MemoryMappedRegion>(std::move(data), size));
+            std::make_unique<detail::MemoryMappedRegion>(std::move(data), size));
     }
 
     Result<std::shared_ptr<const ReadMapping>> map_read_only(File& file, std::size_t size,
@@ -234,29 +126,9 @@ class MemoryFileSystem final : public FileSystem {
                 Code::not_supported,
                 "map " + file.path() + ": an in-memory file cannot grow while it is mapped");
         }
-        BROOK_ASSIGN_OR_RETURN(auto data, pin_mapping(file, size));
+        BROOK_ASSIGN_OR_RETURN(auto data, detail::pin_mapping(file, size));
         return std::shared_ptr<const ReadMapping>(
-            std::make_shared<MemoryReadMapping>(std::move(data), size));
-    }
-
-    // Counts a new mapping of the first `size` bytes of `file`, which must hold them, so that
-    // the file refuses to resize until MappedBuffer lets go. @return the file's bytes.
-    static Result<std::shared_ptr<FileData>> pin_mapping(File& file, std::size_t size) {
-        auto* memory_file = dynamic_cast<MemoryFile*>(&file);
-        if (memory_file == nullptr) {
-            return Status::invalid_argument("map " + file.path() +
-                                            ": the file was not opened by this file system");
-        }
-        if (size == 0) return Status::invalid_argument("map " + file.path() + ": empty region");
-        const auto& data = memory_file->data();
-        std::unique_lock lock(data->mutex);
-        if (data->bytes.size() < size) {
-            return Status::invalid_argument("map " + file.path() + ": " + std::to_string(size) +
-                                            " bytes requested but the file holds " +
-                                            std::to_string(data->bytes.size()));
-        }
-        ++data->live_mappings;
-        return data;
+            std::make_shared<detail::MemoryReadMapping>(std::move(data), size));
     }
 
     bool exists(const std::string& path) override {
