@@ -25,8 +25,8 @@ most often ran just before it.
 A second table follows ext4's conversion of the data write's unwritten extents
 (ext4_end_io_rsv_work, on an unbound kernel worker), which to_inode waits for: in how many of
 the three-request syncs the worker ran on another CPU than the one that completed the data
-write ("away"), and to_inode's median for those syncs and for the others. Then, per run, the
-runs' syncs with the worker away.
+write ("away"), to_inode's median for those syncs and for the others, and how many syncs of
+each run had the worker away.
 
 Usage, as root, after a scripts/bench build (docs/performance.md, "What limits the targets"):
   python3 bench/trace_fsync.py --names brook,brook-log,raw -- \\
@@ -171,7 +171,8 @@ def main():
         parser.error("no command to trace")
     events = parse(trace(command))
     system_of = runs(events, args.names.split(","))
-    phases, all_syncs, wake_waits, before_wake, conversions, away_by_run = analyse(events, system_of)
+    phases, all_syncs, wake_waits, before_wake, conversions, away_by_run = analyse(
+        events, system_of)
     print(f"{'system':12}{'syncs':>12}" + "".join(f"{p:>9}" for p in PHASES) + f"{'wake_wait':>10}")
     for system in args.names.split(","):
         if not phases[system]:
@@ -188,9 +189,11 @@ def main():
         count = len(cases["away"]) + len(cases["local"])
         if count == 0:
             continue
-        medians = [f"{statistics.median(cases[c]):.0f}" if cases[c] else "-" for c in ("away", "local")]
-        per_run = " ".join(str(away_by_run[pid]) for pid, name in system_of.items() if name == system)
-        print(f"{system:12}{len(cases['away']):6d}/{count:<5d}{medians[0]:>15}{medians[1]:>8}  {per_run}")
+        away, local = (
+            f"{statistics.median(cases[c]):.0f}" if cases[c] else "-" for c in ("away", "local"))
+        per_run = " ".join(str(away_by_run[p]) for p, name in system_of.items() if name == system)
+        row = f"{system:12}{len(cases['away']):6d}/{count:<5d}{away:>15}{local:>8}"
+        print(f"{row}  {per_run}")
     return 0
 
 
