@@ -7,8 +7,9 @@
 // invalidating them. The bytes sit in a SparseBuffer: space preallocated and never written, such
 // as the rest of an index file, costs no memory, as it costs no disk in a sparse file.
 //
-// Thread safety: every handle and mapping may be used from any thread; each takes its file's
-// mutex.
+// Thread safety: as fs::File and the mappings promise (file_system.hpp). Each call on a handle
+// takes its file's mutex; a mapping's bytes are not guarded, and its users order their own
+// accesses, as with mmap.
 #pragma once
 
 #include <cstddef>
