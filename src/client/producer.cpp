@@ -278,14 +278,16 @@ class Producer::Impl {
         for (const TopicPartition& key : accumulator_.seal_all()) accumulator_.drain(key, send_fn_);
     }
 
-    // Appends sealed batches of one partition key, in order, then (acks=all) fsyncs once for
-    // all of them and reports every record. With acks=all and no callbacks among the records,
-    // the fsync and the reports are returned for drain() to run once other threads may append
-    // to the partition again: their records can then join the next fsync (group commit).
-    // Callbacks are delivered before the partition is released, so they stay in order.
-    std::function<void()> send(std::vector<Batch>& batches) {
+    // Appends sealed batches of one partition key, in order, gives their buffer.memory back,
+    // then (acks=all) fsyncs once for all of them and reports every record. With acks=all and no
+    // callbacks among the records, the fsync and the reports are returned for drain() to run once
+    // other threads may append to the partition again: their records can then join the next fsync
+    // (group commit). Callbacks are delivered before the partition is released, so they stay in
+    // order.
+    std::function<void()> send(std::vector<Batch>& batches, client::DrainedShares& shares) {
         if (auto* hook = client::testing::before_send.load(std::memory_order_acquire)) hook();
         std::vector<std::vector<Appended>> results = appender_.append_all(batches);
+        shares.give_back();
         if (config_.durable) report_sync_records(batches, results);
         if (batches.empty()) return {};
         if (config_.durable && !has_callbacks(batches)) {
@@ -345,9 +347,8 @@ class Producer::Impl {
     // Records produced with produce() and their reports (produce_sync records excluded).
     client::DeliveryQueue delivery_;
 
-    const client::RecordAccumulator::SendFn send_fn_ = [this](std::vector<Batch>& b) {
-        return send(b);
-    };
+    const client::RecordAccumulator::SendFn send_fn_ =
+        [this](std::vector<Batch>& b, client::DrainedShares& shares) { return send(b, shares); };
     client::RecordAccumulator accumulator_;
     client::BatchAppender appender_;
     std::thread sender_;  // last, so it starts after everything it uses

@@ -320,6 +320,12 @@ void RecordAccumulator::recycle(std::vector<std::byte> buffer) {
     if (spare_buffers_.size() < kSpareBuffers) spare_buffers_.push_back(std::move(buffer));
 }
 
+void DrainedShares::give_back() {
+    std::lock_guard lock(accumulator_.mu_);
+    accumulator_.memory_.give_back(bytes_);
+    bytes_ = 0;
+}
+
 void RecordAccumulator::drain(const TopicPartition& key, const SendFn& send) {
     std::unique_lock lock(mu_);
     const auto it = slots_.find(key);
@@ -336,9 +342,10 @@ void RecordAccumulator::drain(const TopicPartition& key, const SendFn& send) {
                        std::make_move_iterator(slot.sealed.end()));
         slot.sealed.clear();
         lock.unlock();
-        if (auto rest = send(batches)) after_release.push_back(std::move(rest));
+        DrainedShares drained(*this, shares);
+        if (auto rest = send(batches, drained)) after_release.push_back(std::move(rest));
         lock.lock();
-        memory_.give_back(shares);
+        memory_.give_back(drained.bytes_);
     }
     slot.draining = false;
     // Forget idle partitions so a long-lived producer does not keep every partition it ever

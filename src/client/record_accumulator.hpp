@@ -111,15 +111,40 @@ struct RecordToAdd {
     std::size_t fields = 0;
 };
 
+class RecordAccumulator;
+
+// The buffer.memory shares of the batches that one call of drain()'s `send` appends. `send`
+// gives them back once the batches are appended and before it reports any of their records,
+// so a caller that has seen its records' reports (flush() returned, or produce_sync()) finds
+// that room free. drain() gives back whatever `send` did not.
+class DrainedShares {
+  public:
+    DrainedShares(const DrainedShares&) = delete;
+    DrainedShares& operator=(const DrainedShares&) = delete;
+
+    // Gives the shares back and wakes the produce() calls waiting for room. Later calls do
+    // nothing. Takes the accumulator's lock. REQUIRES: the caller does not hold it.
+    void give_back();
+
+  private:
+    friend class RecordAccumulator;
+    DrainedShares(RecordAccumulator& accumulator, std::size_t bytes)
+        : accumulator_(accumulator), bytes_(bytes) {}
+
+    RecordAccumulator& accumulator_;
+    std::size_t bytes_;
+};
+
 class RecordAccumulator {
   public:
     using Lock = std::unique_lock<AccumulatorMutex>;
     using SealHook = std::function<void(const Batch&)>;
-    // Appends the batches, in order. They are all for the same partition key. It may return
-    // what is left to do for them once other threads may append to the partition again (with
-    // acks=all: waiting for the fsync and delivering the reports); drain() runs that after it
-    // has released the partition.
-    using SendFn = std::function<std::function<void()>(std::vector<Batch>&)>;
+    // Appends the batches, in order, and gives `shares` back once they are appended (see
+    // DrainedShares). They are all for the same partition key. It may return what is left to do
+    // for them once other threads may append to the partition again (with acks=all: waiting for
+    // the fsync and delivering the reports); drain() runs that after it has released the
+    // partition.
+    using SendFn = std::function<std::function<void()>(std::vector<Batch>&, DrainedShares& shares)>;
 
     // `on_seal` runs (under the accumulator's lock) each time a batch is sealed; the producer
     // uses it to move sticky partitioning on. It must not call back into the accumulator.
@@ -271,6 +296,8 @@ class RecordAccumulator {
     void drain(const TopicPartition& key, const SendFn& send);
 
   private:
+    friend class DrainedShares;
+
     struct Slot {
         std::optional<Batch> open;
         std::deque<Batch> sealed;
