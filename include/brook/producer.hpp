@@ -152,7 +152,9 @@ class Producer {
     // @return the number of callbacks run.
     int poll(std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
-    // Sends every queued record, waits for all reports and runs their callbacks.
+    // Sends every queued record, waits for all reports and runs their callbacks. Records that
+    // other threads produce meanwhile are waited for too; while a flush runs, their batches do
+    // not linger.
     // @return timed_out if records are still outstanding after `timeout`.
     Status flush(std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
 

@@ -29,6 +29,7 @@ namespace brook {
 
 std::atomic<bool> client::testing::resend_batches{false};
 std::atomic<void (*)()> client::testing::before_send{nullptr};
+std::atomic<void (*)()> client::testing::after_report{nullptr};
 std::atomic<void (*)()> client::testing::after_queue_sync{nullptr};
 std::atomic<bool> client::testing::append_after_pause{true};
 std::atomic<bool> client::testing::fast_path{true};
@@ -161,8 +162,11 @@ class Producer::Impl {
 
     Status flush(std::chrono::milliseconds timeout) {
         const auto deadline = util::deadline_after(timeout);
+        accumulator_.begin_flush();
         send_all();
-        if (delivery_.wait_all_done(deadline)) return Status::ok();
+        const bool done = delivery_.wait_all_done(deadline);
+        accumulator_.end_flush();
+        if (done) return Status::ok();
         return Status::error(
             Code::timed_out,
             fmt::format("{}: {} records still outstanding after flush timeout of {} ms", who(),
@@ -327,6 +331,7 @@ class Producer::Impl {
                           std::vector<std::vector<Appended>>& results) {
         appender_.sync_appended(batches, results);
         for (std::size_t b = 0; b < batches.size(); ++b) delivery_.deliver(batches[b], results[b]);
+        if (auto* hook = client::testing::after_report.load(std::memory_order_acquire)) hook();
     }
 
     static bool has_callbacks(const std::vector<Batch>& batches) {

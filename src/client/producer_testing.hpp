@@ -9,6 +9,11 @@
 // produce(), produce_sync() or flush()) is about to append a partition's sealed batches,
 // before it appends them; a test blocks in it to hold that thread busy.
 //
+// after_report: when set, called by whichever thread appended a partition's batches once it has
+// handed out the reports of their produce() records (queued their callbacks for poll() and
+// flush(), counted the rest done), before it goes on; a test blocks in it to look at what a
+// caller that has seen its reports finds.
+//
 // after_queue_sync: when set, called by produce_sync() once its record is queued for its
 // partition, before it appends the queue (or leaves it to the thread already appending it).
 //
@@ -28,6 +33,7 @@ namespace brook::client::testing {
 
 extern std::atomic<bool> resend_batches;
 extern std::atomic<void (*)()> before_send;
+extern std::atomic<void (*)()> after_report;
 extern std::atomic<void (*)()> after_queue_sync;
 extern std::atomic<bool> append_after_pause;
 extern std::atomic<bool> fast_path;

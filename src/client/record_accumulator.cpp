@@ -66,7 +66,8 @@ Batch& RecordAccumulator::open_batch(Slot& slot, const BatchTarget& target, bool
         // The sender is awake, or will wake before this batch is due: no need to signal it.
         // Otherwise the caller signals it once mu_ is released, so it does not wake only to
         // block on mu_.
-        if (wake_sender && batch.created + linger_ < sleeping_until_) {
+        const TimePoint due = flushes_ > 0 ? batch.created : batch.created + linger_;
+        if (wake_sender && due < sleeping_until_) {
             *wake_sender = true;
             sleeping_until_ = TimePoint::min();  // one signal is enough
         }
@@ -252,6 +253,16 @@ std::vector<TopicPartition> RecordAccumulator::seal_all() {
     return keys;
 }
 
+void RecordAccumulator::begin_flush() {
+    std::lock_guard lock(mu_);
+    ++flushes_;
+}
+
+void RecordAccumulator::end_flush() {
+    std::lock_guard lock(mu_);
+    --flushes_;
+}
+
 std::vector<TopicPartition> RecordAccumulator::wait_for_due() {
     std::unique_lock lock(mu_);
     // Finding no open batch, the sender first sleeps for one linger.ms before it sleeps until
@@ -285,8 +296,9 @@ std::vector<TopicPartition> RecordAccumulator::wait_for_due() {
             continue;
         }
         found_none = false;
-        // A produce() call waiting for buffer.memory makes every open batch due at once.
-        const bool all_due = memory_.waiters() > 0;
+        // A produce() call waiting for buffer.memory, or a flush, makes every open batch due
+        // at once.
+        const bool all_due = memory_.waiters() > 0 || flushes_ > 0;
         if (!all_due && now < *oldest + linger_) {
             sleeping_until_ = *oldest + linger_;
             const TimePoint until = sleeping_until_;

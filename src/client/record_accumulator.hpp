@@ -278,8 +278,15 @@ class RecordAccumulator {
     // Seals every open batch. @return the partitions that have batches to drain.
     std::vector<TopicPartition> seal_all();
 
-    // Blocks until some open batch has lingered linger.ms, then seals every batch that has.
-    // @return the partitions to drain; empty once stop() was called.
+    // From begin_flush() to its end_flush(), batches do not linger: a batch opened meanwhile is
+    // due at once, as in Kafka's producers, so that a flush() waiting for every record is not
+    // held up by records another thread produces during it.
+    void begin_flush();
+    void end_flush();
+
+    // Blocks until some open batch has lingered linger.ms (or any batch is open while a
+    // produce() call waits for buffer.memory or a flush runs), then seals every batch that is
+    // due. @return the partitions to drain; empty once stop() was called.
     std::vector<TopicPartition> wait_for_due();
 
     // Makes wait_for_due() return at once, now and from then on.
@@ -360,8 +367,9 @@ class RecordAccumulator {
     std::map<TopicPartition, Slot> slots_;  // Guarded by mu_.
     // The entry of slots_ that slot() found last, or null; guarded by mu_.
     std::map<TopicPartition, Slot>::iterator last_slot_{};
-    bool has_last_slot_ = false;                         // Guarded by mu_.
-    bool stopped_ = false;                               // Guarded by mu_.
+    bool has_last_slot_ = false;  // Guarded by mu_.
+    bool stopped_ = false;        // Guarded by mu_.
+    std::size_t flushes_ = 0;     // begin_flush() calls not ended yet; guarded by mu_
     std::vector<std::vector<std::byte>> spare_buffers_;  // Guarded by mu_.
     // When wait_for_due() is asleep, the time it wakes at (max(): only when notified); min()
     // while it is awake and will look at every open batch before sleeping. Guarded by mu_.

@@ -5,10 +5,13 @@
 // is long enough that only a waiting produce() call can have them sealed), and hold every
 // append in the client::testing::before_send hook, so that no room can come back until the
 // test opens the gate: whether a call waits, fails or goes through is then decided by the
-// test, not by timing. A last test runs four threads against a buffer.memory of two batches
-// and checks that each record is stored exactly once, in the order its thread produced it.
+// test, not by timing. One test holds the thread that appended a batch after it reported the
+// batch's records instead, to check that the batch's room was free by then. A last test runs four
+// threads against a buffer.memory of two batches and checks that each record is stored exactly
+// once, in the order its thread produced it.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <brook/brook.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -45,15 +48,17 @@ void wait_at_gate() {
     gate.cv.wait(lock, [] { return gate.open; });
 }
 
-// Installs the hook for one test, and opens the gate and removes it however the test ends.
+// Installs the gate as `hook` (before_send unless named) for one test, and opens the gate and
+// removes it however the test ends.
 struct ClosedGate {
-    ClosedGate() {
+    explicit ClosedGate(std::atomic<void (*)()>& hook = client::testing::before_send)
+        : hook_(hook) {
         close();
-        client::testing::before_send.store(&wait_at_gate);
+        hook_.store(&wait_at_gate);
     }
     ~ClosedGate() {
         open();
-        client::testing::before_send.store(nullptr);
+        hook_.store(nullptr);
     }
     bool wait_entered() {
         std::unique_lock lock(gate.mu);
@@ -69,6 +74,9 @@ struct ClosedGate {
         gate.open = true;
         gate.cv.notify_all();
     }
+
+  private:
+    std::atomic<void (*)()>& hook_;
 };
 
 constexpr int kPartitions = 5;
@@ -163,6 +171,41 @@ TEST_CASE_TEMPLATE("a full buffer.memory fails produce calls after max.block.ms 
         expected.push_back({p, kLargeValue});
     }
     REQUIRE(producer.flush().is_ok());
+    CHECK(producer.outstanding() == 0);
+    check_log(*store, expected);
+}
+
+TEST_CASE_TEMPLATE("a batch's share of buffer.memory is free once its records are reported",
+                   Fixture, MemoryStore, DiskStore) {
+    Fixture fixture;
+    auto store = fixture.open();
+    REQUIRE(store->create_topic("t", kPartitions).is_ok());
+    // Every record goes through a batch that only flush() seals, however slowly they come.
+    client::testing::append_after_pause.store(false);
+    struct Restore {
+        ~Restore() { client::testing::append_after_pause.store(true); }
+    } restore;
+    const auto owned = full_producer(*store, "0");
+    Producer& producer = *owned;
+    std::vector<Expected> expected;
+    fill_buffer(producer, expected);
+
+    // A second thread flushes, and stops at the gate once the first batch it appended has its
+    // records reported: with acks=1 that is when flush() may return.
+    ClosedGate gate_closed(client::testing::after_report);
+    Status flushed = Status::ok();
+    std::thread flusher([&] { flushed = producer.flush(60s); });
+    REQUIRE(gate_closed.wait_entered());
+    // That batch's share is back, so a record that needs a new batch gets in at once
+    // (max.block.ms = 0), while the thread that reported it still holds the partition.
+    const Status after_report = produce_to(producer, 4, "after report");
+    CHECK_MESSAGE(after_report.is_ok(), after_report.to_string());
+    if (after_report.is_ok()) expected.push_back({4, "after report"});
+    gate_closed.open();
+    // The flush waits for that record too, and does not let its batch linger for linger.ms
+    // (600 s here): as in Kafka's producers, a batch opened during a flush is due at once.
+    flusher.join();
+    REQUIRE_MESSAGE(flushed.is_ok(), flushed.to_string());
     CHECK(producer.outstanding() == 0);
     check_log(*store, expected);
 }
