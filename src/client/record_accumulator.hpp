@@ -369,7 +369,7 @@ class RecordAccumulator {
     std::map<TopicPartition, Slot>::iterator last_slot_{};
     bool has_last_slot_ = false;  // Guarded by mu_.
     bool stopped_ = false;        // Guarded by mu_.
-    std::size_t flushes_ = 0;     // begin_flush() calls not ended yet; guarded by mu_
+    std::size_t flushes_ = 0;     // begin_flush() calls not yet ended. Guarded by mu_.
     std::vector<std::vector<std::byte>> spare_buffers_;  // Guarded by mu_.
     // When wait_for_due() is asleep, the time it wakes at (max(): only when notified); min()
     // while it is awake and will look at every open batch before sleeping. Guarded by mu_.
