@@ -195,6 +195,15 @@ TEST_CASE_TEMPLATE("a batch's share of buffer.memory is free once its records ar
     ClosedGate gate_closed(client::testing::after_report);
     Status flushed = Status::ok();
     std::thread flusher([&] { flushed = producer.flush(60s); });
+    // However the test ends, the flusher is let through and joined before the gate goes.
+    struct Join {
+        ClosedGate& gate;
+        std::thread& thread;
+        ~Join() {
+            gate.open();
+            if (thread.joinable()) thread.join();
+        }
+    } join{gate_closed, flusher};
     REQUIRE(gate_closed.wait_entered());
     // That batch's share is back, so a record that needs a new batch gets in at once
     // (max.block.ms = 0), while the thread that reported it still holds the partition.
