@@ -26,10 +26,20 @@ double Stopwatch::process_cpu_seconds() {
     return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
 }
 
+Stopwatch::Faults Stopwatch::process_faults() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return {.major = usage.ru_majflt, .minor = usage.ru_minflt};
+}
+
 std::string Stopwatch::cpu_note() const {
-    char text[96];
-    std::snprintf(text, sizeof text, "timed part: %.3f s of process CPU in %.3f s of wall time",
-                  cpu_seconds(), seconds());
+    const Faults now = process_faults();
+    char text[160];
+    std::snprintf(text, sizeof text,
+                  "timed part: %.3f s of process CPU, %ld major and %ld minor page faults, in "
+                  "%.3f s of wall time",
+                  cpu_seconds(), now.major - faults_start_.major, now.minor - faults_start_.minor,
+                  seconds());
     return text;
 }
 

@@ -137,23 +137,36 @@ std::string json_event(std::int64_t i, std::uint64_t seed = 0x5eed);
 
 std::uint64_t splitmix64(std::uint64_t x) noexcept;
 
-// Wall time, and this process's CPU time (all threads), since construction. On a shared
-// machine the CPU time says how much of the wall time the case actually ran.
+// Wall time, and this process's CPU time (all threads) and page faults, since construction.
+// On a shared machine the CPU time says how much of the wall time the case actually ran, and
+// the major faults how often it waited for a page of its own program or files to be read back
+// (this guest's DAMON pages out memory left idle, the program's pages included).
 class Stopwatch {
   public:
-    Stopwatch() : start_(std::chrono::steady_clock::now()), cpu_start_(process_cpu_seconds()) {}
+    Stopwatch()
+        : start_(std::chrono::steady_clock::now()),
+          cpu_start_(process_cpu_seconds()),
+          faults_start_(process_faults()) {}
     double seconds() const {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     }
     double cpu_seconds() const { return process_cpu_seconds() - cpu_start_; }
-    // "cpu X s of Y s wall": a note for a row timed by this watch.
+    // "timed part: X s of process CPU, M major and N minor page faults, in Y s of wall time":
+    // a note for a row timed by this watch.
     std::string cpu_note() const;
 
     static double process_cpu_seconds();
 
   private:
+    struct Faults {
+        long major = 0;
+        long minor = 0;
+    };
+    static Faults process_faults();
+
     std::chrono::steady_clock::time_point start_;
     double cpu_start_;
+    Faults faults_start_;
 };
 
 // Where a write path's wall time goes: the time of each named phase, summed over the calls
