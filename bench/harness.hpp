@@ -139,8 +139,8 @@ std::uint64_t splitmix64(std::uint64_t x) noexcept;
 
 // Wall time, and this process's CPU time (all threads) and page faults, since construction.
 // On a shared machine the CPU time says how much of the wall time the case actually ran, and
-// the major faults how often it waited for a page of its own program or files to be read back
-// (this guest's DAMON pages out memory left idle, the program's pages included).
+// the major faults how often it waited for the kernel to bring in a page of a file: of its own
+// program (this guest's DAMON pages out memory left idle) or of a file it maps.
 class Stopwatch {
   public:
     Stopwatch()
