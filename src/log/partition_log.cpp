@@ -8,6 +8,7 @@
 
 #include "log/checkpoint.hpp"
 #include "log/format.hpp"
+#include "log/producer_snapshot.hpp"
 
 namespace brook::log {
 
@@ -250,9 +251,43 @@ Status PartitionLog::roll(Offset new_base) {
         segments_.push_back(std::move(*next));
         appending_ = segments_.back().get();
     }
-    BROOK_RETURN_IF_ERROR(txn_.write_snapshot(new_base, producer_expiry_cutoff()));
-    // Everything below new_base is now fsynced and sealed: recovery can start here.
-    return write_checkpoint(fs_, dir_, CheckpointKind::recovery_point, Checkpoint{new_base, 0});
+    RollCheckpoint checkpoint{new_base, txn_.producers_for_snapshot(producer_expiry_cutoff())};
+    if (!wake_for_roll_checkpoint_) return write_roll_checkpoint_files(checkpoint);
+    pending_roll_checkpoint_ = std::move(checkpoint);
+    wake_for_roll_checkpoint_();
+    return Status::ok();
+}
+
+Status PartitionLog::write_roll_checkpoint_files(const RollCheckpoint& checkpoint) {
+    BROOK_RETURN_IF_ERROR(write_snapshot(fs_, dir_, checkpoint.base, checkpoint.producers));
+    // Everything below the base was fsynced and sealed at the roll: recovery can start there.
+    return write_checkpoint(fs_, dir_, CheckpointKind::recovery_point,
+                            Checkpoint{checkpoint.base, 0});
+}
+
+void PartitionLog::defer_roll_checkpoints(std::function<void()> wake) {
+    wake_for_roll_checkpoint_ = std::move(wake);
+}
+
+Status PartitionLog::write_roll_checkpoint() {
+    std::lock_guard maintenance(maintenance_mu_);
+    return write_pending_roll_checkpoint();
+}
+
+Status PartitionLog::write_pending_roll_checkpoint() {
+    std::optional<RollCheckpoint> pending;
+    {
+        std::lock_guard lock(append_mu_);
+        if (closed_) return Status::ok();
+        pending.swap(pending_roll_checkpoint_);
+    }
+    if (!pending) return Status::ok();
+    Status written = write_roll_checkpoint_files(*pending);
+    if (!written.is_ok()) {
+        std::lock_guard lock(append_mu_);
+        if (!pending_roll_checkpoint_) pending_roll_checkpoint_ = std::move(pending);
+    }
+    return written;
 }
 
 Status PartitionLog::flush() {
@@ -319,6 +354,10 @@ Status PartitionLog::close() {
     if (!stopped_.is_ok() || segments_.empty() || index_fs_) return Status::ok();
     // Nothing changed the active segment since a clean open: its marker is still valid.
     if (clean_on_disk_) return Status::ok();
+    if (pending_roll_checkpoint_) {
+        BROOK_RETURN_IF_ERROR(write_roll_checkpoint_files(*pending_roll_checkpoint_));
+        pending_roll_checkpoint_.reset();
+    }
     const auto segment = active();
     if (Status sealed = segment->seal(); !sealed.is_ok()) return fail_stop(sealed);
     BROOK_RETURN_IF_ERROR(seal_txn_index());

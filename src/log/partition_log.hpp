@@ -34,6 +34,7 @@
 #include "fs/file_system.hpp"
 #include "log/group_commit.hpp"
 #include "log/log_config.hpp"
+#include "log/producer_snapshot.hpp"
 #include "log/record_batch.hpp"
 #include "log/segment.hpp"
 #include "log/transaction_state.hpp"
@@ -189,9 +190,29 @@ class PartitionLog {
     Status set_config(const LogConfig& config);
 
     // Flushes, seals the active segment's indexes and writes the clean-shutdown marker, so the
-    // next open rescans nothing. Later calls return ok; appends and flushes then return
-    // closed, while reads keep working.
+    // next open rescans nothing. Writes a roll checkpoint still pending first. Later calls
+    // return ok; appends and flushes then return closed, while reads keep working.
     Status close();
+
+    // ---- Roll checkpoints ----------------------------------------------------------------
+    // A roll makes the old segment's .log durable, then records what lets recovery start at the
+    // new segment: the producer snapshot at its base, then the recovery point. By default the
+    // roll writes both itself, before the append that rolled returns (4 of its 6 syncs). Once
+    // this is called, the roll keeps them in memory as the roll checkpoint, calls `wake`, and
+    // write_roll_checkpoint() writes them later on another thread, as Kafka flushes a rolled
+    // segment's state in the background. Until then a crash costs only a longer recovery, from
+    // the previous recovery point; a later roll replaces a checkpoint still pending.
+    // REQUIRES: called before the log is shared, on a log that is not a follower. `wake` is
+    // called with the append lock held: it must not call into the log.
+    void defer_roll_checkpoints(std::function<void()> wake);
+
+    // Writes the roll checkpoint pending, if any: the producer snapshot, then the recovery
+    // point. Serialised with retention, compaction and close() by the maintenance lock; appends
+    // go on meanwhile. Retention and compaction write it themselves before they remove batches.
+    // @return ok when nothing was pending or the log is closed; io_error / no_space from the
+    //         files, with the checkpoint kept pending for the next call unless a newer roll
+    //         replaced it.
+    Status write_roll_checkpoint();
 
     // ---- Retention and compaction, for the cleaner (src/cleaner/) -------------------------
     // These never hold the append lock across I/O, so producers wait at most for a segment
@@ -300,6 +321,19 @@ class PartitionLog {
     // and removes the clean-shutdown marker (fail-stop if either fails).
     Status prepare_active_locked();
     Status roll(Offset new_base);
+    // What a roll leaves for write_roll_checkpoint(): the new segment's base and the producer
+    // state there.
+    struct RollCheckpoint {
+        Offset base;
+        ProducerMap producers;
+    };
+    // Writes the snapshot at `checkpoint.base`, then the recovery point there.
+    Status write_roll_checkpoint_files(const RollCheckpoint& checkpoint);
+    // write_roll_checkpoint() without taking the maintenance lock. Compaction and retention
+    // call it before they remove a batch: a replay after a crash must start from a snapshot
+    // taken after every batch they remove, since it no longer finds those batches' producer
+    // state in the log. REQUIRES: maintenance_mu_ held.
+    Status write_pending_roll_checkpoint();
     Status flush_locked();
     Status fail_stop(const Status& cause);
     Status check_writable() const;
@@ -336,6 +370,10 @@ class PartitionLog {
     // The active segment, segments_.back(), which only roll() replaces; null in a follower.
     // Appends use it rather than active(), whose lock and reference count readers share.
     Segment* appending_ = nullptr;
+
+    // Set by defer_roll_checkpoints(): a roll then leaves its checkpoint here and calls it.
+    std::function<void()> wake_for_roll_checkpoint_;
+    std::optional<RollCheckpoint> pending_roll_checkpoint_;
 
     // Shares the fsyncs of sync_to() callers.
     GroupCommit group_commit_;

@@ -59,6 +59,7 @@ Result<std::uint64_t> PartitionLog::advance_log_start(Offset offset) {
         std::lock_guard lock(append_mu_);
         BROOK_RETURN_IF_ERROR(check_writable());
     }
+    BROOK_RETURN_IF_ERROR(write_pending_roll_checkpoint());
     const Offset target = std::min(offset, log_end_offset());
     if (target > log_start_offset()) {
         BROOK_RETURN_IF_ERROR(
@@ -119,6 +120,7 @@ Status PartitionLog::replace_segments(Offset begin, Offset end,
         BROOK_RETURN_IF_ERROR(check_writable());
         config = config_;
     }
+    BROOK_RETURN_IF_ERROR(write_pending_roll_checkpoint());
     {
         std::shared_lock lock(segments_mu_);
         const auto has_base = [&](Offset base) {

@@ -91,6 +91,11 @@ Status TransactionState::write_snapshot(Offset at, std::int64_t expire_before_ms
     return log::write_snapshot(fs_, dir_, at, table_.producers());
 }
 
+ProducerMap TransactionState::producers_for_snapshot(std::int64_t expire_before_ms) {
+    table_.expire(expire_before_ms);
+    return table_.producers();
+}
+
 Status TransactionState::replay_batch(const DecodedBatch& batch,
                                       std::vector<AbortedTransaction>& aborted) {
     std::optional<ControlMarker> marker;

@@ -31,6 +31,7 @@
 
 #include "fs/file_system.hpp"
 #include "log/control_batch.hpp"
+#include "log/producer_snapshot.hpp"
 #include "log/producer_state.hpp"
 #include "log/record_batch.hpp"
 
@@ -62,6 +63,9 @@ class TransactionState {
     // then writes the snapshot of the producer state at `at`, the log end now.
     // @return io_error / no_space.
     Status write_snapshot(Offset at, std::int64_t expire_before_ms);
+    // As write_snapshot(), but returns the producer state instead of writing it, for a
+    // snapshot at the log end now that is written later (log::write_snapshot).
+    ProducerMap producers_for_snapshot(std::int64_t expire_before_ms);
 
     struct LoadReport {
         int snapshots_rejected = 0;          // corrupt snapshots ignored and removed

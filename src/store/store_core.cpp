@@ -264,6 +264,13 @@ Result<std::shared_ptr<PartitionState>> StoreCore::open_partition(
                            options_.read_only
                                ? log::PartitionLog::open_follower(*files_, dir, log_config, *clock_)
                                : log::PartitionLog::open(*files_, dir, log_config, *clock_));
+    if (defers_roll_checkpoints()) {
+        // The thread starts once load() is done; a roll during load() (a transaction's marker
+        // written at open) leaves its checkpoint to the first pass or to close().
+        state->log->defer_roll_checkpoints([this] {
+            if (maintenance_thread_) maintenance_thread_->request_checkpoints();
+        });
+    }
     BROOK_ASSIGN_OR_RETURN(
         const auto progress,
         meta_->get(cleaner::format::kCleanerSpace, cleaner::progress_key(record.topic_id, id)));

@@ -145,9 +145,16 @@ class StoreCore {
     StoreCore(std::string path, Options options);
     // One maintenance pass: retention (if `retention`) and compaction of cleanable logs.
     Status maintain(bool retention);
-    // Retention and compaction of one partition. REQUIRES: partition.cleaner_mu held.
+    // The partition's pending roll checkpoint, then retention and compaction of it.
+    // REQUIRES: partition.cleaner_mu held.
     Status maintain_partition(const TopicState& topic, PartitionState& partition, bool retention);
     void start_maintenance_thread();
+    // Whether partition logs leave their roll checkpoints to the maintenance thread
+    // (PartitionLog::defer_roll_checkpoints): only when there is one.
+    bool defers_roll_checkpoints() const noexcept;
+    // On the maintenance thread, once a roll asked for it: writes every partition's pending
+    // roll checkpoint. An error stays pending and is reported by the next maintenance pass.
+    void write_roll_checkpoints();
     // Adds dirty ratio and last cleaned offset to a description of a compacted partition.
     void describe_cleaning(const TopicState& topic, const PartitionState& partition,
                            PartitionDescription& out) const;

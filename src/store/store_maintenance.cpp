@@ -42,13 +42,33 @@ cleaner::CompactionConfig compaction_config(const store::TopicConfig& config,
 
 }  // namespace
 
+bool StoreCore::defers_roll_checkpoints() const noexcept {
+    return !options_.read_only && options_.background_maintenance;
+}
+
 void StoreCore::start_maintenance_thread() {
-    if (options_.read_only || !options_.background_maintenance) return;
+    if (!defers_roll_checkpoints()) return;
     maintenance_thread_ = std::make_unique<cleaner::MaintenanceThread>(
         std::chrono::milliseconds(options_.log_retention_check_interval_ms),
         std::chrono::milliseconds(options_.log_cleaner_backoff_ms),
         // Errors stay with the partition: its log reports them to producers and consumers.
-        [this](bool retention) { maintain(retention).ignore(); });
+        [this](bool retention) { maintain(retention).ignore(); },
+        [this] { write_roll_checkpoints(); });
+}
+
+void StoreCore::write_roll_checkpoints() {
+    std::vector<std::shared_ptr<const TopicState>> topics;
+    {
+        std::shared_lock lock(topics_mu_);
+        for (const auto& [name, topic] : topics_) topics.push_back(topic);
+    }
+    for (const auto& topic : topics) {
+        for (const auto& partition : topic->partitions) {
+            if (stopping_.load(std::memory_order_acquire)) return;
+            std::lock_guard lock(partition->cleaner_mu);
+            if (partition->check_live().is_ok()) partition->log->write_roll_checkpoint().ignore();
+        }
+    }
 }
 
 Status StoreCore::maintain(bool retention) {
@@ -89,6 +109,7 @@ Status StoreCore::maintain(bool retention) {
 Status StoreCore::maintain_partition(const TopicState& topic, PartitionState& partition,
                                      bool retention) {
     log::PartitionLog& log = *partition.log;
+    BROOK_RETURN_IF_ERROR(log.write_roll_checkpoint());
     const std::int64_t now = clock_->now_ms();
     if (retention && has_delete(topic.config.cleanup_policy)) {
         BROOK_ASSIGN_OR_RETURN(

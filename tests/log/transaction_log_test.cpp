@@ -23,13 +23,6 @@ using namespace brook::testing;
 
 namespace {
 
-log::LogConfig small_segments() {
-    log::LogConfig config;
-    config.segment_bytes = 1500;
-    config.index_interval_bytes = 200;
-    return config;
-}
-
 std::set<std::string> files_with(fs::FileSystem& fs, const std::string& dir,
                                  std::string_view suffix) {
     std::set<std::string> out;
@@ -129,7 +122,7 @@ TEST_CASE("random interleavings of transactions match the model, across reopen a
         const std::string dir = env.root() + "/p";
         std::mt19937_64 rng(seed);
         Workload work;
-        auto log = open_log(faulty, dir, small_segments(), clock);
+        auto log = open_log(faulty, dir, workload_segments(), clock);
         for (int round = 0; round < 4; ++round) {
             work.run(*log, rng, 60);
             check_against_model(*log, work.model, rng);
@@ -143,7 +136,7 @@ TEST_CASE("random interleavings of transactions match the model, across reopen a
         for (const auto& p : work.producers) states[p.id] = log->producer_state(p.id);
         auto image = faulty.crash_image();
         {
-            auto crashed = open_log(*image, dir, small_segments(), clock);
+            auto crashed = open_log(*image, dir, workload_segments(), clock);
             CHECK_FALSE(crashed->recovery_report().clean_shutdown);
             CHECK(crashed->log_end_offset() == log->log_end_offset());
             for (const auto& [id, state] : states) CHECK(crashed->producer_state(id) == state);
@@ -155,7 +148,7 @@ TEST_CASE("random interleavings of transactions match the model, across reopen a
         work.run(*log, rng, 40);
         REQUIRE(log->close().is_ok());
         log.reset();
-        log = open_log(faulty, dir, small_segments(), clock);
+        log = open_log(faulty, dir, workload_segments(), clock);
         CHECK(log->recovery_report().clean_shutdown);
         CHECK(log->recovery_report().producer_batches_replayed == 0);
         check_against_model(*log, work.model, rng);
@@ -165,13 +158,13 @@ TEST_CASE("random interleavings of transactions match the model, across reopen a
         // prefix up to the recovered end.
         work.run(*log, rng, 50);
         auto torn = faulty.crash_image(Tear::prefix, seed);
-        auto recovered = open_log(*torn, dir, small_segments(), clock);
+        auto recovered = open_log(*torn, dir, workload_segments(), clock);
         CHECK(recovered->log_end_offset() <= log->log_end_offset());
         check_against_model(*recovered, work.model, rng);
         work.check_dedupe(*recovered);
         REQUIRE(recovered->close().is_ok());
         recovered.reset();
-        auto again = open_log(*torn, dir, small_segments(), clock);
+        auto again = open_log(*torn, dir, workload_segments(), clock);
         check_against_model(*again, work.model, rng);
     }
 }
@@ -183,9 +176,9 @@ TEST_CASE(
     const std::string dir = env.root() + "/p";
     std::mt19937_64 rng(7);
     Workload work;
-    auto writer = open_log(env.fs(), dir, small_segments(), clock);
+    auto writer = open_log(env.fs(), dir, workload_segments(), clock);
     work.run(*writer, rng, 150);
-    auto follower = log::PartitionLog::open_follower(env.fs(), dir, small_segments(), clock);
+    auto follower = log::PartitionLog::open_follower(env.fs(), dir, workload_segments(), clock);
     REQUIRE_MESSAGE(follower.is_ok(), follower.status().to_string());
     check_against_model(**follower, work.model, rng);
     for (int round = 0; round < 3; ++round) {
@@ -218,7 +211,7 @@ TEST_CASE("power cuts at every point of a transactional workload reopen to a pre
         std::mt19937_64 rng(k);
         Workload work;
         {
-            auto log = open_log(faulty, dir, small_segments(), clock);
+            auto log = open_log(faulty, dir, workload_segments(), clock);
             faulty.crash_after(k, k % 2 == 0 ? Tear::prefix : Tear::garbage, k);
             work.run(*log, rng, 90);
             REQUIRE(log->flush().is_ok());
@@ -227,11 +220,11 @@ TEST_CASE("power cuts at every point of a transactional workload reopen to a pre
         if (!image) break;
         ++images;
         {
-            auto recovered = open_log(*image, dir, small_segments(), clock);
+            auto recovered = open_log(*image, dir, workload_segments(), clock);
             check_against_model(*recovered, work.model, rng);
             work.check_dedupe(*recovered);
         }
-        auto again = open_log(*image, dir, small_segments(), clock);
+        auto again = open_log(*image, dir, workload_segments(), clock);
         CHECK(again->recovery_report().clean_shutdown);
         check_against_model(*again, work.model, rng);
     }
@@ -244,7 +237,7 @@ TEST_CASE("power cuts at every point of a transactional workload reopen to a pre
 TEST_CASE("read_committed readers racing transactional appends never see aborted records") {
     MemoryEnv env;
     ManualClock clock(1000);
-    auto log = open_log(env.fs(), env.root() + "/p", small_segments(), clock);
+    auto log = open_log(env.fs(), env.root() + "/p", workload_segments(), clock);
     std::atomic<bool> done{false};
     std::atomic<std::int64_t> seen{0};
     std::atomic<std::int64_t> aborted_seen{0};

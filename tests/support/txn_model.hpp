@@ -21,6 +21,15 @@
 
 namespace brook::testing {
 
+// Segments of 1500 bytes with an index entry every 200: a Workload of a few hundred steps
+// rolls many times.
+inline log::LogConfig workload_segments() {
+    log::LogConfig config;
+    config.segment_bytes = 1500;
+    config.index_interval_bytes = 200;
+    return config;
+}
+
 enum class TxnOutcome { open, committed, aborted };
 
 struct ModelBatch {
