@@ -50,6 +50,12 @@ struct Options {
     std::int64_t log_retention_check_interval_ms = 300'000;
     // log.cleaner.backoff.ms: how often the thread looks for logs to compact.
     std::int64_t log_cleaner_backoff_ms = 15'000;
+    // log.flush.offset.checkpoint.interval.ms: the least time between two writes, by the
+    // thread, of the producer snapshot and recovery point a segment roll leaves to it
+    // (docs/durability.md, section 7). A crash recovers from the last one written, so this
+    // bounds how much more a recovery may validate; retention, compaction and close() write a
+    // pending one at once. 0 writes each roll's as soon as the thread is free.
+    std::int64_t log_flush_offset_checkpoint_interval_ms = 60'000;
     // log.cleaner.dedupe.buffer.size: the memory one compaction pass may use for its key map
     // (24 bytes per key). A smaller buffer only makes compaction take more passes.
     std::int64_t log_cleaner_dedupe_buffer_size = 128LL * 1024 * 1024;

@@ -42,10 +42,12 @@ Status StoreCore::validate(const Options& options) {
         return Status::invalid_argument("Options::topic_defaults: " + valid.message());
     }
     if (options.log_retention_check_interval_ms < 1 || options.log_cleaner_backoff_ms < 1 ||
-        options.log_cleaner_dedupe_buffer_size < 0) {
+        options.log_cleaner_dedupe_buffer_size < 0 ||
+        options.log_flush_offset_checkpoint_interval_ms < 0) {
         return Status::invalid_argument(
             "Options::log_retention_check_interval_ms and log_cleaner_backoff_ms must be at "
-            "least 1, and log_cleaner_dedupe_buffer_size at least 0");
+            "least 1, and log_cleaner_dedupe_buffer_size and "
+            "log_flush_offset_checkpoint_interval_ms at least 0");
     }
     if (options.max_partitions_per_topic < 1 || options.max_topics < 1) {
         return Status::invalid_argument(

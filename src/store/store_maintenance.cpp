@@ -51,6 +51,7 @@ void StoreCore::start_maintenance_thread() {
     maintenance_thread_ = std::make_unique<cleaner::MaintenanceThread>(
         std::chrono::milliseconds(options_.log_retention_check_interval_ms),
         std::chrono::milliseconds(options_.log_cleaner_backoff_ms),
+        std::chrono::milliseconds(options_.log_flush_offset_checkpoint_interval_ms),
         // Errors stay with the partition: its log reports them to producers and consumers.
         [this](bool retention) { maintain(retention).ignore(); },
         [this] { write_roll_checkpoints(); });

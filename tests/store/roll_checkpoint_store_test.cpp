@@ -1,8 +1,8 @@
 // A store with its background thread leaves each roll's producer snapshot and recovery point
 // to that thread (PartitionLog::defer_roll_checkpoints): the thread writes them on request,
-// with no maintenance pass due, and close() writes what is still pending. Without the
-// background thread the roll writes them itself. The recovery point is read from the
-// partition's directory.
+// with no maintenance pass due, at most once per log_flush_offset_checkpoint_interval_ms, and
+// close() writes what is still pending. Without the background thread the roll writes them
+// itself. The recovery point is read from the partition's directory.
 #include <doctest/doctest.h>
 
 #include <brook/brook.hpp>
@@ -24,11 +24,14 @@ namespace {
 
 constexpr std::int64_t kHourMs = 60 * 60 * 1000;
 
+// Passes an hour apart, so none runs; each roll's checkpoint written as soon as the thread is
+// free.
 Options hourly_maintenance(bool background) {
     Options options;
     options.background_maintenance = background;
     options.log_cleaner_backoff_ms = kHourMs;
     options.log_retention_check_interval_ms = kHourMs;
+    options.log_flush_offset_checkpoint_interval_ms = 0;
     return options;
 }
 
@@ -94,4 +97,27 @@ TEST_CASE("without the background thread a roll writes its checkpoint itself") {
     auto [store, dir] = rolled_store(env.root() + "/store", hourly_maintenance(false));
     CHECK(recovery_point(dir) == active_base(dir));
     REQUIRE(store->close().is_ok());
+}
+
+TEST_CASE("with the default interval, close() writes the roll checkpoint still held back") {
+    testing::PosixEnv env;
+    Options options;
+    options.log_cleaner_backoff_ms = kHourMs;
+    options.log_retention_check_interval_ms = kHourMs;
+    REQUIRE(options.log_flush_offset_checkpoint_interval_ms == 60'000);  // Kafka's default
+    auto [store, dir] = rolled_store(env.root() + "/store", options);
+    const Offset base = active_base(dir);
+    REQUIRE(store->close().is_ok());
+    CHECK(recovery_point(dir) == base);
+}
+
+TEST_CASE("a negative checkpoint interval is refused") {
+    testing::PosixEnv env;
+    Options options;
+    options.log_flush_offset_checkpoint_interval_ms = -1;
+    auto store = Store::open(env.root() + "/store", options);
+    REQUIRE_FALSE(store.is_ok());
+    CHECK(store.status().code() == Code::invalid_argument);
+    CHECK(store.status().message().find("log_flush_offset_checkpoint_interval_ms") !=
+          std::string::npos);
 }
