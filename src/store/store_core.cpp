@@ -41,13 +41,20 @@ Status StoreCore::validate(const Options& options) {
     if (Status valid = store::validate_topic_config(options.topic_defaults); !valid.is_ok()) {
         return Status::invalid_argument("Options::topic_defaults: " + valid.message());
     }
-    if (options.log_retention_check_interval_ms < 1 || options.log_cleaner_backoff_ms < 1 ||
-        options.log_cleaner_dedupe_buffer_size < 0 ||
-        options.log_flush_offset_checkpoint_interval_ms < 0) {
-        return Status::invalid_argument(
-            "Options::log_retention_check_interval_ms and log_cleaner_backoff_ms must be at "
-            "least 1, and log_cleaner_dedupe_buffer_size and "
-            "log_flush_offset_checkpoint_interval_ms at least 0");
+    // The maintenance thread adds the intervals to the steady clock in nanoseconds.
+    constexpr std::int64_t kMaxIntervalMs = 1'000'000'000'000;  // about 31 years
+    const auto interval_ok = [](std::int64_t ms, std::int64_t least) {
+        return ms >= least && ms <= kMaxIntervalMs;
+    };
+    if (!interval_ok(options.log_retention_check_interval_ms, 1) ||
+        !interval_ok(options.log_cleaner_backoff_ms, 1) ||
+        !interval_ok(options.log_flush_offset_checkpoint_interval_ms, 0) ||
+        options.log_cleaner_dedupe_buffer_size < 0) {
+        return Status::invalid_argument(fmt::format(
+            "Options::log_retention_check_interval_ms and log_cleaner_backoff_ms must lie "
+            "between 1 and {} ms, log_flush_offset_checkpoint_interval_ms between 0 and {} ms, "
+            "and log_cleaner_dedupe_buffer_size must be at least 0",
+            kMaxIntervalMs, kMaxIntervalMs));
     }
     if (options.max_partitions_per_topic < 1 || options.max_topics < 1) {
         return Status::invalid_argument(

@@ -7,6 +7,7 @@
 
 #include <brook/brook.hpp>
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <thread>
 
@@ -111,13 +112,16 @@ TEST_CASE("with the default interval, close() writes the roll checkpoint still h
     CHECK(recovery_point(dir) == base);
 }
 
-TEST_CASE("a negative checkpoint interval is refused") {
+TEST_CASE("a checkpoint interval below 0 or beyond what the clock can add is refused") {
     testing::PosixEnv env;
-    Options options;
-    options.log_flush_offset_checkpoint_interval_ms = -1;
-    auto store = Store::open(env.root() + "/store", options);
-    REQUIRE_FALSE(store.is_ok());
-    CHECK(store.status().code() == Code::invalid_argument);
-    CHECK(store.status().message().find("log_flush_offset_checkpoint_interval_ms") !=
-          std::string::npos);
+    for (const std::int64_t ms : {std::int64_t{-1}, std::numeric_limits<std::int64_t>::max()}) {
+        CAPTURE(ms);
+        Options options;
+        options.log_flush_offset_checkpoint_interval_ms = ms;
+        auto store = Store::open(env.root() + "/store", options);
+        REQUIRE_FALSE(store.is_ok());
+        CHECK(store.status().code() == Code::invalid_argument);
+        CHECK(store.status().message().find("log_flush_offset_checkpoint_interval_ms") !=
+              std::string::npos);
+    }
 }
