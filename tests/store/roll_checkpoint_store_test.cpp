@@ -57,59 +57,83 @@ Offset active_base(const std::string& dir) {
     return newest;
 }
 
-// Opens a store, produces 40 records of 60 bytes with acks=all into a topic of 200-byte
-// segments (so it rolls many times), and returns the store and the partition's directory.
-std::pair<std::unique_ptr<Store>, std::string> rolled_store(const std::string& root,
-                                                            const Options& options) {
-    auto store = Store::open(root, options);
-    REQUIRE_MESSAGE(store.is_ok(), store.status().to_string());
-    REQUIRE((*store)->create_topic("events", 1, {{"segment.bytes", "200"}}).is_ok());
-    auto producer = Producer::create(**store, {{"acks", "all"}});
-    REQUIRE(producer.is_ok());
-    for (int i = 0; i < 40; ++i) {
-        auto report = (*producer)->produce_sync({.topic = "events",
-                                                 .key = "k",
-                                                 .value = std::string(60, 'x'),
-                                                 .partition = PartitionId(0)});
+// Produces `count` records of 60 bytes with acks=all to partition 0 of "events".
+void produce(Producer& producer, int count) {
+    for (int i = 0; i < count; ++i) {
+        auto report = producer.produce_sync({.topic = "events",
+                                             .key = "k",
+                                             .value = std::string(60, 'x'),
+                                             .partition = PartitionId(0)});
         REQUIRE_MESSAGE(report.is_ok(), report.status().to_string());
     }
-    return {std::move(*store), store::partition_dir(root, "events", PartitionId(0))};
+}
+
+// A store at `root` with a topic of 200-byte segments, so that a few records roll it, and a
+// producer for it.
+struct RollingStore {
+    std::unique_ptr<Store> store;
+    std::unique_ptr<Producer> producer;
+    std::string dir;  // the partition's directory
+
+    RollingStore(const std::string& root, const Options& options) {
+        auto opened = Store::open(root, options);
+        REQUIRE_MESSAGE(opened.is_ok(), opened.status().to_string());
+        store = std::move(opened).value();
+        REQUIRE(store->create_topic("events", 1, {{"segment.bytes", "200"}}).is_ok());
+        auto created = Producer::create(*store, {{"acks", "all"}});
+        REQUIRE(created.is_ok());
+        producer = std::move(created).value();
+        dir = store::partition_dir(root, "events", PartitionId(0));
+    }
+};
+
+// Waits, with a generous deadline, until the recovery point is `base`.
+void wait_for_recovery_point(const std::string& dir, Offset base) {
+    const auto give_up = std::chrono::steady_clock::now() + 30s;
+    while (recovery_point(dir) != base && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(1ms);
+    }
+    REQUIRE(recovery_point(dir) == base);
 }
 
 }  // namespace
 
 TEST_CASE("the background thread writes a roll's checkpoint without a maintenance pass") {
     testing::PosixEnv env;
-    auto [store, dir] = rolled_store(env.root() + "/store", hourly_maintenance(true));
-    const Offset base = active_base(dir);
+    RollingStore s(env.root() + "/store", hourly_maintenance(true));
+    produce(*s.producer, 40);
+    const Offset base = active_base(s.dir);
     REQUIRE(base > Offset(0));
-    // Wait for the thread, with a generous deadline: the last roll asked it to write.
-    const auto give_up = std::chrono::steady_clock::now() + 30s;
-    while (recovery_point(dir) != base && std::chrono::steady_clock::now() < give_up) {
-        std::this_thread::sleep_for(1ms);
-    }
-    CHECK(recovery_point(dir) == base);
-    CHECK(store->maintenance_stats().passes == 0);
-    REQUIRE(store->close().is_ok());
+    wait_for_recovery_point(s.dir, base);  // the last roll asked the thread to write
+    CHECK(s.store->maintenance_stats().passes == 0);
+    REQUIRE(s.store->close().is_ok());
 }
 
 TEST_CASE("without the background thread a roll writes its checkpoint itself") {
     testing::PosixEnv env;
-    auto [store, dir] = rolled_store(env.root() + "/store", hourly_maintenance(false));
-    CHECK(recovery_point(dir) == active_base(dir));
-    REQUIRE(store->close().is_ok());
+    RollingStore s(env.root() + "/store", hourly_maintenance(false));
+    produce(*s.producer, 40);
+    CHECK(recovery_point(s.dir) == active_base(s.dir));
+    REQUIRE(s.store->close().is_ok());
 }
 
-TEST_CASE("with the default interval, close() writes the roll checkpoint still held back") {
+TEST_CASE("with the default interval, later rolls' checkpoints wait for it, or for close()") {
     testing::PosixEnv env;
     Options options;
     options.log_cleaner_backoff_ms = kHourMs;
     options.log_retention_check_interval_ms = kHourMs;
     REQUIRE(options.log_flush_offset_checkpoint_interval_ms == 60'000);  // Kafka's default
-    auto [store, dir] = rolled_store(env.root() + "/store", options);
-    const Offset base = active_base(dir);
-    REQUIRE(store->close().is_ok());
-    CHECK(recovery_point(dir) == base);
+    RollingStore s(env.root() + "/store", options);
+    while (active_base(s.dir) == Offset(0)) produce(*s.producer, 1);
+    const Offset first = active_base(s.dir);
+    wait_for_recovery_point(s.dir, first);  // the first roll's is written at once
+
+    produce(*s.producer, 20);
+    const Offset last = active_base(s.dir);
+    REQUIRE(last > first);
+    CHECK(recovery_point(s.dir) == first);  // the next may come 60 s after the first
+    REQUIRE(s.store->close().is_ok());
+    CHECK(recovery_point(s.dir) == last);
 }
 
 TEST_CASE("a checkpoint interval below 0 or beyond what the clock can add is refused") {
