@@ -252,7 +252,10 @@ Status PartitionLog::roll(Offset new_base) {
         appending_ = segments_.back().get();
     }
     RollCheckpoint checkpoint{new_base, txn_.producers_for_snapshot(producer_expiry_cutoff())};
-    if (!wake_for_roll_checkpoint_) return write_roll_checkpoint_files(checkpoint);
+    if (!wake_for_roll_checkpoint_) {
+        pending_roll_checkpoint_.reset();  // an older one, left by open()
+        return write_roll_checkpoint_files(checkpoint);
+    }
     pending_roll_checkpoint_ = std::move(checkpoint);
     wake_for_roll_checkpoint_();
     return Status::ok();

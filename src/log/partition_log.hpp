@@ -201,7 +201,9 @@ class PartitionLog {
     // this is called, the roll keeps them in memory as the roll checkpoint, calls `wake`, and
     // write_roll_checkpoint() writes them later on another thread, as Kafka flushes a rolled
     // segment's state in the background. Until then a crash costs only a longer recovery, from
-    // the previous recovery point; a later roll replaces a checkpoint still pending.
+    // the previous recovery point; a later roll replaces a checkpoint still pending. An open
+    // whose replay started below the last segment leaves that segment's checkpoint pending too,
+    // from the state the replay passed through at its base.
     // REQUIRES: called before the log is shared, on a log that is not a follower. `wake` is
     // called with the append lock held: it must not call into the log.
     void defer_roll_checkpoints(std::function<void()> wake);

@@ -127,13 +127,19 @@ Status PartitionLog::scan_batches(Offset from, Offset end,
 Status PartitionLog::load_transactions(const std::vector<std::string>& names,
                                        const std::vector<Offset>& bases, Offset rescan_from) {
     BROOK_ASSIGN_OR_RETURN(
-        const auto report,
-        txn_.load(names, bases, log_end_offset(), rescan_from,
-                  [this](Offset from, const TransactionState::BatchVisitor& visit) {
-                      return scan_batches(from, log_end_offset(), visit);
-                  }));
+        auto report, txn_.load(names, bases, log_end_offset(), rescan_from,
+                               [this](Offset from, const TransactionState::BatchVisitor& visit) {
+                                   return scan_batches(from, log_end_offset(), visit);
+                               }));
     recovery_.snapshots_rejected = report.snapshots_rejected;
     recovery_.producer_batches_replayed = report.batches_replayed;
+    // The recovery point lagged the last roll (a deferred checkpoint the crash lost): the roll's
+    // checkpoint is pending again, for retention and compaction to write before they remove
+    // batches whose producer state no snapshot would otherwise keep.
+    if (report.state_at_last_base) {
+        pending_roll_checkpoint_ =
+            RollCheckpoint{bases.back(), std::move(*report.state_at_last_base)};
+    }
     return Status::ok();
 }
 

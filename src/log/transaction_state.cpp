@@ -184,10 +184,16 @@ Result<TransactionState::LoadReport> TransactionState::load(const std::vector<st
     const Offset replay_from = from.value_or(bases.front());
     table_.assign(std::move(producers));
     std::vector<AbortedTransaction> replayed;
+    const Offset last_base = bases.back();
+    const bool capture = replay_from < last_base && !read_only;
     BROOK_RETURN_IF_ERROR(scan(replay_from, [&](const DecodedBatch& batch) {
         ++report.batches_replayed;
+        if (capture && !report.state_at_last_base && batch.header.base_offset >= last_base) {
+            report.state_at_last_base = table_.producers();
+        }
         return replay_batch(batch, replayed);
     }));
+    if (capture && !report.state_at_last_base) report.state_at_last_base = table_.producers();
 
     std::vector<AbortedTransaction> all;
     for (std::size_t i = 0; i < bases.size(); ++i) {

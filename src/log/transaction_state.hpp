@@ -70,6 +70,9 @@ class TransactionState {
     struct LoadReport {
         int snapshots_rejected = 0;          // corrupt snapshots ignored and removed
         std::uint64_t batches_replayed = 0;  // batches scanned to rebuild the state
+        // When the replay began below the last segment: the producer state as of its base,
+        // which no snapshot on disk holds (the roll's snapshot was lost or never written).
+        std::optional<ProducerMap> state_at_last_base;
     };
     using BatchVisitor = std::function<Status(const DecodedBatch&)>;
     // Calls the visitor with every batch from an offset to the log end, in order.

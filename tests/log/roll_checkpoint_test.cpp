@@ -81,6 +81,16 @@ struct DeferredLog {
 
     std::optional<Offset> recovery_point() { return read_recovery_point(faulty, dir); }
 
+    // Runs the workload, ends every transaction and rolls, so that every batch lies in a sealed
+    // segment; returns the base of the new active segment.
+    Offset fill_and_roll() {
+        work.run(*log, rng, 150);
+        work.finish_all(*log, rng);
+        REQUIRE(log->roll_if_due(true).is_ok());
+        REQUIRE(log->segments().size() > 3);
+        return log->segments().back().base_offset;
+    }
+
     // Appends 300 batches of two records without producer ids and returns every path synced
     // meanwhile.
     std::vector<std::string> fill_recording_syncs() {
@@ -213,11 +223,7 @@ TEST_CASE("retention writes the pending roll checkpoint before it removes segmen
     for (std::uint64_t seed = 1; seed <= 3; ++seed) {
         CAPTURE(seed);
         DeferredLog d(seed);
-        d.work.run(*d.log, d.rng, 150);
-        d.work.finish_all(*d.log, d.rng);
-        REQUIRE(d.log->roll_if_due(true).is_ok());
-        const Offset active_base = d.log->segments().back().base_offset;
-        REQUIRE(d.log->segments().size() > 3);
+        const Offset active_base = d.fill_and_roll();
         const ProducerStates states = d.states(*d.log);
 
         // Every sealed segment goes: the producers' batches are only in the snapshots now.
@@ -228,5 +234,34 @@ TEST_CASE("retention writes the pending roll checkpoint before it removes segmen
         log::PartitionLog& crashed = d.crash();
         CHECK(crashed.log_start_offset() == active_base);
         CHECK(d.states(crashed) == states);
+    }
+}
+
+TEST_CASE("an open that replays past a lost checkpoint leaves it pending for retention") {
+    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+        CAPTURE(seed);
+        DeferredLog d(seed);
+        const Offset active_base = d.fill_and_roll();
+        REQUIRE(d.log->flush().is_ok());
+        const ProducerStates states = d.states(*d.log);
+
+        // The power fails with the rolls' checkpoints unwritten: the open replays every segment.
+        const auto image = d.faulty.crash_image();
+        FaultFileSystem reopened_fs(*image);
+        reopened_fs.mark_durable(d.env.root());
+        auto reopened = open_log(reopened_fs, d.dir, workload_segments(), d.clock);
+        reopened->defer_roll_checkpoints([] {});
+        CHECK(read_recovery_point(reopened_fs, d.dir) == std::nullopt);
+        CHECK(d.states(*reopened) == states);
+
+        // Retention then removes every sealed segment, and the power fails again: the snapshot
+        // the open left pending still brings every producer back.
+        REQUIRE(reopened->advance_log_start(active_base).is_ok());
+        CHECK(read_recovery_point(reopened_fs, d.dir) == active_base);
+        REQUIRE(reopened->flush().is_ok());
+        const auto second_image = reopened_fs.crash_image();
+        auto again = open_log(*second_image, d.dir, workload_segments(), d.clock);
+        CHECK(again->log_start_offset() == active_base);
+        CHECK(d.states(*again) == states);
     }
 }
