@@ -86,6 +86,7 @@ Status PartitionLog::load() {
                                     ? (*recovery_point)->offset
                                     : Offset(0);
 
+    checkpointed_base_ = recover_from;
     Offset rescan_from = Offset(std::numeric_limits<std::int64_t>::max());
     for (std::size_t i = 0; i < bases.size(); ++i) {
         const bool last = i + 1 == bases.size();
@@ -115,6 +116,9 @@ Status PartitionLog::load() {
     Offset start = bases.front();
     if (start_checkpoint->has_value()) start = std::max(start, (*start_checkpoint)->offset);
     start_.store(std::min(start, log_end_offset()).value(), std::memory_order_release);
+    // Segments kept below the start for a roll checkpoint that a crash or close came before
+    // go at the next write_roll_checkpoint().
+    removal_held_back_ = segments_.size() > 1 && segments_[1]->base_offset() <= log_start_offset();
     BROOK_RETURN_IF_ERROR(load_transactions(names, bases, std::min(rescan_from, log_end_offset())));
     // A clean open writes nothing: the marker stays valid, and the active segment sealed,
     // until the first write that changes the active segment (prepare_active_locked()).
@@ -254,7 +258,9 @@ Status PartitionLog::roll(Offset new_base) {
     RollCheckpoint checkpoint{new_base, txn_.producers_for_snapshot(producer_expiry_cutoff())};
     if (!wake_for_roll_checkpoint_) {
         pending_roll_checkpoint_.reset();  // an older one, left by open()
-        return write_roll_checkpoint_files(checkpoint);
+        BROOK_RETURN_IF_ERROR(write_roll_checkpoint_files(checkpoint));
+        checkpointed_base_ = new_base;
+        return Status::ok();
     }
     pending_roll_checkpoint_ = std::move(checkpoint);
     wake_for_roll_checkpoint_();
@@ -274,7 +280,12 @@ void PartitionLog::defer_roll_checkpoints(std::function<void()> wake) {
 
 Status PartitionLog::write_roll_checkpoint() {
     std::lock_guard maintenance(maintenance_mu_);
-    return write_pending_roll_checkpoint();
+    BROOK_RETURN_IF_ERROR(write_pending_roll_checkpoint());
+    {
+        std::lock_guard lock(append_mu_);
+        if (!removal_held_back_ || closed_ || !stopped_.is_ok()) return Status::ok();
+    }
+    return remove_segments_below_start().status();
 }
 
 Status PartitionLog::write_pending_roll_checkpoint() {
@@ -286,9 +297,11 @@ Status PartitionLog::write_pending_roll_checkpoint() {
     }
     if (!pending) return Status::ok();
     Status written = write_roll_checkpoint_files(*pending);
-    if (!written.is_ok()) {
-        std::lock_guard lock(append_mu_);
-        if (!pending_roll_checkpoint_) pending_roll_checkpoint_ = std::move(pending);
+    std::lock_guard lock(append_mu_);
+    if (written.is_ok()) {
+        checkpointed_base_ = pending->base;
+    } else if (!pending_roll_checkpoint_) {
+        pending_roll_checkpoint_ = std::move(pending);
     }
     return written;
 }
@@ -359,6 +372,7 @@ Status PartitionLog::close() {
     if (clean_on_disk_) return Status::ok();
     if (pending_roll_checkpoint_) {
         BROOK_RETURN_IF_ERROR(write_roll_checkpoint_files(*pending_roll_checkpoint_));
+        checkpointed_base_ = pending_roll_checkpoint_->base;
         pending_roll_checkpoint_.reset();
     }
     const auto segment = active();

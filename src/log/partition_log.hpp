@@ -211,9 +211,11 @@ class PartitionLog {
     // Writes the roll checkpoint pending, if any: the producer snapshot, then the recovery
     // point. Serialised with retention, compaction and close() by the maintenance lock; appends
     // go on meanwhile. Retention and compaction write it themselves before they remove batches.
+    // Then removes the segments below the log start offset that advance_log_start() kept for
+    // this checkpoint.
     // @return ok when nothing was pending or the log is closed; io_error / no_space from the
     //         files, with the checkpoint kept pending for the next call unless a newer roll
-    //         replaced it.
+    //         replaced it (a failed removal also fail-stops the log).
     Status write_roll_checkpoint();
 
     // ---- Retention and compaction, for the cleaner (src/cleaner/) -------------------------
@@ -222,9 +224,11 @@ class PartitionLog {
 
     // Raises the log start offset to `offset` (never lowers it; at most the log end), makes it
     // durable in the log-start-offset checkpoint, and only then removes the segments that lie
-    // wholly below it, never the active one. A reader already inside a removed segment
-    // finishes through its open descriptors; reads below the new start get
-    // offset_out_of_range / SubCode::below_log_start.
+    // wholly below it, never the active one. A segment holding batches above the last roll
+    // checkpoint written stays (a roll came after this call wrote the pending one):
+    // write_roll_checkpoint() removes it once that roll's checkpoint is written. A reader
+    // already inside a removed segment finishes through its open descriptors; reads below the new
+    // start get offset_out_of_range / SubCode::below_log_start.
     // @return the bytes of the segments removed; io_error / no_space (the log fail-stops if the
     //         removal fails after the checkpoint); closed.
     Result<std::uint64_t> advance_log_start(Offset offset);
@@ -336,6 +340,10 @@ class PartitionLog {
     // taken after every batch they remove, since it no longer finds those batches' producer
     // state in the log. REQUIRES: maintenance_mu_ held.
     Status write_pending_roll_checkpoint();
+    // Removes the segments wholly below the log start offset, except those from the last roll
+    // checkpoint written on while a newer one is pending (they set removal_held_back_). A failed
+    // removal fail-stops the log. REQUIRES: maintenance_mu_ held.
+    Result<std::uint64_t> remove_segments_below_start();
     Status flush_locked();
     Status fail_stop(const Status& cause);
     Status check_writable() const;
@@ -354,6 +362,9 @@ class PartitionLog {
     std::shared_ptr<fs::FileSystem> index_fs_;
 
     std::mutex maintenance_mu_;  // serialises retention, compaction swaps and close()
+    // Segments below the log start offset were kept for the last roll checkpoint written; the
+    // next write of a pending one removes them. Guarded by maintenance_mu_.
+    bool removal_held_back_ = false;
 
     mutable std::shared_mutex segments_mu_;  // guards segments_ (the vector, not the segments)
     std::vector<std::shared_ptr<Segment>> segments_;
@@ -376,6 +387,10 @@ class PartitionLog {
     // Set by defer_roll_checkpoints(): a roll then leaves its checkpoint here and calls it.
     std::function<void()> wake_for_roll_checkpoint_;
     std::optional<RollCheckpoint> pending_roll_checkpoint_;
+    // The base of the last roll checkpoint written, or the recovery point open read (0 when
+    // none). While a newer checkpoint is pending, a replay after a crash starts from the
+    // snapshot here, so advance_log_start() keeps the segments from here on.
+    Offset checkpointed_base_{0};
 
     // Shares the fsyncs of sync_to() callers.
     GroupCommit group_commit_;

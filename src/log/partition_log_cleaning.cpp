@@ -66,18 +66,31 @@ Result<std::uint64_t> PartitionLog::advance_log_start(Offset offset) {
             write_checkpoint(fs_, dir_, CheckpointKind::log_start_offset, Checkpoint{target, 0}));
         start_.store(target.value(), std::memory_order_release);
     }
+    return remove_segments_below_start();
+}
+
+Result<std::uint64_t> PartitionLog::remove_segments_below_start() {
     const Offset start = log_start_offset();
     std::vector<std::shared_ptr<Segment>> removed;
+    Offset first_kept;
     {
+        std::lock_guard append(append_mu_);
+        // A roll since the last write of a pending checkpoint left its own pending: a replay
+        // after a crash would start from the last snapshot written, so the batches from there
+        // on stay, until write_roll_checkpoint() has written the newer one.
+        const Offset keep_from =
+            pending_roll_checkpoint_ ? std::min(start, checkpointed_base_) : start;
         std::unique_lock lock(segments_mu_);
         // A segment lies wholly below the start when the next one begins at or below it; the
         // active segment has no next one and always stays.
         std::size_t count = 0;
-        while (count + 1 < segments_.size() && segments_[count + 1]->base_offset() <= start)
+        while (count + 1 < segments_.size() && segments_[count + 1]->base_offset() <= keep_from)
             ++count;
         removed.assign(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(count));
         segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(count));
         if (count > 0) generation_.fetch_add(1, std::memory_order_acq_rel);
+        first_kept = segments_.front()->base_offset();
+        removal_held_back_ = segments_.size() > 1 && segments_[1]->base_offset() <= start;
     }
     std::uint64_t bytes = 0;
     Status status;
@@ -85,11 +98,7 @@ Result<std::uint64_t> PartitionLog::advance_log_start(Offset offset) {
         bytes += segment->size();
         if (status.is_ok()) status = remove_segment_files(dir_, segment->base_offset());
     }
-    if (status.is_ok() && !removed.empty()) {
-        // The first remaining segment holds the start.
-        const auto first = segment_for(start);
-        status = txn_.drop_below(first ? first->base_offset() : start);
-    }
+    if (status.is_ok() && !removed.empty()) status = txn_.drop_below(first_kept);
     if (status.is_ok() && !removed.empty()) status = fs_.sync_dir(dir_);
     if (!status.is_ok()) {
         // The segments are gone from memory but perhaps not from disk: a reopen sorts it out.

@@ -8,6 +8,7 @@
 // tests/cleaner/transaction_compaction_test.cpp).
 #include <algorithm>
 #include <brook/clock.hpp>
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -263,5 +264,54 @@ TEST_CASE("an open that replays past a lost checkpoint leaves it pending for ret
         auto again = open_log(*second_image, d.dir, workload_segments(), d.clock);
         CHECK(again->log_start_offset() == active_base);
         CHECK(d.states(*again) == states);
+    }
+}
+
+TEST_CASE("a roll during retention's checkpoint write keeps the segments above the last one") {
+    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+        CAPTURE(seed);
+        DeferredLog d(seed);
+        const Offset first_roll = d.fill_and_roll();
+
+        // While retention writes the first roll's checkpoint, more batches come and roll: the
+        // second roll's checkpoint is pending when retention removes segments, up to the end.
+        bool rolled = false;
+        Offset second_roll;
+        d.faulty.before_sync = [&](const std::string& path) {
+            if (!rolled && path.find(log::format::kRecoveryPointFile) != std::string::npos) {
+                rolled = true;  // first: the appends and the roll sync files too
+                d.work.run(*d.log, d.rng, 60);
+                d.work.finish_all(*d.log, d.rng);
+                REQUIRE(d.log->roll_if_due(true).is_ok());
+                second_roll = d.log->segments().back().base_offset;
+            }
+            return Status::ok();
+        };
+        REQUIRE(d.log->advance_log_start(Offset(std::numeric_limits<std::int64_t>::max())).is_ok());
+        d.faulty.before_sync = nullptr;
+        REQUIRE(second_roll > first_roll);
+        CHECK(d.recovery_point() == first_roll);
+        const ProducerStates states = d.states(*d.log);
+        REQUIRE(d.log->flush().is_ok());
+
+        // The start moved to the end the call saw, but the segments from the first roll on stay
+        // until the second roll's checkpoint is written: a replay starts from the first's.
+        const auto kept = d.log->segments();
+        CHECK(kept.front().base_offset == first_roll);
+        CHECK(kept.back().base_offset == second_roll);
+        log::PartitionLog& crashed = d.crash();
+        CHECK(crashed.log_start_offset() == d.log->log_start_offset());
+        CHECK(d.states(crashed) == states);
+        d.work.check_dedupe(crashed);
+        // The reopened log finishes the removal once it has written the second roll's checkpoint.
+        REQUIRE(crashed.write_roll_checkpoint().is_ok());
+        CHECK(crashed.segments().size() == 1);
+        CHECK(read_recovery_point(*d.image, d.dir) == second_roll);
+
+        // So does the running one.
+        REQUIRE(d.log->write_roll_checkpoint().is_ok());
+        CHECK(d.log->segments().size() == 1);
+        CHECK(d.recovery_point() == second_roll);
+        CHECK(d.states(d.crash()) == states);
     }
 }
