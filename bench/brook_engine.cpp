@@ -142,6 +142,8 @@ class BrookEngine final : public Engine {
 
     void finish_writes() override { check(producer_->flush(), "flush"); }
 
+    void begin_timed() override { phases_.reset(); }
+
     std::optional<std::string> write_phases() const override { return phases_.note(); }
 
     // One produce() call per record: the caller's bytes, copied into the batch, as
@@ -287,6 +289,8 @@ class BrookLogEngine final : public Engine {
         phases_.add(kAppend, t);
         buffer = std::move(bytes).value();
     }
+
+    void begin_timed() override { phases_.reset(); }
 
     std::optional<std::string> write_phases() const override { return phases_.note(); }
 

@@ -41,19 +41,30 @@ Row run_append(const Spec& spec, Engine& engine) {
     engine.open(spec);
     const bool timed_commits = spec.durability != Durability::none;
     const auto batch = static_cast<std::int64_t>(spec.batch);
+    // Records [0, first) are the warm-up's; the timed records follow them.
+    const std::int64_t first = spec.warmup_commits * batch;
+    const std::int64_t end = first + spec.records;
+    for (std::int64_t i = 0; i < first; i += batch) {
+        engine.write(gen, i, static_cast<std::size_t>(batch));
+    }
+    engine.begin_timed();
+    if (spec.warmup_commits > 0) {
+        row.notes.push_back("timed after " + std::to_string(spec.warmup_commits) +
+                            " untimed commits of the same size");
+    }
     Latencies latencies;
 
     Stopwatch watch;
     if (spec.threads <= 1) {
         latencies.reserve(static_cast<std::size_t>(spec.records / batch + 1));
-        for (std::int64_t i = 0; i < spec.records; i += batch) {
+        for (std::int64_t i = first; i < end; i += batch) {
             const std::int64_t start = timed_commits ? now_ns() : 0;
-            engine.write(gen, i, static_cast<std::size_t>(std::min(batch, spec.records - i)));
+            engine.write(gen, i, static_cast<std::size_t>(std::min(batch, end - i)));
             if (timed_commits) latencies.add_ns(now_ns() - start);
         }
     } else {
         // Every thread commits the next free batch until all are taken.
-        std::atomic<std::int64_t> next{0};
+        std::atomic<std::int64_t> next{first};
         std::vector<Latencies> per_thread(static_cast<std::size_t>(spec.threads));
         std::vector<std::thread> threads;
         for (int t = 0; t < spec.threads; ++t) {
@@ -61,10 +72,9 @@ Row run_append(const Spec& spec, Engine& engine) {
                 Latencies& mine = per_thread[static_cast<std::size_t>(t)];
                 while (true) {
                     const std::int64_t i = next.fetch_add(batch);
-                    if (i >= spec.records) return;
+                    if (i >= end) return;
                     const std::int64_t start = now_ns();
-                    engine.write(gen, i,
-                                 static_cast<std::size_t>(std::min(batch, spec.records - i)));
+                    engine.write(gen, i, static_cast<std::size_t>(std::min(batch, end - i)));
                     mine.add_ns(now_ns() - start);
                 }
             });

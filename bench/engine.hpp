@@ -53,6 +53,9 @@ class Engine {
     // Completes every write (flushes a producer), so that all of them can be read back.
     virtual void finish_writes() {}
 
+    // Called after the warm-up commits, before the timed ones: forgets what write() measured.
+    virtual void begin_timed() {}
+
     // Reads every record from the first in order, folding each value into `acc`.
     // @return the number of records read.
     virtual std::int64_t scan(std::uint64_t& acc) = 0;

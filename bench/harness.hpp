@@ -58,6 +58,10 @@ struct Spec {
     int threads = 1;
     Durability durability = Durability::none;
     bool json = false;  // values are JSON events (zstd-json)
+    // Commits made before the timed part (records [0, warmup_commits * batch)), which the row's
+    // records, time and latencies leave out: a disk's syncs just after a process starts are not
+    // its steady pace (docs/performance.md, "Warm-up commits").
+    std::int64_t warmup_commits = 0;
 };
 
 // One row of results. Unset optionals are written as null.
@@ -193,6 +197,8 @@ class PhaseTimes {
     // "write() time by phase: fill 7.8 ms, produce_batch 12.2 ms, flush 42.3 ms", or nullopt
     // when not enabled.
     std::optional<std::string> note() const;
+    // Forgets the times added so far. REQUIRES: no add() runs meanwhile.
+    void reset() noexcept;
 
   private:
     Clock::time_point record(std::size_t phase, Clock::time_point since) noexcept;

@@ -77,6 +77,12 @@ TEST_CASE("workload sizes follow the issue, and --quick is a tenth") {
     CHECK(group.threads == 4);
     CHECK(group.durability == Durability::per_record);
 
+    // Only the rows that wait for the disk warm up first, a tenth as long with --quick.
+    CHECK(full.warmup_commits == 0);
+    CHECK(per_record.warmup_commits == 200);
+    CHECK(group.warmup_commits == 200);
+    CHECK(make_spec("append-sync-batch", "raw", true, "/d", "/s").warmup_commits == 20);
+
     const Spec seek = make_spec("seek-offset", "brook", false, "/d", "/s");
     CHECK(seek.records == 100'000);
     CHECK(log_records(seek) == 10'000'000);
