@@ -116,9 +116,6 @@ Status PartitionLog::load() {
     Offset start = bases.front();
     if (start_checkpoint->has_value()) start = std::max(start, (*start_checkpoint)->offset);
     start_.store(std::min(start, log_end_offset()).value(), std::memory_order_release);
-    // Segments kept below the start for a roll checkpoint that a crash or close came before
-    // go at the next write_roll_checkpoint().
-    removal_held_back_ = segments_.size() > 1 && segments_[1]->base_offset() <= log_start_offset();
     BROOK_RETURN_IF_ERROR(load_transactions(names, bases, std::min(rescan_from, log_end_offset())));
     // A clean open writes nothing: the marker stays valid, and the active segment sealed,
     // until the first write that changes the active segment (prepare_active_locked()).
@@ -283,8 +280,10 @@ Status PartitionLog::write_roll_checkpoint() {
     BROOK_RETURN_IF_ERROR(write_pending_roll_checkpoint());
     {
         std::lock_guard lock(append_mu_);
-        if (!removal_held_back_ || closed_ || !stopped_.is_ok()) return Status::ok();
+        if (!check_writable().is_ok()) return Status::ok();
     }
+    // Segments advance_log_start() kept for this checkpoint, or that a crash or close left below
+    // the start, go now.
     return remove_segments_below_start().status();
 }
 

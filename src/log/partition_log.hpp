@@ -211,8 +211,8 @@ class PartitionLog {
     // Writes the roll checkpoint pending, if any: the producer snapshot, then the recovery
     // point. Serialised with retention, compaction and close() by the maintenance lock; appends
     // go on meanwhile. Retention and compaction write it themselves before they remove batches.
-    // Then removes the segments below the log start offset that advance_log_start() kept for
-    // this checkpoint.
+    // Then removes the segments wholly below the log start offset that advance_log_start() kept
+    // for this checkpoint (or that a crash or close left there).
     // @return ok when nothing was pending or the log is closed; io_error / no_space from the
     //         files, with the checkpoint kept pending for the next call unless a newer roll
     //         replaced it (a failed removal also fail-stops the log).
@@ -341,8 +341,8 @@ class PartitionLog {
     // state in the log. REQUIRES: maintenance_mu_ held.
     Status write_pending_roll_checkpoint();
     // Removes the segments wholly below the log start offset, except those from the last roll
-    // checkpoint written on while a newer one is pending (they set removal_held_back_). A failed
-    // removal fail-stops the log. REQUIRES: maintenance_mu_ held.
+    // checkpoint written on while a newer one is pending. A failed removal fail-stops the log.
+    // REQUIRES: maintenance_mu_ held.
     Result<std::uint64_t> remove_segments_below_start();
     Status flush_locked();
     Status fail_stop(const Status& cause);
@@ -362,9 +362,6 @@ class PartitionLog {
     std::shared_ptr<fs::FileSystem> index_fs_;
 
     std::mutex maintenance_mu_;  // serialises retention, compaction swaps and close()
-    // Segments below the log start offset were kept for the last roll checkpoint written; the
-    // next write of a pending one removes them. Guarded by maintenance_mu_.
-    bool removal_held_back_ = false;
 
     mutable std::shared_mutex segments_mu_;  // guards segments_ (the vector, not the segments)
     std::vector<std::shared_ptr<Segment>> segments_;

@@ -90,7 +90,6 @@ Result<std::uint64_t> PartitionLog::remove_segments_below_start() {
         segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(count));
         if (count > 0) generation_.fetch_add(1, std::memory_order_acq_rel);
         first_kept = segments_.front()->base_offset();
-        removal_held_back_ = segments_.size() > 1 && segments_[1]->base_offset() <= start;
     }
     std::uint64_t bytes = 0;
     Status status;
